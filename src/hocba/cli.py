@@ -1,0 +1,22 @@
+"""The `hocba` command: Django's management commands under one name.
+
+`hocba demo`, `hocba students review`, `hocba rules evaluate` … are management commands of the
+project's apps; Django's own (`migrate`, `runserver`, `createsuperuser`) are there too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.config.settings")
+    from django.core.management import execute_from_command_line
+
+    args = sys.argv[1:] if argv is None else argv
+    execute_from_command_line(["hocba", *args])
+
+
+if __name__ == "__main__":
+    main()

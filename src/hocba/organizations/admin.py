@@ -1,0 +1,95 @@
+from django.contrib import admin
+
+from hocba.organizations.admin_scoped import ScopedAdmin, is_system_admin
+from hocba.organizations.models import (
+    ClassGroup,
+    DistrictOffice,
+    ProvinceOffice,
+    RoleAssignment,
+    School,
+    SchoolYear,
+    Staff,
+)
+from hocba.organizations.permissions import Permission
+
+
+@admin.register(ProvinceOffice)
+class ProvinceOfficeAdmin(ScopedAdmin):
+    read_permission = Permission.PROVINCE_READ
+    list_display = ("code", "name", "province_code", "province_name")
+    search_fields = ("code", "name")
+
+
+@admin.register(DistrictOffice)
+class DistrictOfficeAdmin(ScopedAdmin):
+    read_permission = Permission.DISTRICT_READ
+    list_display = ("code", "name", "province_office")
+    list_filter = ("province_office",)
+    scope_fields = ("province_office",)
+
+
+@admin.register(School)
+class SchoolAdmin(ScopedAdmin):
+    read_permission = Permission.SCHOOL_READ
+    write_permission = Permission.SCHOOL_WRITE
+    list_display = ("code", "name", "province_office", "district_office")
+    list_filter = ("province_office",)
+    search_fields = ("code", "name")
+    scope_fields = ("code", "province_office", "district_office")
+
+
+@admin.register(SchoolYear)
+class SchoolYearAdmin(ScopedAdmin):
+    read_permission = Permission.CLASS_READ
+    list_display = ("name", "start_date", "end_date")
+
+
+@admin.register(ClassGroup)
+class ClassGroupAdmin(ScopedAdmin):
+    read_permission = Permission.CLASS_READ
+    write_permission = Permission.CLASS_WRITE
+    list_display = ("name", "grade", "level", "school", "school_year")
+    list_filter = ("school_year", "level", "grade")
+    search_fields = ("name", "school__name", "school__code")
+    scope_fields = ("school", "school_year", "level", "grade")
+
+
+class RoleAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = RoleAssignment
+    extra = 0
+    fields = (
+        "role",
+        "class_group",
+        "subject_code",
+        "school",
+        "district_office",
+        "province_office",
+        "active",
+    )
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return is_system_admin(request)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self.has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return self.has_add_permission(request, obj)
+
+
+@admin.register(Staff)
+class StaffAdmin(ScopedAdmin):
+    read_permission = Permission.STAFF_READ
+    write_permission = Permission.STAFF_WRITE
+    list_display = ("full_name", "position", "school")
+    search_fields = ("full_name", "personal_id")
+    scope_fields = ("school", "user", "personal_id")
+    inlines = (RoleAssignmentInline,)
+
+
+@admin.register(RoleAssignment)
+class RoleAssignmentAdmin(ScopedAdmin):
+    read_permission = Permission.STAFF_READ
+    list_display = ("staff", "role", "class_group", "subject_code", "school", "active")
+    list_filter = ("role", "active")
+    search_fields = ("staff__full_name",)

@@ -1,0 +1,323 @@
+"""Who runs education: the Sở and Phòng, schools, school years, classes, staff and their roles.
+
+The Ministry has no row: a Ministry officer's role simply has the whole country as its scope.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hocba.identity.codes import PROVINCES_2025
+from hocba.rules.catalogue import CATALOGUE, LEVEL_GRADES, Level
+
+personal_id_validator = RegexValidator(r"^\d{12}$", _("A personal ID number has 12 digits."))
+school_year_validator = RegexValidator(r"^\d{4}-\d{4}$", _("A school year is written YYYY-YYYY."))
+tax_code_validator = RegexValidator(
+    r"^\d{10}(-\d{3})?$", _("A tax code has 10 digits, optionally followed by -NNN.")
+)
+province_code_validator = RegexValidator(r"^\d{2}$", _("A province code has 2 digits."))
+commune_code_validator = RegexValidator(r"^\d{5}$", _("A commune code has 5 digits."))
+
+
+def validate_province_code(value: str) -> None:
+    if value not in PROVINCES_2025:
+        raise ValidationError(
+            _("%(code)s is not a province code of Decision 19/2025/QĐ-TTg."),
+            params={"code": value},
+        )
+
+
+class LevelChoices(models.TextChoices):
+    TH = Level.TH.value, _("Primary")
+    THCS = Level.THCS.value, _("Lower secondary")
+    THPT = Level.THPT.value, _("Upper secondary")
+    GDTX = Level.GDTX.value, _("Continuing education")
+
+
+class ProvinceOffice(models.Model):
+    """Sở Giáo dục và Đào tạo: one per province."""
+
+    code = models.CharField(
+        _("Ministry code of the department"),
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[0-9A-Z]{2}$")],
+        help_text=_("masogd in the national dictionary"),
+    )
+    name = models.CharField(_("name"), max_length=150)
+    province_code = models.CharField(
+        _("province code"),
+        max_length=2,
+        validators=[province_code_validator, validate_province_code],
+    )
+    province_name = models.CharField(_("province name"), max_length=150)
+
+    class Meta:
+        verbose_name = _("provincial department of education")
+        verbose_name_plural = _("provincial departments of education")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DistrictOffice(models.Model):
+    """Phòng Giáo dục và Đào tạo."""
+
+    province_office = models.ForeignKey(
+        ProvinceOffice, on_delete=models.PROTECT, related_name="district_offices"
+    )
+    code = models.CharField(_("code"), max_length=10)
+    name = models.CharField(_("name"), max_length=150)
+
+    class Meta:
+        verbose_name = _("district office of education")
+        verbose_name_plural = _("district offices of education")
+        ordering = ["province_office__code", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["province_office", "code"], name="district_office_code_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def validate_levels(value: object) -> None:
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(level not in LevelChoices.values for level in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValidationError(
+            _("Levels taught must be a non-empty list of TH, THCS, THPT, GDTX."),
+        )
+
+
+class School(models.Model):
+    """A school or continuing-education centre, as in the Ministry's school catalogue."""
+
+    code = models.CharField(
+        _("Ministry school code"), max_length=20, unique=True, help_text=_("matruong")
+    )
+    name = models.CharField(_("name"), max_length=150)
+    province_office = models.ForeignKey(
+        ProvinceOffice, on_delete=models.PROTECT, related_name="schools"
+    )
+    district_office = models.ForeignKey(
+        DistrictOffice,
+        on_delete=models.PROTECT,
+        related_name="schools",
+        null=True,
+        blank=True,
+    )
+    levels = models.JSONField(
+        _("levels taught"), default=list, validators=[validate_levels], help_text="TH, THCS, …"
+    )
+    street_address = models.CharField(_("street address"), max_length=250, blank=True)
+    commune_code = models.CharField(
+        _("commune code"), max_length=5, blank=True, validators=[commune_code_validator]
+    )
+    commune_name = models.CharField(_("commune / ward"), max_length=150)
+    province_code = models.CharField(
+        _("province code"),
+        max_length=2,
+        validators=[province_code_validator, validate_province_code],
+    )
+    province_name = models.CharField(_("province name"), max_length=150)
+    tax_code = models.CharField(
+        _("tax code"),
+        max_length=14,
+        blank=True,
+        validators=[tax_code_validator],
+        help_text=_("MST, carried by the school's organisation certificate"),
+    )
+
+    class Meta:
+        verbose_name = _("school")
+        verbose_name_plural = _("schools")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.district_office_id and self.district_office.province_office_id != (
+            self.province_office_id
+        ):
+            raise ValidationError(
+                {"district_office": _("The district office belongs to another province.")}
+            )
+
+
+class SchoolYear(models.Model):
+    name = models.CharField(
+        _("school year"), max_length=9, unique=True, validators=[school_year_validator]
+    )
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+
+    class Meta:
+        verbose_name = _("school year")
+        verbose_name_plural = _("school years")
+        ordering = ["-name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        match = re.fullmatch(r"(\d{4})-(\d{4})", self.name or "")
+        if match and int(match[2]) != int(match[1]) + 1:
+            raise ValidationError({"name": _("The second year must follow the first.")})
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ValidationError({"end_date": _("The year must end after it starts.")})
+
+
+class ClassGroup(models.Model):
+    """A class (lớp) of one school in one school year."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="classes")
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="classes")
+    level = models.CharField(_("level"), max_length=4, choices=LevelChoices.choices)
+    grade = models.PositiveSmallIntegerField(
+        _("grade"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    name = models.CharField(_("class name"), max_length=10)
+
+    class Meta:
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
+        ordering = ["school__code", "-school_year__name", "grade", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "school_year", "name"], name="class_name_unique_per_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.school_year})"
+
+    def clean(self) -> None:
+        if self.level and self.grade and self.grade not in LEVEL_GRADES[Level(self.level)]:
+            raise ValidationError({"grade": _("This grade does not belong to that level.")})
+        if self.school_id and self.level and self.level not in self.school.levels:
+            raise ValidationError({"level": _("The school does not teach this level.")})
+
+
+class Staff(models.Model):
+    """A person who works in education: teacher, principal, seal keeper, officer."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    personal_id = models.CharField(
+        _("personal ID number"), max_length=12, unique=True, validators=[personal_id_validator]
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    position = models.CharField(_("position"), max_length=150, blank=True)
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+        ordering = ["full_name"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class Role(models.TextChoices):
+    SUBJECT_TEACHER = "SUBJECT_TEACHER", _("Subject teacher")
+    HOMEROOM_TEACHER = "HOMEROOM_TEACHER", _("Homeroom teacher")
+    PRINCIPAL = "PRINCIPAL", _("Principal")
+    VICE_PRINCIPAL = "VICE_PRINCIPAL", _("Vice principal")
+    SEAL_KEEPER = "SEAL_KEEPER", _("Seal keeper")
+    DISTRICT_OFFICER = "DISTRICT_OFFICER", _("District office officer")
+    PROVINCE_OFFICER = "PROVINCE_OFFICER", _("Provincial department officer")
+    MINISTRY_OFFICER = "MINISTRY_OFFICER", _("Ministry officer")
+    SYSTEM_ADMIN = "SYSTEM_ADMIN", _("System administrator")
+
+
+#: The scope fields each role must have set (and no others).
+ROLE_SCOPE_FIELDS: dict[str, frozenset[str]] = {
+    Role.SUBJECT_TEACHER: frozenset({"class_group", "subject_code"}),
+    Role.HOMEROOM_TEACHER: frozenset({"class_group"}),
+    Role.PRINCIPAL: frozenset({"school"}),
+    Role.VICE_PRINCIPAL: frozenset({"school"}),
+    Role.SEAL_KEEPER: frozenset({"school"}),
+    Role.DISTRICT_OFFICER: frozenset({"district_office"}),
+    Role.PROVINCE_OFFICER: frozenset({"province_office"}),
+    Role.MINISTRY_OFFICER: frozenset(),
+    Role.SYSTEM_ADMIN: frozenset(),
+}
+SCOPE_FIELDS = ("class_group", "subject_code", "school", "district_office", "province_office")
+
+
+class RoleAssignment(models.Model):
+    """A role held by a staff member, limited to a scope: a class and subject, a class, a school,
+    a district, a province, or the whole country. A class belongs to one school year, so class
+    scopes are per year."""
+
+    staff = models.ForeignKey(Staff, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    class_group = models.ForeignKey(
+        ClassGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
+    subject_code = models.CharField(_("subject"), max_length=30, blank=True)
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
+    district_office = models.ForeignKey(
+        DistrictOffice, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
+    province_office = models.ForeignKey(
+        ProvinceOffice, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        ordering = ["staff__full_name", "role"]
+
+    def __str__(self) -> str:
+        where = (
+            (self.subject_code and f"{self.subject_code} {self.class_group}")
+            or self.class_group
+            or self.school
+            or self.district_office
+            or self.province_office
+            or "—"
+        )
+        return f"{self.staff}: {self.get_role_display()} ({where})"
+
+    def clean(self) -> None:
+        required = ROLE_SCOPE_FIELDS.get(self.role, frozenset())
+        errors: dict[str, str] = {}
+        for field in SCOPE_FIELDS:
+            is_set = bool(getattr(self, field if field == "subject_code" else f"{field}_id"))
+            if field in required and not is_set:
+                errors[field] = str(_("Required for this role."))
+            elif field not in required and is_set:
+                errors[field] = str(_("Not used by this role."))
+        if not errors and self.role == Role.SUBJECT_TEACHER:
+            level = self.class_group.level
+            subject = CATALOGUE.get((Level(level), self.subject_code))
+            if subject is None or self.class_group.grade not in subject.periods:
+                errors["subject_code"] = str(_("This class does not study this subject."))
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,1 @@
+"""The web shell: base layout, sign-in, landing pages per role, scoped admin."""

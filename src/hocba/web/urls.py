@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from hocba.config.api import api
+from hocba.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("national/", views.national, name="national"),
+    path("provinces/<str:code>/", views.province_detail, name="province"),
+    path("districts/<int:pk>/", views.district_detail, name="district"),
+    path("schools/<str:code>/", views.school_detail, name="school"),
+    path("schools/<str:code>/review/", views.school_review, name="school-review"),
+    path("classes/<int:pk>/", views.class_detail, name="class"),
+    path("students/<int:pk>/", views.student_detail, name="student"),
+    path("api/v1/", api.urls),
+]

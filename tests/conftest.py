@@ -1,0 +1,49 @@
+"""Shared fixtures: the demo province built once per test database, users by role, and access to
+real external components (failing instead of skipping when CI=true)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from hocba.demo.builder import Demo, build_demo
+
+DEMO_STUDENTS_PER_SCHOOL = 12
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require_tool(name: str) -> str:
+    """Path of an external program the test needs; skip without it (fail under CI)."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed"
+        if IN_CI:
+            pytest.fail(f"CI: {message}")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[Demo]:
+    """The demo province, built once in the test database; each test runs in a transaction
+    that is rolled back, so the demo stays as built."""
+    with django_db_blocker.unblock():  # type: ignore[attr-defined]
+        built = build_demo(students_per_school=DEMO_STUDENTS_PER_SCHOOL, seed=7)
+    yield built
+
+
+@pytest.fixture
+def login(client: Client):  # type: ignore[no-untyped-def]
+    """Log the test client in as a demo account."""
+
+    def _login(username: str) -> Client:
+        user = get_user_model().objects.get(username=username)
+        client.force_login(user)
+        return client
+
+    return _login
