@@ -73,3 +73,10 @@ def test_student_page_shows_school_history(login, demo):
     ).first()
     body = login("ht.chuvanan").get(f"/students/{student.pk}/").content.decode()
     assert "2023-2024" in body and "7A" in body and "2024-2025" in body
+
+
+def test_an_english_browser_still_gets_vietnamese_until_the_user_switches(client):
+    body = client.get("/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert "Đăng nhập" in body
+    client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    assert "Log in" in client.get("/login/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()

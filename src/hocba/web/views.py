@@ -169,9 +169,13 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
     staff = scoped(request.user, Permission.STAFF_READ, school.staff.all()).prefetch_related(
         "roles"
     )
-    leaders = RoleAssignment.objects.filter(
-        school=school, role__in=[Role.PRINCIPAL, Role.VICE_PRINCIPAL], active=True
-    ).select_related("staff")
+    leaders = (
+        RoleAssignment.objects.filter(
+            school=school, role__in=[Role.PRINCIPAL, Role.VICE_PRINCIPAL], active=True
+        )
+        .select_related("staff")
+        .order_by("role")
+    )
     return render(
         request,
         "web/school.html",
