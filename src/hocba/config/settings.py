@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "hocba.organizations",
     "hocba.students",
+    "hocba.gradebook",
     "hocba.web",
 ]
 

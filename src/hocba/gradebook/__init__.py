@@ -1,0 +1,1 @@
+"""Sổ điểm điện tử: assessments, homeroom data, computed results, locks, Excel."""
