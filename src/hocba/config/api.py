@@ -7,6 +7,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from hocba.gradebook.api import router as gradebook_router
+from hocba.gradebook.models import LockedError
+from hocba.gradebook.services import ValidationFailed
 from hocba.students.api import router as students_router
 
 api = NinjaAPI(
@@ -22,7 +25,12 @@ api = NinjaAPI(
 def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(
         request,
-        {"error": {"code": "FORBIDDEN", "message": "Bạn không có quyền truy cập dữ liệu này"}},
+        {
+            "error": {
+                "code": "FORBIDDEN",
+                "message": str(exc) or "Bạn không có quyền truy cập dữ liệu này",
+            }
+        },
         status=403,
     )
 
@@ -36,4 +44,27 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     )
 
 
+@api.exception_handler(LockedError)
+def _locked(request: HttpRequest, exc: LockedError) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": "LOCKED", "message": str(exc)}}, status=423
+    )
+
+
+@api.exception_handler(ValidationFailed)
+def _invalid(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
+    return api.create_response(
+        request,
+        {
+            "error": {
+                "code": "INVALID",
+                "message": "Dữ liệu không hợp lệ; không có gì được ghi",
+                "details": exc.errors,
+            }
+        },
+        status=422,
+    )
+
+
 api.add_router("/", students_router)
+api.add_router("/", gradebook_router)

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "hocba.organizations",
     "hocba.students",
     "hocba.gradebook",
+    "hocba.audit",
     "hocba.web",
 ]
 

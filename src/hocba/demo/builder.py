@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from hocba.demo.grades import build_grades
 from hocba.demo.names import OCCUPATIONS, PROVINCE, address, person_name
 from hocba.identity import ProblemCode, make_personal_id
 from hocba.identity.codes import SEX_FEMALE, SEX_MALE
@@ -77,6 +78,7 @@ class Demo:
     """What the steps share and what the demo reports."""
 
     rng: random.Random
+    seed: int
     students_per_school: int
     password: str
     counts: dict[str, int] = field(default_factory=dict)
@@ -405,6 +407,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("staff and classes", build_staff_and_classes),
     ("students", build_students),
     ("identity problems", plant_identity_problems),
+    ("grade book", build_grades),
 ]
 
 
@@ -417,7 +420,7 @@ def build_demo(
     """Build the demo province in the current database (expected empty)."""
     if students_per_school < 1:
         raise ValueError("students_per_school must be at least 1")
-    demo = Demo(random.Random(seed), students_per_school, password)
+    demo = Demo(random.Random(seed), seed, students_per_school, password)
     with transaction.atomic():
         for name, step in STEPS:
             if progress:

@@ -47,6 +47,10 @@ class Permission(StrEnum):
     STUDENT_READ = "students:student:read"
     STUDENT_WRITE = "students:student:write"
     DATA_REVIEW_READ = "students:review:read"
+    GRADEBOOK_READ = "gradebook:book:read"
+    ASSESSMENT_WRITE = "gradebook:assessment:write"
+    HOMEROOM_WRITE = "gradebook:homeroom:write"
+    GRADEBOOK_LOCK = "gradebook:lock:manage"
 
 
 _P = Permission
@@ -59,6 +63,7 @@ _READ_ALL = frozenset(
         _P.STAFF_READ,
         _P.STUDENT_READ,
         _P.DATA_REVIEW_READ,
+        _P.GRADEBOOK_READ,
     }
 )
 _SCHOOL_MANAGEMENT = frozenset(
@@ -72,13 +77,24 @@ _SCHOOL_MANAGEMENT = frozenset(
         _P.STUDENT_READ,
         _P.STUDENT_WRITE,
         _P.DATA_REVIEW_READ,
+        _P.GRADEBOOK_READ,
+        _P.GRADEBOOK_LOCK,
     }
 )
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.SUBJECT_TEACHER: frozenset({_P.SCHOOL_READ, _P.CLASS_READ, _P.STUDENT_READ}),
+    Role.SUBJECT_TEACHER: frozenset(
+        {_P.SCHOOL_READ, _P.CLASS_READ, _P.STUDENT_READ, _P.GRADEBOOK_READ, _P.ASSESSMENT_WRITE}
+    ),
     Role.HOMEROOM_TEACHER: frozenset(
-        {_P.SCHOOL_READ, _P.CLASS_READ, _P.STUDENT_READ, _P.DATA_REVIEW_READ}
+        {
+            _P.SCHOOL_READ,
+            _P.CLASS_READ,
+            _P.STUDENT_READ,
+            _P.DATA_REVIEW_READ,
+            _P.GRADEBOOK_READ,
+            _P.HOMEROOM_WRITE,
+        }
     ),
     Role.PRINCIPAL: _SCHOOL_MANAGEMENT,
     Role.VICE_PRINCIPAL: _SCHOOL_MANAGEMENT,
@@ -86,8 +102,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.DISTRICT_OFFICER: _READ_ALL,
     Role.PROVINCE_OFFICER: _READ_ALL | {_P.SCHOOL_WRITE, _P.STAFF_WRITE},
     Role.MINISTRY_OFFICER: _READ_ALL,
-    Role.SYSTEM_ADMIN: frozenset(Permission),
+    # Writing assessments and homeroom data stays with the assigned teachers, even for admins.
+    Role.SYSTEM_ADMIN: frozenset(Permission) - {_P.ASSESSMENT_WRITE, _P.HOMEROOM_WRITE},
 }
+
+
+#: Only the teachers assigned to the class (and subject) hold these; no one else, not even a
+#: superuser, writes a teacher's assessments or a homeroom teacher's records.
+TEACHER_ONLY = frozenset({Permission.ASSESSMENT_WRITE, Permission.HOMEROOM_WRITE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +186,7 @@ def scoped(
     """The part of `queryset` that `user` may act on with `permission`."""
     if not user.is_authenticated or not user.is_active:
         return queryset.none()
-    if getattr(user, "is_superuser", False):
+    if getattr(user, "is_superuser", False) and permission not in TEACHER_ONLY:
         return queryset
     paths = _SCOPES.get(queryset.model)
     if paths is None:

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from hocba.config.api import api
 from hocba.web import views
@@ -15,5 +15,6 @@ urlpatterns = [
     path("schools/<str:code>/review/", views.school_review, name="school-review"),
     path("classes/<int:pk>/", views.class_detail, name="class"),
     path("students/<int:pk>/", views.student_detail, name="student"),
+    path("gradebook/", include("hocba.gradebook.urls")),
     path("api/v1/", api.urls),
 ]

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import (
     ClassGroup,
     DistrictOffice,
@@ -187,6 +188,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "staff": staff,
             "leaders": leaders,
             "can_review": can(request.user, Permission.DATA_REVIEW_READ, school),
+            "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
         },
     )
 
@@ -228,10 +230,21 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
         )
         for a in teachers
     ]
+    books = scoped(
+        request.user,
+        Permission.GRADEBOOK_READ,
+        ClassSubject.objects.filter(class_group=class_group),
+    ).order_by("position")
     return render(
         request,
         "web/class.html",
-        {"class_group": class_group, "students": students, "teachers": teacher_rows},
+        {
+            "class_group": class_group,
+            "students": students,
+            "teachers": teacher_rows,
+            "books": books,
+            "can_summary": can(request.user, Permission.GRADEBOOK_READ, class_group),
+        },
     )
 
 

@@ -1,0 +1,213 @@
+"""The demo's grade book: every class's subjects, assessments entered by the assigned teachers,
+homeroom data and summer results, such that every outcome of the rules occurs: awards,
+the Điều 9 khoản 3 adjustment, re-assessment, summer training, retention, primary CHT."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from hocba.gradebook.compute import recompute
+from hocba.gradebook.models import Assessment, ClassSubject, HomeroomRecord, Kind, Term
+from hocba.organizations.models import ClassGroup, Role, RoleAssignment
+from hocba.rules.catalogue import CATALOGUE, Level
+from hocba.rules.primary import QUALITIES, competencies_for
+
+#: Special students, by their position in their school's list (the rest are ordinary).
+SECONDARY_PROFILES = (
+    "excellent", "adjusted", "retake_passed", "summer_training", "absent", "retake_failed",
+    "good",
+)  # fmt: skip
+PRIMARY_PROFILES = ("htxs", "cht", "tieu_bieu")
+COMMENTS = (
+    "Ngoan, lễ phép, chăm chỉ học tập; cần mạnh dạn hơn khi phát biểu.",
+    "Có ý thức tự giác, hòa đồng với bạn bè; cần cẩn thận hơn khi làm bài.",
+    "Tích cực tham gia các hoạt động của lớp, tiến bộ rõ trong học kì II.",
+    "Học tập chăm chỉ, trung thực; cần rèn thêm kĩ năng trình bày.",
+)
+REMARKS = (
+    "Nắm vững kiến thức, vận dụng tốt.",
+    "Tiếp thu bài khá, cần luyện tập thêm.",
+    "Có tiến bộ, cần chú ý hơn trong giờ học.",
+    "Chăm chỉ, tích cực phát biểu xây dựng bài.",
+)
+
+
+def _score(rng: random.Random, target: float, spread: float = 1.2) -> Decimal:
+    value = min(10.0, max(0.0, rng.uniform(target - spread, target + spread)))
+    return Decimal(round(value * 2) / 2).quantize(Decimal("0.1"))
+
+
+def _targets(profile: str, codes: list[str], rng: random.Random) -> dict[str, tuple[float, float]]:
+    """(target, spread) of each scored subject's scores for a profile."""
+    base = rng.uniform(6.2, 8.6)
+    targets = {c: (min(9.4, max(6.0, base + rng.uniform(-0.8, 0.8))), 1.0) for c in codes}
+    if profile == "excellent":
+        targets = dict.fromkeys(codes, (9.7, 0.3))
+    elif profile == "good":
+        targets = dict.fromkeys(codes, (8.4, 0.3))
+    elif profile == "adjusted":
+        targets = dict.fromkeys(codes, (9.0, 0.4))
+        targets[codes[-1]] = (2.5, 0.4)
+    elif profile in ("retake_passed", "retake_failed"):
+        targets = dict.fromkeys(codes, (6.8, 0.4))
+        for code in codes[-3:]:
+            targets[code] = (3.8, 0.4)
+    return targets
+
+
+def _secondary_student(
+    rng: random.Random, profile: str, subjects: list[ClassSubject], rows: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Assessments (appended to `rows`) and the homeroom record's values."""
+    scored = [cs.subject_code for cs in subjects if cs.scored]
+    targets = _targets(profile, scored, rng)
+    retake: dict[str, str] = {}
+    for cs in subjects:
+        for term in (Term.HK1, Term.HK2):
+            if cs.scored:
+                target, spread = targets[cs.subject_code]
+                for seq in range(1, cs.regular_count + 1):
+                    rows.append(dict(cs=cs, term=term, kind=Kind.TX, seq=seq,
+                                     score=_score(rng, target, spread)))  # fmt: skip
+                for kind in (Kind.GK, Kind.CK):
+                    rows.append(dict(cs=cs, term=term, kind=kind, seq=1,
+                                     score=_score(rng, target, spread)))  # fmt: skip
+            else:
+                fail = profile == "ordinary" and rng.random() < 0.02
+                for seq in range(1, cs.regular_count + 1):
+                    rows.append(dict(cs=cs, term=term, kind=Kind.TX, seq=seq, code="Đ"))
+                rows.append(dict(cs=cs, term=term, kind=Kind.GK, seq=1, code="Đ"))
+                rows.append(dict(cs=cs, term=term, kind=Kind.CK, seq=1, code="CĐ" if fail else "Đ"))
+        if profile in ("retake_passed", "retake_failed") and cs.subject_code in scored[-3:]:
+            score = Decimal("6.0") if profile == "retake_passed" else Decimal("3.0")
+            rows.append(dict(cs=cs, term=Term.SUMMER, kind=Kind.RETAKE, seq=1, score=score))
+            retake[cs.subject_code] = str(score)
+    conduct = rng.choices(("T", "K", "Đ"), weights=(60, 35, 5), k=2)
+    if profile in ("excellent", "good", "adjusted"):
+        conduct = ["T", "T"]
+    values: dict[str, Any] = {
+        "conduct_hk1": conduct[0],
+        "conduct_hk2": conduct[1],
+        "absences": Decimal(rng.choice((0, 0, 0, 1, 2, 3, 5))),
+        "comment": rng.choice(COMMENTS),
+    }
+    if profile == "summer_training":
+        values.update(conduct_hk1="K", conduct_hk2="CĐ", summer_conduct="Đ")
+    if profile == "absent":
+        values["absences"] = Decimal(50)
+    return values, retake
+
+
+def _primary_student(
+    rng: random.Random, profile: str, grade: int, subjects: list[ClassSubject],
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    for cs in subjects:
+        known = CATALOGUE.get((Level.TH, cs.subject_code))
+        tested = known is not None and grade in known.periodic_test_grades
+        level = rng.choices(("T", "H"), weights=(60, 40))[0]
+        test = rng.randint(6, 10)
+        if profile == "htxs":
+            level, test = "T", rng.randint(9, 10)
+        elif profile == "tieu_bieu":
+            level, test = "T", 8
+        elif profile == "cht" and cs.subject_code == "TOAN":
+            level, test = "C", 4
+        elif level == "T":
+            test = max(test, 7)
+        for term in (Term.HK1, Term.HK2):
+            rows.append(dict(cs=cs, term=term, kind=Kind.LEVEL, seq=1, code=level))
+            if tested:
+                rows.append(dict(cs=cs, term=term, kind=Kind.TEST, seq=1, score=Decimal(test)))
+    good = profile in ("htxs", "tieu_bieu")
+    marks = {
+        code: "T" if good else rng.choices(("T", "Đ"), weights=(65, 35))[0]
+        for code in (*QUALITIES, *competencies_for(grade))
+    }
+    return {
+        "qualities": {q: marks[q] for q in QUALITIES},
+        "competencies": {c: marks[c] for c in competencies_for(grade)},
+        "outstanding": profile == "tieu_bieu",
+        "absences": Decimal(rng.choice((0, 0, 1, 2))),
+        "comment": rng.choice(COMMENTS),
+        "qualities_comment": "Ngoan, lễ phép, đoàn kết với bạn bè.",
+        "competencies_comment": "Biết tự học, hợp tác tốt trong nhóm.",
+        "conduct_hk1": "",
+        "conduct_hk2": "",
+    }
+
+
+def build_grades(demo: Any) -> None:
+    rng = random.Random(f"{demo.seed}-grades")
+    current = demo.years["2024-2025"]
+    teachers = {
+        (a.class_group_id, a.subject_code): a.staff.user
+        for a in RoleAssignment.objects.filter(
+            role=Role.SUBJECT_TEACHER, class_group__school_year=current
+        ).select_related("staff__user")
+    }
+    homeroom = {
+        a.class_group_id: a.staff.user
+        for a in RoleAssignment.objects.filter(
+            role=Role.HOMEROOM_TEACHER, class_group__school_year=current
+        ).select_related("staff__user")
+    }
+    assessments: list[Assessment] = []
+    records: list[HomeroomRecord] = []
+    for key, students in demo.students_by_school.items():
+        school = demo.schools[key]
+        classes = {c.pk: c for c in ClassGroup.objects.filter(school=school, school_year=current)}
+        subjects: dict[int, list[ClassSubject]] = {}
+        for class_group in classes.values():
+            codes = sorted(code for (cg, code) in teachers if cg == class_group.pk)
+            ordered = [
+                s.code for s in (CATALOGUE[k] for k in CATALOGUE
+                                 if k[0] == Level(class_group.level) and k[1] in codes)
+            ]  # fmt: skip
+            made = [ClassSubject.from_catalogue(class_group, c, i) for i, c in enumerate(ordered)]
+            subjects[class_group.pk] = ClassSubject.objects.bulk_create(made)
+        profiles = PRIMARY_PROFILES if school.levels == [Level.TH] else SECONDARY_PROFILES
+        for index, student in enumerate(students):
+            class_group = next(
+                classes[e.class_group_id]
+                for e in student.enrolments.all()
+                if e.class_group_id in classes
+            )
+            profile = profiles[index] if index < len(profiles) else "ordinary"
+            rows: list[dict[str, Any]] = []
+            if class_group.level == Level.TH:
+                values = _primary_student(
+                    rng, profile, class_group.grade, subjects[class_group.pk], rows
+                )
+            else:
+                values, _ = _secondary_student(rng, profile, subjects[class_group.pk], rows)
+            for row in rows:
+                cs = row["cs"]
+                assessments.append(
+                    Assessment(
+                        class_subject=cs,
+                        student=student,
+                        term=row["term"],
+                        kind=row["kind"],
+                        seq=row["seq"],
+                        score=row.get("score"),
+                        code=row.get("code", ""),
+                        entered_by=teachers[(class_group.pk, cs.subject_code)],
+                    )
+                )
+            records.append(
+                HomeroomRecord(
+                    class_group=class_group,
+                    student=student,
+                    updated_by=homeroom[class_group.pk],
+                    **values,
+                )
+            )
+    Assessment.objects.bulk_create(assessments, batch_size=2000)
+    HomeroomRecord.objects.bulk_create(records, batch_size=1000)
+    for class_group in ClassGroup.objects.filter(school_year=current):
+        recompute(class_group)
+    demo.add_count("assessments", len(assessments))
+    demo.add_count("homeroom records", len(records))

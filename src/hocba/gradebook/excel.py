@@ -1,0 +1,250 @@
+"""Excel, the way teachers work: a template per class and subject, an import that checks the
+whole file before writing anything (and names every wrong cell), and the class book export.
+
+The template's hidden row 5 names each column (`HK1:TX:1`) and cell A5 names the class subject,
+so an import always knows what a column means even if the teacher moved it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+from zipfile import BadZipFile
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from hocba.gradebook.compute import class_subjects, enrolled_students
+from hocba.gradebook.models import Assessment, ClassSubject, Kind, Term, YearResult
+from hocba.gradebook.services import (
+    CellChange,
+    ValidationFailed,
+    allowed_cells,
+    save_assessments,
+    validate_assessments,
+)
+from hocba.gradebook.values import display
+from hocba.organizations.models import ClassGroup
+
+KEY_ROW = 5
+HEADER_ROW = 6
+FIRST_ROW = 7
+MAX_BYTES = 5 * 1024 * 1024
+TERM_LABEL = {Term.HK1: "HK I", Term.HK2: "HK II", Term.SUMMER: "Hè"}
+KIND_LABEL = {
+    Kind.TX: "TX", Kind.GK: "GK", Kind.CK: "CK", Kind.CD: "CĐ", Kind.RETAKE: "KT lại",
+    Kind.LEVEL: "Mức", Kind.TEST: "KTĐK",
+}  # fmt: skip
+_ORDER = {Term.HK1: 0, Term.HK2: 1, Term.SUMMER: 2}
+_KIND_ORDER = {Kind.TX: 0, Kind.CD: 1, Kind.GK: 2, Kind.CK: 3, Kind.LEVEL: 4, Kind.TEST: 5,
+               Kind.RETAKE: 6}  # fmt: skip
+
+
+def columns(cs: ClassSubject) -> list[tuple[str, str, int]]:
+    return sorted(
+        allowed_cells(cs), key=lambda c: (_ORDER[Term(c[0])], _KIND_ORDER[Kind(c[1])], c[2])
+    )
+
+
+def column_label(term: str, kind: str, seq: int) -> str:
+    """ "HK I TX1", "HK II CK", "Hè KT lại"."""
+    number = str(seq) if kind in (Kind.TX, Kind.CD) else ""
+    return f"{TERM_LABEL[Term(term)]} {KIND_LABEL[Kind(kind)]}{number}"
+
+
+def _marker(cs: ClassSubject) -> str:
+    return f"hocba:{cs.pk}:{cs.class_group.name}:{cs.subject_code}"
+
+
+def template(cs: ClassSubject) -> bytes:
+    """The class subject's sheet, with what is already recorded filled in."""
+    class_group = cs.class_group
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "So diem"
+    ws["A1"] = f"{class_group.school.name} — Năm học {class_group.school_year.name}"
+    ws["A2"] = f"Sổ điểm lớp {class_group.name} — Môn {cs.name}"
+    ws["A3"] = (
+        "Điểm từ 0 đến 10, một chữ số thập phân (8,5); môn đánh giá bằng nhận xét: Đ hoặc CĐ; "
+        "để trống ô chưa có điểm."
+    )
+    ws["A1"].font = Font(bold=True, size=13)
+    ws["A2"].font = Font(bold=True)
+    cols = columns(cs)
+    ws.cell(KEY_ROW, 1, _marker(cs))
+    for offset, (term, kind, seq) in enumerate(cols):
+        ws.cell(KEY_ROW, 4 + offset, f"{term}:{kind}:{seq}")
+        ws.cell(HEADER_ROW, 4 + offset, column_label(term, kind, seq))
+    for col, title in enumerate(("STT", "Mã học sinh", "Họ và tên"), start=1):
+        ws.cell(HEADER_ROW, col, title)
+    header_fill = PatternFill("solid", fgColor="DDE6F0")
+    for cell in ws[HEADER_ROW]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(horizontal="center", wrap_text=True)
+    ws.row_dimensions[KEY_ROW].hidden = True
+    values = {
+        (a.student_id, a.term, a.kind, a.seq): display(a.score, a.code)
+        for a in Assessment.objects.filter(class_subject=cs)
+    }
+    for i, student in enumerate(enrolled_students(class_group)):
+        row = FIRST_ROW + i
+        ws.cell(row, 1, i + 1)
+        ws.cell(row, 2, student.student_code)
+        ws.cell(row, 3, student.full_name)
+        for offset, (term, kind, seq) in enumerate(cols):
+            value = values.get((student.pk, term, kind, seq))
+            if value is not None:
+                ws.cell(row, 4 + offset, value)
+    ws.column_dimensions["B"].width = 14
+    ws.column_dimensions["C"].width = 28
+    for offset in range(len(cols)):
+        ws.column_dimensions[get_column_letter(4 + offset)].width = 8
+    ws.freeze_panes = ws.cell(FIRST_ROW, 4)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    changed: int
+    rows: int
+
+
+def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = None) -> (
+    ImportReport
+):  # fmt: skip
+    """Validate the whole file, then write it in one transaction; `ValidationFailed` lists
+    every bad cell ("D7: điểm 11 ngoài khoảng 0–10") and nothing is written."""
+    if len(content) > MAX_BYTES:
+        raise ValidationFailed(["Tệp quá lớn (tối đa 5 MB)"])
+    try:
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (InvalidFileException, BadZipFile, KeyError, ValueError, OSError, TypeError):
+        raise ValidationFailed(["Tệp không phải bảng tính Excel (.xlsx) hợp lệ"]) from None
+    ws = wb.worksheets[0]
+    rows = list(ws.iter_rows(min_row=1, values_only=True))
+    wb.close()
+    if len(rows) < KEY_ROW or not rows[KEY_ROW - 1] or rows[KEY_ROW - 1][0] != _marker(cs):
+        raise ValidationFailed(
+            [
+                f"A{KEY_ROW}: tệp không phải mẫu sổ điểm của lớp {cs.class_group.name}, "
+                f"môn {cs.name}; hãy tải mẫu của đúng lớp và môn"
+            ]
+        )
+    allowed = allowed_cells(cs)
+    keyed: dict[int, tuple[str, str, int]] = {}
+    errors: list[str] = []
+    for index, key in enumerate(rows[KEY_ROW - 1][3:], start=3):
+        if key is None:
+            continue
+        parts = str(key).split(":")
+        cell = (
+            (parts[0], parts[1], int(parts[2])) if len(parts) == 3 and parts[2].isdigit() else None
+        )
+        if cell not in allowed:
+            errors.append(
+                f"{get_column_letter(index + 1)}{KEY_ROW}: cột “{key}” không thuộc môn này"
+            )
+            continue
+        keyed[index] = cell
+    students = {s.student_code: s for s in enrolled_students(cs.class_group)}
+    changes: list[CellChange] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows[FIRST_ROW - 1 :], start=FIRST_ROW):
+        if row is None or all(v is None or str(v).strip() == "" for v in row):
+            continue
+        code = str(row[1]).strip() if len(row) > 1 and row[1] is not None else ""
+        student = students.get(code)
+        if student is None:
+            errors.append(f"B{number}: mã học sinh “{code}” không thuộc lớp {cs.class_group.name}")
+            continue
+        if code in seen:
+            errors.append(f"B{number}: học sinh {code} xuất hiện hai lần")
+            continue
+        seen.add(code)
+        for index, (term, kind, seq) in keyed.items():
+            value = row[index] if index < len(row) else None
+            changes.append(
+                CellChange(
+                    student.pk,
+                    term,
+                    kind,
+                    seq,
+                    _cell_text(value),
+                    where=f"{get_column_letter(index + 1)}{number}",
+                )
+            )
+    errors += validate_assessments(cs, changes)[0]
+    if errors:
+        raise ValidationFailed(errors)
+    changed = save_assessments(user, cs, changes, request=request)
+    return ImportReport(changed=changed, rows=len(seen))
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def export_class_book(class_group: ClassGroup) -> bytes:
+    """The class book: one sheet per subject, and a summary sheet of the year's results."""
+    wb = Workbook()
+    summary = wb.active
+    summary.title = "Tong hop"
+    summary.append(
+        [f"Lớp {class_group.name} — {class_group.school.name} — {class_group.school_year}"]
+    )
+    summary.append([])
+    subjects = class_subjects(class_group)
+    students = enrolled_students(class_group)
+    results = {r.student_id: r for r in YearResult.objects.filter(class_group=class_group)}
+    summary.append(
+        [
+            "STT",
+            "Mã học sinh",
+            "Họ và tên",
+            *[s.name for s in subjects],
+            "Học tập",
+            "Rèn luyện",
+            "Kết quả",
+            "Khen thưởng",
+        ]
+    )
+    for i, student in enumerate(students, start=1):
+        data = results[student.pk].data if student.pk in results else {}
+        per_subject = data.get("subjects", {})
+        row = [i, student.student_code, student.full_name]
+        for s in subjects:
+            cell = per_subject.get(s.subject_code, {})
+            value = cell.get("year") if "year" in cell else cell.get("level")
+            row.append(str(value).replace(".", ",") if value is not None else "")
+        row += [
+            (data.get("learning") or {}).get("year") or data.get("result") or "",
+            (data.get("conduct") or {}).get("year") or "",
+            data.get("outcome") or "",
+            data.get("award") or "",
+        ]
+        summary.append(row)
+    for cs in subjects:
+        ws = wb.create_sheet(cs.subject_code[:31])
+        cols = columns(cs)
+        ws.append([f"{cs.name} — lớp {class_group.name}"])
+        ws.append(["STT", "Mã học sinh", "Họ và tên", *[column_label(*c) for c in cols]])
+        values = {
+            (a.student_id, a.term, a.kind, a.seq): display(a.score, a.code)
+            for a in Assessment.objects.filter(class_subject=cs)
+        }
+        for i, student in enumerate(students, start=1):
+            ws.append([i, student.student_code, student.full_name,
+                       *[values.get((student.pk, *c), "") for c in cols]])  # fmt: skip
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -1,0 +1,310 @@
+"""The doors through which the grade book changes. Each checks the permission and the locks,
+validates everything before writing anything, writes, records the audit event in the same
+transaction, and recomputes the affected results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from hocba.audit.services import record_event
+from hocba.gradebook.compute import recompute
+from hocba.gradebook.models import (
+    Assessment,
+    ClassSubject,
+    GradebookLock,
+    HomeroomRecord,
+    Kind,
+    LockedError,
+    SubjectRemark,
+    Term,
+    active_lock,
+)
+from hocba.gradebook.values import InvalidValue, Parsed, display, parse_value
+from hocba.organizations.models import ClassGroup, School
+from hocba.organizations.permissions import Permission, can
+from hocba.rules.catalogue import Level
+from hocba.rules.primary import QUALITIES, competencies_for
+from hocba.students.models import Student
+
+CONDUCT = {"T", "K", "Đ", "CĐ"}
+MARKS = {"T", "Đ", "C"}
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    """One cell a teacher wants to set: raw text (empty to clear)."""
+
+    student_id: int
+    term: str
+    kind: str
+    seq: int
+    value: object
+    where: str = ""
+    """How to name the cell in an error: "D7" in Excel, a field name on a page."""
+
+
+@dataclass
+class ValidationFailed(Exception):
+    """Nothing was written; every problem is listed."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(self.errors)
+
+
+def allowed_cells(cs: ClassSubject) -> set[tuple[str, str, int]]:
+    """The (term, kind, seq) a subject's grade book has."""
+    if cs.class_group.level == Level.TH:
+        return {(t, k, 1) for t in (Term.HK1, Term.HK2) for k in (Kind.LEVEL, Kind.TEST)}
+    cells = {(Term.SUMMER, Kind.RETAKE, 1)}
+    for term in (Term.HK1, Term.HK2):
+        cells |= {(term, Kind.TX, i) for i in range(1, cs.regular_count + 1)}
+        cells |= {(term, Kind.GK, 1), (term, Kind.CK, 1)}
+        if cs.scored and cs.class_group.level in (Level.THPT, Level.GDTX):
+            cells |= {(term, Kind.CD, i) for i in range(1, 4)}
+    return cells
+
+
+def _check_lock(class_group: ClassGroup, subject: str | None, terms: set[str]) -> None:
+    for term in terms or {""}:
+        lock = active_lock(class_group, subject, term or None)
+        if lock is not None:
+            raise LockedError(lock)
+
+
+def validate_assessments(
+    class_subject: ClassSubject, changes: list[CellChange]
+) -> tuple[list[str], list[tuple[CellChange, Parsed | None]]]:
+    """Every problem of the changes (nothing is written), and the parsed values."""
+    class_group = class_subject.class_group
+    enrolled = set(
+        Student.objects.filter(enrolments__class_group=class_group).values_list("pk", flat=True)
+    )
+    allowed = allowed_cells(class_subject)
+    errors: list[str] = []
+    parsed = []
+    for change in changes:
+        prefix = f"{change.where}: " if change.where else ""
+        if change.student_id not in enrolled:
+            errors.append(f"{prefix}học sinh không thuộc lớp {class_group.name}")
+            continue
+        if (change.term, change.kind, change.seq) not in allowed:
+            errors.append(f"{prefix}môn {class_subject.name} không có cột điểm này")
+            continue
+        kind = change.kind if change.kind in (Kind.LEVEL, Kind.TEST) else ""
+        try:
+            value = parse_value(change.value, class_subject.mode, kind)
+        except InvalidValue as error:
+            errors.append(f"{prefix}{error}")
+            continue
+        parsed.append((change, value))
+    return errors, parsed
+
+
+def save_assessments(
+    user: Any,
+    class_subject: ClassSubject,
+    changes: list[CellChange],
+    request: HttpRequest | None = None,
+) -> int:
+    """Set cells of one subject's grade book; returns how many changed. All or nothing."""
+    if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
+        raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhập điểm môn này")
+    class_group = class_subject.class_group
+    _check_lock(class_group, class_subject.subject_code, {c.term for c in changes})
+    errors, parsed = validate_assessments(class_subject, changes)
+    if errors:
+        raise ValidationFailed(errors)
+
+    existing = {
+        (a.student_id, a.term, a.kind, a.seq): a
+        for a in Assessment.objects.filter(
+            class_subject=class_subject, student_id__in={c.student_id for c, _ in parsed}
+        )
+    }
+    changed = []
+    with transaction.atomic():
+        for change, value in parsed:
+            key = (change.student_id, change.term, change.kind, change.seq)
+            current = existing.get(key)
+            old = None if current is None else display(current.score, current.code)
+            new = None if value is None else display(value.score, value.code)
+            if old == new:
+                continue
+            if value is None:
+                assert current is not None
+                current.delete()
+            elif current is None:
+                Assessment(
+                    class_subject=class_subject, student_id=change.student_id, term=change.term,
+                    kind=change.kind, seq=change.seq, score=value.score, code=value.code,
+                    entered_by=user,
+                ).save()  # fmt: skip
+            else:
+                current.score, current.code, current.entered_by = value.score, value.code, user
+                current.save()
+            changed.append(
+                {
+                    "student": change.student_id,
+                    "term": change.term,
+                    "kind": change.kind,
+                    "seq": change.seq,
+                    "old": old,
+                    "new": new,
+                }
+            )
+        if changed:
+            record_event(
+                user, "gradebook.assessments", class_subject,
+                summary=f"{class_subject.name} {class_group.name}: {len(changed)} ô điểm",
+                old=[{k: c[k] for k in ("student", "term", "kind", "seq", "old")} for c in changed],
+                new=[{k: c[k] for k in ("student", "term", "kind", "seq", "new")} for c in changed],
+                request=request,
+            )  # fmt: skip
+            recompute(class_group, {c["student"] for c in changed})
+    return len(changed)
+
+
+def save_remark(
+    user: Any, class_subject: ClassSubject, student: Student, text: str,
+    request: HttpRequest | None = None,
+) -> None:  # fmt: skip
+    if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
+        raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhận xét môn này")
+    _check_lock(class_subject.class_group, class_subject.subject_code, {Term.HK2})
+    with transaction.atomic():
+        remark = SubjectRemark.objects.filter(class_subject=class_subject, student=student).first()
+        old = remark.text if remark else None
+        if remark is None:
+            remark = SubjectRemark(class_subject=class_subject, student=student)
+        remark.text, remark.entered_by = text.strip()[:2000], user
+        remark.save()
+        record_event(user, "gradebook.remark", remark, old=old, new=remark.text, request=request)
+
+
+HOMEROOM_FIELDS = (
+    "conduct_hk1", "conduct_hk2", "summer_conduct", "absences", "absences_excused", "comment",
+    "awards", "contests", "certificates", "qualities", "competencies", "qualities_comment",
+    "competencies_comment", "outstanding", "disability_plan",
+)  # fmt: skip
+
+
+def _clean_homeroom(class_group: ClassGroup, values: dict[str, Any]) -> dict[str, Any]:
+    errors: list[str] = []
+    clean: dict[str, Any] = {}
+    for name, raw in values.items():
+        if name not in HOMEROOM_FIELDS:
+            errors.append(f"{name}: trường không tồn tại")
+            continue
+        if name in ("conduct_hk1", "conduct_hk2", "summer_conduct"):
+            code = str(raw or "").strip().upper().replace("D", "Đ")
+            if code and code not in CONDUCT:
+                errors.append(f"{name}: mức “{raw}” không hợp lệ (dùng T, K, Đ hoặc CĐ)")
+            clean[name] = code
+        elif name in ("absences", "absences_excused"):
+            try:
+                number = Decimal(str(raw or "0").replace(",", "."))
+            except ArithmeticError:
+                number = Decimal(-1)
+            if not (0 <= number <= 365) or number != number.quantize(Decimal("0.5")):
+                errors.append(f"{name}: số buổi nghỉ “{raw}” không hợp lệ")
+            clean[name] = number
+        elif name in ("qualities", "competencies"):
+            allowed = QUALITIES if name == "qualities" else competencies_for(class_group.grade)
+            marks = raw if isinstance(raw, dict) else {}
+            for key, mark in marks.items():
+                if key not in allowed:
+                    errors.append(f"{name}.{key}: không có trong danh mục")
+                elif str(mark).upper().replace("D", "Đ") not in MARKS:
+                    errors.append(f"{name}.{key}: mức “{mark}” không hợp lệ (dùng T, Đ hoặc C)")
+            clean[name] = {k: str(v).upper().replace("D", "Đ") for k, v in marks.items() if v}
+        elif name in ("outstanding", "disability_plan"):
+            clean[name] = bool(raw)
+        else:
+            clean[name] = str(raw or "").strip()
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def save_homeroom(
+    user: Any, class_group: ClassGroup, student: Student, values: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> HomeroomRecord:  # fmt: skip
+    """The homeroom teacher's entries for one student (conduct, absences, comments …)."""
+    if not can(user, Permission.HOMEROOM_WRITE, class_group):
+        raise PermissionDenied("Chỉ giáo viên chủ nhiệm của lớp mới được nhập mục này")
+    _check_lock(class_group, None, set())
+    if not class_group.enrolments.filter(student=student).exists():
+        raise ValidationFailed([f"Học sinh không thuộc lớp {class_group.name}"])
+    clean = _clean_homeroom(class_group, values)
+    with transaction.atomic():
+        record, _ = HomeroomRecord.objects.get_or_create(
+            class_group=class_group, student=student, defaults={"updated_by": user}
+        )
+        old = {name: getattr(record, name) for name in clean}
+        for name, value in clean.items():
+            setattr(record, name, value)
+        record.updated_by = user
+        record.save()
+        record_event(user, "gradebook.homeroom", record, old=old, new=clean, request=request)
+        recompute(class_group, {student.pk})
+    return record
+
+
+def lock_gradebook(
+    user: Any, school: School, class_group: ClassGroup | None = None, subject_code: str = "",
+    term: str = "", request: HttpRequest | None = None,
+) -> GradebookLock:  # fmt: skip
+    if not can(user, Permission.GRADEBOOK_LOCK, school):
+        raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được khóa sổ điểm")
+    if class_group is not None and class_group.school_id != school.pk:
+        raise ValidationFailed(["Lớp không thuộc trường"])
+    if term and term not in (Term.HK1, Term.HK2, Term.SUMMER):
+        raise ValidationFailed([f"Học kì “{term}” không hợp lệ"])
+    with transaction.atomic():
+        lock = GradebookLock.objects.create(
+            school=school, class_group=class_group, subject_code=subject_code, term=term,
+            locked_by=user,
+        )  # fmt: skip
+        record_event(user, "gradebook.lock", lock, new={"scope": lock.describe()}, request=request)
+    return lock
+
+
+def unlock_gradebook(
+    user: Any, lock: GradebookLock, reason: str, request: HttpRequest | None = None
+) -> GradebookLock:
+    if not can(user, Permission.GRADEBOOK_LOCK, lock.school):
+        raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được mở khóa sổ điểm")
+    if not reason or not reason.strip():
+        raise ValidationFailed(["Cần ghi rõ lý do mở khóa"])
+    if not lock.active:
+        raise ValidationFailed(["Khóa này đã được mở"])
+    with transaction.atomic():
+        lock.unlocked_by, lock.unlocked_at = user, timezone.now()
+        lock.unlock_reason = reason.strip()
+        lock.save(update_fields=["unlocked_by", "unlocked_at", "unlock_reason"])
+        scope = {"scope": lock.describe()}
+        reason = lock.unlock_reason
+        record_event(user, "gradebook.unlock", lock, old=scope, reason=reason, request=request)
+    return lock
+
+
+def ensure_class_subjects(class_group: ClassGroup, codes: list[str]) -> list[ClassSubject]:
+    """The class's timetable from catalogue codes (used when setting up a year)."""
+    created = []
+    for position, code in enumerate(codes):
+        cs = ClassSubject.objects.filter(class_group=class_group, subject_code=code).first()
+        if cs is None:
+            cs = ClassSubject.from_catalogue(class_group, code, position)
+            cs.save()
+        created.append(cs)
+    return created
