@@ -115,3 +115,24 @@ def test_comment_subjects_take_dat_or_chua_dat(demo, student_7a):
     assert stored.code == "CĐ"
     with pytest.raises(ValidationFailed):
         save_assessments(teacher, gdtc, [cell(student_7a, "8", kind=Kind.CK)])
+
+
+def test_p4_primary_semester_one_test_is_stored_but_not_used_for_the_year(demo):
+    from hocba.gradebook.models import ClassSubject
+
+    class_group = current_class("3A", "25000101")
+    toan = ClassSubject.objects.get(class_group=class_group, subject_code="TOAN")
+    student = class_group.enrolments.first().student
+    teacher = user("gvcn.kimdong.3a")
+    year = [
+        cell(student, "T", term=Term.HK2, kind=Kind.LEVEL),
+        cell(student, "9", term=Term.HK2, kind=Kind.TEST),
+    ]
+    save_assessments(teacher, toan, year)
+    before = YearResult.objects.get(class_group=class_group, student=student).data["result"]
+    save_assessments(teacher, toan, [cell(student, "2", term=Term.HK1, kind=Kind.TEST)])
+    after = YearResult.objects.get(class_group=class_group, student=student).data["result"]
+    assert before == after
+    with pytest.raises(ValidationFailed) as failed:
+        save_assessments(teacher, toan, [cell(student, "8,5", term=Term.HK2, kind=Kind.TEST)])
+    assert "số nguyên" in failed.value.errors[0]

@@ -16,11 +16,13 @@ document.addEventListener("keydown", function (event) {
   } else if (event.key === "ArrowLeft" && cell.selectionStart === 0) {
     target = row.querySelectorAll("input.cell")[index - 1];
   }
+  if (event.key === "Enter") event.preventDefault();  // never submit the whole form by accident
   if (target) {
     event.preventDefault();
-    cell.dispatchEvent(new Event("change", { bubbles: true }));
-    target.focus();
+    target.focus();  // leaving the cell fires its change event, which saves it
     target.select();
+  } else if (event.key === "Enter") {
+    cell.dispatchEvent(new Event("change", { bubbles: true }));
   }
 });
 document.body.addEventListener("htmx:configRequest", function (event) {
