@@ -191,3 +191,20 @@ def test_inactive_assignment_grants_nothing(demo):
     user.staff.roles.filter(role=Role.PRINCIPAL).update(active=False)
     user = get_user_model().objects.get(pk=user.pk)
     assert not scoped(user, Permission.SCHOOL_READ, School.objects.all()).exists()
+
+
+def test_admin_changes_are_audited(login, demo):
+    from hocba.audit.models import AuditEvent
+
+    school = School.objects.get(code=THCS)
+    client = login("ht.chuvanan")
+    page = client.get(f"/admin/organizations/school/{school.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["name"] = "Trường THCS Chu Văn An (cơ sở 1)"
+    data["levels"] = '["THCS"]'
+    response = client.post(f"/admin/organizations/school/{school.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    event = AuditEvent.objects.filter(action="admin.change").latest("id")
+    assert event.old == {"name": "Trường THCS Chu Văn An"}
+    assert event.new == {"name": "Trường THCS Chu Văn An (cơ sở 1)"}

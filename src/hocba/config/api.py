@@ -10,6 +10,7 @@ from ninja.security import django_auth
 from hocba.gradebook.api import router as gradebook_router
 from hocba.gradebook.models import LockedError
 from hocba.gradebook.services import ValidationFailed
+from hocba.records.api import router as records_router
 from hocba.students.api import router as students_router
 
 api = NinjaAPI(
@@ -68,3 +69,4 @@ def _invalid(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
 
 api.add_router("/", students_router)
 api.add_router("/", gradebook_router)
+api.add_router("/", records_router)

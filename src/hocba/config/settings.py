@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "hocba.students",
     "hocba.gradebook",
     "hocba.audit",
+    "hocba.records",
     "hocba.web",
 ]
 

@@ -211,3 +211,27 @@ def build_grades(demo: Any) -> None:
         recompute(class_group)
     demo.add_count("assessments", len(assessments))
     demo.add_count("homeroom records", len(records))
+
+
+def build_all_records(demo: Any) -> None:
+    """The principal decides for students the rules leave to them, then drafts every record."""
+    from hocba.gradebook.models import YearResult
+    from hocba.gradebook.services import decide_promotion
+    from hocba.records.services import build_records
+
+    current = demo.years["2024-2025"]
+    for result in YearResult.objects.filter(
+        class_group__school_year=current, outcome="PENDING_DECISION"
+    ).select_related("class_group", "student"):
+        principal = RoleAssignment.objects.get(
+            role=Role.PRINCIPAL, school=result.class_group.school
+        ).staff.user
+        decide_promotion(principal, result.class_group, result.student, "PROMOTED")
+    created = refused = 0
+    for school in demo.schools.values():
+        principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school=school).staff.user
+        report = build_records(principal, school, current)
+        created += len(report.created)
+        refused += len(report.refused)
+    demo.add_count("records drafted", created)
+    demo.add_count("records refused (identity problems)", refused)

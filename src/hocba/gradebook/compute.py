@@ -233,6 +233,7 @@ def recompute(class_group: ClassGroup, student_ids: Iterable[int] | None = None)
             if not missing:
                 try:
                     result = evaluate(data)
+                    result.setdefault("subjects", partial["subjects"])  # primary: levels, tests
                     outcome = result["outcome"]
                 except RulesInputError as error:
                     missing = [f"{error.path}: {error.message}"]

@@ -260,6 +260,15 @@ class HomeroomRecord(GuardedModel):
     )
     outstanding = models.BooleanField(_("recognised by the class (primary)"), default=False)
     disability_plan = models.BooleanField(_("assessed by an individual plan"), default=False)
+    promotion_decision = models.CharField(
+        _("principal's decision"),
+        max_length=10,
+        blank=True,
+        choices=[("PROMOTED", _("Promoted")), ("RETAINED", _("Not promoted"))],
+        help_text=_(
+            "For a result the rules leave to the principal (primary CHT, individual plans)"
+        ),
+    )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
     )

@@ -260,6 +260,28 @@ def save_homeroom(
     return record
 
 
+def decide_promotion(
+    user: Any, class_group: ClassGroup, student: Student, decision: str,
+    request: HttpRequest | None = None,
+) -> HomeroomRecord:  # fmt: skip
+    """The principal's decision where the rules leave it to them (TT27 Điều 11; Điều 11 of
+    TT22 for students assessed by an individual education plan)."""
+    if not can(user, Permission.PROMOTION_DECIDE, class_group):
+        raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được quyết định lên lớp")
+    if decision not in ("PROMOTED", "RETAINED", ""):
+        raise ValidationFailed([f"Quyết định “{decision}” không hợp lệ"])
+    _check_lock(class_group, None, set())
+    with transaction.atomic():
+        record, _ = HomeroomRecord.objects.get_or_create(class_group=class_group, student=student)
+        old = record.promotion_decision
+        record.promotion_decision = decision
+        record.updated_by = user
+        record.save()
+        record_event(user, "gradebook.promotion_decision", record, old=old, new=decision,
+                     request=request)  # fmt: skip
+    return record
+
+
 def lock_gradebook(
     user: Any, school: School, class_group: ClassGroup | None = None, subject_code: str = "",
     term: str = "", request: HttpRequest | None = None,

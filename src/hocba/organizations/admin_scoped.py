@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 
+from hocba.audit.services import record_event
 from hocba.organizations.models import (
     ClassGroup,
     DistrictOffice,
@@ -32,6 +33,13 @@ from hocba.organizations.permissions import (
     has_role,
     scoped,
 )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
 
 READ_PERMISSION: dict[type[models.Model], Permission] = {
     ProvinceOffice: Permission.PROVINCE_READ,
@@ -101,6 +109,35 @@ class ScopedAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if is_system_admin(request):
             return readonly
         return readonly + self.scope_fields
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        """Every admin change is an audit event with the old and new values of changed fields."""
+        fields = list(form.changed_data)
+        old = {}
+        if change and obj.pk is not None:
+            stored = type(obj)._default_manager.filter(pk=obj.pk).first()
+            old = {f: _plain(getattr(stored, f, None)) for f in fields}
+        new = {f: _plain(getattr(obj, f, None)) for f in fields}
+        if change:
+            fields = [f for f in fields if old.get(f) != new[f]]
+            old = {f: old[f] for f in fields}
+            new = {f: new[f] for f in fields}
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            record_event(
+                request.user,
+                "admin.change" if change else "admin.add",
+                obj,
+                summary=str(obj)[:300],
+                old=old or None,
+                new=new,
+                request=request,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            record_event(request.user, "admin.delete", obj, summary=str(obj)[:300], request=request)
+            super().delete_model(request, obj)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         permission = READ_PERMISSION.get(db_field.related_model)

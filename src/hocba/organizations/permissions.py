@@ -51,6 +51,11 @@ class Permission(StrEnum):
     ASSESSMENT_WRITE = "gradebook:assessment:write"
     HOMEROOM_WRITE = "gradebook:homeroom:write"
     GRADEBOOK_LOCK = "gradebook:lock:manage"
+    PROMOTION_DECIDE = "gradebook:promotion:decide"
+    RECORD_READ = "records:record:read"
+    RECORD_BUILD = "records:record:build"
+    RECORD_CORRECT = "records:record:correct"
+    RECORD_REVOKE = "records:record:revoke"
 
 
 _P = Permission
@@ -64,6 +69,7 @@ _READ_ALL = frozenset(
         _P.STUDENT_READ,
         _P.DATA_REVIEW_READ,
         _P.GRADEBOOK_READ,
+        _P.RECORD_READ,
     }
 )
 _SCHOOL_MANAGEMENT = frozenset(
@@ -79,12 +85,23 @@ _SCHOOL_MANAGEMENT = frozenset(
         _P.DATA_REVIEW_READ,
         _P.GRADEBOOK_READ,
         _P.GRADEBOOK_LOCK,
+        _P.PROMOTION_DECIDE,
+        _P.RECORD_READ,
+        _P.RECORD_BUILD,
+        _P.RECORD_CORRECT,
     }
 )
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.SUBJECT_TEACHER: frozenset(
-        {_P.SCHOOL_READ, _P.CLASS_READ, _P.STUDENT_READ, _P.GRADEBOOK_READ, _P.ASSESSMENT_WRITE}
+        {
+            _P.SCHOOL_READ,
+            _P.CLASS_READ,
+            _P.STUDENT_READ,
+            _P.GRADEBOOK_READ,
+            _P.ASSESSMENT_WRITE,
+            _P.RECORD_READ,
+        }
     ),
     Role.HOMEROOM_TEACHER: frozenset(
         {
@@ -94,11 +111,12 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             _P.DATA_REVIEW_READ,
             _P.GRADEBOOK_READ,
             _P.HOMEROOM_WRITE,
+            _P.RECORD_READ,
         }
     ),
-    Role.PRINCIPAL: _SCHOOL_MANAGEMENT,
+    Role.PRINCIPAL: _SCHOOL_MANAGEMENT | {_P.RECORD_REVOKE},
     Role.VICE_PRINCIPAL: _SCHOOL_MANAGEMENT,
-    Role.SEAL_KEEPER: frozenset({_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ}),
+    Role.SEAL_KEEPER: frozenset({_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ, _P.RECORD_READ}),
     Role.DISTRICT_OFFICER: _READ_ALL,
     Role.PROVINCE_OFFICER: _READ_ALL | {_P.SCHOOL_WRITE, _P.STAFF_WRITE},
     Role.MINISTRY_OFFICER: _READ_ALL,

@@ -16,5 +16,6 @@ urlpatterns = [
     path("classes/<int:pk>/", views.class_detail, name="class"),
     path("students/<int:pk>/", views.student_detail, name="student"),
     path("gradebook/", include("hocba.gradebook.urls")),
+    path("records/", include("hocba.records.urls")),
     path("api/v1/", api.urls),
 ]

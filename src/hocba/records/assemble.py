@@ -1,0 +1,260 @@
+"""From the grade book and the student's data to the record dataclasses (`records.xml.model`).
+
+Everything a record needs must be present and final; otherwise `NotReady` lists what is missing,
+in Vietnamese, for the school to fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
+from hocba.organizations.models import ClassGroup, Role, RoleAssignment
+from hocba.records.xml import model as m
+from hocba.rules.catalogue import Level
+from hocba.students.models import Student
+
+CIRCULARS = {Level.TH: "27/2020/TT-BGDĐT", Level.GDTX: "43/2021/TT-BGDĐT"}
+DEFAULT_CIRCULAR = "22/2021/TT-BGDĐT"
+LEVEL_NAMES = {9: "trung học cơ sở", 12: "trung học phổ thông", 5: "tiểu học"}
+
+
+class NotReady(ValueError):
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def _person(assignment: RoleAssignment | None, position: str = "") -> m.Person | None:
+    if assignment is None:
+        return None
+    return m.Person(assignment.staff.personal_id, assignment.staff.full_name, position)
+
+
+def _outcome(
+    level: str, grade: int, engine: str, decision: str
+) -> tuple[str, str, bool, bool] | str:
+    """(outcome code, text as the học bạ writes it, promoted, completes level) or a reason."""
+    if engine == "PENDING_SUMMER":
+        return "Chưa có kết quả kiểm tra lại hoặc rèn luyện trong hè"
+    if engine == "PENDING_DECISION":
+        if not decision:
+            return "Chờ hiệu trưởng quyết định lên lớp"
+        engine = decision
+    last = LEVEL_NAMES.get(grade) if level != Level.GDTX or grade in (9, 12) else None
+    if engine == "COMPLETED":
+        text = f"Hoàn thành chương trình {LEVEL_NAMES[5]}" if grade == 5 else (
+            "Hoàn thành chương trình lớp học"
+        )  # fmt: skip
+        return "COMPLETED", text, True, grade == 5
+    if engine in ("PROMOTED", "PROMOTED_AFTER_SUMMER"):
+        if last and level != Level.TH:
+            text = f"Hoàn thành chương trình {last}"
+        elif engine == "PROMOTED":
+            text = "Được lên lớp"
+        else:
+            text = "Được lên lớp sau khi kiểm tra lại môn học hoặc rèn luyện thêm trong kì nghỉ hè"
+        return engine, text, True, bool(last) and level != Level.TH
+    if last and level != Level.TH:
+        return "RETAINED", f"Chưa hoàn thành chương trình {last}", False, False
+    return "RETAINED", "Không được lên lớp", False, False
+
+
+def _value(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def assemble(
+    student: Student,
+    class_group: ClassGroup,
+    envelope: m.Envelope,
+    today: dt.date,
+) -> m.Record:
+    """The record of `student` in `class_group`; NotReady lists what is missing."""
+    reasons: list[str] = []
+    result = YearResult.objects.filter(class_group=class_group, student=student).first()
+    homeroom = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
+    if result is None or not result.complete:
+        reasons += result.missing if result else ["Chưa có kết quả học tập"]
+        raise NotReady(reasons)
+    data = result.data
+    outcome = _outcome(
+        class_group.level, class_group.grade, result.outcome,
+        homeroom.promotion_decision if homeroom else "",
+    )  # fmt: skip
+    if isinstance(outcome, str):
+        raise NotReady([outcome])
+    code, text, promoted, completes = outcome
+
+    school = class_group.school
+    assignments = RoleAssignment.objects.filter(active=True).select_related("staff")
+    teachers = {
+        a.subject_code: a
+        for a in assignments.filter(role=Role.SUBJECT_TEACHER, class_group=class_group)
+    }
+    homeroom_teacher = _person(
+        assignments.filter(role=Role.HOMEROOM_TEACHER, class_group=class_group).first()
+    )
+    principal_assignment = assignments.filter(role=Role.PRINCIPAL, school=school).first()
+    principal = _person(
+        principal_assignment,
+        principal_assignment.staff.position if principal_assignment else "",
+    )
+    if homeroom_teacher is None:
+        reasons.append("Lớp chưa có giáo viên chủ nhiệm")
+    if principal is None:
+        reasons.append("Trường chưa có hiệu trưởng")
+    remarks = {
+        r.class_subject.subject_code: r.text
+        for r in SubjectRemark.objects.filter(
+            class_subject__class_group=class_group, student=student
+        ).select_related("class_subject")
+    }
+    subjects: list[m.SubjectResult] = []
+    primary = class_group.level == Level.TH
+    per_subject = data.get("subjects", {})
+    for cs in ClassSubject.objects.filter(class_group=class_group).order_by("position"):
+        teacher = _person(teachers.get(cs.subject_code))
+        if teacher is None:
+            reasons.append(f"Môn {cs.name} chưa phân công giáo viên")
+            continue
+        values = per_subject.get(cs.subject_code, {})
+        if primary:
+            subjects.append(
+                m.SubjectResult(
+                    cs.subject_code,
+                    cs.name,
+                    teacher,
+                    level=_value(values.get("level")),
+                    test=_value(values.get("test")),
+                    comment=remarks.get(cs.subject_code, ""),
+                )
+            )
+        else:
+            subjects.append(
+                m.SubjectResult(
+                    cs.subject_code,
+                    cs.name,
+                    teacher,
+                    hk1=_value(values.get("hk1")),
+                    hk2=_value(values.get("hk2")),
+                    year=_value(values.get("year")),
+                    retake=_value(values.get("retake")),
+                    comment=remarks.get(cs.subject_code, ""),
+                )
+            )
+    if reasons or homeroom_teacher is None or principal is None:
+        raise NotReady(reasons)
+
+    learning = data.get("learning") or {}
+    conduct = data.get("conduct") or {}
+    comment = (homeroom.comment if homeroom else "").strip()
+    if not comment:
+        raise NotReady(["Thiếu nhận xét của giáo viên chủ nhiệm"])
+    record_homeroom = homeroom
+    assert record_homeroom is not None
+    summary = m.Summary(
+        promoted=promoted,
+        outcome=code,
+        outcome_text=text,
+        completes_level=completes,
+        absences=f"{record_homeroom.absences:.1f}",
+        homeroom_comment=comment,
+        learning_hk1=_value(learning.get("hk1")),
+        learning_hk2=_value(learning.get("hk2")),
+        learning_year=_value(learning.get("year")),
+        learning_after_retake=_value(learning.get("after_retake")),
+        adjusted_for=_value(learning.get("adjusted_for")),
+        conduct_hk1=_value(conduct.get("hk1")),
+        conduct_hk2=_value(conduct.get("hk2")),
+        conduct_year=_value(conduct.get("year")),
+        conduct_after_summer=_value(conduct.get("after_summer")),
+        primary_result=_value(data.get("result")) if primary else "",
+        qualities=tuple(m.Mark(k, v) for k, v in record_homeroom.qualities.items())
+        if primary
+        else (),
+        competencies=tuple(m.Mark(k, v) for k, v in record_homeroom.competencies.items())
+        if primary
+        else (),
+        qualities_comment=record_homeroom.qualities_comment if primary else "",
+        competencies_comment=record_homeroom.competencies_comment if primary else "",
+        awards=record_homeroom.awards,
+        award_title=_value(data.get("award")),
+        certificates=tuple(
+            line.strip() for line in record_homeroom.certificates.splitlines() if line.strip()
+        ),
+        contests=record_homeroom.contests,
+    )
+    history = tuple(
+        m.HistoryRow(
+            e.class_group.school_year.name,
+            e.class_group.name,
+            e.class_group.school.name,
+            e.class_group.school.province_name,
+            e.date_joined if e.join_reason == "TRANSFER_IN" else None,
+        )
+        for e in student.enrolments.select_related(
+            "class_group__school_year", "class_group__school"
+        ).order_by("class_group__school_year__name", "date_joined")
+        if e.class_group.school_year.name <= class_group.school_year.name
+    )
+    return m.Record(
+        envelope=envelope,
+        school=m.School(
+            province_office_code=school.province_office.code,
+            province_office_name=school.province_office.name,
+            code=school.code,
+            name=school.name,
+            level=class_group.level,
+            commune_name=school.commune_name,
+            province_name=school.province_name,
+            province_code=school.province_code,
+            commune_code=school.commune_code,
+            tax_code=school.tax_code,
+        ),
+        student=m.Student(
+            personal_id=student.personal_id,
+            student_code=student.student_code,
+            full_name=student.full_name,
+            date_of_birth=student.date_of_birth or today,
+            sex=student.sex,
+            ethnicity=student.ethnicity,
+            nationality=student.nationality,
+            birthplace=m.Place(
+                student.birthplace,
+                student.birthplace_commune_code,
+                student.birthplace_province_code,
+            ),
+            hometown=m.Place(
+                student.hometown, student.hometown_commune_code, student.hometown_province_code
+            ),
+            current_address=m.Place(
+                student.current_address, student.current_commune_code, student.current_province_code
+            ),
+            register_no=student.register_no,
+            father_name=student.father_name,
+            father_occupation=student.father_occupation,
+            mother_name=student.mother_name,
+            mother_occupation=student.mother_occupation,
+            guardian_name=student.guardian_name,
+            guardian_occupation=student.guardian_occupation,
+            policy_category=student.policy_category,
+            disability_not_assessed=student.disability_not_assessed,
+        ),
+        grade=class_group.grade,
+        class_name=class_group.name,
+        history=history,
+        subjects=tuple(subjects),
+        summary=summary,
+        confirmation=m.Confirmation(
+            homeroom_teacher=homeroom_teacher,
+            principal=principal,
+            place=school.province_name.removeprefix("Tỉnh ").removeprefix("Thành phố "),
+            created_on=today,
+        ),
+    )
+
+
+def circular_for(class_group: ClassGroup) -> str:
+    return CIRCULARS.get(Level(class_group.level), DEFAULT_CIRCULAR)

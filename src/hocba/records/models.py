@@ -1,0 +1,164 @@
+"""Records and their versions.
+
+A version's XML lives in the file storage under its SHA-256; the row keeps the hash. Once a
+version is ISSUED it never changes: the only thing that may still happen to it is to become
+SUPERSEDED (a correction was issued) or REVOKED (a revocation was issued). Every other change
+is refused here, in the model layer, whatever path it comes from.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from hocba.organizations.models import ClassGroup, School, SchoolYear
+from hocba.organizations.permissions import ScopePaths, register_scope
+from hocba.students.models import Student
+
+
+class State(models.TextChoices):
+    DRAFT = "DRAFT", _("Draft")
+    SIGNING = "SIGNING", _("Being signed")
+    ISSUED = "ISSUED", _("Issued")
+    SUPERSEDED = "SUPERSEDED", _("Superseded")
+    REVOKED = "REVOKED", _("Revoked")
+
+
+class Event(models.TextChoices):
+    NEW = "NEW", _("New")
+    UPDATE = "UPDATE", _("Correction")
+    CANCEL = "CANCEL", _("Revocation")
+
+
+FROZEN = frozenset({State.ISSUED, State.SUPERSEDED, State.REVOKED})
+#: The only changes an issued version allows: it is closed by a later issued version.
+CLOSING = {(State.ISSUED, State.SUPERSEDED), (State.ISSUED, State.REVOKED)}
+
+
+class ImmutableVersionError(RuntimeError):
+    """An issued version cannot be changed or deleted."""
+
+
+class Record(models.Model):
+    record_id = models.UUIDField(_("record id"), default=uuid.uuid4, unique=True, editable=False)
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="records")
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="records")
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="records")
+    class_group = models.ForeignKey(ClassGroup, on_delete=models.PROTECT, related_name="records")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("student record")
+        verbose_name_plural = _("student records")
+        ordering = ["class_group", "student__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["student", "school_year"], name="one_record_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} — {self.school_year}"
+
+    def latest(self) -> RecordVersion | None:
+        return self.versions.order_by("-version").first()
+
+    def current(self) -> RecordVersion | None:
+        """The issued version in force (not superseded, not revoked), if any."""
+        return self.versions.filter(state=State.ISSUED).order_by("-version").first()
+
+
+class VersionQuerySet(models.QuerySet["RecordVersion"]):
+    def update(self, **kwargs: Any) -> int:
+        if self.filter(state__in=FROZEN).exists():
+            raise ImmutableVersionError("issued versions cannot be changed")
+        return super().update(**kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        if self.filter(state__in=FROZEN).exists():
+            raise ImmutableVersionError("issued versions cannot be deleted")
+        return super().delete()
+
+
+class RecordVersion(models.Model):
+    record = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="versions")
+    version = models.PositiveIntegerField(_("version"))
+    event = models.CharField(_("event"), max_length=6, choices=Event.choices)
+    status = models.PositiveSmallIntegerField(
+        _("status"), choices=[(1, _("In force")), (2, _("Revoked"))], default=1
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.DRAFT)
+    xml_sha256 = models.CharField(_("SHA-256 of the XML"), max_length=64)
+    xml_size = models.PositiveIntegerField(_("size"))
+    reason = models.TextField(_("reason"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("superseded or revoked at"), null=True, blank=True)
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("record version")
+        verbose_name_plural = _("record versions")
+        ordering = ["record", "version"]
+        constraints = [models.UniqueConstraint(fields=["record", "version"], name="version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.record} v{self.version} ({self.get_state_display()})"
+
+    @property
+    def storage_name(self) -> str:
+        return storage_name(self.xml_sha256)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values().first()
+            if stored is not None and stored["state"] in FROZEN:
+                changed = {
+                    f.attname
+                    for f in self._meta.concrete_fields
+                    if stored[f.attname] != getattr(self, f.attname)
+                }
+                allowed = (stored["state"], self.state) in CLOSING and changed <= {
+                    "state",
+                    "closed_at",
+                }
+                if not allowed:
+                    raise ImmutableVersionError(
+                        f"version {self.version} is {stored['state']} and cannot be changed"
+                    )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        if self.state in FROZEN:
+            raise ImmutableVersionError("issued versions cannot be deleted")
+        return super().delete(*args, **kwargs)
+
+
+def storage_name(sha256: str) -> str:
+    return f"records/{sha256[:2]}/{sha256}.xml"
+
+
+register_scope(
+    Record,
+    ScopePaths(
+        class_group="class_group",
+        school="school",
+        district_office="school__district_office",
+        province_office="school__province_office",
+    ),
+)
+register_scope(
+    RecordVersion,
+    ScopePaths(
+        class_group="record__class_group",
+        school="record__school",
+        district_office="record__school__district_office",
+        province_office="record__school__province_office",
+    ),
+)

@@ -1,0 +1,67 @@
+"""Reading XML that comes from outside: no DTD, no entities, no network, a size limit.
+
+Everything that parses a record or a package goes through `parse_untrusted`. Hostile documents
+(XXE, billion laughs, external DTDs, oversized input) are refused before or during parsing with
+a specific code, never expanded or fetched.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+MAX_BYTES = 2 * 1024 * 1024
+"""A record is a few kilobytes; anything above this is refused unread."""
+
+_DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
+
+
+class XmlRejected(ValueError):
+    """The document was refused; `code` is stable, `message` is Vietnamese."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=True,
+        collect_ids=True,
+    )
+
+
+def parse_untrusted(data: bytes, max_bytes: int = MAX_BYTES) -> etree._Element:
+    """The root element of `data`, or XmlRejected."""
+    if not isinstance(data, bytes | bytearray):
+        raise XmlRejected("XML_NOT_BYTES", "Dữ liệu XML phải là chuỗi byte")
+    if len(data) > max_bytes:
+        raise XmlRejected(
+            "XML_TOO_LARGE", f"Tệp XML quá lớn ({len(data)} byte, tối đa {max_bytes} byte)"
+        )
+    match = _DECLARATIONS.search(data)
+    if match:
+        kind = match.group(1).decode().upper()
+        code = "XML_DTD_FORBIDDEN" if kind == "DOCTYPE" else "XML_DECLARATION_FORBIDDEN"
+        raise XmlRejected(code, f"Tệp XML chứa khai báo <!{kind}>, không được phép")
+    try:
+        root = etree.fromstring(bytes(data), parser=_parser())
+    except etree.XMLSyntaxError as error:
+        raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
+    tree = root.getroottree()
+    if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
+        raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
+    around = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    for node in [*around, *root.iter()]:
+        if isinstance(node, etree._Entity | etree._ProcessingInstruction):
+            raise XmlRejected(
+                "XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý"
+            )
+    return root

@@ -1,0 +1,228 @@
+"""Records built from the demo: schema, round trip, versions, corrections, revocations, and the
+guard that keeps issued versions unchanged through every path."""
+
+import subprocess
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from hocba.records.models import (
+    Event,
+    ImmutableVersionError,
+    Record,
+    RecordVersion,
+    State,
+)
+from hocba.records.services import (
+    RecordError,
+    build_records,
+    correct_record,
+    mark_issued,
+    read_xml,
+    revoke_record,
+)
+from hocba.records.xml import build, parse, xsd_text
+from tests.conftest import require_tool
+from tests.gradebook.conftest import current_class, user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_demo_record_validates_and_round_trips(demo):
+    versions = list(RecordVersion.objects.all())
+    assert len(versions) >= 30
+    for version in versions:
+        content = read_xml(version)
+        assert build(parse(content)) == content  # parse validates against the XSD
+
+
+def test_xmllint_accepts_every_demo_record(demo, tmp_path):
+    xmllint = require_tool("xmllint")
+    schema = tmp_path / "hocba-record.xsd"
+    schema.write_text(xsd_text(), encoding="utf-8")
+    files = []
+    for version in RecordVersion.objects.all():
+        path = tmp_path / f"{version.record.record_id}-v{version.version}.xml"
+        path.write_bytes(read_xml(version))
+        files.append(path)
+    done = subprocess.run([xmllint, "--noout", "--schema", schema, *files],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("validates") == len(files)
+
+
+def test_students_with_identity_problems_are_refused_and_listed(demo):
+    planted = {code for code, _ in demo.planted}
+    with_records = set(Record.objects.values_list("student__student_code", flat=True))
+    assert not planted & with_records
+    school = demo.schools["chuvanan"]
+    report = build_records(user("ht.chuvanan"), school, demo.years["2024-2025"])
+    refused = {s.student_code for s, _ in report.refused}
+    assert refused == {code for code, _ in demo.planted if code.startswith("2502")}
+    assert all(reasons for _, reasons in report.refused)
+
+
+def test_incomplete_results_are_refused(demo):
+    from hocba.gradebook.models import Assessment
+
+    class_group = current_class("8A")
+    record = Record.objects.filter(class_group=class_group).first()
+    Assessment.objects.filter(student=record.student, class_subject__class_group=class_group,
+                              kind="CK").first().delete()  # fmt: skip
+    from hocba.gradebook.compute import recompute
+
+    recompute(class_group, [record.student.pk])
+    report = build_records(user("ht.chuvanan"), class_group.school, class_group.school_year,
+                           [class_group])  # fmt: skip
+    reasons = dict((s.pk, r) for s, r in report.refused)[record.student.pk]
+    assert any("thiếu" in r for r in reasons)
+
+
+def issued_record(demo) -> Record:
+    record = Record.objects.filter(school__code="25000201").first()
+    mark_issued(record.latest(), user("ht.chuvanan"))
+    return record
+
+
+def test_correction_is_version_two_with_the_reason_and_leaves_version_one_unchanged(demo):
+    record = issued_record(demo)
+    v1 = record.versions.get(version=1)
+    before = read_xml(v1)
+    v2 = correct_record(user("ht.chuvanan"), record, "Sửa điểm Toán nhập nhầm")
+    assert (v2.version, v2.event, v2.status, v2.state) == (2, Event.UPDATE, 1, State.DRAFT)
+    parsed = parse(read_xml(v2))
+    assert parsed.envelope.reason == "Sửa điểm Toán nhập nhầm"
+    assert parsed.envelope.replaces_version == 1
+    assert parsed.envelope.record_id == str(record.record_id)
+    assert read_xml(record.versions.get(version=1)) == before
+    mark_issued(v2, user("ht.chuvanan"))
+    assert record.versions.get(version=1).state == State.SUPERSEDED
+    assert record.current().version == 2
+
+
+def test_revocation_is_status_two_with_event_cancel(demo):
+    record = issued_record(demo)
+    v2 = revoke_record(user("ht.chuvanan"), record, "Cấp nhầm cho học sinh khác")
+    parsed = parse(read_xml(v2))
+    assert (parsed.envelope.status, parsed.envelope.event) == (2, "CANCEL")
+    assert parsed.student == parse(read_xml(record.versions.get(version=1))).student
+    mark_issued(v2, user("ht.chuvanan"))
+    assert record.versions.get(version=1).state == State.REVOKED
+
+
+def test_correction_and_revocation_need_a_reason_the_right_role_and_an_issued_version(demo):
+    record = Record.objects.filter(school__code="25000201").first()
+    with pytest.raises(RecordError):
+        correct_record(user("ht.chuvanan"), record, "lý do")  # only a draft so far
+    mark_issued(record.latest(), user("ht.chuvanan"))
+    with pytest.raises(RecordError):
+        revoke_record(user("ht.chuvanan"), record, "   ")
+    with pytest.raises(PermissionDenied):
+        revoke_record(user("pht.chuvanan"), record, "lý do")  # revocation is the principal's
+    with pytest.raises(PermissionDenied):
+        correct_record(user("ht.hungvuong"), record, "lý do")  # another school's principal
+
+
+def test_an_issued_version_cannot_be_modified_by_a_model_save_or_queryset(demo):
+    record = issued_record(demo)
+    version = record.versions.get(version=1)
+    version.xml_sha256 = "0" * 64
+    with pytest.raises(ImmutableVersionError):
+        version.save()
+    version.refresh_from_db()
+    version.reason = "sửa lén"
+    with pytest.raises(ImmutableVersionError):
+        version.save()
+    with pytest.raises(ImmutableVersionError):
+        RecordVersion.objects.filter(pk=version.pk).update(reason="x")
+    with pytest.raises(ImmutableVersionError):
+        version.delete()
+    with pytest.raises(ImmutableVersionError):
+        RecordVersion.objects.filter(pk=version.pk).delete()
+
+
+def test_an_issued_version_cannot_be_modified_by_a_service(demo):
+    record = issued_record(demo)
+    report = build_records(user("ht.chuvanan"), record.school, record.school_year,
+                           [record.class_group])  # fmt: skip
+    assert record.student in [s for s, _ in report.skipped]
+    with pytest.raises(RecordError):
+        mark_issued(record.versions.get(version=1), user("ht.chuvanan"))
+
+
+def test_an_issued_version_cannot_be_modified_through_the_admin(demo):
+    record = issued_record(demo)
+    version = record.versions.get(version=1)
+    client = Client()
+    client.force_login(user("quantri"))
+    response = client.post(f"/admin/records/recordversion/{version.pk}/change/",
+                           {"reason": "x", "state": "DRAFT"})  # fmt: skip
+    assert response.status_code == 403
+    assert client.post(f"/admin/records/recordversion/{version.pk}/delete/",
+                       {"post": "yes"}).status_code == 403  # fmt: skip
+    version.refresh_from_db()
+    assert version.state == State.ISSUED and version.reason == ""
+
+
+def test_an_issued_version_cannot_be_modified_through_the_api(demo, login):
+    record = issued_record(demo)
+    client = login("ht.chuvanan")
+    url = f"/api/v1/records/{record.record_id}"
+    assert client.get(url).json()["versions"][0]["state"] == "ISSUED"
+    for method in (client.put, client.patch, client.post, client.delete):
+        assert method(url, {"state": "DRAFT"}, content_type="application/json").status_code == 405
+    assert record.versions.get(version=1).state == State.ISSUED
+
+
+def test_api_and_pages_check_scope(demo, login):
+    record = Record.objects.filter(school__code="25000201").first()
+    assert login("ht.hungvuong").get(f"/api/v1/records/{record.record_id}").status_code == 403
+    assert login("ht.hungvuong").get(f"/records/{record.record_id}/").status_code == 403
+    other_teacher = (
+        login("gvcn.chuvanan.9a") if record.class_group.name != "9A" else login("gvcn.chuvanan.6a")
+    )
+    assert other_teacher.get(f"/records/{record.record_id}/").status_code == 403
+    assert login("so.phutho").get(f"/records/{record.record_id}/").status_code == 200
+    xml = login("ht.chuvanan").get(f"/api/v1/records/{record.record_id}/versions/1.xml")
+    assert xml.status_code == 200 and xml.content == read_xml(record.latest())
+    assert login("ht.chuvanan").get("/api/v1/records/not-a-uuid").status_code == 404
+
+
+def test_record_pages(demo, login):
+    record = Record.objects.filter(school__code="25000201").first()
+    page = login("ht.chuvanan").get(f"/records/classes/{record.class_group.pk}/")
+    assert page.status_code == 200 and record.student.full_name in page.content.decode()
+    detail = login("ht.chuvanan").get(f"/records/{record.record_id}/").content.decode()
+    assert str(record.record_id) in detail and "Bắt đầu điều chỉnh" in detail
+    homeroom = login(f"gvcn.chuvanan.{record.class_group.name.lower()}")
+    assert (
+        "Bắt đầu điều chỉnh" not in homeroom.get(f"/records/{record.record_id}/").content.decode()
+    )
+    mark_issued(record.latest(), user("ht.chuvanan"))
+    client = login("ht.chuvanan")
+    client.post(f"/records/{record.record_id}/", {"action": "revoke", "reason": ""})
+    assert record.versions.count() == 1  # a reason is required
+    client.post(f"/records/{record.record_id}/", {"action": "revoke", "reason": "Sai học sinh"})
+    assert record.versions.latest("version").event == Event.CANCEL
+
+
+def test_cli_export_list_show_and_xsd(demo, tmp_path, capsys):
+    call_command("records", "xsd")
+    assert capsys.readouterr().out == xsd_text()
+    call_command("records", "export", "--out", str(tmp_path), "--school", "25000201")
+    files = sorted(p.name for p in tmp_path.iterdir())
+    versions = RecordVersion.objects.filter(record__school__code="25000201")
+    assert files == sorted(f"{v.record.record_id}-v{v.version}.xml" for v in versions)
+    capsys.readouterr()
+    call_command("records", "list", "--status", "DRAFT", "--json")
+    assert (
+        capsys.readouterr().out.count("\n") == RecordVersion.objects.filter(state="DRAFT").count()
+    )
+    record = versions.first().record
+    call_command("records", "show", str(record.record_id), "--xml")
+    assert capsys.readouterr().out.strip() == read_xml(record.latest()).decode().strip()
+    with pytest.raises(CommandError) as error:
+        call_command("records", "show", "nope")
+    assert error.value.returncode == 2
