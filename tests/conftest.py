@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -15,6 +17,15 @@ from hocba.demo.builder import Demo, build_demo
 
 DEMO_STUDENTS_PER_SCHOOL = 12
 IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Files, the development PKI and its tokens go to a fresh directory for each test run."""
+    from django.conf import settings
+
+    data = Path(tempfile.mkdtemp(prefix="hocba-test-"))
+    settings.DATA_DIR = data
+    settings.MEDIA_ROOT = data / "files"
 
 
 def require_tool(name: str) -> str:

@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 import sys
 
+ALIASES = {"signer-agent": "signer_agent"}
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.config.settings")
     from django.core.management import execute_from_command_line
 
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ALIASES:
+        args[0] = ALIASES[args[0]]
     execute_from_command_line(["hocba", *args])
 
 

@@ -21,8 +21,10 @@ def test_a_built_record_validates_and_round_trips_byte_for_byte():
 
 def test_element_names_follow_the_ministry_model():
     content = build(sample_record()).decode()
+    record_id = "2f1c8a0e-4b7d-4c2a-9e51-3d6f0a9b8c71"
     for fragment in ('<DU_LIEU_HOC_BA Id="data">', '<THONG_TIN_HOC_BA Id="thongtinhocba">',
-                     '<DIEM_TONG_KET Id="mon-TOAN">', "<DANH_SACH_THONG_TIN_KY>",
+                     f'<DIEM_TONG_KET Id="mon-TOAN" MaHocBa="{record_id}">',
+                     "<DANH_SACH_THONG_TIN_KY>",
                      '<GVBM Id="ky-mon-TOAN" MON="mon-TOAN"/>', "<PHAT_HANH_HOC_BA><CBQL/>",
                      "<KY_PHAT_HANH/>", "<DIEM_CA_NAM>8.3</DIEM_CA_NAM>"):  # fmt: skip
         assert fragment in content

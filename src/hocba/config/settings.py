@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "hocba.gradebook",
     "hocba.audit",
     "hocba.records",
+    "hocba.signing",
     "hocba.web",
 ]
 
@@ -91,7 +92,13 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "hocba.sqlite3",
-            "OPTIONS": {"timeout": 20},
+            "OPTIONS": {
+                "timeout": 20,
+                # WAL: readers never wait for the writer; NORMAL: no fsync on every commit
+                # (still durable across application crashes, the safe setting with WAL).
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 

@@ -13,7 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from hocba.demo.grades import build_all_records, build_grades
+from hocba.demo.grades import build_all_records, build_grades, build_pki, sign_all_records
 from hocba.demo.names import OCCUPATIONS, PROVINCE, address, person_name
 from hocba.identity import ProblemCode, make_personal_id
 from hocba.identity.codes import SEX_FEMALE, SEX_MALE
@@ -408,7 +408,9 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("students", build_students),
     ("identity problems", plant_identity_problems),
     ("grade book", build_grades),
+    ("development PKI", build_pki),
     ("records", build_all_records),
+    ("signatures", sign_all_records),
 ]
 
 

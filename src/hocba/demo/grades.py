@@ -235,3 +235,60 @@ def build_all_records(demo: Any) -> None:
         refused += len(report.refused)
     demo.add_count("records drafted", created)
     demo.add_count("records refused (identity problems)", refused)
+
+
+def build_pki(demo: Any) -> None:
+    from hocba.signing.devpki import ensure_dev_pki
+
+    summary = ensure_dev_pki()
+    demo.add_count("certificates (personal)", summary.people)
+    demo.add_count("certificates (organisation)", summary.organisations)
+
+
+def sign_all_records(demo: Any) -> None:
+    """Every record signed through the four steps with the staff's PKCS#11 keys, then issued."""
+    from hocba.records.models import RecordVersion, State
+    from hocba.signing.devpki import org_label, token_signer
+    from hocba.signing.services import sign_records
+
+    signatures = issued = 0
+    for school in demo.schools.values():
+        drafts = list(
+            RecordVersion.objects.filter(
+                record__school=school, state__in=[State.DRAFT, State.SIGNING]
+            )
+            .select_related("record__class_group", "record__school")
+            .order_by("record__class_group__name", "record__student__full_name")
+        )
+        if not drafts:
+            continue
+        steps: list[tuple[str, Any, str, list[Any]]] = []
+        teachers: dict[int, Any] = {}
+        for a in RoleAssignment.objects.filter(
+            role=Role.SUBJECT_TEACHER, class_group__school=school, active=True
+        ).select_related("staff__user"):
+            teachers.setdefault(a.staff_id, (a.staff, set()))[1].add(a.class_group_id)
+        for person, classes in teachers.values():
+            mine = [v for v in drafts if v.record.class_group_id in classes]
+            steps.append(("GVBM", person.user, person.personal_id, mine))
+        for a in RoleAssignment.objects.filter(
+            role=Role.HOMEROOM_TEACHER, class_group__school=school, active=True
+        ).select_related("staff__user"):
+            mine = [v for v in drafts if v.record.class_group_id == a.class_group_id]
+            steps.append(("GVCN", a.staff.user, a.staff.personal_id, mine))
+        principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school=school).staff
+        keeper = RoleAssignment.objects.get(role=Role.SEAL_KEEPER, school=school).staff
+        steps.append(("CBQL", principal.user, principal.personal_id, drafts))
+        steps.append(("KY_PHAT_HANH", keeper.user, org_label(school), drafts))
+        for slot, user, label, versions in steps:
+            if not versions:
+                continue
+            signer = token_signer(school, label)
+            try:
+                report = sign_records(user, versions, slot, signer)
+            finally:
+                signer.close()
+            signatures += report.signatures
+            issued += len(report.issued)
+    demo.add_count("signatures (PKCS#11)", signatures)
+    demo.add_count("records issued", issued)

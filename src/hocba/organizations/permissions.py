@@ -56,6 +56,10 @@ class Permission(StrEnum):
     RECORD_BUILD = "records:record:build"
     RECORD_CORRECT = "records:record:correct"
     RECORD_REVOKE = "records:record:revoke"
+    SIGN_SUBJECT = "signing:subject:sign"
+    SIGN_HOMEROOM = "signing:homeroom:sign"
+    SIGN_PRINCIPAL = "signing:principal:sign"
+    SIGN_SEAL = "signing:seal:sign"
 
 
 _P = Permission
@@ -92,6 +96,19 @@ _SCHOOL_MANAGEMENT = frozenset(
     }
 )
 
+#: Only the person assigned holds these; no one else, not even a superuser, writes a teacher's
+#: assessments or a homeroom teacher's records, or signs in someone's place.
+TEACHER_ONLY = frozenset(
+    {
+        Permission.ASSESSMENT_WRITE,
+        Permission.HOMEROOM_WRITE,
+        Permission.SIGN_SUBJECT,
+        Permission.SIGN_HOMEROOM,
+        Permission.SIGN_PRINCIPAL,
+        Permission.SIGN_SEAL,
+    }
+)
+
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.SUBJECT_TEACHER: frozenset(
         {
@@ -101,6 +118,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             _P.GRADEBOOK_READ,
             _P.ASSESSMENT_WRITE,
             _P.RECORD_READ,
+            _P.SIGN_SUBJECT,
         }
     ),
     Role.HOMEROOM_TEACHER: frozenset(
@@ -112,22 +130,20 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             _P.GRADEBOOK_READ,
             _P.HOMEROOM_WRITE,
             _P.RECORD_READ,
+            _P.SIGN_HOMEROOM,
         }
     ),
-    Role.PRINCIPAL: _SCHOOL_MANAGEMENT | {_P.RECORD_REVOKE},
+    Role.PRINCIPAL: _SCHOOL_MANAGEMENT | {_P.RECORD_REVOKE, _P.SIGN_PRINCIPAL, _P.SIGN_SEAL},
     Role.VICE_PRINCIPAL: _SCHOOL_MANAGEMENT,
-    Role.SEAL_KEEPER: frozenset({_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ, _P.RECORD_READ}),
+    Role.SEAL_KEEPER: frozenset(
+        {_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ, _P.RECORD_READ, _P.SIGN_SEAL}
+    ),
     Role.DISTRICT_OFFICER: _READ_ALL,
     Role.PROVINCE_OFFICER: _READ_ALL | {_P.SCHOOL_WRITE, _P.STAFF_WRITE},
     Role.MINISTRY_OFFICER: _READ_ALL,
     # Writing assessments and homeroom data stays with the assigned teachers, even for admins.
-    Role.SYSTEM_ADMIN: frozenset(Permission) - {_P.ASSESSMENT_WRITE, _P.HOMEROOM_WRITE},
+    Role.SYSTEM_ADMIN: frozenset(Permission) - TEACHER_ONLY,
 }
-
-
-#: Only the teachers assigned to the class (and subject) hold these; no one else, not even a
-#: superuser, writes a teacher's assessments or a homeroom teacher's records.
-TEACHER_ONLY = frozenset({Permission.ASSESSMENT_WRITE, Permission.HOMEROOM_WRITE})
 
 
 @dataclass(frozen=True, slots=True)

@@ -147,7 +147,9 @@ def build_element(record: Record) -> etree._Element:
 
     results = w.node(info, "KET_QUA_MON_HOC")
     for subject in record.subjects:
-        element = w.node(results, "DIEM_TONG_KET", Id=subject.element_id)
+        element = w.node(
+            results, "DIEM_TONG_KET", Id=subject.element_id, MaHocBa=record.envelope.record_id
+        )
         w.node(element, "MA_MON_HOC", subject.code)
         w.node(element, "TEN_MON_HOC", subject.name)
         for name, value in (

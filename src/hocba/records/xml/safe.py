@@ -26,20 +26,26 @@ class XmlRejected(ValueError):
         self.message = message
 
 
-def _parser() -> etree.XMLParser:
+def _parser(keep_whitespace: bool) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_blank_text=True,
-        collect_ids=True,
+        remove_blank_text=not keep_whitespace,
+        collect_ids=False,
     )
 
 
-def parse_untrusted(data: bytes, max_bytes: int = MAX_BYTES) -> etree._Element:
-    """The root element of `data`, or XmlRejected."""
+_PARSERS = {flag: _parser(flag) for flag in (False, True)}
+
+
+def parse_untrusted(
+    data: bytes, max_bytes: int = MAX_BYTES, keep_whitespace: bool = False
+) -> etree._Element:
+    """The root element of `data`, or XmlRejected. Signature verification keeps whitespace
+    exactly as received (`keep_whitespace`); reading a record drops blank text."""
     if not isinstance(data, bytes | bytearray):
         raise XmlRejected("XML_NOT_BYTES", "Dữ liệu XML phải là chuỗi byte")
     if len(data) > max_bytes:
@@ -52,7 +58,7 @@ def parse_untrusted(data: bytes, max_bytes: int = MAX_BYTES) -> etree._Element:
         code = "XML_DTD_FORBIDDEN" if kind == "DOCTYPE" else "XML_DECLARATION_FORBIDDEN"
         raise XmlRejected(code, f"Tệp XML chứa khai báo <!{kind}>, không được phép")
     try:
-        root = etree.fromstring(bytes(data), parser=_parser())
+        root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
         raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
     tree = root.getroottree()

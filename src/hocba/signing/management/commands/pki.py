@@ -1,0 +1,56 @@
+"""`hocba pki init-dev [DIR]`, `hocba pki revoke PERSONAL_ID`, `hocba pki ocsp [--port]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from hocba.signing import config
+from hocba.signing.devpki import ensure_dev_pki
+from hocba.signing.pki import DEFAULT_OCSP_URL, DevPki
+
+
+class Command(BaseCommand):
+    help = "The development PKI."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        init = sub.add_parser("init-dev", help="create or extend the development PKI")
+        init.add_argument("dir", nargs="?", help="default: $HOCBA_DATA_DIR/pki")
+        init.add_argument("--ocsp-url", default=DEFAULT_OCSP_URL)
+        revoke = sub.add_parser("revoke", help="revoke a person's certificate (CRL and OCSP)")
+        revoke.add_argument("personal_id")
+        serve = sub.add_parser("ocsp", help="serve the OCSP responder and CRL on loopback")
+        serve.add_argument("--port", type=int, default=8089)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "init-dev":
+            path = Path(options["dir"]).resolve() if options["dir"] else config.pki_dir()
+            summary = ensure_dev_pki(path, options["ocsp_url"])
+            self.stdout.write(
+                f"Development PKI in {summary.path}: ca/root.pem, ca/issuing.pem, crl/issuing.crl; "
+                f"{summary.people} personal and {summary.organisations} organisation certificates "
+                f"on {summary.tokens} SoftHSM2 tokens"
+            )
+            return
+        pki_path = config.pki_dir()
+        if not (pki_path / "pki.json").exists():
+            raise CommandError("Chưa có PKI phát triển; chạy `hocba pki init-dev`", returncode=2)
+        pki = DevPki.load(pki_path)
+        if action == "revoke":
+            entry = pki.index.get("people", {}).get(options["personal_id"])
+            if entry is None:
+                raise CommandError(f"Không có chứng thư của {options['personal_id']}", returncode=2)
+            pem = Path(entry["p12"]).with_suffix(".pem").read_bytes()
+            pki.revoke(x509.load_pem_x509_certificate(pem))
+            self.stdout.write(f"Revoked; CRL written to {pki.crl_path}")
+            return
+        from hocba.signing.servers import LoopbackServer, ocsp_app
+
+        server = LoopbackServer(ocsp_app(pki), options["port"])
+        self.stdout.write(f"OCSP responder on {server.url}/ocsp, CRL on {server.url}/crl")
+        server.server.serve_forever()

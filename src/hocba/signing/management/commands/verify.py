@@ -1,0 +1,79 @@
+"""`hocba verify FILE [--json] [--trust PEM ...]`: offline verification of a record.
+
+Exit 0 when the record is valid, 1 when it is not, 2 when the file cannot be read as a record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from hocba.signing import config
+from hocba.signing.certs import TrustStore
+from hocba.signing.verify import Verifier
+
+VERDICTS = {
+    "VALID": "Hợp lệ",
+    "TAMPERED": "Đã bị sửa đổi",
+    "UNTRUSTED_SIGNER": "Người ký không được tin cậy",
+    "REVOKED_CERTIFICATE": "Chứng thư số đã bị thu hồi",
+    "INCOMPLETE": "Chưa đủ chữ ký hoặc sai thứ tự ký",
+    "RECORD_REVOKED": "Học bạ đã bị thu hồi",
+    "SUPERSEDED": "Đã có phiên bản mới hơn",
+    "INDETERMINATE": "Chưa xác định được",
+    "MALFORMED": "Không phải học bạ số hợp lệ",
+}
+
+
+class Command(BaseCommand):
+    help = "Verify a record (XML) offline."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file")
+        parser.add_argument("--json", action="store_true")
+        parser.add_argument("--trust", action="append", help="trusted root certificate (PEM)")
+        parser.add_argument("--no-ocsp", action="store_true", help="use CRLs only")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise CommandError(f"Không đọc được tệp: {error}", returncode=2) from None
+        if options["trust"]:
+            try:
+                roots = [Path(p).read_bytes() for p in options["trust"]]
+            except OSError as error:
+                raise CommandError(
+                    f"Không đọc được chứng thư tin cậy: {error}", returncode=2
+                ) from None
+            default = config.trust_store()
+            trust = TrustStore.from_pem(roots)
+            trust.intermediates = list(default.intermediates)
+        else:
+            trust = config.trust_store()
+        revocation = config.revocation_checker()
+        if options["no_ocsp"]:
+            revocation.use_ocsp = False
+        report = Verifier(trust, revocation).verify(data)
+        if options["json"]:
+            self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+        else:
+            self.stdout.write(
+                f"{VERDICTS.get(report['verdict'], report['verdict'])} ({report['verdict']})"
+            )
+            for check in report["checks"]:
+                where = " ".join(
+                    str(check[k]) for k in ("slot", "target", "signer") if check.get(k)
+                )
+                line = f"  {check['status']:7} {check['check']} {where}".rstrip()
+                if check.get("code"):
+                    line += f" — {check['code']}: {check.get('message', '')}"
+                self.stdout.write(line)
+        if report["record"] is None and report["verdict"] == "MALFORMED":
+            raise CommandError("Tệp không phải học bạ số", returncode=2)
+        if not report["valid"]:
+            raise CommandError(f"Học bạ không hợp lệ: {report['verdict']}", returncode=1)

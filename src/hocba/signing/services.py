@@ -1,0 +1,321 @@
+"""Signing records in batches, in order: every subject teacher (GVBM) → the homeroom teacher
+(GVCN) → the principal (CBQL) → the school's organisation certificate (KY_PHAT_HANH), which
+issues the record. A revocation needs only the principal.
+
+One authorisation (one PIN entry, one remote-signing approval) covers a whole batch. Records
+are prepared, signed and saved in chunks; a failure on one record leaves the others signed and
+the batch can simply be run again: slots already signed are skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from lxml import etree
+
+from hocba.audit.services import record_event
+from hocba.gradebook.models import ClassSubject
+from hocba.organizations.permissions import Permission, can
+from hocba.records.models import Event, RecordVersion, State
+from hocba.records.services import RecordError, mark_issued, read_xml, store_xml
+from hocba.records.xml import XmlRejected, parse_untrusted
+from hocba.records.xml.builder import NS, serialize
+from hocba.signing import config, profile
+from hocba.signing.certs import can_sign_documents, personal_id_of, tax_code_of, valid_at
+from hocba.signing.revocation import Status
+from hocba.signing.signers import Signer
+
+SLOTS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
+SLOT_NAMES = {
+    "GVBM": "giáo viên bộ môn",
+    "GVCN": "giáo viên chủ nhiệm",
+    "CBQL": "hiệu trưởng",
+    "KY_PHAT_HANH": "chứng thư số của trường",
+}
+
+
+class SigningRefused(Exception):
+    """Nothing was signed; `code` is stable, the message Vietnamese."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class SignReport:
+    signed: list[RecordVersion] = field(default_factory=list)
+    signatures: int = 0
+    issued: list[RecordVersion] = field(default_factory=list)
+    skipped: list[tuple[RecordVersion, str]] = field(default_factory=list)
+    failed: list[tuple[RecordVersion, str, str]] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def _text(element: etree._Element | None, path: str) -> str:
+    found = None if element is None else element.find(path)
+    return "" if found is None or found.text is None else found.text
+
+
+def check_certificate(signer: Signer, slot: str, user: Any, now: dt.datetime) -> None:
+    """The signer's certificate may sign for this user in this slot, now."""
+    cert = signer.certificate
+    chain = config.trust_store().chain(cert)
+    if chain is None:
+        raise SigningRefused(
+            "CHAIN_UNTRUSTED", "Chứng thư số không thuộc tổ chức chứng thực được tin cậy"
+        )
+    if not all(valid_at(c, now) for c in chain):
+        raise SigningRefused("CERT_NOT_VALID", "Chứng thư số đã hết hạn hoặc chưa có hiệu lực")
+    if not can_sign_documents(cert):
+        raise SigningRefused("KEY_USAGE", "Chứng thư số không được phép dùng để ký số")
+    if len(chain) > 1:
+        answer = config.revocation_checker().status(cert, chain[1])
+        if answer.status is Status.REVOKED:
+            raise SigningRefused("CERT_REVOKED", "Chứng thư số đã bị thu hồi")
+    if slot != "KY_PHAT_HANH":
+        staff = getattr(user, "staff", None)
+        if staff is None or personal_id_of(cert) != staff.personal_id:
+            raise SigningRefused(
+                "CERT_NOT_YOURS", "Chứng thư số không mang số định danh cá nhân của người ký"
+            )
+    elif tax_code_of(cert) is None:
+        raise SigningRefused("NOT_ORGANISATION", "Chứng thư số không phải chứng thư số của tổ chức")
+
+
+@dataclass
+class _Job:
+    version: RecordVersion
+    root: etree._Element
+    sha256: str
+    prepared: list[profile.Prepared] = field(default_factory=list)
+    issues: bool = False
+
+
+def _slot_elements(root: etree._Element) -> dict[str, Any]:
+    data = root.find(_q("DU_LIEU_HOC_BA"))
+    signers = data.find(_q("DANH_SACH_THONG_TIN_KY"))
+    issue = root.find(_q("PHAT_HANH_HOC_BA"))
+    return {
+        "GVBM": {
+            s.get("MON", "").removeprefix("mon-"): s for s in signers.find(_q("DANH_SACH_GVBM"))
+        },
+        "GVCN": signers.find(_q("GVCN")),
+        "CBQL": issue.find(_q("CBQL")),
+        "KY_PHAT_HANH": issue.find(_q("KY_PHAT_HANH")),
+    }
+
+
+def _signed(slot: etree._Element) -> bool:
+    return slot.find(f"{{{profile.DS}}}Signature") is not None
+
+
+class _Allowed:
+    """Permission answers for one batch (the same classes come back record after record)."""
+
+    def __init__(self, user: Any) -> None:
+        self.user = user
+        self.answers: dict[tuple[str, str, int], bool] = {}
+        self.subjects: dict[tuple[int, str], ClassSubject | None] = {}
+
+    def __call__(self, permission: Permission, obj: Any) -> bool:
+        key = (permission.value, type(obj).__name__, obj.pk)
+        if key not in self.answers:
+            self.answers[key] = can(self.user, permission, obj)
+        return self.answers[key]
+
+    def subject(self, class_group_id: int, code: str) -> ClassSubject | None:
+        key = (class_group_id, code)
+        if key not in self.subjects:
+            self.subjects[key] = ClassSubject.objects.filter(
+                class_group_id=class_group_id, subject_code=code
+            ).first()
+        return self.subjects[key]
+
+
+def _plan(
+    allowed: _Allowed,
+    version: RecordVersion,
+    slot: str,
+    subject_code: str | None,
+    cert: x509.Certificate,
+    now: dt.datetime,
+) -> _Job:
+    """Prepare the signatures one record needs from this signer, or say why not."""
+    record = version.record
+    if version.state not in (State.DRAFT, State.SIGNING):
+        raise SigningRefused(
+            "NOT_SIGNABLE", f"Học bạ đang ở trạng thái {version.get_state_display()}"
+        )
+    content = read_xml(version)
+    root = parse_untrusted(content, keep_whitespace=True)
+    info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
+    slots = _slot_elements(root)
+    cancel = version.event == Event.CANCEL
+    job = _Job(version, root, version.xml_sha256)
+    ids = profile.ids_of(root)
+    algorithm = _algorithm(cert)
+    if slot == "GVBM":
+        if cancel:
+            raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
+        own = personal_id_of(cert)
+        codes = [subject_code] if subject_code else list(slots["GVBM"])
+        targets = []
+        for code in codes:
+            element = slots["GVBM"].get(code)
+            if element is None:
+                raise SigningRefused("NO_SUCH_SUBJECT", f"Học bạ không có môn {code}")
+            subject = ids.get(f"mon-{code}", [None])[0]
+            teacher = _text(subject, f"{_q('GVBM')}/{_q('SO_DINH_DANH')}")
+            if teacher != own or _signed(element):
+                continue
+            class_subject = allowed.subject(record.class_group_id, code)
+            if class_subject is None or not allowed(Permission.SIGN_SUBJECT, class_subject):
+                continue
+            targets.append((element, subject, f"sig-gvbm-{code}"))
+        if not targets:
+            raise SigningRefused(
+                "NOTHING_TO_SIGN", "Không có môn nào của thầy/cô chờ ký trong học bạ này"
+            )
+        for element, subject, sig_id in targets:
+            job.prepared.append(profile.prepare(element, subject, cert, now, sig_id, algorithm))
+        return job
+    element = slots[slot]
+    if _signed(element):
+        raise SigningRefused("ALREADY_SIGNED", f"Đã có chữ ký của {SLOT_NAMES[slot]}")
+    confirm = info.find(_q("KY_XAC_NHAN"))
+    if slot == "GVCN":
+        if cancel:
+            raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
+        if not allowed(Permission.SIGN_HOMEROOM, record.class_group):
+            raise PermissionDenied("Chỉ giáo viên chủ nhiệm của lớp được ký bước này")
+        if _text(confirm, f"{_q('GVCN')}/{_q('SO_DINH_DANH')}") != personal_id_of(cert):
+            raise SigningRefused("SIGNER_MISMATCH", "Học bạ ghi một giáo viên chủ nhiệm khác")
+        waiting = [code for code, s in slots["GVBM"].items() if not _signed(s)]
+        if waiting:
+            raise SigningRefused(
+                "ORDER", f"Còn môn chưa được giáo viên bộ môn ký: {', '.join(waiting)}"
+            )
+        target = ids["thongtinhocba"][0]
+    elif slot == "CBQL":
+        if not allowed(Permission.SIGN_PRINCIPAL, record.school):
+            raise PermissionDenied("Chỉ hiệu trưởng được ký bước này")
+        if _text(confirm, f"{_q('HIEU_TRUONG')}/{_q('SO_DINH_DANH')}") != personal_id_of(cert):
+            raise SigningRefused("SIGNER_MISMATCH", "Học bạ ghi một hiệu trưởng khác")
+        if not cancel and not _signed(slots["GVCN"]):
+            raise SigningRefused("ORDER", "Giáo viên chủ nhiệm chưa ký")
+        target = ids["data"][0]
+        job.issues = cancel
+    else:
+        if cancel:
+            raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
+        if not allowed(Permission.SIGN_SEAL, record.school):
+            raise PermissionDenied("Chỉ văn thư hoặc hiệu trưởng được ký phát hành")
+        if tax_code_of(cert) != record.school.tax_code or not record.school.tax_code:
+            raise SigningRefused(
+                "SIGNER_MISMATCH", "Chứng thư số không phải của trường này (mã số thuế)"
+            )
+        if not _signed(slots["CBQL"]):
+            raise SigningRefused("ORDER", "Hiệu trưởng chưa ký")
+        target = ids["data"][0]
+        job.issues = True
+    job.prepared.append(
+        profile.prepare(element, target, cert, now, f"sig-{slot.lower()}", algorithm)
+    )
+    return job
+
+
+def _algorithm(cert: x509.Certificate) -> str:
+    from hocba.signing.signers import algorithm_of
+
+    return algorithm_of(cert)
+
+
+def sign_records(
+    user: Any,
+    versions: Iterable[RecordVersion],
+    slot: str,
+    signer: Signer,
+    subject_code: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    request: HttpRequest | None = None,
+    chunk: int = 250,
+) -> SignReport:
+    """Sign `slot` of every record in `versions` with `signer`, under one authorisation per
+    chunk. Refuses the whole batch when the certificate cannot sign for this user; skips or
+    lists each record that cannot be signed now, with the reason."""
+    if slot not in SLOTS:
+        raise SigningRefused("UNKNOWN_SLOT", f"Vị trí ký “{slot}” không tồn tại")
+    now = timezone.now()
+    check_certificate(signer, slot, user, now)
+    report = SignReport()
+    allowed = _Allowed(user)
+    pending = list(versions)
+    done = 0
+    for start in range(0, len(pending), chunk):
+        jobs: list[_Job] = []
+        for version in pending[start : start + chunk]:
+            try:
+                jobs.append(_plan(allowed, version, slot, subject_code, signer.certificate, now))
+            except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
+                code = getattr(refused, "code", None) or (
+                    "FORBIDDEN" if isinstance(refused, PermissionDenied) else "RECORD_UNREADABLE"
+                )
+                message = getattr(refused, "message", None) or str(refused)
+                if code in ("ALREADY_SIGNED", "NOTHING_TO_SIGN", "NOT_SIGNABLE"):
+                    report.skipped.append((version, message))
+                else:
+                    report.failed.append((version, code, message))
+        digests = [p.digest for job in jobs for p in job.prepared]
+        values = iter(signer.sign_digests(digests)) if digests else iter(())
+        for job in jobs:
+            for prepared in job.prepared:
+                profile.embed(prepared, next(values))
+            try:
+                _save(user, job, slot, request)
+            except SigningRefused as refused:
+                report.failed.append((job.version, refused.code, refused.message))
+                continue
+            report.signed.append(job.version)
+            report.signatures += len(job.prepared)
+            if job.issues:
+                report.issued.append(job.version)
+        done += len(pending[start : start + chunk])
+        if progress:
+            progress(done, len(pending))
+    return report
+
+
+def _save(user: Any, job: _Job, slot: str, request: HttpRequest | None) -> None:
+    content = serialize(job.root)
+    with transaction.atomic():
+        version = RecordVersion.objects.select_for_update().get(pk=job.version.pk)
+        if version.xml_sha256 != job.sha256:
+            raise SigningRefused("CONCURRENT_UPDATE", "Học bạ vừa được người khác ký; hãy ký lại")
+        version.xml_sha256, version.xml_size = store_xml(content), len(content)
+        if version.state == State.DRAFT:
+            version.state = State.SIGNING
+        version.save(update_fields=["xml_sha256", "xml_size", "state"])
+        record_event(
+            user,
+            f"records.sign.{slot.lower()}",
+            version,
+            summary=f"{slot} ký {len(job.prepared)} chữ ký",
+            new={"sha256": version.xml_sha256, "signatures": len(job.prepared)},
+            request=request,
+        )
+        if job.issues:
+            mark_issued(version, user, request)
+    job.version.refresh_from_db()

@@ -1,0 +1,426 @@
+"""Verification of a record: the report of `contracts/verify.md`.
+
+Every check says what holds and why: the schema; each signature's integrity and target; the
+signer's certificate (chain to the configured trust anchors, validity at signing time, key usage,
+and that it belongs to the person or school the slot names); revocation (OCSP, then CRLs;
+UNKNOWN when nobody answers); the signing order; completeness; the record's own status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+from hocba.records.xml import XmlRejected, parse_untrusted, validate
+from hocba.records.xml.builder import NS
+from hocba.signing import profile
+from hocba.signing.certs import (
+    TrustStore,
+    can_sign_documents,
+    common_name,
+    personal_id_of,
+    tax_code_of,
+)
+from hocba.signing.revocation import RevocationChecker, Status
+
+MESSAGES = {
+    "XML_SCHEMA_INVALID": "Tệp không đúng lược đồ học bạ",
+    "MALFORMED_SIGNATURE": "Chữ ký số không đúng cấu trúc",
+    "WRONG_TARGET": "Chữ ký không ký đúng phần dữ liệu của vị trí này",
+    "DUPLICATE_ID": "Tài liệu có phần tử trùng định danh (dấu hiệu tấn công bọc chữ ký)",
+    "DIGEST_MISMATCH": "Nội dung đã bị thay đổi sau khi ký",
+    "CERT_DIGEST_MISMATCH": "Chứng thư số không khớp với chứng thư đã ký",
+    "SIGNATURE_INVALID": "Giá trị chữ ký số không hợp lệ",
+    "UNEXPECTED_SIGNATURE": "Có chữ ký nằm ngoài các vị trí ký của học bạ",
+    "CHAIN_UNTRUSTED": "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy",
+    "CERT_NOT_VALID_AT_SIGNING": "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký",
+    "KEY_USAGE": "Chứng thư số không được phép dùng để ký số",
+    "SIGNER_MISMATCH": "Chứng thư số không phải của người (hoặc trường) ghi ở vị trí ký này",
+    "CERT_REVOKED": "Chứng thư số đã bị thu hồi trước thời điểm ký",
+    "REVOCATION_UNKNOWN": "Không kiểm tra được tình trạng thu hồi của chứng thư số",
+    "OCSP_UNREACHABLE": "Không kết nối được dịch vụ kiểm tra trạng thái chứng thư (OCSP) hay CRL",
+    "ORDER_VIOLATION": "Các bước ký không đúng thứ tự",
+    "MISSING_SIGNATURE": "Học bạ chưa có đủ chữ ký",
+    "RECORD_REVOKED": "Học bạ đã bị thu hồi",
+    "SUPERSEDED": "Đã có phiên bản mới hơn của học bạ này",
+}
+TAMPERING = {
+    "MALFORMED_SIGNATURE",
+    "WRONG_TARGET",
+    "DUPLICATE_ID",
+    "DIGEST_MISMATCH",
+    "CERT_DIGEST_MISMATCH",
+    "SIGNATURE_INVALID",
+    "UNEXPECTED_SIGNATURE",
+}
+
+
+def _q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+def _text(element: etree._Element | None, path: str) -> str:
+    if element is None:
+        return ""
+    found = element.find(path)
+    return "" if found is None or found.text is None else found.text
+
+
+@dataclass(frozen=True)
+class CertFacts:
+    """What verification needs to know about a certificate, computed once per certificate."""
+
+    cert: x509.Certificate
+    chain: list[x509.Certificate] | None
+    windows: tuple[tuple[dt.datetime, dt.datetime], ...]
+    """Validity period of each certificate of the chain."""
+    can_sign: bool
+    personal_id: str | None
+    tax_code: str | None
+    name: str
+
+
+@dataclass
+class Slot:
+    name: str
+    """GVBM, GVCN, CBQL or KY_PHAT_HANH."""
+    element: etree._Element
+    target: str
+    expected: etree._Element | None
+    """The element the target must be (by position in the record)."""
+    person: str = ""
+    tax_code: str = ""
+    subject: str = ""
+
+
+@dataclass
+class Verifier:
+    """Holds what does not change between records: trust store, revocation answers, caches."""
+
+    trust: TrustStore
+    revocation: RevocationChecker = field(default_factory=RevocationChecker)
+    _facts: dict[int, CertFacts] = field(default_factory=dict)
+
+    def verify(self, data: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
+        try:
+            root = parse_untrusted(data, keep_whitespace=True)
+        except XmlRejected as rejected:
+            return _report(
+                False,
+                "MALFORMED",
+                None,
+                [_check("schema", "FAIL", rejected.code, rejected.message)],
+            )
+        if root.tag != _q("HOC_BA"):
+            return _report(
+                False,
+                "MALFORMED",
+                None,
+                [_check("schema", "FAIL", "XML_SCHEMA_INVALID", "Tệp không phải học bạ số")],
+            )
+        checks: list[dict[str, Any]] = []
+        try:
+            validate(root)
+            checks.append(_check("schema", "PASS"))
+        except XmlRejected as rejected:
+            return _report(
+                False,
+                "MALFORMED",
+                _record_info(root),
+                [_check("schema", "FAIL", rejected.code, rejected.message)],
+            )
+        return self._signatures(root, checks)
+
+    # --- the signatures ------------------------------------------------------------------
+
+    def _slots(self, root: etree._Element) -> list[Slot]:
+        data = root.find(_q("DU_LIEU_HOC_BA"))
+        info = data.find(_q("THONG_TIN_HOC_BA")) if data is not None else None
+        confirm = info.find(_q("KY_XAC_NHAN")) if info is not None else None
+        results = info.find(_q("KET_QUA_MON_HOC")) if info is not None else None
+        subjects = (
+            {d.get("Id"): d for d in results.findall(_q("DIEM_TONG_KET"))}
+            if results is not None
+            else {}
+        )
+        slots = []
+        signers = data.find(_q("DANH_SACH_THONG_TIN_KY")) if data is not None else None
+        if signers is not None:
+            teachers = signers.find(_q("DANH_SACH_GVBM"))
+            for slot in teachers.findall(_q("GVBM")) if teachers is not None else []:
+                target = slot.get("MON", "")
+                expected = subjects.get(target)
+                slots.append(
+                    Slot(
+                        "GVBM",
+                        slot,
+                        target,
+                        expected,
+                        person=_text(expected, f"{_q('GVBM')}/{_q('SO_DINH_DANH')}"),
+                        subject=_text(expected, _q("MA_MON_HOC")),
+                    )
+                )
+            gvcn = signers.find(_q("GVCN"))
+            if gvcn is not None:
+                slots.append(
+                    Slot(
+                        "GVCN",
+                        gvcn,
+                        "thongtinhocba",
+                        info,
+                        person=_text(confirm, f"{_q('GVCN')}/{_q('SO_DINH_DANH')}"),
+                    )
+                )
+        issue = root.find(_q("PHAT_HANH_HOC_BA"))
+        if issue is not None:
+            slots.append(
+                Slot(
+                    "CBQL",
+                    issue.find(_q("CBQL")),
+                    "data",
+                    data,
+                    person=_text(confirm, f"{_q('HIEU_TRUONG')}/{_q('SO_DINH_DANH')}"),
+                )
+            )
+            slots.append(
+                Slot(
+                    "KY_PHAT_HANH",
+                    issue.find(_q("KY_PHAT_HANH")),
+                    "data",
+                    data,
+                    tax_code=_text(info, f"{_q('TRUONG')}/{_q('MA_SO_THUE')}"),
+                )
+            )
+        return slots
+
+    def _signatures(self, root: etree._Element, checks: list[dict[str, Any]]) -> dict[str, Any]:
+        info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
+        ids = profile.ids_of(root)
+        duplicates = {k for k, v in ids.items() if len(v) > 1}
+        slots = self._slots(root)
+        slot_elements = {id(s.element) for s in slots}
+        cache: dict[int, str] = {}
+        times: dict[str, list[dt.datetime]] = {
+            "GVBM": [],
+            "GVCN": [],
+            "CBQL": [],
+            "KY_PHAT_HANH": [],
+        }
+        signed_subjects: set[str] = set()
+        for signature in root.iter(f"{{{profile.DS}}}Signature"):
+            if id(signature.getparent()) not in slot_elements:
+                checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
+        for slot in slots:
+            for signature in slot.element.findall(f"{{{profile.DS}}}Signature"):
+                ok = self._one(slot, signature, ids, duplicates, cache, checks)
+                if ok is not None:
+                    times[slot.name].append(ok)
+                    if slot.name == "GVBM":
+                        signed_subjects.add(slot.target)
+        event = _text(info, _q("SU_KIEN"))
+        status_code = _text(info, _q("TRANG_THAI"))
+        checks.append(self._order(slots, times, signed_subjects, event))
+        missing = self._missing(slots, times, signed_subjects, event)
+        checks.append(
+            _check(
+                "complete",
+                "FAIL",
+                "MISSING_SIGNATURE",
+                f"{MESSAGES['MISSING_SIGNATURE']}: {', '.join(missing)}",
+            )
+            if missing
+            else _check("complete", "PASS")
+        )
+        if status_code == "2":
+            checks.append(_check("record_status", "FAIL", "RECORD_REVOKED"))
+        else:
+            checks.append(_check("record_status", "PASS"))
+        verdict = _verdict(checks)
+        record = _record_info(root)
+        if record is not None:
+            record["status"] = (
+                "REVOKED"
+                if status_code == "2"
+                else "ISSUED"
+                if not missing and verdict in ("VALID", "INDETERMINATE")
+                else "SIGNING"
+                if any(times.values())
+                else "DRAFT"
+            )
+        return _report(verdict == "VALID", verdict, record, checks)
+
+    def facts(self, cert: x509.Certificate) -> CertFacts:
+        # the profile hands back the same object for the same certificate text; the entry keeps
+        # the object alive, so its id cannot be reused while it is a key here
+        key = id(cert)
+        found = self._facts.get(key)
+        if found is None or found.cert is not cert:
+            chain = self.trust.chain(cert)
+            found = self._facts[key] = CertFacts(
+                cert=cert,
+                chain=chain,
+                windows=tuple((c.not_valid_before_utc, c.not_valid_after_utc) for c in chain or ()),
+                can_sign=can_sign_documents(cert),
+                personal_id=personal_id_of(cert),
+                tax_code=tax_code_of(cert),
+                name=common_name(cert),
+            )
+        return found
+
+    def _one(
+        self,
+        slot: Slot,
+        signature: etree._Element,
+        ids: dict[str, list[etree._Element]],
+        duplicates: set[str],
+        cache: dict[int, str],
+        checks: list[dict[str, Any]],
+    ) -> dt.datetime | None:
+        """Check one signature; its signing time when everything about it holds."""
+        result = profile.check(signature, ids, cache)
+        facts = self.facts(result.certificate) if result.certificate is not None else None
+        signer = facts.name if facts is not None else ""
+        base = {"slot": slot.name, "target": slot.target, "signer": signer}
+        problem = result.problem
+        if problem is None and result.target_id != slot.target:
+            problem = "WRONG_TARGET"
+        if problem is None and (
+            slot.target in duplicates
+            or slot.expected is None
+            or ids.get(slot.target, [None])[0] is not slot.expected
+        ):
+            problem = "DUPLICATE_ID" if slot.target in duplicates else "WRONG_TARGET"
+        if problem is not None:
+            checks.append(_check("signature", "FAIL", problem, **base))
+            return None
+        checks.append(_check("signature", "PASS", **base))
+        cert = result.certificate
+        when = result.signing_time
+        assert cert is not None and when is not None
+        chain = self.trust.chain(cert)
+        code = None
+        if chain is None:
+            code = "CHAIN_UNTRUSTED"
+        elif not all(start <= when <= end for start, end in facts.windows):
+            code = "CERT_NOT_VALID_AT_SIGNING"
+        elif not can_sign_documents(cert):
+            code = "KEY_USAGE"
+        elif (
+            slot.name == "KY_PHAT_HANH"
+            and (not slot.tax_code or tax_code_of(cert) != slot.tax_code)
+        ) or (slot.name != "KY_PHAT_HANH" and personal_id_of(cert) != slot.person):
+            code = "SIGNER_MISMATCH"
+        checks.append(
+            _check("certificate", "FAIL", code, slot=slot.name)
+            if code
+            else _check("certificate", "PASS", slot=slot.name)
+        )
+        if chain is None or len(chain) < 2:
+            checks.append(_check("revocation", "UNKNOWN", "REVOCATION_UNKNOWN", slot=slot.name))
+            return None
+        answer = self.revocation.status(cert, chain[1])
+        if answer.status is Status.REVOKED and (
+            answer.revoked_at is None or answer.revoked_at <= when
+        ):
+            checks.append(
+                _check("revocation", "FAIL", "CERT_REVOKED", slot=slot.name, source=answer.source)
+            )
+            return None
+        if answer.status is Status.UNKNOWN:
+            checks.append(_check("revocation", "UNKNOWN", "OCSP_UNREACHABLE", slot=slot.name))
+        else:
+            checks.append(_check("revocation", "PASS", slot=slot.name, source=answer.source))
+        return None if code else when
+
+    @staticmethod
+    def _order(
+        slots: list[Slot], times: dict[str, list[dt.datetime]], signed: set[str], event: str
+    ) -> dict[str, Any]:
+        teachers = {s.target for s in slots if s.name == "GVBM"}
+        steps = [
+            ("GVBM", bool(teachers) and teachers <= signed),
+            ("GVCN", bool(times["GVCN"])),
+            ("CBQL", bool(times["CBQL"])),
+            ("KY_PHAT_HANH", bool(times["KY_PHAT_HANH"])),
+        ]
+        if event == "CANCEL":
+            steps = steps[2:]
+        for (before, done), (after, later) in itertools.pairwise(steps):
+            if later and not done:
+                return _check(
+                    "order",
+                    "FAIL",
+                    "ORDER_VIOLATION",
+                    f"{MESSAGES['ORDER_VIOLATION']}: {after} trước {before}",
+                )
+        sequence = [times[name] for name, _ in steps]
+        for earlier, later_times in itertools.pairwise(sequence):
+            if earlier and later_times and min(later_times) < max(earlier):
+                return _check("order", "FAIL", "ORDER_VIOLATION")
+        return _check("order", "PASS")
+
+    @staticmethod
+    def _missing(
+        slots: list[Slot], times: dict[str, list[dt.datetime]], signed: set[str], event: str
+    ) -> list[str]:
+        if event == "CANCEL":
+            return [] if times["CBQL"] else ["CBQL"]
+        missing = [
+            f"GVBM {s.subject}" for s in slots if s.name == "GVBM" and s.target not in signed
+        ]
+        missing += [name for name in ("GVCN", "CBQL", "KY_PHAT_HANH") if not times[name]]
+        return missing
+
+
+def _check(
+    check: str, status: str, code: str | None = None, message: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"check": check, **extra, "status": status}
+    if code:
+        result["code"] = code
+        result["message"] = message or MESSAGES.get(code, code)
+    return result
+
+
+def _verdict(checks: list[dict[str, Any]]) -> str:
+    codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
+    if any(c["check"] == "schema" and c["status"] == "FAIL" for c in checks):
+        return "MALFORMED"
+    if codes & TAMPERING:
+        return "TAMPERED"
+    if "CERT_REVOKED" in codes:
+        return "REVOKED_CERTIFICATE"
+    if codes & {"CHAIN_UNTRUSTED", "CERT_NOT_VALID_AT_SIGNING", "KEY_USAGE", "SIGNER_MISMATCH"}:
+        return "UNTRUSTED_SIGNER"
+    if codes & {"ORDER_VIOLATION", "MISSING_SIGNATURE"}:
+        return "INCOMPLETE"
+    if "RECORD_REVOKED" in codes:
+        return "RECORD_REVOKED"
+    if any(c["status"] == "UNKNOWN" for c in checks):
+        return "INDETERMINATE"
+    return "VALID"
+
+
+def _record_info(root: etree._Element) -> dict[str, Any] | None:
+    info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
+    if info is None:
+        return None
+    version = _text(info, _q("PHIEN_BAN"))
+    return {
+        "record_id": _text(info, _q("MA_DINH_DANH_HOC_BA")),
+        "version": int(version) if version.isdigit() else None,
+        "status": "",
+        "school_code": _text(info, f"{_q('TRUONG')}/{_q('MA_TRUONG')}"),
+        "school_year": _text(info, _q("NAM_HOC")),
+    }
+
+
+def _report(
+    valid: bool, verdict: str, record: dict[str, Any] | None, checks: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {"valid": valid, "verdict": verdict, "record": record, "checks": checks}
