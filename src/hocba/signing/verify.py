@@ -301,19 +301,18 @@ class Verifier:
         checks.append(_check("signature", "PASS", **base))
         cert = result.certificate
         when = result.signing_time
-        assert cert is not None and when is not None
-        chain = self.trust.chain(cert)
+        assert cert is not None and when is not None and facts is not None
+        chain = facts.chain
         code = None
         if chain is None:
             code = "CHAIN_UNTRUSTED"
         elif not all(start <= when <= end for start, end in facts.windows):
             code = "CERT_NOT_VALID_AT_SIGNING"
-        elif not can_sign_documents(cert):
+        elif not facts.can_sign:
             code = "KEY_USAGE"
         elif (
-            slot.name == "KY_PHAT_HANH"
-            and (not slot.tax_code or tax_code_of(cert) != slot.tax_code)
-        ) or (slot.name != "KY_PHAT_HANH" and personal_id_of(cert) != slot.person):
+            slot.name == "KY_PHAT_HANH" and (not slot.tax_code or facts.tax_code != slot.tax_code)
+        ) or (slot.name != "KY_PHAT_HANH" and facts.personal_id != slot.person):
             code = "SIGNER_MISMATCH"
         checks.append(
             _check("certificate", "FAIL", code, slot=slot.name)
