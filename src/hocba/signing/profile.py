@@ -223,7 +223,7 @@ def _path(element: etree._Element | None, *tags: str) -> etree._Element | None:
     for tag in tags:
         if element is None:
             return None
-        element = _one(_kids(element), tag)
+        element = next(element.iterchildren(tag), None)
     return element
 
 
