@@ -224,3 +224,15 @@ def test_cli_export_list_show_and_xsd(demo, tmp_path, capsys):
     with pytest.raises(CommandError) as error:
         call_command("records", "show", "nope")
     assert error.value.returncode == 2
+
+
+def test_a_pending_revocation_is_never_rebuilt_from_the_grade_book(demo):
+    record = issued_record(demo)
+    pending = revoke_record(user("ht.chuvanan"), record, "Cấp nhầm")
+    before = read_xml(pending)
+    report = build_records(
+        user("ht.chuvanan"), record.school, record.school_year, [record.class_group]
+    )
+    assert record.student in [s for s, _ in report.skipped]
+    pending.refresh_from_db()
+    assert read_xml(pending) == before

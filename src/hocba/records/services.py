@@ -118,6 +118,10 @@ def _build_one(
     if latest is not None and latest.state != State.DRAFT:
         report.skipped.append((student, f"Đã có học bạ ({latest.get_state_display()})"))
         return
+    if latest is not None and latest.event == Event.CANCEL:
+        # a revocation keeps the issued content; it is never rebuilt from the grade book
+        report.skipped.append((student, "Bản thu hồi đang chờ hiệu trưởng ký"))
+        return
     record_id = str(record.record_id) if record else None
     number = latest.version if latest else 1
     envelope = Envelope(
