@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Router, Schema
 
-from hocba.organizations.permissions import Permission, can
-from hocba.records.models import Record
-from hocba.records.services import read_xml
+from hocba.records.services import read_xml, visible_record
 
 router = Router(tags=["records"])
 
@@ -36,26 +32,9 @@ class RecordOut(Schema):
     versions: list[VersionOut]
 
 
-def _record(request: HttpRequest, record_id: str) -> Record:
-    try:
-        key = uuid.UUID(record_id)
-    except ValueError:
-        raise Http404 from None
-    record = (
-        Record.objects.select_related("student", "school", "school_year", "class_group")
-        .filter(record_id=key)
-        .first()
-    )
-    if record is None:
-        raise Http404
-    if not can(request.user, Permission.RECORD_READ, record):
-        raise PermissionDenied
-    return record
-
-
 @router.get("/records/{record_id}", response=RecordOut)
 def get_record(request: HttpRequest, record_id: str) -> dict[str, object]:
-    record = _record(request, record_id)
+    record = visible_record(request.user, record_id)
     return {
         "record_id": str(record.record_id),
         "student_code": record.student.student_code,
@@ -80,7 +59,7 @@ def get_record(request: HttpRequest, record_id: str) -> dict[str, object]:
 
 @router.get("/records/{record_id}/versions/{version}.xml")
 def get_version_xml(request: HttpRequest, record_id: str, version: int) -> HttpResponse:
-    record = _record(request, record_id)
+    record = visible_record(request.user, record_id)
     found = record.versions.filter(version=version).first()
     if found is None:
         raise Http404

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from hocba.audit.services import record_event
@@ -38,6 +39,25 @@ class BuildReport:
     updated: list[RecordVersion] = field(default_factory=list)
     skipped: list[tuple[Student, str]] = field(default_factory=list)
     refused: list[tuple[Student, list[str]]] = field(default_factory=list)
+
+
+def visible_record(user: Any, record_id: str) -> Record:
+    """The record with this id if `user` may read it (Http404 for an unknown or malformed id,
+    PermissionDenied outside the user's scope) — for pages and the API alike."""
+    try:
+        key = uuid.UUID(record_id)
+    except ValueError:
+        raise Http404 from None
+    record = (
+        Record.objects.select_related("student", "school", "school_year", "class_group")
+        .filter(record_id=key)
+        .first()
+    )
+    if record is None:
+        raise Http404
+    if not can(user, Permission.RECORD_READ, record):
+        raise PermissionDenied
+    return record
 
 
 def store_xml(content: bytes) -> str:

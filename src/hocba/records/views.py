@@ -3,12 +3,10 @@ XML of a version; the principal builds drafts, corrects and revokes (a reason is
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -22,6 +20,7 @@ from hocba.records.services import (
     correct_record,
     read_xml,
     revoke_record,
+    visible_record,
 )
 from hocba.students.models import Student
 
@@ -89,26 +88,9 @@ def build_class(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("records-class", pk=class_group.pk)
 
 
-def _record(request: HttpRequest, record_id: str) -> Record:
-    try:
-        key = uuid.UUID(record_id)
-    except ValueError:
-        raise Http404 from None
-    record = (
-        Record.objects.select_related("student", "school", "school_year", "class_group")
-        .filter(record_id=key)
-        .first()
-    )
-    if record is None:
-        raise Http404
-    if not can(request.user, Permission.RECORD_READ, record):
-        raise PermissionDenied
-    return record
-
-
 @login_required
 def record_detail(request: HttpRequest, record_id: str) -> HttpResponse:
-    record = _record(request, record_id)
+    record = visible_record(request.user, record_id)
     if request.method == "POST":
         reason = request.POST.get("reason", "")
         try:
@@ -137,7 +119,7 @@ def record_detail(request: HttpRequest, record_id: str) -> HttpResponse:
 
 @login_required
 def version_xml(request: HttpRequest, record_id: str, version: int) -> HttpResponse:
-    record = _record(request, record_id)
+    record = visible_record(request.user, record_id)
     found = get_object_or_404(RecordVersion, record=record, version=version)
     response = HttpResponse(read_xml(found), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{record.record_id}-v{version}.xml"'

@@ -31,7 +31,7 @@ from hocba.records.xml.builder import NS, serialize
 from hocba.signing import config, profile
 from hocba.signing.certs import can_sign_documents, personal_id_of, tax_code_of, valid_at
 from hocba.signing.revocation import Status
-from hocba.signing.signers import Signer
+from hocba.signing.signers import Signer, algorithm_of
 
 SLOTS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
 SLOT_NAMES = {
@@ -166,7 +166,7 @@ def _plan(
     cancel = version.event == Event.CANCEL
     job = _Job(version, root, version.xml_sha256)
     ids = profile.ids_of(root)
-    algorithm = _algorithm(cert)
+    algorithm = algorithm_of(cert)
     if slot == "GVBM":
         if cancel:
             raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
@@ -235,12 +235,6 @@ def _plan(
         profile.prepare(element, target, cert, now, f"sig-{slot.lower()}", algorithm)
     )
     return job
-
-
-def _algorithm(cert: x509.Certificate) -> str:
-    from hocba.signing.signers import algorithm_of
-
-    return algorithm_of(cert)
 
 
 def sign_records(
