@@ -100,6 +100,24 @@ def test_ecdsa_p256_keys_sign_too(pki):
     assert verifier(pki).verify(content)["verdict"] == "VALID"
 
 
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # an element the profile does not have, inside KeyInfo
+        (b"<ds:X509Data>", b"<ds:KeyName>x</ds:KeyName><ds:X509Data>"),
+        # a third Reference
+        (b"</ds:SignedInfo>", b"<ds:Reference URI=''/></ds:SignedInfo>"),
+        # a signature algorithm the profile does not use
+        (b"xmldsig-more#rsa-sha256", b"xmldsig#rsa-sha1"),
+    ],
+)
+def test_a_signature_outside_the_profile_is_malformed(pki, signed, old, new):
+    report = verifier(pki).verify(signed.replace(old, new, 1))
+    assert report["verdict"] == "TAMPERED"
+    failed = [c for c in report["checks"] if c["status"] == "FAIL"]
+    assert failed[0]["code"] == "MALFORMED_SIGNATURE" and failed[0]["target"] == "mon-TOAN"
+
+
 def test_a_score_changed_after_signing(pki, signed):
     tampered = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.3</DIEM_CA_NAM>")
     report = verifier(pki).verify(tampered)

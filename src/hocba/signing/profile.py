@@ -14,9 +14,12 @@ Pure (lxml + cryptography); `check` verifies one signature the same way.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
+import operator
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -50,14 +53,14 @@ def digest_b64(element: etree._Element) -> str:
     return base64.b64encode(hashlib.sha256(c14n(element)).digest()).decode()
 
 
-_WITH_ID = etree.XPath("//*[@Id]")
+_ID_VALUES = etree.XPath("descendant-or-self::*/@Id")
 
 
 def ids_of(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Every element carrying an `Id`, by value (more than one means a wrapping attempt)."""
     found: dict[str, list[etree._Element]] = {}
-    for element in _WITH_ID(root):  # type: ignore[union-attr]
-        found.setdefault(element.get(ID), []).append(element)
+    for value in _ID_VALUES(root):  # type: ignore[union-attr]
+        found.setdefault(str(value), []).append(value.getparent())
     return found
 
 
@@ -153,20 +156,27 @@ def _text(element: etree._Element | None) -> str:
     return "" if element is None or element.text is None else element.text
 
 
-_CERTS: dict[str, tuple[x509.Certificate, str, object]] = {}
-"""Certificates by their base64 text, with the base64 SHA-256 of their DER and their public
-key (loading a public key costs more than verifying with it), bounded."""
+_CERTS: dict[str, tuple[x509.Certificate, str, Any, str]] = {}
+"""Certificates by their base64 text, with the base64 SHA-256 of their DER, their public key
+(loading a public key costs more than verifying with it) and the signature algorithm that key
+verifies; bounded."""
 
 
-def _certificate(text: str) -> tuple[x509.Certificate, str, object]:
+def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
     found = _CERTS.get(text)
     if found is None:
         der = base64.b64decode(text)
         cert = x509.load_der_x509_certificate(der)
+        key = cert.public_key()
         found = (
             cert,
             base64.b64encode(hashlib.sha256(der).digest()).decode(),
-            cert.public_key(),
+            key,
+            RSA_SHA256
+            if isinstance(key, rsa.RSAPublicKey)
+            else ECDSA_SHA256
+            if isinstance(key, ec.EllipticCurvePublicKey)
+            else "",
         )
         if len(_CERTS) > 10_000:
             _CERTS.clear()
@@ -174,57 +184,84 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, object]:
     return found
 
 
-def _kids(element: etree._Element | None) -> dict[str, list[etree._Element]]:
-    """Children by tag (one pass in C; lxml's path lookups are Python and cost more)."""
-    found: dict[str, list[etree._Element]] = {}
-    if element is not None:
-        for child in element:
-            found.setdefault(child.tag, []).append(child)  # type: ignore[arg-type]
-    return found
-
-
-def _one(kids: dict[str, list[etree._Element]], tag: str) -> etree._Element | None:
-    items = kids.get(tag)
-    return items[0] if items else None
-
-
-_SIGNED_INFO, _VALUE, _KEY_INFO, _OBJECT = (
-    _ds("SignedInfo"),
-    _ds("SignatureValue"),
-    _ds("KeyInfo"),
-    _ds("Object"),
+_SHAPE_SPEC: tuple[tuple[str, int, str], ...] = (
+    # (element, number of children, name used below); the pre-order sequence of elements with
+    # their child counts fixes the tree exactly, so one comparison checks the whole structure
+    (_ds("Signature"), 4, "signature"),
+    (_ds("SignedInfo"), 4, "signed_info"),
+    (_ds("CanonicalizationMethod"), 0, "canon"),
+    (_ds("SignatureMethod"), 0, "method"),
+    (_ds("Reference"), 3, "target_ref"),
+    (_ds("Transforms"), 1, ""),
+    (_ds("Transform"), 0, "target_transform"),
+    (_ds("DigestMethod"), 0, "target_digest_method"),
+    (_ds("DigestValue"), 0, "target_digest"),
+    (_ds("Reference"), 3, "props_ref"),
+    (_ds("Transforms"), 1, ""),
+    (_ds("Transform"), 0, "props_transform"),
+    (_ds("DigestMethod"), 0, "props_digest_method"),
+    (_ds("DigestValue"), 0, "props_digest"),
+    (_ds("SignatureValue"), 0, "value"),
+    (_ds("KeyInfo"), 1, ""),
+    (_ds("X509Data"), 1, ""),
+    (_ds("X509Certificate"), 0, "certificate"),
+    (_ds("Object"), 1, ""),
+    (_xades("QualifyingProperties"), 1, ""),
+    (_xades("SignedProperties"), 1, "properties"),
+    (_xades("SignedSignatureProperties"), 2, ""),
+    (_xades("SigningTime"), 0, "time"),
+    (_xades("SigningCertificateV2"), 1, ""),
+    (_xades("Cert"), 1, ""),
+    (_xades("CertDigest"), 2, ""),
+    (_ds("DigestMethod"), 0, "cert_digest_method"),
+    (_ds("DigestValue"), 0, "cert_digest"),
 )
-_X509_DATA, _X509_CERT = _ds("X509Data"), _ds("X509Certificate")
-_CANON, _METHOD, _REFERENCE = (
-    _ds("CanonicalizationMethod"),
-    _ds("SignatureMethod"),
-    _ds("Reference"),
+SHAPE = tuple((tag, children) for tag, children, _ in _SHAPE_SPEC)
+"""The one structure a signature of this profile has (comments and extra elements break it)."""
+_TAGS = tuple(tag for tag, _, _ in _SHAPE_SPEC)
+_CHILDREN = tuple(children for _, children, _ in _SHAPE_SPEC)
+_TAG = operator.attrgetter("tag")
+_AT = {name: index for index, (_, _, name) in enumerate(_SHAPE_SPEC) if name}
+(
+    _SIGNED_INFO,
+    _CANON,
+    _METHOD,
+    _TARGET_REF,
+    _TARGET_TRANSFORM,
+    _TARGET_DIGEST_METHOD,
+    _TARGET_DIGEST,
+    _PROPS_REF,
+    _PROPS_TRANSFORM,
+    _PROPS_DIGEST_METHOD,
+    _PROPS_DIGEST,
+    _VALUE,
+    _CERTIFICATE,
+    _PROPERTIES,
+    _TIME,
+    _CERT_DIGEST_METHOD,
+    _CERT_DIGEST,
+) = (
+    _AT[name]
+    for name in (
+        "signed_info",
+        "canon",
+        "method",
+        "target_ref",
+        "target_transform",
+        "target_digest_method",
+        "target_digest",
+        "props_ref",
+        "props_transform",
+        "props_digest_method",
+        "props_digest",
+        "value",
+        "certificate",
+        "properties",
+        "time",
+        "cert_digest_method",
+        "cert_digest",
+    )
 )
-_TRANSFORMS, _TRANSFORM, _DIGEST_METHOD, _DIGEST_VALUE = (
-    _ds("Transforms"),
-    _ds("Transform"),
-    _ds("DigestMethod"),
-    _ds("DigestValue"),
-)
-_QP, _SP, _SSP = (
-    _xades("QualifyingProperties"),
-    _xades("SignedProperties"),
-    _xades("SignedSignatureProperties"),
-)
-_TIME, _SCV2, _CERT, _CERT_DIGEST = (
-    _xades("SigningTime"),
-    _xades("SigningCertificateV2"),
-    _xades("Cert"),
-    _xades("CertDigest"),
-)
-
-
-def _path(element: etree._Element | None, *tags: str) -> etree._Element | None:
-    for tag in tags:
-        if element is None:
-            return None
-        element = next(element.iterchildren(tag), None)
-    return element
 
 
 def check(
@@ -234,59 +271,42 @@ def check(
 ) -> Checked:
     """Verify one ds:Signature of the document whose `Id` map is `ids`."""
     cache = {} if digest_cache is None else digest_cache
-    top = _kids(signature)
-    signed_info = _one(top, _SIGNED_INFO)
-    value_text = _text(_one(top, _VALUE))
-    cert_text = _text(_path(_one(top, _KEY_INFO), _X509_DATA, _X509_CERT))
-    if signed_info is None or not value_text or not cert_text:
+    nodes = list(signature.iter())
+    if tuple(map(len, nodes)) != _CHILDREN or tuple(map(_TAG, nodes)) != _TAGS:
+        return Checked(None, None, None, "MALFORMED_SIGNATURE")
+    value_text = _text(nodes[_VALUE])
+    cert_text = _text(nodes[_CERTIFICATE])
+    if not value_text or not cert_text:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
     try:
-        certificate, cert_digest_b64, public_key = _certificate(cert_text)
-        value = base64.b64decode(value_text)
+        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(cert_text)
+        value = binascii.a2b_base64(value_text)
     except ValueError:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
-    info = _kids(signed_info)
-    method = _one(info, _METHOD)
-    canon = _one(info, _CANON)
-    references = info.get(_REFERENCE, [])
-    algorithm = "" if method is None else method.get("Algorithm", "")
+    algorithm = nodes[_METHOD].get("Algorithm", "")
     if (
-        canon is None
-        or canon.get("Algorithm") != EXC_C14N
-        or len(references) != 2
+        nodes[_CANON].get("Algorithm") != EXC_C14N
         or algorithm not in (RSA_SHA256, ECDSA_SHA256)
+        or nodes[_TARGET_TRANSFORM].get("Algorithm") != EXC_C14N
+        or nodes[_PROPS_TRANSFORM].get("Algorithm") != EXC_C14N
+        or nodes[_TARGET_DIGEST_METHOD].get("Algorithm") != SHA256
+        or nodes[_PROPS_DIGEST_METHOD].get("Algorithm") != SHA256
+        or nodes[_CERT_DIGEST_METHOD].get("Algorithm") != SHA256
     ):
         return Checked(None, certificate, None, "MALFORMED_SIGNATURE")
-    target_ref, props_ref = references
-    target_uri = target_ref.get("URI", "")
+    target_uri = nodes[_TARGET_REF].get("URI", "")
     target_id = target_uri[1:] if target_uri.startswith("#") else None
-    properties = _path(_one(top, _OBJECT), _QP, _SP)
-    ssp = _path(properties, _SSP)
-    time_text = _text(_path(ssp, _TIME))
+    properties = nodes[_PROPERTIES]
     try:
-        signing_time = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
+        signing_time = dt.datetime.fromisoformat(_text(nodes[_TIME]).replace("Z", "+00:00"))
     except ValueError:
         return Checked(target_id, certificate, None, "MALFORMED_SIGNATURE")
+    props_ref = nodes[_PROPS_REF]
     if (
-        properties is None
-        or props_ref.get("Type") != SIGNED_PROPERTIES
+        props_ref.get("Type") != SIGNED_PROPERTIES
         or props_ref.get("URI") != f"#{properties.get(ID)}"
     ):
         return Checked(target_id, certificate, signing_time, "WRONG_TARGET")
-    digests = []
-    for reference in references:
-        parts = _kids(reference)
-        transforms = [
-            t.get("Algorithm") for t in _kids(_one(parts, _TRANSFORMS)).get(_TRANSFORM, [])
-        ]
-        digest_method = _one(parts, _DIGEST_METHOD)
-        if (
-            transforms != [EXC_C14N]
-            or digest_method is None
-            or digest_method.get("Algorithm") != SHA256
-        ):
-            return Checked(target_id, certificate, signing_time, "MALFORMED_SIGNATURE")
-        digests.append(_text(_one(parts, _DIGEST_VALUE)))
     if target_id is None:
         return Checked(None, certificate, signing_time, "WRONG_TARGET")
     found = ids.get(target_id, [])
@@ -297,22 +317,24 @@ def check(
     key = id(target)
     if key not in cache:
         cache[key] = digest_b64(target)
-    if digests[0] != cache[key] or digests[1] != digest_b64(properties):
+    if _text(nodes[_TARGET_DIGEST]) != cache[key] or _text(nodes[_PROPS_DIGEST]) != digest_b64(
+        properties
+    ):
         return Checked(target_id, certificate, signing_time, "DIGEST_MISMATCH")
-    if _text(_path(ssp, _SCV2, _CERT, _CERT_DIGEST, _DIGEST_VALUE)) != cert_digest_b64:
+    if _text(nodes[_CERT_DIGEST]) != cert_digest_b64:
         return Checked(target_id, certificate, signing_time, "CERT_DIGEST_MISMATCH")
-    data = c14n(signed_info)
+    data = c14n(nodes[_SIGNED_INFO])
     try:
-        if isinstance(public_key, rsa.RSAPublicKey) and algorithm == RSA_SHA256:
+        if algorithm != key_algorithm:
+            return Checked(target_id, certificate, signing_time, "SIGNATURE_INVALID")
+        if algorithm == RSA_SHA256:
             public_key.verify(value, data, _PKCS1, _SHA256_HASH)
-        elif isinstance(public_key, ec.EllipticCurvePublicKey) and algorithm == ECDSA_SHA256:
+        else:
             half = len(value) // 2
             der_sig = utils.encode_dss_signature(
                 int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
             )
-            public_key.verify(der_sig, data, ec.ECDSA(hashes.SHA256()))
-        else:
-            return Checked(target_id, certificate, signing_time, "SIGNATURE_INVALID")
+            public_key.verify(der_sig, data, _ECDSA_SHA256)
     except (InvalidSignature, ValueError):
         return Checked(target_id, certificate, signing_time, "SIGNATURE_INVALID")
     return Checked(target_id, certificate, signing_time)
@@ -320,3 +342,4 @@ def check(
 
 _PKCS1 = padding.PKCS1v15()
 _SHA256_HASH = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(_SHA256_HASH)

@@ -65,10 +65,12 @@ def _q(name: str) -> str:
 
 
 def _text(element: etree._Element | None, path: str) -> str:
-    if element is None:
-        return ""
-    found = element.find(path)
-    return "" if found is None or found.text is None else found.text
+    """The text at `path` (child tags separated by "/") below `element`, or ""."""
+    for tag in path.split("/") if element is not None else ():
+        element = next(element.iterchildren(tag), None)  # type: ignore[union-attr]
+        if element is None:
+            return ""
+    return "" if element is None or element.text is None else element.text
 
 
 @dataclass(frozen=True)
@@ -287,14 +289,15 @@ class Verifier:
         signer = facts.name if facts is not None else ""
         base = {"slot": slot.name, "target": slot.target, "signer": signer}
         problem = result.problem
-        if problem is None and result.target_id != slot.target:
-            problem = "WRONG_TARGET"
-        if problem is None and (
-            slot.target in duplicates
+        if slot.target in duplicates:
+            # a wrapping attempt says more than whatever else is wrong with the signature
+            problem = "DUPLICATE_ID"
+        elif problem is None and (
+            result.target_id != slot.target
             or slot.expected is None
             or ids.get(slot.target, [None])[0] is not slot.expected
         ):
-            problem = "DUPLICATE_ID" if slot.target in duplicates else "WRONG_TARGET"
+            problem = "WRONG_TARGET"
         if problem is not None:
             checks.append(_check("signature", "FAIL", problem, **base))
             return None

@@ -52,7 +52,7 @@ def parse_untrusted(
         raise XmlRejected(
             "XML_TOO_LARGE", f"Tệp XML quá lớn ({len(data)} byte, tối đa {max_bytes} byte)"
         )
-    match = _DECLARATIONS.search(data)
+    match = _DECLARATIONS.search(data) if b"<!" in data else None
     if match:
         kind = match.group(1).decode().upper()
         code = "XML_DTD_FORBIDDEN" if kind == "DOCTYPE" else "XML_DECLARATION_FORBIDDEN"
@@ -65,9 +65,12 @@ def parse_untrusted(
     if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
         raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
     around = [*root.itersiblings(preceding=True), *root.itersiblings()]
-    for node in [*around, *root.iter()]:
-        if isinstance(node, etree._Entity | etree._ProcessingInstruction):
-            raise XmlRejected(
-                "XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý"
-            )
+    if (
+        any(isinstance(node, _FORBIDDEN) for node in around)
+        or next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None
+    ):
+        raise XmlRejected("XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý")
     return root
+
+
+_FORBIDDEN = (etree._Entity, etree._ProcessingInstruction)
