@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "hocba.audit",
     "hocba.records",
     "hocba.signing",
+    "hocba.documents",
     "hocba.web",
 ]
 

@@ -162,6 +162,11 @@ _CERTS: dict[str, tuple[x509.Certificate, str, Any, str]] = {}
 verifies; bounded."""
 
 
+def certificate_of(text: str) -> x509.Certificate:
+    """The certificate whose base64 DER is `text` (ValueError when it is not one)."""
+    return _certificate(text)[0]
+
+
 def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
     found = _CERTS.get(text)
     if found is None:

@@ -1,0 +1,109 @@
+"""Sealing the printable view: a PAdES signature with the school's organisation certificate.
+
+pyHanko builds the CMS signature and the incremental update; the signature value itself comes
+from the project's own signers (`hocba.signing.signers`: PKCS#12 file, PKCS#11 token, remote
+CSC service), so the seal uses the same key, held the same way, as the seal on the XML. The key
+stays loaded for a whole batch and the space for the signature is reserved up front, so pyHanko
+never signs twice (see performance-notes.md).
+
+PAdES B-B by default; B-LT when a time-stamping authority is configured (the signature is
+time-stamped and the certificates' revocation answers are embedded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from asn1crypto import algos
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from hocba.signing.profile import ECDSA_SHA256
+from hocba.signing.signers import Signer
+
+FIELD = "HocBaSeal"
+RESERVED = 16_384
+"""Bytes kept for the CMS signature (certificates, and in B-LT the time stamp): enough for a
+chain of three RSA-4096 certificates and a time-stamp token."""
+RESERVED_LT = 65_536
+"""With embedded revocation answers the signature grows; the DSS goes in its own update."""
+
+
+def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+class _PadesSigner(signers.Signer):
+    """pyHanko's signer interface over one of the project's signers."""
+
+    def __init__(self, signer: Signer, chain: Sequence[x509.Certificate]) -> None:
+        self._signer = signer
+        self._ecdsa = signer.algorithm == ECDSA_SHA256
+        mechanism = "sha256_ecdsa" if self._ecdsa else "sha256_rsa"
+        super().__init__(
+            signing_cert=_asn1(signer.certificate),
+            cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+            signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
+            embed_roots=False,
+        )
+
+    async def async_sign_raw(
+        self, data: bytes, digest_algorithm: str, dry_run: bool = False
+    ) -> bytes:
+        if digest_algorithm != "sha256":
+            raise ValueError(f"unsupported digest {digest_algorithm}")
+        value = self._signer.sign_digests([hashlib.sha256(data).digest()])[0]
+        if self._ecdsa:
+            half = len(value) // 2
+            value = encode_dss_signature(
+                int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
+            )
+        return value
+
+
+@dataclass
+class Sealer:
+    """Seals PDFs with one organisation certificate; keep one per batch."""
+
+    signer: Signer
+    chain: Sequence[x509.Certificate] = ()
+    """Issuing CA certificates to embed (not the root)."""
+    school_name: str = ""
+    timestamper: TimeStamper | None = None
+    validation_context: ValidationContext | None = None
+    """With a time stamper: where revocation answers come from (B-LT)."""
+
+    def __post_init__(self) -> None:
+        self._pades = _PadesSigner(self.signer, self.chain)
+
+    @property
+    def level(self) -> str:
+        return "B-LT" if self.timestamper is not None else "B-B"
+
+    def seal(self, pdf: bytes) -> bytes:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        long_term = self.timestamper is not None
+        meta = signers.PdfSignatureMetadata(
+            field_name=FIELD,
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            reason="Phát hành học bạ số",
+            location=self.school_name or None,
+            embed_validation_info=long_term,
+            validation_context=self.validation_context if long_term else None,
+            use_pades_lta=False,
+        )
+        pdf_signer = signers.PdfSigner(meta, signer=self._pades, timestamper=self.timestamper)
+        out = pdf_signer.sign_pdf(writer, bytes_reserved=RESERVED_LT if long_term else RESERVED)
+        data: bytes = out.getvalue()
+        return data

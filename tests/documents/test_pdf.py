@@ -1,0 +1,255 @@
+"""The printable view of a signed record, without a database: drawn from the XML, sealed with
+the school's certificate, read back by poppler and zbar, and every kind of tampering named."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+
+import pytest
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from hocba.documents.pdfcheck import PdfVerifier
+from hocba.documents.render import Renderer
+from hocba.documents.seal import Sealer
+from hocba.documents.view import short_hash, view_of
+from hocba.records.xml import build
+from hocba.signing.certs import TrustStore
+from hocba.signing.pki import create
+from hocba.signing.revocation import RevocationChecker
+from hocba.signing.servers import LoopbackServer, ocsp_app
+from hocba.signing.signers import Pkcs12Signer
+from hocba.signing.verify import Verifier
+from tests.conftest import require_tool
+from tests.records.factories import sample_record
+from tests.signing.helpers import sign_all
+
+BASE = "https://hocba.example.vn/xac-minh"
+TAX = "2600100202"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    # the OCSP responder named in every certificate runs for the whole module: pdfsig asks it
+    with LoopbackServer(lambda e, s: [b""]) as probe:
+        port = probe.port
+    pki = create(tmp_path_factory.mktemp("pki"), ocsp_url=f"http://127.0.0.1:{port}/ocsp")
+    with LoopbackServer(ocsp_app(pki), port=port):
+        yield pki
+
+
+@pytest.fixture(scope="module")
+def signed(pki):
+    people = {
+        slot: Pkcs12Signer(*pki.issue_person(pid, name))
+        for slot, pid, name in (
+            ("GVBM", "025085001234", "Nguyễn Thị Hoa"),
+            ("GVCN", "025085004321", "Lê Văn Chủ"),
+            ("CBQL", "025070001111", "Đỗ Gia Tuấn"),
+        )
+    }
+    people["KY_PHAT_HANH"] = Pkcs12Signer(*pki.issue_org(TAX, "Trường THCS Chu Văn An"))
+    return sign_all(build(sample_record()), ["TOAN", "GDTC"], lambda slot, _: people[slot])
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer(BASE)
+
+
+@pytest.fixture(scope="module")
+def sealer(pki):
+    return Sealer(
+        Pkcs12Signer(*pki.issue_org(TAX, "Trường THCS Chu Văn An")),
+        [pki.issuing],
+        "Trường THCS Chu Văn An",
+    )
+
+
+@pytest.fixture(scope="module")
+def sealed(renderer, sealer, signed):
+    return sealer.seal(renderer.render(signed))
+
+
+def pdf_verifier(pki):
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    return PdfVerifier(
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+    )
+
+
+def failing(report):
+    return {(c["check"], c.get("code")) for c in report["checks"] if c["status"] == "FAIL"}
+
+
+def text_of(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "view.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(
+        [require_tool("pdftotext"), "-layout", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_the_view_shows_the_student_and_every_year_result_with_a_decimal_comma(
+    sealed, signed, tmp_path
+):
+    text = text_of(sealed, tmp_path)
+    record = sample_record()
+    assert record.student.full_name in text
+    for subject in record.subjects:
+        assert subject.name in text
+        assert subject.year.replace(".", ",") in text
+    assert "HỌC BẠ TRUNG HỌC CƠ SỞ" in text
+    # who signed, in which role, with which certificate
+    assert "Đã ký số: Nguyễn Thị Hoa" in text and "Đỗ Gia Tuấn" in text
+    assert f"mã kiểm tra {short_hash(signed)}" in text
+
+
+def test_drawing_the_same_xml_twice_gives_the_same_bytes(renderer, signed):
+    assert renderer.render(signed) == renderer.render(signed)
+
+
+def test_the_qr_code_on_the_cover_leads_to_this_record_version(sealed, signed, tmp_path):
+    pdf = tmp_path / "view.pdf"
+    pdf.write_bytes(sealed)
+    subprocess.run(
+        [require_tool("pdftoppm"), "-f", "1", "-l", "1", "-r", "150", "-png", str(pdf),
+         str(tmp_path / "cover")],
+        check=True,
+    )  # fmt: skip
+    image = next(tmp_path.glob("cover*.png"))
+    decoded = subprocess.run(
+        [require_tool("zbarimg"), "--quiet", "--raw", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    record = sample_record()
+    assert decoded == f"{BASE}/{record.envelope.record_id}/1?h={short_hash(signed)}"
+
+
+def test_pdfsig_finds_the_seal_valid_and_trusted(pki, sealed, tmp_path):
+    certutil = require_tool("certutil")
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    subprocess.run([certutil, "-N", "-d", f"sql:{nss}", "--empty-password"], check=True)
+    subprocess.run(
+        [certutil, "-A", "-d", f"sql:{nss}", "-n", "hocba-dev-root", "-t", "CT,C,C", "-i",
+         str(pki.path / "ca/root.pem")],
+        check=True,
+    )  # fmt: skip
+    pdf = tmp_path / "sealed.pdf"
+    pdf.write_bytes(sealed)
+    out = subprocess.run(
+        [require_tool("pdfsig"), "-nssdir", f"sql:{nss}", str(pdf)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Signature Field Name: HocBaSeal" in out
+    assert "Signer Certificate Common Name: Trường THCS Chu Văn An" in out
+    assert "Signature is Valid." in out
+    assert "Certificate is Trusted." in out
+    assert "Total document signed" in out
+
+
+def test_the_sealed_view_verifies(pki, sealed):
+    report = pdf_verifier(pki).verify(sealed)
+    assert report["verdict"] == "VALID", failing(report)
+    pdf_checks = {c["check"]: c["status"] for c in report["checks"][:3]}
+    assert pdf_checks == {
+        "pdf_signature": "PASS",
+        "embedded_xml": "PASS",
+        "view_matches_xml": "PASS",
+    }
+    assert report["record"]["record_id"] == sample_record().envelope.record_id
+    # the XML's own checks follow
+    assert any(c["check"] == "signature" and c["slot"] == "KY_PHAT_HANH" for c in report["checks"])
+
+
+def _update(sealed: bytes, change) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(sealed), strict=False)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_a_score_changed_after_sealing_is_reported(pki, sealed):
+    def change(writer):
+        page = writer.root["/Pages"]["/Kids"][2].get_object()
+        contents = page["/Contents"]
+        stream = contents[0] if isinstance(contents, generic.ArrayObject) else contents
+        stream = stream.get_object()
+        stream._data = stream.data + b"\nBT /F1 12 Tf 100 100 Td (9,9) Tj ET"
+        stream._encoded_data = None
+        writer.update_container(stream)
+
+    report = pdf_verifier(pki).verify(_update(sealed, change))
+    assert report["verdict"] == "TAMPERED"
+    assert ("pdf_signature", "PDF_MODIFIED_AFTER_SEAL") in failing(report)
+
+
+def test_a_replaced_embedded_xml_is_reported(pki, sealed, signed):
+    other = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.9</DIEM_CA_NAM>")
+    assert other != signed
+    report = pdf_verifier(pki).verify(_replace_xml(sealed, other))
+    assert report["verdict"] == "TAMPERED"
+    assert ("embedded_xml", "EMBEDDED_XML_REPLACED") in failing(report)
+
+
+def test_a_stripped_seal_is_reported(pki, sealed, renderer, signed):
+    reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+    seal = reader.embedded_signatures[0]
+    unsealed = renderer.render(signed)
+    assert sealed.startswith(unsealed) and seal.byte_range[0] == 0
+    report = pdf_verifier(pki).verify(unsealed)
+    assert report["verdict"] == "TAMPERED"
+    assert ("pdf_signature", "PDF_NOT_SEALED") in failing(report)
+
+
+def _replace_xml(pdf: bytes, xml: bytes) -> bytes:
+    def change(writer):
+        names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        stream = names[1].get_object()["/EF"]["/F"].get_object()
+        stream._data = xml
+        stream._encoded_data = None
+        writer.update_container(stream)
+
+    return _update(pdf, change)
+
+
+def test_a_view_that_does_not_match_its_xml_is_reported(pki, renderer, sealer, signed):
+    # pages drawn from a changed record, the genuine signed XML attached, then sealed: the
+    # seal and the XML are intact, the pages lie
+    changed = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.9</DIEM_CA_NAM>")
+    lying = sealer.seal(_replace_xml(renderer.render(changed), signed))
+    report = pdf_verifier(pki).verify(lying)
+    assert report["verdict"] == "TAMPERED"
+    assert failing(report) == {("view_matches_xml", "VIEW_MISMATCH")}
+
+
+def test_a_seal_by_another_school_is_reported(pki, renderer, signed):
+    stranger = Sealer(Pkcs12Signer(*pki.issue_org("0100000000", "Trường khác")), [pki.issuing])
+    report = pdf_verifier(pki).verify(stranger.seal(renderer.render(signed)))
+    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert ("pdf_signature", "PDF_SIGNER_MISMATCH") in failing(report)
+
+
+def test_not_a_pdf_is_malformed(pki):
+    report = pdf_verifier(pki).verify(b"%PDF-1.7 garbage")
+    assert report["verdict"] == "MALFORMED"
+
+
+def test_the_view_data_is_json_and_written_in_vietnamese(signed):
+    data, _when = view_of(signed, BASE)
+    json.dumps(data)
+    assert data["summary"]["learning"][2] in ("Tốt", "Khá", "Đạt", "Chưa đạt")
+    assert all("." not in s["year"] for s in data["subjects"])
