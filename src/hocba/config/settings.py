@@ -2,7 +2,8 @@
 
 Everything that differs between a laptop demo and a Sở platform comes from the environment:
 `HOCBA_DATA_DIR` (database, files, development PKI), `DATABASE_URL` (PostgreSQL),
-`HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`.
+`HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
+verification address printed on every PDF view).
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "files"
+
+VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
+"""Where printed records send their readers: the QR code and footer carry
+`<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -13,7 +13,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from hocba.demo.grades import build_all_records, build_grades, build_pki, sign_all_records
+from hocba.demo.grades import (
+    build_all_records,
+    build_grades,
+    build_pki,
+    seal_all_documents,
+    sign_all_records,
+)
 from hocba.demo.names import OCCUPATIONS, PROVINCE, address, person_name
 from hocba.identity import ProblemCode, make_personal_id
 from hocba.identity.codes import SEX_FEMALE, SEX_MALE
@@ -411,6 +417,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("development PKI", build_pki),
     ("records", build_all_records),
     ("signatures", sign_all_records),
+    ("PDF views", seal_all_documents),
 ]
 
 

@@ -292,3 +292,26 @@ def sign_all_records(demo: Any) -> None:
             issued += len(report.issued)
     demo.add_count("signatures (PKCS#11)", signatures)
     demo.add_count("records issued", issued)
+
+
+def seal_all_documents(demo: Any) -> None:
+    """The printable view of every issued record, drawn and sealed with the school's key."""
+    from hocba.documents.services import DRAWN_STATES, render_versions, school_sealer
+    from hocba.records.models import RecordVersion
+
+    sealed = 0
+    for school in demo.schools.values():
+        versions = list(
+            RecordVersion.objects.filter(record__school=school, state__in=DRAWN_STATES)
+            .select_related("record")
+            .order_by("record__class_group__name", "record__student__full_name")
+        )
+        if not versions or not school.tax_code:
+            continue
+        sealer = school_sealer(school)
+        try:
+            report = render_versions(None, versions, sealer)
+        finally:
+            sealer.signer.close()
+        sealed += len(report.done)
+    demo.add_count("PDF views sealed", sealed)

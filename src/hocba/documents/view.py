@@ -168,10 +168,12 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     programme = "THCS" if record.grade <= 9 else "THPT"
     learner = "học viên" if continuing else "học sinh"
     head = "Giám đốc" if continuing else "Hiệu trưởng"
-    title = (
-        f"HỌC BẠ HỌC VIÊN GIÁO DỤC THƯỜNG XUYÊN CẤP {TITLES[programme].removeprefix('HỌC BẠ ')}"
+    title = "HỌC BẠ HỌC VIÊN" if continuing else TITLES.get(level, "HỌC BẠ")
+    subtitle = (
+        "CHƯƠNG TRÌNH GIÁO DỤC THƯỜNG XUYÊN CẤP "
+        + TITLES[programme].removeprefix("HỌC BẠ ")
         if continuing
-        else TITLES.get(level, "HỌC BẠ")
+        else ""
     )
     address = verify_address(verify_base, envelope.record_id, envelope.version, xml)
     awards = PRIMARY_AWARDS if level == "TH" else SECONDARY_AWARDS
@@ -194,6 +196,7 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
         "level": level,
         "primary": level == "TH",
         "title": title,
+        "subtitle": subtitle,
         "circular": CIRCULARS.get(envelope.circular, envelope.circular),
         "learner": learner,
         "Learner": learner.capitalize(),

@@ -1,4 +1,6 @@
-"""`hocba verify FILE [--json] [--trust PEM ...]`: offline verification of a record.
+"""`hocba verify FILE [--json] [--trust PEM ...]`: offline verification of a record, as its XML
+or as its sealed PDF view (the PDF report adds `pdf_signature`, `embedded_xml`,
+`view_matches_xml`).
 
 Exit 0 when the record is valid, 1 when it is not, 2 when the file cannot be read as a record.
 """
@@ -29,7 +31,7 @@ VERDICTS = {
 
 
 class Command(BaseCommand):
-    help = "Verify a record (XML) offline."
+    help = "Verify a record (XML or sealed PDF view) offline."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
@@ -58,7 +60,13 @@ class Command(BaseCommand):
         revocation = config.revocation_checker()
         if options["no_ocsp"]:
             revocation.use_ocsp = False
-        report = Verifier(trust, revocation).verify(data)
+        verifier = Verifier(trust, revocation)
+        if data.startswith(b"%PDF"):
+            from hocba.documents.pdfcheck import PdfVerifier
+
+            report = PdfVerifier(verifier).verify(data)
+        else:
+            report = verifier.verify(data)
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         else:

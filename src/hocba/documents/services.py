@@ -1,0 +1,204 @@
+"""Drawing and sealing the printable views of issued versions, one by one or as a batch.
+
+`render_versions` draws each issued version from its stored signed XML, seals it with the
+school's organisation key and stores it, each in its own transaction with an audit event: a
+failure on one record leaves the others done, and running it again skips what is done.
+`run_job` does a class or a school in the background with progress, then leaves a ZIP of the
+per-student files and one merged PDF per class for printing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from pypdf import PdfWriter
+
+from hocba.audit.services import record_event
+from hocba.documents.models import Document, RenderJob, pdf_storage_name
+from hocba.documents.render import Renderer, RenderError
+from hocba.documents.seal import Sealer
+from hocba.organizations.models import School
+from hocba.records.models import RecordVersion, State
+from hocba.records.services import RecordError, read_xml
+from hocba.signing import config
+from hocba.signing.certs import common_name
+from hocba.signing.signers import SignerError
+
+DRAWN_STATES = (State.ISSUED, State.SUPERSEDED, State.REVOKED)
+"""Versions that went through all four signing steps (a revocation event itself has no view)."""
+
+
+@cache
+def renderer() -> Renderer:
+    """One renderer per process (typst keeps fonts and layouts between records)."""
+    return Renderer(settings.VERIFY_URL)
+
+
+def school_sealer(school: School) -> Sealer:
+    """The school's organisation key on its token (the development PKI's SoftHSM2 token here;
+    a deployment's HSM through `HOCBA_PKCS11_LIBRARY`)."""
+    from hocba.signing.devpki import org_label, token_signer
+
+    signer = token_signer(school, org_label(school))
+    return Sealer(signer, list(config.trust_store().intermediates), school.name)
+
+
+def store_pdf(content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    name = pdf_storage_name(digest)
+    if not default_storage.exists(name):
+        default_storage.save(name, ContentFile(content))
+    return digest
+
+
+def read_pdf(document: Document) -> bytes:
+    with default_storage.open(document.storage_name, "rb") as handle:
+        content: bytes = handle.read()
+    if hashlib.sha256(content).hexdigest() != document.pdf_sha256:
+        raise RecordError("Tệp PDF đã lưu không khớp mã băm")
+    return content
+
+
+@dataclass
+class RenderReport:
+    done: list[Document] = field(default_factory=list)
+    skipped: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+
+def render_versions(
+    user: Any,
+    versions: Iterable[RecordVersion],
+    sealer: Sealer,
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderReport:
+    """Draw and seal every version given that has gone through all signing steps and has no view
+    yet; `progress(done, total)` after each."""
+    report = RenderReport()
+    versions = [v for v in versions if v.event != "CANCEL"]
+    have = set(
+        Document.objects.filter(version__in=[v.pk for v in versions]).values_list(
+            "version_id", flat=True
+        )
+    )
+    todo = [v for v in versions if v.state in DRAWN_STATES and v.pk not in have]
+    report.skipped = len(versions) - len(todo)
+    sealed_by = common_name(sealer.signer.certificate)
+    for index, version in enumerate(todo, 1):
+        try:
+            pdf = sealer.seal(renderer().render(read_xml(version)))
+        except (RenderError, RecordError, SignerError) as error:
+            report.failed.append(
+                {
+                    "version": version.pk,
+                    "code": getattr(error, "code", "VIEW_FAILED"),
+                    "message": getattr(error, "message", str(error)),
+                }
+            )
+            continue
+        with transaction.atomic():
+            digest = store_pdf(pdf)
+            document = Document.objects.create(
+                version=version,
+                pdf_sha256=digest,
+                pdf_size=len(pdf),
+                pades_level=sealer.level,
+                sealed_by=sealed_by,
+            )
+            record_event(
+                user,
+                "documents.seal",
+                version,
+                summary=f"PDF {version.record_id} v{version.version}",
+                new={"sha256": digest, "pades": sealer.level},
+            )
+        report.done.append(document)
+        if progress:
+            progress(index, len(todo))
+    return report
+
+
+def _job_versions(job: RenderJob) -> list[RecordVersion]:
+    versions = RecordVersion.objects.filter(record__school=job.school, state__in=DRAWN_STATES)
+    if job.class_group_id:
+        versions = versions.filter(record__class_group_id=job.class_group_id)
+    return list(
+        versions.exclude(event="CANCEL")
+        .select_related("record__student", "record__class_group")
+        .order_by("record__class_group__name", "record__student__full_name", "version")
+    )
+
+
+def run_job(job: RenderJob) -> RenderJob:
+    """Draw what the batch covers, updating its progress, then bundle the files."""
+    versions = _job_versions(job)
+    RenderJob.objects.filter(pk=job.pk).update(
+        status=RenderJob.Status.RUNNING, total=len(versions), done=0
+    )
+    sealer = school_sealer(job.school)
+    try:
+        already = Document.objects.filter(version__in=[v.pk for v in versions]).count()
+
+        def progress(done: int, _total: int) -> None:
+            RenderJob.objects.filter(pk=job.pk).update(done=already + done)
+
+        report = render_versions(job.requested_by, versions, sealer, progress)
+    finally:
+        sealer.signer.close()
+    outputs = bundle(job, versions)
+    RenderJob.objects.filter(pk=job.pk).update(
+        status=RenderJob.Status.DONE if not report.failed else RenderJob.Status.FAILED,
+        done=len(versions) - len(report.failed),
+        failed=report.failed,
+        outputs=outputs,
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def bundle(job: RenderJob, versions: list[RecordVersion]) -> dict[str, Any]:
+    """A ZIP of one PDF per student (by class) and one merged PDF per class, for printing."""
+    documents = {
+        d.version_id: d for d in Document.objects.filter(version__in=[v.pk for v in versions])
+    }
+    archive = io.BytesIO()
+    merged: dict[str, PdfWriter] = {}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for version in versions:
+            document = documents.get(version.pk)
+            if document is None:
+                continue
+            pdf = read_pdf(document)
+            record = version.record
+            class_name = record.class_group.name
+            student = record.student
+            zipped.writestr(
+                f"{class_name}/{student.student_code} {student.full_name} v{version.version}.pdf",
+                pdf,
+            )
+            merged.setdefault(class_name, PdfWriter()).append(io.BytesIO(pdf))
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    prefix = f"documents/batches/{job.school.code}-{job.pk}-{stamp}"
+    outputs: dict[str, Any] = {
+        "zip": default_storage.save(f"{prefix}.zip", ContentFile(archive.getvalue())),
+        "merged": {},
+    }
+    for class_name, writer in merged.items():
+        out = io.BytesIO()
+        writer.write(out)
+        outputs["merged"][class_name] = default_storage.save(
+            f"{prefix}-{class_name}-in.pdf", ContentFile(out.getvalue())
+        )
+    return outputs
