@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 import zipfile
 
 import pytest
@@ -19,20 +18,9 @@ from hocba.documents.services import read_pdf, run_job
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.records.xml import parse
-from tests.conftest import require_tool
+from tests.documents.test_pdf import text_of
 
 pytestmark = pytest.mark.django_db
-
-
-def pdftotext(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "view.pdf"
-    path.write_bytes(pdf)
-    return subprocess.run(
-        [require_tool("pdftotext"), "-layout", str(path), "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
 
 
 def test_every_issued_demo_record_has_a_sealed_view(demo):
@@ -59,7 +47,7 @@ def test_the_view_of_each_level_shows_the_name_and_every_year_result(demo, level
     )
     assert document is not None, level
     record = parse(read_xml(document.version))
-    text = pdftotext(read_pdf(document), tmp_path)
+    text = text_of(read_pdf(document), tmp_path)
     assert title in text
     assert record.student.full_name in text
     lines = text.splitlines()

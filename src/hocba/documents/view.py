@@ -170,8 +170,7 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     head = "Giám đốc" if continuing else "Hiệu trưởng"
     title = "HỌC BẠ HỌC VIÊN" if continuing else TITLES.get(level, "HỌC BẠ")
     subtitle = (
-        "CHƯƠNG TRÌNH GIÁO DỤC THƯỜNG XUYÊN CẤP "
-        + TITLES[programme].removeprefix("HỌC BẠ ")
+        "CHƯƠNG TRÌNH GIÁO DỤC THƯỜNG XUYÊN CẤP " + TITLES[programme].removeprefix("HỌC BẠ ")
         if continuing
         else ""
     )
