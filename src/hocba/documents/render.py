@@ -8,6 +8,7 @@ checks a sealed PDF. Pure: typst + segno, no Django.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import threading
@@ -64,11 +65,14 @@ class Renderer:
             data, when = view_of(xml, self.verify_base)
         except ValueError as error:  # XmlRejected is a ValueError
             raise RenderError("VIEW_XML_INVALID", f"Không đọc được học bạ: {error}") from None
-        inputs = {
-            "data": json.dumps(data, ensure_ascii=False),
-            "qr": qr_svg(data["address"]),
-            "xml": xml.decode("utf-8"),
-        }
+        return self.render_view(data, xml.decode("utf-8"), qr_svg(data["address"]), when)
+
+    def render_view(
+        self, data: dict[str, Any], xml: str, qr: str, when: dt.datetime | None = None
+    ) -> bytes:
+        """Compile the template for view data `data` (as `view_of` gives it), attaching `xml`
+        and showing the QR code `qr` (SVG)."""
+        inputs = {"data": json.dumps(data, ensure_ascii=False), "qr": qr, "xml": xml}
         try:
             with self._lock:
                 pdf = self._compiler.compile(
@@ -79,21 +83,8 @@ class Renderer:
                     pdf_tags=False,
                 )
         except typst.TypstError as error:
-            raise RenderError(
-                "VIEW_RENDER_FAILED", f"Không dựng được bản thể hiện: {error}"
-            ) from None
-        assert isinstance(pdf, bytes)
-        return pdf
-
-    def render_blank(self, like: dict[str, Any]) -> bytes:
-        """The template drawn with the shape of the view `like` but no data (no text, no
-        rows): the benchmark's limit."""
-        data = blank(like)
-        inputs = {"data": json.dumps(data), "qr": qr_svg("-"), "xml": "<HOC_BA/>"}
-        with self._lock:
-            pdf = self._compiler.compile(
-                format="pdf", sys_inputs=inputs, pdf_standards=[PDF_STANDARD], pdf_tags=False
-            )
+            message = f"Không dựng được bản thể hiện: {error}"
+            raise RenderError("VIEW_RENDER_FAILED", message) from None
         assert isinstance(pdf, bytes)
         return pdf
 

@@ -16,6 +16,7 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from asn1crypto import algos
 from asn1crypto import x509 as asn1_x509
@@ -93,6 +94,15 @@ class Sealer:
     def seal(self, pdf: bytes) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
         long_term = self.timestamper is not None
+        out = self._pdf_signer.sign_pdf(
+            writer, bytes_reserved=RESERVED_LT if long_term else RESERVED
+        )
+        data: bytes = out.getvalue()
+        return data
+
+    @cached_property
+    def _pdf_signer(self) -> signers.PdfSigner:
+        long_term = self.timestamper is not None
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD,
             md_algorithm="sha256",
@@ -103,7 +113,4 @@ class Sealer:
             validation_context=self.validation_context if long_term else None,
             use_pades_lta=False,
         )
-        pdf_signer = signers.PdfSigner(meta, signer=self._pades, timestamper=self.timestamper)
-        out = pdf_signer.sign_pdf(writer, bytes_reserved=RESERVED_LT if long_term else RESERVED)
-        data: bytes = out.getvalue()
-        return data
+        return signers.PdfSigner(meta, signer=self._pades, timestamper=self.timestamper)
