@@ -163,6 +163,7 @@ def test_pdfsig_finds_the_seal_valid_and_trusted(pki, sealed, tmp_path):
 def test_the_sealed_view_verifies(pki, sealed):
     report = pdf_verifier(pki).verify(sealed)
     assert report["verdict"] == "VALID", failing(report)
+    assert report["checks"][0]["level"] == "B-B"
     pdf_checks = {c["check"]: c["status"] for c in report["checks"][:3]}
     assert pdf_checks == {
         "pdf_signature": "PASS",
@@ -253,3 +254,31 @@ def test_the_view_data_is_json_and_written_in_vietnamese(signed):
     json.dumps(data)
     assert data["summary"]["learning"][2] in ("Tốt", "Khá", "Đạt", "Chưa đạt")
     assert all("." not in s["year"] for s in data["subjects"])
+
+
+def test_with_a_time_stamping_authority_the_seal_is_long_term(pki, renderer, signed, tmp_path):
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko_certvalidator import ValidationContext
+
+    from hocba.documents.seal import asn1_certificate
+    from hocba.signing.servers import tsa_app
+
+    with LoopbackServer(tsa_app(*pki.issue_tsa(), [pki.issuing])) as tsa:
+        sealer = Sealer(
+            Pkcs12Signer(*pki.issue_org(TAX, "Trường THCS Chu Văn An")),
+            [pki.issuing],
+            timestamper=HTTPTimeStamper(f"{tsa.url}/tsa"),
+            validation_context=ValidationContext(
+                trust_roots=[asn1_certificate(pki.root)],
+                other_certs=[asn1_certificate(pki.issuing)],
+                allow_fetching=True,
+            ),
+        )
+        assert sealer.level == "B-LT"
+        sealed = sealer.seal(renderer.render(signed))
+    reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+    dss = reader.root["/DSS"]
+    assert len(dss["/OCSPs"]) >= 1 and len(dss["/Certs"]) >= 2  # answers of the dev responder
+    report = pdf_verifier(pki).verify(sealed)
+    assert report["verdict"] == "VALID", failing(report)
+    assert report["checks"][0]["level"] == "B-LT"

@@ -125,6 +125,10 @@ MEDIA_ROOT = DATA_DIR / "files"
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
+
+TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
+"""An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
+embedded revocation answers); without, B-B."""
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

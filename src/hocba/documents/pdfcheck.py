@@ -13,9 +13,7 @@ import io
 import re
 from typing import Any
 
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
@@ -23,7 +21,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from hocba.documents.render import Renderer
-from hocba.documents.seal import FIELD
+from hocba.documents.seal import FIELD, asn1_certificate
 from hocba.documents.view import VIEW_VERSION
 from hocba.records.xml import XmlRejected, parse_untrusted
 from hocba.records.xml.builder import NS
@@ -53,10 +51,6 @@ _KEYWORD = re.compile(r"hocba-view:(\w+)")
 
 def _pdf_check(name: str, status: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
     return _check(name, status, code, MESSAGES.get(code or ""), **extra)
-
-
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
 def _embedded_xml(reader: PdfFileReader) -> bytes | None:
@@ -95,8 +89,8 @@ class PdfVerifier:
         self._renderer_for = renderer_for or Renderer
         trust = verifier.trust
         self._context = ValidationContext(
-            trust_roots=[_asn1(c) for c in trust.roots],
-            other_certs=[_asn1(c) for c in trust.intermediates],
+            trust_roots=[asn1_certificate(c) for c in trust.roots],
+            other_certs=[asn1_certificate(c) for c in trust.intermediates],
             allow_fetching=False,
             revocation_mode="soft-fail",
         )
@@ -126,7 +120,9 @@ class PdfVerifier:
             return _report(False, "TAMPERED", report["record"], unsealed)
 
         checks: list[dict[str, Any]] = []
-        status = validate_pdf_signature(seal, signer_validation_context=self._context)
+        status = validate_pdf_signature(
+            seal, signer_validation_context=self._context, ts_validation_context=self._context
+        )
         signed_end = seal.byte_range[2] + seal.byte_range[3]
         signed_revision = PdfFileReader(io.BytesIO(data[:signed_end]), strict=False)
         xml = _embedded_xml(signed_revision)
@@ -135,7 +131,12 @@ class PdfVerifier:
             status.modification_level not in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
         )
         seal_cert = x509.load_der_x509_certificate(seal.signer_cert.dump())
-        signer = {"signer": seal_cert.subject.rfc4514_string()}
+        stamped = status.timestamp_validity is not None
+        long_term = stamped and reader.root.get("/DSS") is not None
+        signer = {
+            "signer": seal_cert.subject.rfc4514_string(),
+            "level": "B-LT" if long_term else "B-T" if stamped else "B-B",
+        }
         if not (status.intact and status.valid):
             checks.append(_pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID", **signer))
         elif modified:

@@ -40,7 +40,7 @@ RESERVED_LT = 65_536
 """With embedded revocation answers the signature grows; the DSS goes in its own update."""
 
 
-def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
@@ -52,8 +52,8 @@ class _PadesSigner(signers.Signer):
         self._ecdsa = signer.algorithm == ECDSA_SHA256
         mechanism = "sha256_ecdsa" if self._ecdsa else "sha256_rsa"
         super().__init__(
-            signing_cert=_asn1(signer.certificate),
-            cert_registry=SimpleCertificateStore.from_certs([_asn1(c) for c in chain]),
+            signing_cert=asn1_certificate(signer.certificate),
+            cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(c) for c in chain]),
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
             embed_roots=False,
         )

@@ -51,7 +51,26 @@ def school_sealer(school: School) -> Sealer:
     from hocba.signing.devpki import org_label, token_signer
 
     signer = token_signer(school, org_label(school))
-    return Sealer(signer, list(config.trust_store().intermediates), school.name)
+    trust = config.trust_store()
+    if not settings.TSA_URL:
+        return Sealer(signer, list(trust.intermediates), school.name)
+    # B-LT: a time stamp on the seal, and the revocation answers embedded
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko_certvalidator import ValidationContext
+
+    from hocba.documents.seal import asn1_certificate
+
+    return Sealer(
+        signer,
+        list(trust.intermediates),
+        school.name,
+        timestamper=HTTPTimeStamper(settings.TSA_URL),
+        validation_context=ValidationContext(
+            trust_roots=[asn1_certificate(c) for c in trust.roots],
+            other_certs=[asn1_certificate(c) for c in trust.intermediates],
+            allow_fetching=True,
+        ),
+    )
 
 
 def store_pdf(content: bytes) -> str:

@@ -177,6 +177,33 @@ class DevPki:
         )
         return key, self._issue(subject, key)
 
+    def issue_tsa(self, name: str = "hocba Development TSA") -> tuple[PrivateKey, x509.Certificate]:
+        """A time-stamping authority's certificate (extended key usage timeStamping, critical,
+        as RFC 3161 requires)."""
+        key = new_key()
+        now = _NOW(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(_name((NameOID.COUNTRY_NAME, "VN"), (NameOID.COMMON_NAME, name)))
+            .issuer_name(self.issuing.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3 * 365))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), True)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuing.public_key()),
+                False,
+            )
+            .sign(self.issuing_key, hashes.SHA256())
+        )
+        return key, cert
+
     def write_p12(self, kind: str, ident: str, key: PrivateKey, cert: x509.Certificate) -> Path:
         folder = self.path / kind
         folder.mkdir(parents=True, exist_ok=True)

@@ -200,6 +200,45 @@ def _bad(error: str, description: str) -> tuple[str, dict[str, Any]]:
     return "400 Bad Request", {"error": error, "error_description": description}
 
 
+def tsa_app(
+    key: Any, cert: x509.Certificate, chain: Iterable[x509.Certificate] = ()
+) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    """A time-stamping authority speaking RFC 3161 over HTTP (POST application/timestamp-query),
+    for tests and the development setup; pyHanko's test TSA signs the tokens."""
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import tsp
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+
+    def asn1(c: x509.Certificate) -> Any:
+        return asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+
+    stamper = DummyTimeStamper(
+        tsa_cert=asn1(cert),
+        tsa_key=asn1_keys.PrivateKeyInfo.load(
+            key.private_bytes(
+                serialization.Encoding.DER,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        ),
+        certs_to_embed=[asn1(c) for c in chain],  # type: ignore[arg-type]
+    )
+
+    def app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
+        if environ["REQUEST_METHOD"] != "POST":
+            return _reply(start, "405 Method Not Allowed", b"", "text/plain")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        try:
+            request = tsp.TimeStampReq.load(environ["wsgi.input"].read(min(length, 65536)))
+            answer = stamper.request_tsa_response(request).dump()
+        except ValueError:
+            return _reply(start, "400 Bad Request", b"", "text/plain")
+        return _reply(start, "200 OK", answer, "application/timestamp-reply")
+
+    return app
+
+
 class LoopbackServer:
     """Serve a WSGI app on 127.0.0.1 in a background thread (tests, demo, development)."""
 
