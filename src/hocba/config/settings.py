@@ -126,6 +126,9 @@ VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh"
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
 
+DOCUMENTS_INLINE = False
+"""Draw PDF batches in the request instead of a background thread (tests)."""
+
 TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
 """An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
 embedded revocation answers); without, B-B."""

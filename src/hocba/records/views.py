@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from hocba.documents.models import Document
 from hocba.organizations.models import ClassGroup
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.records.models import Record, RecordVersion
@@ -61,6 +62,7 @@ def class_records(request: HttpRequest, pk: int) -> HttpResponse:
             "class_group": class_group,
             "rows": rows,
             "can_build": can(request.user, Permission.RECORD_BUILD, class_group.school),
+            "can_seal": can(request.user, Permission.SIGN_SEAL, class_group.school),
         },
     )
 
@@ -111,6 +113,9 @@ def record_detail(request: HttpRequest, record_id: str) -> HttpResponse:
         {
             "record": record,
             "versions": record.versions.select_related("created_by").order_by("-version"),
+            "with_pdf": set(
+                Document.objects.filter(version__record=record).values_list("version_id", flat=True)
+            ),
             "can_correct": can(request.user, Permission.RECORD_CORRECT, record),
             "can_revoke": can(request.user, Permission.RECORD_REVOKE, record),
         },

@@ -17,5 +17,6 @@ urlpatterns = [
     path("students/<int:pk>/", views.student_detail, name="student"),
     path("gradebook/", include("hocba.gradebook.urls")),
     path("records/", include("hocba.records.urls")),
+    path("documents/", include("hocba.documents.urls")),
     path("api/v1/", api.urls),
 ]
