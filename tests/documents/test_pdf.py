@@ -249,6 +249,19 @@ def test_not_a_pdf_is_malformed(pki):
     assert report["verdict"] == "MALFORMED"
 
 
+def test_a_pdf_that_is_not_a_record_view_is_malformed(pki, tmp_path):
+    import typst
+
+    (tmp_path / "letter.typ").write_text("Kính gửi phụ huynh học sinh", encoding="utf-8")
+    letter = typst.compile(str(tmp_path / "letter.typ"))
+    report = pdf_verifier(pki).verify(letter)
+    assert report["verdict"] == "MALFORMED" and report["record"] is None
+    assert failing(report) == {
+        ("pdf_signature", "PDF_NOT_SEALED"),
+        ("embedded_xml", "EMBEDDED_XML_MISSING"),
+    }
+
+
 def test_the_view_data_is_json_and_written_in_vietnamese(signed):
     data, _when = view_of(signed, BASE)
     json.dumps(data)

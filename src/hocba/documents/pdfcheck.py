@@ -111,11 +111,17 @@ class PdfVerifier:
         seal = next((s for s in signatures if s.field_name == FIELD), None)
         if seal is None:
             xml = _embedded_xml(reader)
-            report = (
-                self.verifier.verify(xml)
-                if xml is not None
-                else _report(False, "MALFORMED", None, [])
-            )
+            if xml is None:  # not a học bạ view at all
+                return _report(
+                    False,
+                    "MALFORMED",
+                    None,
+                    [
+                        _pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"),
+                        _pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"),
+                    ],
+                )
+            report = self.verifier.verify(xml)
             unsealed = [_pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"), *report["checks"]]
             return _report(False, "TAMPERED", report["record"], unsealed)
 
