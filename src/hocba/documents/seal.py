@@ -93,16 +93,14 @@ class Sealer:
 
     def seal(self, pdf: bytes) -> bytes:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        long_term = self.timestamper is not None
-        out = self._pdf_signer.sign_pdf(
-            writer, bytes_reserved=RESERVED_LT if long_term else RESERVED
-        )
+        reserved = RESERVED_LT if self.level == "B-LT" else RESERVED
+        out = self._pdf_signer.sign_pdf(writer, bytes_reserved=reserved)
         data: bytes = out.getvalue()
         return data
 
     @cached_property
     def _pdf_signer(self) -> signers.PdfSigner:
-        long_term = self.timestamper is not None
+        long_term = self.level == "B-LT"
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD,
             md_algorithm="sha256",

@@ -148,13 +148,39 @@ def render_versions(
     return report
 
 
+def seal_with_school_keys(
+    user: Any,
+    versions: Iterable[RecordVersion],
+    progress: Callable[[int, int], None] | None = None,
+) -> RenderReport:
+    """`render_versions` for versions of any schools, each sealed with its own school's key
+    (schools without a tax code have no organisation certificate and are left out)."""
+    by_school: dict[int, list[RecordVersion]] = {}
+    for version in versions:
+        by_school.setdefault(version.record.school_id, []).append(version)
+    report = RenderReport()
+    for group in by_school.values():
+        school = group[0].record.school
+        if not school.tax_code:
+            continue
+        sealer = school_sealer(school)
+        try:
+            part = render_versions(user, group, sealer, progress)
+        finally:
+            sealer.signer.close()
+        report.done += part.done
+        report.skipped += part.skipped
+        report.failed += part.failed
+    return report
+
+
 def _job_versions(job: RenderJob) -> list[RecordVersion]:
     versions = RecordVersion.objects.filter(record__school=job.school, state__in=DRAWN_STATES)
     if job.class_group_id:
         versions = versions.filter(record__class_group_id=job.class_group_id)
     return list(
         versions.exclude(event="CANCEL")
-        .select_related("record__student", "record__class_group")
+        .select_related("record__student", "record__class_group", "record__school")
         .order_by("record__class_group__name", "record__student__full_name", "version")
     )
 
@@ -165,16 +191,12 @@ def run_job(job: RenderJob) -> RenderJob:
     RenderJob.objects.filter(pk=job.pk).update(
         status=RenderJob.Status.RUNNING, total=len(versions), done=0
     )
-    sealer = school_sealer(job.school)
-    try:
-        already = Document.objects.filter(version__in=[v.pk for v in versions]).count()
+    already = Document.objects.filter(version__in=[v.pk for v in versions]).count()
 
-        def progress(done: int, _total: int) -> None:
-            RenderJob.objects.filter(pk=job.pk).update(done=already + done)
+    def progress(done: int, _total: int) -> None:
+        RenderJob.objects.filter(pk=job.pk).update(done=already + done)
 
-        report = render_versions(job.requested_by, versions, sealer, progress)
-    finally:
-        sealer.signer.close()
+    report = seal_with_school_keys(job.requested_by, versions, progress)
     outputs = bundle(job, versions)
     RenderJob.objects.filter(pk=job.pk).update(
         status=RenderJob.Status.DONE if not report.failed else RenderJob.Status.FAILED,

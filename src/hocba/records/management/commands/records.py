@@ -190,24 +190,10 @@ class Command(BaseCommand):
         """The sealed views of `versions`, drawing those that have gone through every signing
         step and have none yet (with the school's organisation key)."""
         from hocba.documents.models import Document
-        from hocba.documents.services import render_versions, school_sealer
+        from hocba.documents.services import seal_with_school_keys
 
-        by_school: dict[int, list[Any]] = {}
-        for v in versions:
-            by_school.setdefault(v.record.school_id, []).append(v)
-        for group in by_school.values():
-            school = group[0].record.school
-            if not school.tax_code:
-                continue
-            sealer = school_sealer(school)
-            try:
-                report = render_versions(None, group, sealer)
-            finally:
-                sealer.signer.close()
-            for failure in report.failed:
-                self.stderr.write(
-                    f"PDF {failure['version']}: {failure['code']} {failure['message']}"
-                )
+        for failure in seal_with_school_keys(None, versions).failed:
+            self.stderr.write(f"PDF {failure['version']}: {failure['code']} {failure['message']}")
         return {d.version_id: d for d in Document.objects.filter(version__in=versions)}
 
 
