@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from asn1crypto import algos
+from asn1crypto import algos, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
+from pyhanko.sign import attributes, fields, signers
+from pyhanko.sign.general import as_signing_certificate_v2
+from pyhanko.sign.signers.pdf_cms import SignedAttributeProviderSpec
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -44,6 +46,36 @@ def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
+class _SigningCertificate(attributes.SigningCertificateV2Provider):
+    """The signing-certificate-v2 attribute, built once per key.
+
+    asn1crypto re-encodes a structure built in Python every time it is written out (several
+    times per signature); one decoded from bytes is written as those bytes. Building it once and
+    re-reading it halves the cost of a seal.
+    """
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        super().__init__(signing_cert)
+        built = as_signing_certificate_v2(signing_cert)
+        self._value = tsp.SigningCertificateV2.load(built.dump())
+
+    async def build_attr_value(self, dry_run: bool = False) -> tsp.SigningCertificateV2:
+        return self._value
+
+
+class _PadesAttributes(SignedAttributeProviderSpec):
+    """PAdES signed attributes: besides content type and message digest (added by pyHanko),
+    only signing-certificate-v2; the signing time is the signature dictionary's /M."""
+
+    def __init__(self, signing_cert: asn1_x509.Certificate) -> None:
+        self._provider = _SigningCertificate(signing_cert)
+
+    def signed_attr_providers(
+        self, data_digest: bytes, digest_algorithm: str
+    ) -> Iterator[attributes.CMSAttributeProvider]:
+        yield self._provider
+
+
 class _PadesSigner(signers.Signer):
     """pyHanko's signer interface over one of the project's signers."""
 
@@ -51,12 +83,14 @@ class _PadesSigner(signers.Signer):
         self._signer = signer
         self._ecdsa = signer.algorithm == ECDSA_SHA256
         mechanism = "sha256_ecdsa" if self._ecdsa else "sha256_rsa"
+        certificate = asn1_certificate(signer.certificate)
         super().__init__(
-            signing_cert=asn1_certificate(signer.certificate),
+            signing_cert=certificate,
             cert_registry=SimpleCertificateStore.from_certs([asn1_certificate(c) for c in chain]),
             signature_mechanism=algos.SignedDigestAlgorithm({"algorithm": mechanism}),
             embed_roots=False,
         )
+        self.signed_attr_prov_spec = _PadesAttributes(certificate)
 
     async def async_sign_raw(
         self, data: bytes, digest_algorithm: str, dry_run: bool = False
