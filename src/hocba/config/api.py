@@ -12,6 +12,9 @@ from hocba.gradebook.models import LockedError
 from hocba.gradebook.services import ValidationFailed
 from hocba.records.api import router as records_router
 from hocba.students.api import router as students_router
+from hocba.warehouse.api import router as warehouse_router
+from hocba.warehouse.auth import AuthError
+from hocba.warehouse.services import ReceiveError
 
 api = NinjaAPI(
     title="hocba API",
@@ -67,6 +70,24 @@ def _invalid(request: HttpRequest, exc: ValidationFailed) -> HttpResponse:
     )
 
 
+@api.exception_handler(AuthError)
+def _auth(request: HttpRequest, exc: AuthError) -> HttpResponse:
+    response = api.create_response(
+        request, {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+    )
+    if exc.status == 401:
+        response["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return response
+
+
+@api.exception_handler(ReceiveError)
+def _receive(request: HttpRequest, exc: ReceiveError) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+    )
+
+
 api.add_router("/", students_router)
 api.add_router("/", gradebook_router)
 api.add_router("/", records_router)
+api.add_router("/warehouse", warehouse_router)  # answers only where HOCBA_WAREHOUSE=1

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "hocba.records",
     "hocba.signing",
     "hocba.documents",
+    "hocba.exchange",
+    "hocba.warehouse",
     "hocba.web",
 ]
 
@@ -132,6 +134,25 @@ DOCUMENTS_INLINE = False
 TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
 """An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
 embedded revocation answers); without, B-B."""
+
+# --- exchange and warehouse ---------------------------------------------------------------
+WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes")
+"""This instance also runs a warehouse (Kho học bạ số): the API under /api/v1/warehouse/."""
+WAREHOUSE_CODE = os.environ.get("HOCBA_WAREHOUSE_CODE", "")
+"""The warehouse's own code (the Sở's code) when it forwards upward."""
+WAREHOUSE_INLINE = False
+"""Process submitted packages right after they are stored instead of in the background worker
+(tests, the embedded demo warehouse)."""
+WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
+"""A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
+UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
+"""Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
+warehouse of this same instance. Empty: nothing is sent."""
+EXCHANGE_PACKAGE_RECORDS = int(os.environ.get("HOCBA_PACKAGE_RECORDS", "200"))
+EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(16 * 1024 * 1024)))
+EXCHANGE_BACKOFF_SECONDS = float(os.environ.get("HOCBA_BACKOFF_SECONDS", "5"))
+"""First wait after a failed submission; doubled each time, at most ten minutes."""
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

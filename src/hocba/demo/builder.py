@@ -19,6 +19,7 @@ from hocba.demo.grades import (
     build_pki,
     seal_all_documents,
     sign_all_records,
+    submit_to_warehouse,
 )
 from hocba.demo.names import OCCUPATIONS, PROVINCE, address, person_name
 from hocba.identity import ProblemCode, make_personal_id
@@ -418,6 +419,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("records", build_all_records),
     ("signatures", sign_all_records),
     ("PDF views", seal_all_documents),
+    ("warehouse", submit_to_warehouse),
 ]
 
 

@@ -306,3 +306,34 @@ def seal_all_documents(demo: Any) -> None:
         .order_by("record__school__code", "record__class_group__name", "record__student__full_name")
     )
     demo.add_count("PDF views sealed", len(seal_with_school_keys(None, versions).done))
+
+
+def submit_to_warehouse(demo: Any) -> None:
+    """Every issued record sent to the embedded warehouse (the Sở's Kho học bạ số): one account
+    per school, packages sealed with the school's key, every record answered."""
+    import secrets
+
+    from hocba.exchange.client import EmbeddedClient
+    from hocba.exchange.models import Credential, OutboxItem
+    from hocba.exchange.services import send_all
+    from hocba.warehouse.auth import create_account
+    from hocba.warehouse.models import Account
+
+    for school in demo.schools.values():
+        secret = secrets.token_urlsafe(24)
+        client_id = f"truong-{school.code}"
+        create_account(
+            client_id,
+            secret,
+            school.name,
+            Account.Kind.SCHOOL,
+            province_code=school.province_code,
+            school_code=school.code,
+            tax_code=school.tax_code,
+        )
+        Credential.objects.update_or_create(
+            sender_code=school.code, defaults={"client_id": client_id, "client_secret": secret}
+        )
+    send_all(EmbeddedClient(), pause=0)
+    items = OutboxItem.objects.filter(school_code__in=[s.code for s in demo.schools.values()])
+    demo.add_count("records accepted by the warehouse", items.filter(state="ACCEPTED").count())

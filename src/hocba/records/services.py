@@ -271,6 +271,9 @@ def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None =
         ):
             previous.state, previous.closed_at = closing, now
             previous.save(update_fields=["state", "closed_at"])
+        from hocba.exchange.services import enqueue
+
+        enqueue(version)
         record_event(
             user, "records.issue", version, new={"version": version.version,
                                                  "sha256": version.xml_sha256}, request=request,

@@ -1,0 +1,79 @@
+"""`hocba exchange …`: sending issued records to the upstream warehouse.
+
+- `send [--loop] [--interval S]` — pack, seal, submit and collect answers (one round, or until
+  stopped; safe to kill and start again at any moment);
+- `status` — the outbox: waiting / sent / accepted / rejected, with the reasons of rejections;
+- `credential SENDER CLIENT_ID` — how a school (or this Sở) signs in upstream (the secret from
+  `HOCBA_UPSTREAM_CLIENT_SECRET` or standard input);
+- `resend [--sender CODE]` — put rejected records back in the outbox.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Count
+
+from hocba.exchange import services
+from hocba.exchange.client import upstream_client
+from hocba.exchange.models import Credential, OutboxItem
+
+
+class Command(BaseCommand):
+    help = "Send issued records to the warehouse; outbox status; credentials."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        send = sub.add_parser("send", help="send what waits in the outbox")
+        send.add_argument("--loop", action="store_true", help="keep sending until stopped")
+        send.add_argument("--interval", type=float, default=2.0)
+        sub.add_parser("status", help="the outbox")
+        cred = sub.add_parser("credential", help="set a sender's upstream account")
+        cred.add_argument("sender")
+        cred.add_argument("client_id")
+        again = sub.add_parser("resend", help="queue rejected records again")
+        again.add_argument("--sender")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "status":
+            rows = OutboxItem.objects.values("state").annotate(n=Count("pk")).order_by("state")
+            for row in rows:
+                self.stdout.write(f"{row['state']}\t{row['n']}")
+            for item in OutboxItem.objects.filter(state=OutboxItem.State.REJECTED)[:50]:
+                self.stdout.write(f"  {item.record_id} v{item.version}: {item.code} {item.message}")
+            return
+        if action == "credential":
+            secret = os.environ.get("HOCBA_UPSTREAM_CLIENT_SECRET") or sys.stdin.readline().strip()
+            Credential.objects.update_or_create(
+                sender_code=options["sender"],
+                defaults={"client_id": options["client_id"], "client_secret": secret},
+            )
+            self.stdout.write(f"{options['sender']} → {options['client_id']}")
+            return
+        if action == "resend":
+            items = OutboxItem.objects.filter(state=OutboxItem.State.REJECTED)
+            if options["sender"]:
+                items = items.filter(sender_code=options["sender"])
+            self.stdout.write(f"{services.resend(items)} học bạ được xếp gửi lại")
+            return
+        client = upstream_client()
+        if client is None:
+            raise CommandError(
+                "Chưa cấu hình kho học bạ cấp trên (HOCBA_UPSTREAM_URL)", returncode=2
+            )
+        while True:
+            result = services.run_once(client)
+            self.stdout.write(
+                f"đóng gói {result.packed}, đã gửi {result.submitted}, "
+                f"có trả lời {result.answered}, đang chờ {result.waiting}"
+            )
+            for error in result.errors:
+                self.stderr.write(f"  {error}")
+            if not options["loop"]:
+                return
+            time.sleep(options["interval"])

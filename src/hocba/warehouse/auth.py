@@ -1,0 +1,172 @@
+"""Warehouse accounts: OAuth2 client credentials, bearer tokens, scopes, client address lists.
+
+Secrets are stored hashed (Django's password hasher); tokens are random, stored as SHA-256 and
+expire. Scopes:
+
+- `packages:submit` — submit packages and read their acknowledgements (school, Sở);
+- `records:read` — fetch a record's current version within the account's reach;
+- `records:by-student` — list a student's records by personal ID (authorised parties only);
+- `records:cancel` — request the cancellation of a record;
+- `stats:read` — statistics within the account's reach.
+
+Reach: a school account sees its own school, a Sở account its province, the Ministry account
+everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db.models import Q
+from django.utils import timezone
+
+from hocba.warehouse.models import AccessToken, Account
+
+SCOPES = (
+    "packages:submit",
+    "records:read",
+    "records:by-student",
+    "records:cancel",
+    "stats:read",
+)
+DEFAULT_SCOPES = {
+    Account.Kind.SCHOOL: "packages:submit records:read records:cancel stats:read",
+    Account.Kind.PROVINCE: "packages:submit records:read records:by-student records:cancel "
+    "stats:read",
+    Account.Kind.MINISTRY: " ".join(SCOPES),
+}
+TOKEN_LIFETIME = dt.timedelta(hours=1)
+
+
+class AuthError(Exception):
+    """`code` follows RFC 6749 (`invalid_client`, `invalid_scope`, …); message Vietnamese."""
+
+    def __init__(self, code: str, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def create_account(
+    client_id: str,
+    secret: str,
+    name: str,
+    kind: str,
+    *,
+    province_code: str = "",
+    school_code: str = "",
+    tax_code: str = "",
+    scopes: str | None = None,
+    allowed_ips: str = "",
+) -> Account:
+    if kind == Account.Kind.SCHOOL and not (school_code and province_code and tax_code):
+        raise ValueError("a school account needs the school code, province and tax code")
+    if kind == Account.Kind.PROVINCE and not (province_code and tax_code):
+        raise ValueError("a provincial account needs the province and tax code")
+    unknown = set((scopes or "").split()) - set(SCOPES)
+    if unknown:
+        raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
+    for line in allowed_ips.split():
+        ipaddress.ip_network(line, strict=False)
+    account, _ = Account.objects.update_or_create(
+        client_id=client_id,
+        defaults={
+            "secret_hash": make_password(secret),
+            "name": name,
+            "kind": kind,
+            "province_code": province_code,
+            "school_code": school_code,
+            "tax_code": tax_code,
+            "scopes": scopes or DEFAULT_SCOPES[Account.Kind(kind)],
+            "allowed_ips": allowed_ips,
+        },
+    )
+    return account
+
+
+def address_allowed(account: Account, address: str) -> bool:
+    networks = account.allowed_ips.split()
+    if not networks:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(
+    client_id: str, secret: str, scope: str | None, address: str
+) -> tuple[str, AccessToken]:
+    """Client-credentials grant: a bearer token for the requested (or all granted) scopes."""
+    account = Account.objects.filter(client_id=client_id, active=True).first()
+    if account is None or not check_password(secret, account.secret_hash):
+        raise AuthError("invalid_client", "Sai mã tài khoản hoặc mật khẩu ứng dụng")
+    if not address_allowed(account, address):
+        raise AuthError(
+            "access_denied", f"Địa chỉ {address} không được phép dùng tài khoản này", 403
+        )
+    wanted = set(scope.split()) if scope else set(account.scope_set)
+    if not wanted <= account.scope_set:
+        extra = " ".join(sorted(wanted - account.scope_set))
+        raise AuthError("invalid_scope", f"Tài khoản không được cấp phạm vi: {extra}", 400)
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    AccessToken.objects.filter(account=account, expires_at__lt=now).delete()
+    row = AccessToken.objects.create(
+        account=account,
+        token_hash=_hash(token),
+        scopes=" ".join(sorted(wanted)),
+        expires_at=now + TOKEN_LIFETIME,
+    )
+    return token, row
+
+
+@dataclass(frozen=True)
+class Caller:
+    account: Account
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise AuthError("insufficient_scope", f"Mã truy cập thiếu phạm vi {scope}", 403)
+
+    def reach(self, prefix: str = "") -> Q:
+        """A filter limiting stored rows (school_code, province_code) to this account."""
+        account = self.account
+        if account.kind == Account.Kind.MINISTRY:
+            return Q()
+        if account.kind == Account.Kind.PROVINCE:
+            return Q(**{f"{prefix}province_code": account.province_code})
+        return Q(**{f"{prefix}school_code": account.school_code})
+
+    def reaches(self, school_code: str, province_code: str) -> bool:
+        account = self.account
+        if account.kind == Account.Kind.MINISTRY:
+            return True
+        if account.kind == Account.Kind.PROVINCE:
+            return province_code == account.province_code
+        return school_code == account.school_code
+
+
+def caller_for(token: str, address: str) -> Caller | None:
+    row = (
+        AccessToken.objects.select_related("account")
+        .filter(token_hash=_hash(token), expires_at__gt=timezone.now(), account__active=True)
+        .first()
+    )
+    if row is None:
+        return None
+    if not address_allowed(row.account, address):
+        raise AuthError("access_denied", f"Địa chỉ {address} không được phép", 403)
+    return Caller(row.account, frozenset(row.scopes.split()))

@@ -1,0 +1,444 @@
+"""Receiving and processing packages: the warehouse's one door for records coming in.
+
+`receive` stores a submitted package as it came (idempotent by the sender's package id) and
+answers at once; `process` validates it in the background, in one transaction per package:
+
+1. the package: schema, the seal's cryptography, the sealing certificate (trusted, not revoked,
+   the account's own tax code) and the declared sender (the account);
+2. each record, on its own: its bytes against the declared hash, the full verification of the
+   record (schema, every signature, order, certificates — `hocba.signing.verify`), its id and
+   version as declared, the school (the account's school, or a school of the account's
+   province), and the version rule: a higher version supersedes (a CANCEL revokes), the same
+   version with the same bytes is answered DUPLICATE, anything else STALE_VERSION or
+   VERSION_CONFLICT and changes nothing.
+
+One bad record never blocks the others; a crash in the middle leaves the package RECEIVED and
+the next run starts it again from nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from hocba.exchange import package as pkg
+from hocba.records.services import store_xml
+from hocba.records.xml.parser import read as read_record
+from hocba.records.xml.safe import XmlRejected, parse_untrusted
+from hocba.signing import config
+from hocba.signing.revocation import Status as RevocationStatus
+from hocba.signing.verify import Verifier
+from hocba.warehouse.auth import Caller
+from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    "ACCEPTED": "Đã tiếp nhận",
+    "DUPLICATE": "Phiên bản này đã được tiếp nhận trước đó; không thay đổi gì",
+    "STALE_VERSION": "Kho đã có phiên bản mới hơn của học bạ này; không thay đổi gì",
+    "VERSION_CONFLICT": "Kho đã có phiên bản này với nội dung khác; không thay đổi gì",
+    "RECORD_HASH_MISMATCH": "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
+    "RECORD_ID_MISMATCH": "Mã học bạ hoặc phiên bản trong tệp khác với khai báo trong gói tin",
+    "UNKNOWN_SCHOOL": "Trường của học bạ chưa được đăng ký với kho",
+    "SCHOOL_MISMATCH": "Học bạ không thuộc đơn vị gửi gói tin",
+    "SIGNATURE_INVALID": "Chữ ký số của học bạ không hợp lệ (nội dung đã bị sửa đổi)",
+    "SIGNER_UNTRUSTED": "Người ký học bạ không được tin cậy hoặc không đúng vai trò",
+    "CERTIFICATE_REVOKED": "Chứng thư số của người ký học bạ đã bị thu hồi",
+    "SIGNATURES_INCOMPLETE": "Học bạ chưa đủ chữ ký số theo đúng thứ tự",
+    "NOT_ISSUED": "Học bạ chưa được phát hành",
+    "PROCESSING_FAILED": "Lỗi xử lý học bạ; hãy gửi lại sau",
+    "PACKAGE_SENDER_MISMATCH": "Đơn vị gửi khai báo trong gói tin không phải tài khoản gửi",
+    "PACKAGE_SIGNER_UNTRUSTED": "Chứng thư số ký gói tin không được tin cậy",
+    "PACKAGE_SIGNER_REVOKED": "Chứng thư số ký gói tin đã bị thu hồi",
+    "PACKAGE_NOT_SEALED_BY_SENDER": "Gói tin không được ký bằng chứng thư số của đơn vị gửi",
+}
+
+VERDICT_CODES = {
+    "MALFORMED": None,  # the schema check's own code (XML_MALFORMED, XML_SCHEMA_INVALID, …)
+    "TAMPERED": "SIGNATURE_INVALID",
+    "UNTRUSTED_SIGNER": "SIGNER_UNTRUSTED",
+    "REVOKED_CERTIFICATE": "CERTIFICATE_REVOKED",
+    "INCOMPLETE": "SIGNATURES_INCOMPLETE",
+    "DRAFT": "NOT_ISSUED",
+}
+
+
+class ReceiveError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# --- receiving ---------------------------------------------------------------------------
+
+
+def _package_id(data: bytes) -> str:
+    try:
+        root = parse_untrusted(data, max_bytes=pkg.MAX_PACKAGE_BYTES, keep_whitespace=True)
+    except XmlRejected as rejected:
+        raise ReceiveError("PACKAGE_MALFORMED", rejected.message) from None
+    found = root.findtext(f"{{{pkg.NS}}}NOI_DUNG/{{{pkg.NS}}}MA_GOI") or ""
+    if root.tag != f"{{{pkg.NS}}}GOI_TIN" or not _is_uuid(found):
+        raise ReceiveError("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
+    return found
+
+
+def _is_uuid(text: str) -> bool:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedPackage, bool]:
+    """Store a submitted package (once per sender and package id); (package, newly stored)."""
+    caller.require("packages:submit")
+    if len(data) > pkg.MAX_PACKAGE_BYTES:
+        raise ReceiveError(
+            "PACKAGE_TOO_LARGE", f"Gói tin quá lớn (tối đa {pkg.MAX_PACKAGE_BYTES} byte)", 413
+        )
+    package_id = _package_id(data)
+    existing = ReceivedPackage.objects.filter(account=caller.account, package_id=package_id).first()
+    if existing is not None:
+        return existing, False
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        with transaction.atomic():
+            row = ReceivedPackage.objects.create(
+                package_id=package_id, account=caller.account, sha256=digest, size=len(data)
+            )
+            if not default_storage.exists(row.storage_name):
+                default_storage.save(row.storage_name, ContentFile(data))
+    except IntegrityError:  # the same package, submitted twice at the same moment
+        return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
+    if not inline:
+        pass
+    elif settings.WAREHOUSE_INLINE:
+        transaction.on_commit(lambda: process(row.pk))
+    else:
+        transaction.on_commit(wake_worker)
+    return row, True
+
+
+# --- processing --------------------------------------------------------------------------
+
+
+_VERIFIER: Verifier | None = None
+_VERIFIER_LOCK = threading.Lock()
+
+
+def verifier() -> Verifier:
+    global _VERIFIER
+    with _VERIFIER_LOCK:
+        if _VERIFIER is None:
+            _VERIFIER = Verifier(config.trust_store(), config.revocation_checker())
+        return _VERIFIER
+
+
+def reset_verifier() -> None:
+    global _VERIFIER
+    with _VERIFIER_LOCK:
+        _VERIFIER = None
+
+
+@dataclass
+class Outcome:
+    status: str
+    code: str
+    message: str
+    school_code: str = ""
+    province_code: str = ""
+
+
+def _rejected(code: str, message: str | None = None, **where: str) -> Outcome:
+    return Outcome(Ack.Status.REJECTED, code, message or MESSAGES.get(code, code), **where)
+
+
+def process_pending(limit: int | None = None) -> int:
+    """Process received packages, oldest first; how many were processed."""
+    done = 0
+    while limit is None or done < limit:
+        pending = (
+            ReceivedPackage.objects.filter(status=ReceivedPackage.Status.RECEIVED)
+            .order_by("received_at", "pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if pending is None:
+            break
+        process(pending)
+        done += 1
+    return done
+
+
+def process(pk: int) -> None:
+    with transaction.atomic():
+        query = ReceivedPackage.objects.select_related("account").filter(
+            pk=pk, status=ReceivedPackage.Status.RECEIVED
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True, of=("self",))
+        row = query.first()
+        if row is None:
+            return
+        with default_storage.open(row.storage_name, "rb") as handle:
+            data = handle.read()
+        try:
+            package = pkg.read(data)
+            _check_sender(row.account, package)
+        except pkg.PackageRejected as rejected:
+            row.status, row.code, row.message = (
+                ReceivedPackage.Status.REJECTED,
+                rejected.code,
+                rejected.message,
+            )
+            row.processed_at = timezone.now()
+            row.save(update_fields=["status", "code", "message", "processed_at"])
+            return
+        _take_counts(row.account, package)
+        acks = []
+        for position, entry in enumerate(package.entries):
+            problem = package.entry_problems.get(position)
+            if problem is not None:
+                outcome = _rejected(*problem)
+            else:
+                try:
+                    with transaction.atomic():
+                        outcome = _one(row, entry)
+                except Exception:  # one record's failure never blocks the others
+                    log.exception("record %s v%s", entry.record_id, entry.version)
+                    outcome = _rejected("PROCESSING_FAILED")
+            acks.append(
+                Ack(
+                    package=row,
+                    position=position,
+                    record_id=entry.record_id,
+                    version=entry.version,
+                    school_code=outcome.school_code,
+                    province_code=outcome.province_code,
+                    status=outcome.status,
+                    code=outcome.code,
+                    message=outcome.message,
+                )
+            )
+        Ack.objects.bulk_create(acks)
+        row.status = ReceivedPackage.Status.DONE
+        row.records = len(acks)
+        row.processed_at = timezone.now()
+        row.save(update_fields=["status", "records", "processed_at"])
+
+
+def _check_sender(account: Account, package: pkg.Package) -> None:
+    cert = package.seal_certificate
+    assert cert is not None and package.seal_time is not None
+    facts = verifier().facts(cert)
+    if facts.chain is None or not facts.can_sign:
+        raise pkg.PackageRejected("PACKAGE_SIGNER_UNTRUSTED", MESSAGES["PACKAGE_SIGNER_UNTRUSTED"])
+    if not all(start <= package.seal_time <= end for start, end in facts.windows):
+        raise pkg.PackageRejected("PACKAGE_SIGNER_UNTRUSTED", MESSAGES["PACKAGE_SIGNER_UNTRUSTED"])
+    if not account.tax_code or facts.tax_code != account.tax_code:
+        raise pkg.PackageRejected(
+            "PACKAGE_NOT_SEALED_BY_SENDER", MESSAGES["PACKAGE_NOT_SEALED_BY_SENDER"]
+        )
+    if len(facts.chain) >= 2:
+        answer = verifier().revocation.status(cert, facts.chain[1])
+        if answer.status is RevocationStatus.REVOKED:
+            raise pkg.PackageRejected("PACKAGE_SIGNER_REVOKED", MESSAGES["PACKAGE_SIGNER_REVOKED"])
+    sender = package.sender
+    expected_kind = "TRUONG" if account.kind == Account.Kind.SCHOOL else "SO"
+    expected_code = account.school_code if account.kind == Account.Kind.SCHOOL else ""
+    if (
+        sender.kind != expected_kind
+        or sender.tax_code != account.tax_code
+        or (expected_code and sender.code != expected_code)
+    ):
+        raise pkg.PackageRejected("PACKAGE_SENDER_MISMATCH", MESSAGES["PACKAGE_SENDER_MISMATCH"])
+
+
+def _take_counts(account: Account, package: pkg.Package) -> None:
+    for count in package.counts:
+        if account.kind == Account.Kind.SCHOOL and count.school_code != account.school_code:
+            continue
+        SchoolCount.objects.update_or_create(
+            school_code=count.school_code,
+            school_year=count.school_year,
+            defaults={
+                "province_code": account.province_code,
+                "students": count.students,
+                "created": count.created,
+                "issued": count.issued,
+            },
+        )
+
+
+def _one(row: ReceivedPackage, entry: pkg.Entry) -> Outcome:
+    report = verifier().verify(entry.content)
+    if report["verdict"] == "MALFORMED":
+        failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
+        return _rejected(
+            failed.get("code", "XML_MALFORMED"), failed.get("message", "Tệp XML không hợp lệ")
+        )
+    root = parse_untrusted(entry.content)
+    parsed = read_record(root)
+    school = parsed.school
+    where = {"school_code": school.code, "province_code": school.province_code}
+    envelope = parsed.envelope
+    if envelope.record_id != entry.record_id or envelope.version != entry.version:
+        return _rejected("RECORD_ID_MISMATCH", **where)
+    if entry.event != envelope.event:
+        return _rejected("RECORD_ID_MISMATCH", **where)
+    account = row.account
+    if account.kind == Account.Kind.SCHOOL:
+        if school.code != account.school_code or school.tax_code != account.tax_code:
+            return _rejected("SCHOOL_MISMATCH", **where)
+    elif account.kind == Account.Kind.PROVINCE and school.province_code != account.province_code:
+        return _rejected("SCHOOL_MISMATCH", **where)
+    if (
+        settings.WAREHOUSE_KNOWN_SCHOOLS_ONLY
+        and account.kind != Account.Kind.SCHOOL
+        and not Account.objects.filter(kind=Account.Kind.SCHOOL, school_code=school.code).exists()
+        and Account.objects.filter(kind=Account.Kind.SCHOOL).exists()
+    ):
+        return _rejected("UNKNOWN_SCHOOL", **where)
+    verdict = report["verdict"]
+    code: str | None
+    if envelope.event == "CANCEL" and verdict == "RECORD_REVOKED":
+        code = None
+    else:
+        code = VERDICT_CODES.get(verdict)
+        if verdict in ("SUPERSEDED", "RECORD_REVOKED"):
+            code = None
+    if code is not None:
+        return _rejected(code, **where)
+    return _store(row, entry, parsed, report, where)
+
+
+def _store(
+    row: ReceivedPackage, entry: pkg.Entry, parsed: Any, report: dict[str, Any], where: Any
+) -> Outcome:
+    digest = entry.sha256
+    existing = list(
+        StoredRecord.objects.select_for_update()
+        .filter(record_id=entry.record_id)
+        .order_by("version")
+    )
+    if existing and existing[0].school_code != where["school_code"]:
+        return _rejected("SCHOOL_MISMATCH", **where)
+    same = next((s for s in existing if s.version == entry.version), None)
+    if same is not None:
+        if same.xml_sha256 == digest:
+            return Outcome(Ack.Status.ACCEPTED, "DUPLICATE", MESSAGES["DUPLICATE"], **where)
+        return _rejected("VERSION_CONFLICT", **where)
+    if existing and existing[-1].version > entry.version:
+        return _rejected("STALE_VERSION", **where)
+    store_xml(entry.content)
+    closing = (
+        StoredRecord.State.REVOKED if entry.event == "CANCEL" else StoredRecord.State.SUPERSEDED
+    )
+    StoredRecord.objects.filter(record_id=entry.record_id, state=StoredRecord.State.CURRENT).update(
+        state=closing
+    )
+    envelope = parsed.envelope
+    StoredRecord.objects.create(
+        record_id=entry.record_id,
+        version=entry.version,
+        event=entry.event,
+        state=StoredRecord.State.REVOKED if entry.event == "CANCEL" else StoredRecord.State.CURRENT,
+        school_year=envelope.school_year,
+        province_code=parsed.school.province_code,
+        province_office_code=parsed.school.province_office_code,
+        district_name=parsed.school.district_name,
+        school_code=parsed.school.code,
+        school_name=parsed.school.name,
+        personal_id=parsed.student.personal_id,
+        xml_sha256=digest,
+        xml_size=len(entry.content),
+        package=row,
+    )
+    if settings.UPSTREAM_URL:
+        from hocba.exchange.services import enqueue_forward
+
+        enqueue_forward(entry, parsed)
+    unknown = any(c["status"] == "UNKNOWN" for c in report["checks"])
+    message = MESSAGES["ACCEPTED"] + (
+        " (chưa xác định được tình trạng thu hồi chứng thư)" if unknown else ""
+    )
+    return Outcome(Ack.Status.ACCEPTED, "ACCEPTED", message, **where)
+
+
+# --- the background worker ------------------------------------------------------------------
+
+_WAKE = threading.Event()
+_WORKER: threading.Thread | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def ensure_worker_if_needed() -> None:
+    if not settings.WAREHOUSE_INLINE:
+        ensure_worker()
+
+
+def wake_worker() -> None:
+    ensure_worker()
+    _WAKE.set()
+
+
+def ensure_worker() -> None:
+    """Start this process's background worker once (it also picks up what a previous process
+    left unprocessed)."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is not None and _WORKER.is_alive():
+            return
+        _WORKER = threading.Thread(target=_work, name="hocba-warehouse", daemon=True)
+        _WORKER.start()
+
+
+def _work() -> None:
+    from django.db import close_old_connections
+
+    while True:
+        _WAKE.clear()
+        try:
+            close_old_connections()
+            process_pending()
+        except Exception:
+            log.exception("warehouse worker")
+        finally:
+            close_old_connections()
+        _WAKE.wait(timeout=2.0)
+
+
+def read_stored(stored: StoredRecord) -> bytes:
+    from hocba.records.models import storage_name
+
+    with default_storage.open(storage_name(stored.xml_sha256), "rb") as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def acks_of(row: ReceivedPackage) -> list[dict[str, Any]]:
+    return [
+        {
+            "record_id": a.record_id,
+            "version": a.version,
+            "status": a.status,
+            "code": a.code,
+            "message": a.message,
+        }
+        for a in row.acks.all()
+    ]
