@@ -310,8 +310,14 @@ def seal_all_documents(demo: Any) -> None:
 
 def submit_to_warehouse(demo: Any) -> None:
     """Every issued record sent to the embedded warehouse (the Sở's Kho học bạ số): one account
-    per school, packages sealed with the school's key, every record answered."""
+    per school, packages sealed with the school's key, every record answered. With a remote
+    upstream configured (HOCBA_UPSTREAM_URL) the outbox is left for `hocba exchange send`."""
     import secrets
+
+    from django.conf import settings
+
+    if settings.UPSTREAM_URL and settings.UPSTREAM_URL != "embedded":
+        return
 
     from hocba.exchange.client import EmbeddedClient
     from hocba.exchange.models import Credential, OutboxItem

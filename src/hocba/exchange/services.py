@@ -160,6 +160,18 @@ def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
     return counts
 
 
+def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
+    """What the schools of a forwarded package last reported to this warehouse."""
+    from hocba.warehouse.models import SchoolCount
+
+    counts = []
+    for code, year in sorted(set(pairs)):
+        row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
+        if row is not None:
+            counts.append(pkg.SchoolCount(code, year, row.students, row.created, row.issued))
+    return counts
+
+
 def read_content(item: OutboxItem) -> bytes:
     with default_storage.open(storage_name(item.xml_sha256), "rb") as handle:
         data: bytes = handle.read()
@@ -192,11 +204,8 @@ def pack(sender_code: str, limit: int | None = None) -> OutgoingPackage | None:
                 size += len(content) * 4 // 3
                 entries.append(pkg.Entry(str(item.record_id), item.version, item.event, content))
             items = items[: len(entries)]
-            counts = (
-                _counts((i.school_code, i.school_year) for i in items)
-                if sender.kind == "TRUONG"
-                else []
-            )
+            pairs = [(i.school_code, i.school_year) for i in items]
+            counts = _counts(pairs) if sender.kind == "TRUONG" else _forwarded_counts(pairs)
             package = OutgoingPackage(sender_code=sender_code, state=OutgoingPackage.State.BUILT)
             root = pkg.build(sender, entries, counts, package_id=str(package.package_id))
             data = pkg.seal(root, signer)

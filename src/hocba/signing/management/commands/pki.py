@@ -1,4 +1,6 @@
-"""`hocba pki init-dev [DIR]`, `hocba pki revoke PERSONAL_ID`, `hocba pki ocsp [--port]`."""
+"""`hocba pki init-dev [DIR]`, `hocba pki revoke PERSONAL_ID`, `hocba pki ocsp [--port]`,
+`hocba pki issue-org TAX_CODE NAME` (an organisation certificate as a PKCS#12 file, e.g. for a
+Sở that seals the packages it forwards; the file's password is the development PIN)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ class Command(BaseCommand):
         init.add_argument("--ocsp-url", default=DEFAULT_OCSP_URL)
         revoke = sub.add_parser("revoke", help="revoke a person's certificate (CRL and OCSP)")
         revoke.add_argument("personal_id")
+        org = sub.add_parser("issue-org", help="issue an organisation certificate (PKCS#12)")
+        org.add_argument("tax_code")
+        org.add_argument("name")
         serve = sub.add_parser("ocsp", help="serve the OCSP responder and CRL on loopback")
         serve.add_argument("--port", type=int, default=8089)
 
@@ -48,6 +53,14 @@ class Command(BaseCommand):
             pem = Path(entry["p12"]).with_suffix(".pem").read_bytes()
             pki.revoke(x509.load_pem_x509_certificate(pem))
             self.stdout.write(f"Revoked; CRL written to {pki.crl_path}")
+            return
+        if action == "issue-org":
+            orgs = pki.index.setdefault("orgs", {})
+            key, cert = pki.issue_org(options["tax_code"], options["name"])
+            p12 = pki.write_p12("orgs", options["tax_code"], key, cert)
+            orgs[options["tax_code"]] = {"p12": str(p12)}
+            pki.save()
+            self.stdout.write(str(p12))
             return
         from hocba.signing.servers import LoopbackServer, ocsp_app
 
