@@ -26,6 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
     data = Path(tempfile.mkdtemp(prefix="hocba-test-"))
     settings.DATA_DIR = data
     settings.MEDIA_ROOT = data / "files"
+    # submitted packages are processed when the test's transaction commits, never by a thread
+    # outside it
+    settings.WAREHOUSE_INLINE = True
 
 
 def require_tool(name: str) -> str:

@@ -28,6 +28,9 @@ def _rollup(
 ) -> list[dict[str, Any]]:
     """Schools plus their Phòng (district), Sở (province) and national totals, in that
     order from the top. `where[school_code] = (province_code, district_name)`."""
+    from hocba.organizations.models import ProvinceOffice
+
+    province_names = dict(ProvinceOffice.objects.values_list("province_code", "province_name"))
     total = _empty("MINISTRY", "", "Toàn quốc")
     provinces: dict[str, dict[str, Any]] = {}
     districts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -35,7 +38,10 @@ def _rollup(
         province, district = where.get(row["code"], ("", ""))
         groups = [
             total,
-            provinces.setdefault(province, _empty("PROVINCE", province, f"Tỉnh/TP {province}")),
+            provinces.setdefault(
+                province,
+                _empty("PROVINCE", province, province_names.get(province, f"Tỉnh/TP {province}")),
+            ),
         ]
         if district:
             groups.append(
@@ -55,10 +61,13 @@ def _rollup(
 
 
 def warehouse_rows(
-    caller: Any | None = None, school_year: str | None = None
+    caller: Any | None = None, school_year: str | None = None, codes: set[str] | None = None
 ) -> list[dict[str, Any]]:
-    """Counts at this warehouse, limited to `caller`'s reach (all when None)."""
+    """Counts at this warehouse, limited to `caller`'s reach (all when None) and to the
+    schools `codes` (all when None)."""
     reach = caller.reach() if caller is not None else Q()
+    if codes is not None:
+        reach &= Q(school_code__in=codes)
     year = Q(school_year=school_year) if school_year else Q()
     schools: dict[str, dict[str, Any]] = {}
     where: dict[str, tuple[str, str]] = {}
@@ -105,7 +114,9 @@ def warehouse_rows(
     return _rollup(list(schools.values()), where)
 
 
-def school_rows(school_year: str | None = None) -> list[dict[str, Any]]:
+def school_rows(
+    school_year: str | None = None, codes: set[str] | None = None
+) -> list[dict[str, Any]]:
     """Counts on a school instance: enrolment, records, outbox."""
     from hocba.exchange.models import OutboxItem
     from hocba.organizations.models import School
@@ -114,7 +125,10 @@ def school_rows(school_year: str | None = None) -> list[dict[str, Any]]:
 
     rows = []
     where: dict[str, tuple[str, str]] = {}
-    for school in School.objects.select_related("district_office").order_by("code"):
+    schools = School.objects.select_related("district_office").order_by("code")
+    if codes is not None:
+        schools = schools.filter(code__in=codes)
+    for school in schools:
         year = Q(class_group__school_year__name=school_year) if school_year else Q()
         records = Record.objects.filter(year, school=school)
         outbox = OutboxItem.objects.filter(school_code=school.code)

@@ -18,5 +18,6 @@ urlpatterns = [
     path("gradebook/", include("hocba.gradebook.urls")),
     path("records/", include("hocba.records.urls")),
     path("documents/", include("hocba.documents.urls")),
+    path("exchange/", include("hocba.exchange.urls")),
     path("api/v1/", api.urls),
 ]
