@@ -18,7 +18,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 from cryptography import x509
@@ -68,7 +68,7 @@ class Entry:
     event: str
     content: bytes
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.content).hexdigest()
 
@@ -251,7 +251,7 @@ def read(data: bytes) -> Package:
         )
     for index, element in enumerate(content.iterfind(f"{_q('DANH_SACH')}/{_q('HOC_BA')}")):
         try:
-            raw = binascii.a2b_base64("".join((element.text or "").split()))
+            raw = binascii.a2b_base64(element.text or "")  # line breaks are skipped
         except binascii.Error:
             raw = b""
         entry = Entry(

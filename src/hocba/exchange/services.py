@@ -63,7 +63,7 @@ def enqueue(version: Any) -> OutboxItem:
     return item
 
 
-def enqueue_forward(entry: pkg.Entry, parsed: Any) -> OutboxItem:
+def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
     """A record this warehouse accepted, to be forwarded under the warehouse's own account."""
     item, _ = OutboxItem.objects.get_or_create(
         record_id=entry.record_id,
@@ -72,8 +72,8 @@ def enqueue_forward(entry: pkg.Entry, parsed: Any) -> OutboxItem:
         defaults={
             "event": entry.event,
             "xml_sha256": entry.sha256,
-            "school_code": parsed.school.code,
-            "school_year": parsed.envelope.school_year,
+            "school_code": facts.school_code,
+            "school_year": facts.school_year,
         },
     )
     return item

@@ -118,6 +118,11 @@ class Verifier:
                 None,
                 [_check("schema", "FAIL", rejected.code, rejected.message)],
             )
+        return self.verify_parsed(root)
+
+    def verify_parsed(self, root: etree._Element) -> dict[str, Any]:
+        """The report for a record already read with `parse_untrusted(…, keep_whitespace=True)`
+        (for callers that go on using the tree)."""
         if root.tag != _q("HOC_BA"):
             return _report(
                 False,

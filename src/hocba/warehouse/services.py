@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from django.utils import timezone
 
 from hocba.exchange import package as pkg
 from hocba.records.services import store_xml
-from hocba.records.xml.parser import read as read_record
+from hocba.records.xml.builder import NS as RECORD_NS
 from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
@@ -169,23 +170,34 @@ def _rejected(code: str, message: str | None = None, **where: str) -> Outcome:
 
 
 def process_pending(limit: int | None = None) -> int:
-    """Process received packages, oldest first; how many were processed."""
+    """Process received packages, oldest first, until none is left (or `limit` were done); how
+    many this call processed. Several workers may run at once: each takes a package nobody
+    else holds (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL)."""
     done = 0
-    while limit is None or done < limit:
-        pending = (
-            ReceivedPackage.objects.filter(status=ReceivedPackage.Status.RECEIVED)
-            .order_by("received_at", "pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if pending is None:
-            break
-        process(pending)
+    while (limit is None or done < limit) and process_next():
         done += 1
     return done
 
 
+def process_next() -> bool:
+    """Process the oldest received package nobody else is processing; False when none."""
+    with transaction.atomic():
+        query = (
+            ReceivedPackage.objects.select_related("account")
+            .filter(status=ReceivedPackage.Status.RECEIVED)
+            .order_by("received_at", "pk")
+        )
+        if connection.features.has_select_for_update_skip_locked:
+            query = query.select_for_update(skip_locked=True, of=("self",))
+        row = query.first()
+        if row is None:
+            return False
+        _process(row)
+        return True
+
+
 def process(pk: int) -> None:
+    """Process one package if it is still waiting (and nobody else is processing it)."""
     with transaction.atomic():
         query = ReceivedPackage.objects.select_related("account").filter(
             pk=pk, status=ReceivedPackage.Status.RECEIVED
@@ -193,53 +205,65 @@ def process(pk: int) -> None:
         if connection.features.has_select_for_update_skip_locked:
             query = query.select_for_update(skip_locked=True, of=("self",))
         row = query.first()
-        if row is None:
-            return
-        with default_storage.open(row.storage_name, "rb") as handle:
-            data = handle.read()
-        try:
-            package = pkg.read(data)
-            _check_sender(row.account, package)
-        except pkg.PackageRejected as rejected:
-            row.status, row.code, row.message = (
-                ReceivedPackage.Status.REJECTED,
-                rejected.code,
-                rejected.message,
-            )
-            row.processed_at = timezone.now()
-            row.save(update_fields=["status", "code", "message", "processed_at"])
-            return
-        _take_counts(row.account, package)
-        acks = []
-        for position, entry in enumerate(package.entries):
-            problem = package.entry_problems.get(position)
-            if problem is not None:
-                outcome = _rejected(*problem)
-            else:
-                try:
-                    with transaction.atomic():
-                        outcome = _one(row, entry)
-                except Exception:  # one record's failure never blocks the others
-                    log.exception("record %s v%s", entry.record_id, entry.version)
-                    outcome = _rejected("PROCESSING_FAILED")
-            acks.append(
-                Ack(
-                    package=row,
-                    position=position,
-                    record_id=entry.record_id,
-                    version=entry.version,
-                    school_code=outcome.school_code,
-                    province_code=outcome.province_code,
-                    status=outcome.status,
-                    code=outcome.code,
-                    message=outcome.message,
-                )
-            )
-        Ack.objects.bulk_create(acks)
-        row.status = ReceivedPackage.Status.DONE
-        row.records = len(acks)
+        if row is not None:
+            _process(row)
+
+
+def _process(row: ReceivedPackage) -> None:
+    """Inside the transaction that holds `row`."""
+    with default_storage.open(row.storage_name, "rb") as handle:
+        data = handle.read()
+    try:
+        package = pkg.read(data)
+        _check_sender(row.account, package)
+    except pkg.PackageRejected as rejected:
+        row.status, row.code, row.message = (
+            ReceivedPackage.Status.REJECTED,
+            rejected.code,
+            rejected.message,
+        )
         row.processed_at = timezone.now()
-        row.save(update_fields=["status", "records", "processed_at"])
+        row.save(update_fields=["status", "code", "message", "processed_at"])
+        return
+    _take_counts(row.account, package)
+    known = (
+        None
+        if row.account.kind == Account.Kind.SCHOOL or not settings.WAREHOUSE_KNOWN_SCHOOLS_ONLY
+        else set(
+            Account.objects.filter(kind=Account.Kind.SCHOOL).values_list("school_code", flat=True)
+        )
+    )
+    outcomes: list[Outcome | Candidate] = []
+    for position, entry in enumerate(package.entries):
+        problem = package.entry_problems.get(position)
+        if problem is not None:
+            outcomes.append(_rejected(*problem))
+            continue
+        try:
+            outcomes.append(_check_record(row.account, entry, known))
+        except Exception:  # one record's failure never blocks the others
+            log.exception("record %s v%s", entry.record_id, entry.version)
+            outcomes.append(_rejected("PROCESSING_FAILED"))
+    final = _apply(row, outcomes)
+    acks = [
+        Ack(
+            package=row,
+            position=position,
+            record_id=entry.record_id,
+            version=entry.version,
+            school_code=outcome.school_code,
+            province_code=outcome.province_code,
+            status=outcome.status,
+            code=outcome.code,
+            message=outcome.message,
+        )
+        for position, (entry, outcome) in enumerate(zip(package.entries, final, strict=True))
+    ]
+    Ack.objects.bulk_create(acks)
+    row.status = ReceivedPackage.Status.DONE
+    row.records = len(acks)
+    row.processed_at = timezone.now()
+    row.save(update_fields=["status", "records", "processed_at"])
 
 
 def _check_sender(account: Account, package: pkg.Package) -> None:
@@ -285,99 +309,180 @@ def _take_counts(account: Account, package: pkg.Package) -> None:
         )
 
 
-def _one(row: ReceivedPackage, entry: pkg.Entry) -> Outcome:
-    report = verifier().verify(entry.content)
+@dataclass
+class Facts:
+    """What the warehouse keeps about a record, read from its verified XML."""
+
+    record_id: str
+    version: int
+    event: str
+    school_year: str
+    school_code: str
+    school_name: str
+    province_code: str
+    province_office_code: str
+    district_name: str
+    tax_code: str
+    personal_id: str
+
+    @property
+    def where(self) -> dict[str, str]:
+        return {"school_code": self.school_code, "province_code": self.province_code}
+
+
+def _r(name: str) -> str:
+    return f"{{{RECORD_NS}}}{name}"
+
+
+def facts_of(root: Any) -> Facts:
+    info = root.find(f"{_r('DU_LIEU_HOC_BA')}/{_r('THONG_TIN_HOC_BA')}")
+    school = info.find(_r("TRUONG"))
+    student = info.find(_r("HOC_SINH"))
+
+    def text(parent: Any, name: str) -> str:
+        return str(parent.findtext(_r(name)) or "")
+
+    return Facts(
+        record_id=text(info, "MA_DINH_DANH_HOC_BA"),
+        version=int(text(info, "PHIEN_BAN") or 0),
+        event=text(info, "SU_KIEN"),
+        school_year=text(info, "NAM_HOC"),
+        school_code=text(school, "MA_TRUONG"),
+        school_name=text(school, "TEN_TRUONG"),
+        province_code=text(school, "MA_TINH"),
+        province_office_code=text(school, "MA_SO_GD"),
+        district_name=text(school, "TEN_HUYEN"),
+        tax_code=text(school, "MA_SO_THUE"),
+        personal_id=text(student, "SO_DINH_DANH"),
+    )
+
+
+@dataclass
+class Candidate:
+    """A record whose checks all passed; the version rule decides (against the database)."""
+
+    entry: pkg.Entry
+    facts: Facts
+    revocation_unknown: bool
+
+
+def _check_record(
+    account: Account, entry: pkg.Entry, known: set[str] | None
+) -> Outcome | Candidate:
+    """Every check of one record that needs no database."""
+    try:
+        root = parse_untrusted(entry.content, keep_whitespace=True)
+    except XmlRejected as rejected:
+        return _rejected(rejected.code, rejected.message)
+    report = verifier().verify_parsed(root)
     if report["verdict"] == "MALFORMED":
         failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
         return _rejected(
             failed.get("code", "XML_MALFORMED"), failed.get("message", "Tệp XML không hợp lệ")
         )
-    root = parse_untrusted(entry.content)
-    parsed = read_record(root)
-    school = parsed.school
-    where = {"school_code": school.code, "province_code": school.province_code}
-    envelope = parsed.envelope
-    if envelope.record_id != entry.record_id or envelope.version != entry.version:
-        return _rejected("RECORD_ID_MISMATCH", **where)
-    if entry.event != envelope.event:
-        return _rejected("RECORD_ID_MISMATCH", **where)
-    account = row.account
-    if account.kind == Account.Kind.SCHOOL:
-        if school.code != account.school_code or school.tax_code != account.tax_code:
-            return _rejected("SCHOOL_MISMATCH", **where)
-    elif account.kind == Account.Kind.PROVINCE and school.province_code != account.province_code:
-        return _rejected("SCHOOL_MISMATCH", **where)
+    facts = facts_of(root)
+    where = facts.where
     if (
-        settings.WAREHOUSE_KNOWN_SCHOOLS_ONLY
-        and account.kind != Account.Kind.SCHOOL
-        and not Account.objects.filter(kind=Account.Kind.SCHOOL, school_code=school.code).exists()
-        and Account.objects.filter(kind=Account.Kind.SCHOOL).exists()
+        facts.record_id != entry.record_id
+        or facts.version != entry.version
+        or facts.event != entry.event
     ):
+        return _rejected("RECORD_ID_MISMATCH", **where)
+    if account.kind == Account.Kind.SCHOOL:
+        if facts.school_code != account.school_code or facts.tax_code != account.tax_code:
+            return _rejected("SCHOOL_MISMATCH", **where)
+    elif account.kind == Account.Kind.PROVINCE and facts.province_code != account.province_code:
+        return _rejected("SCHOOL_MISMATCH", **where)
+    if known and facts.school_code not in known:
         return _rejected("UNKNOWN_SCHOOL", **where)
     verdict = report["verdict"]
-    code: str | None
-    if envelope.event == "CANCEL" and verdict == "RECORD_REVOKED":
-        code = None
-    else:
-        code = VERDICT_CODES.get(verdict)
-        if verdict in ("SUPERSEDED", "RECORD_REVOKED"):
-            code = None
+    code = None if verdict in ("SUPERSEDED", "RECORD_REVOKED") else VERDICT_CODES.get(verdict)
+    if verdict == "RECORD_REVOKED" and facts.event != "CANCEL":
+        code = "NOT_ISSUED"
     if code is not None:
         return _rejected(code, **where)
-    return _store(row, entry, parsed, report, where)
+    unknown = any(c["status"] == "UNKNOWN" for c in report["checks"])
+    return Candidate(entry, facts, unknown)
 
 
-def _store(
-    row: ReceivedPackage, entry: pkg.Entry, parsed: Any, report: dict[str, Any], where: Any
-) -> Outcome:
-    digest = entry.sha256
-    existing = list(
-        StoredRecord.objects.select_for_update()
-        .filter(record_id=entry.record_id)
-        .order_by("version")
-    )
-    if existing and existing[0].school_code != where["school_code"]:
-        return _rejected("SCHOOL_MISMATCH", **where)
-    same = next((s for s in existing if s.version == entry.version), None)
-    if same is not None:
-        if same.xml_sha256 == digest:
-            return Outcome(Ack.Status.ACCEPTED, "DUPLICATE", MESSAGES["DUPLICATE"], **where)
-        return _rejected("VERSION_CONFLICT", **where)
-    if existing and existing[-1].version > entry.version:
-        return _rejected("STALE_VERSION", **where)
-    store_xml(entry.content)
-    closing = (
-        StoredRecord.State.REVOKED if entry.event == "CANCEL" else StoredRecord.State.SUPERSEDED
-    )
-    StoredRecord.objects.filter(record_id=entry.record_id, state=StoredRecord.State.CURRENT).update(
-        state=closing
-    )
-    envelope = parsed.envelope
-    StoredRecord.objects.create(
-        record_id=entry.record_id,
-        version=entry.version,
-        event=entry.event,
-        state=StoredRecord.State.REVOKED if entry.event == "CANCEL" else StoredRecord.State.CURRENT,
-        school_year=envelope.school_year,
-        province_code=parsed.school.province_code,
-        province_office_code=parsed.school.province_office_code,
-        district_name=parsed.school.district_name,
-        school_code=parsed.school.code,
-        school_name=parsed.school.name,
-        personal_id=parsed.student.personal_id,
-        xml_sha256=digest,
-        xml_size=len(entry.content),
-        package=row,
-    )
-    if settings.UPSTREAM_URL:
+def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Outcome]:
+    """The version rule for the package's candidates, in package order, with one query to read
+    what is stored and bulk writes for what changes."""
+    candidates = [c for c in outcomes if isinstance(c, Candidate)]
+    stored: dict[str, list[StoredRecord]] = defaultdict(list)
+    if candidates:
+        query = StoredRecord.objects.filter(record_id__in={c.entry.record_id for c in candidates})
+        for existing in query.select_for_update().order_by("version"):
+            stored[str(existing.record_id)].append(existing)
+    created: list[StoredRecord] = []
+    changed: dict[int, str] = {}
+    forward: list[Candidate] = []
+    final: list[Outcome] = []
+    for outcome in outcomes:
+        if not isinstance(outcome, Candidate):
+            final.append(outcome)
+            continue
+        entry, facts = outcome.entry, outcome.facts
+        where = facts.where
+        rows = stored[entry.record_id]
+        digest = entry.sha256
+        same = next((r for r in rows if r.version == entry.version), None)
+        if rows and rows[0].school_code != facts.school_code:
+            final.append(_rejected("SCHOOL_MISMATCH", **where))
+        elif same is not None:
+            final.append(
+                Outcome(Ack.Status.ACCEPTED, "DUPLICATE", MESSAGES["DUPLICATE"], **where)
+                if same.xml_sha256 == digest
+                else _rejected("VERSION_CONFLICT", **where)
+            )
+        elif rows and rows[-1].version > entry.version:
+            final.append(_rejected("STALE_VERSION", **where))
+        else:
+            store_xml(entry.content)
+            revoking = entry.event == "CANCEL"
+            for previous in rows:
+                if previous.state == StoredRecord.State.CURRENT:
+                    previous.state = (
+                        StoredRecord.State.REVOKED if revoking else StoredRecord.State.SUPERSEDED
+                    )
+                    if previous.pk is not None:
+                        changed[previous.pk] = previous.state
+            new = StoredRecord(
+                record_id=entry.record_id,
+                version=entry.version,
+                event=entry.event,
+                state=StoredRecord.State.REVOKED if revoking else StoredRecord.State.CURRENT,
+                school_year=facts.school_year,
+                province_code=facts.province_code,
+                province_office_code=facts.province_office_code,
+                district_name=facts.district_name,
+                school_code=facts.school_code,
+                school_name=facts.school_name,
+                personal_id=facts.personal_id,
+                xml_sha256=digest,
+                xml_size=len(entry.content),
+                package=row,
+            )
+            rows.append(new)
+            created.append(new)
+            forward.append(outcome)
+            message = MESSAGES["ACCEPTED"] + (
+                " (chưa xác định được tình trạng thu hồi chứng thư)"
+                if outcome.revocation_unknown
+                else ""
+            )
+            final.append(Outcome(Ack.Status.ACCEPTED, "ACCEPTED", message, **where))
+    StoredRecord.objects.bulk_create(created)
+    for state in set(changed.values()):
+        StoredRecord.objects.filter(pk__in=[k for k, v in changed.items() if v == state]).update(
+            state=state
+        )
+    if settings.UPSTREAM_URL and forward:
         from hocba.exchange.services import enqueue_forward
 
-        enqueue_forward(entry, parsed)
-    unknown = any(c["status"] == "UNKNOWN" for c in report["checks"])
-    message = MESSAGES["ACCEPTED"] + (
-        " (chưa xác định được tình trạng thu hồi chứng thư)" if unknown else ""
-    )
-    return Outcome(Ack.Status.ACCEPTED, "ACCEPTED", message, **where)
+        for candidate in forward:
+            enqueue_forward(candidate.entry, candidate.facts)
+    return final
 
 
 # --- the background worker ------------------------------------------------------------------
