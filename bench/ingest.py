@@ -140,6 +140,9 @@ def main() -> None:
         from django.db import connection as db
 
         server = db.cursor().connection.info.server_version
+        with db.cursor() as cursor:
+            cursor.execute("SELECT DISTINCT tableoid::regclass::text FROM warehouse_storedrecord")
+            partitions = sorted(row[0] for row in cursor.fetchall())
 
     report(
         "ingest",
@@ -149,6 +152,7 @@ def main() -> None:
         n / offline,
         database=f"PostgreSQL {server // 10000}",
         workers=args.workers,
+        partitions=partitions,
         records_per_package=PACKAGE,
         signatures_per_record=15,
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -18,7 +20,18 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_applica
 
 
 @pytest.fixture
-def bearer(settings, demo) -> str:  # type: ignore[no-untyped-def]
+def keep_connection():  # type: ignore[no-untyped-def]
+    """The real WSGI handler closes the database connection after each request, which would
+    end the test's transaction (Django's own test client does the same as this)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def bearer(settings, demo, keep_connection) -> str:  # type: ignore[no-untyped-def]
     settings.WAREHOUSE_ENABLED = True
     create_account("fuzz", "fuzz-secret-0123456789", "Bộ GDĐT", Account.Kind.MINISTRY)
     value, _ = issue_token("fuzz", "fuzz-secret-0123456789", None, "127.0.0.1")
