@@ -37,14 +37,14 @@ def postgres() -> Iterator[str]:
     data = os.path.join(folder, "data")
     initdb = [f"{bindir}/initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
               "--locale=C.UTF-8"]  # fmt: skip
-    subprocess.run(  # noqa: S603 - Debian's own PostgreSQL binaries
+    subprocess.run(
         _as_postgres(initdb),
         check=True,
         capture_output=True,
     )
     start = [f"{bindir}/pg_ctl", "-D", data, "-l", f"{folder}/log", "-w",
              "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start"]  # fmt: skip
-    subprocess.run(  # noqa: S603 - Debian's own PostgreSQL binaries
+    subprocess.run(
         _as_postgres(start),
         check=True,
         capture_output=True,
@@ -52,7 +52,7 @@ def postgres() -> Iterator[str]:
     try:
         yield f"postgres://postgres@127.0.0.1:{port}/hocba_bench"
     finally:
-        subprocess.run(  # noqa: S603 - Debian's own PostgreSQL binaries
+        subprocess.run(
             _as_postgres([f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"]),
             capture_output=True,
         )

@@ -214,7 +214,10 @@ def test_school_to_province_to_ministry_survives_killed_processes(tmp_path, proc
             school_dir, "select count(*) from exchange_outboxitem where state!='ACCEPTED'"
         )[0][0]
         at_bo = query(bo_dir, "select count(*) from warehouse_storedrecord")[0][0]
-        return school_left == 0 and at_bo == len(issued)
+        forwarded_left = query(
+            so_dir, "select count(*) from exchange_outboxitem where state!='ACCEPTED'"
+        )[0][0]
+        return school_left == 0 and at_bo == len(issued) and forwarded_left == 0
 
     wait_for("every record at the Ministry", everything_answered, timeout=180)
 

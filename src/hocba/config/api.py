@@ -12,6 +12,7 @@ from hocba.gradebook.models import LockedError
 from hocba.gradebook.services import ValidationFailed
 from hocba.records.api import router as records_router
 from hocba.students.api import router as students_router
+from hocba.verification.api import router as verification_router
 from hocba.warehouse.api import router as warehouse_router
 from hocba.warehouse.auth import AuthError
 from hocba.warehouse.services import ReceiveError
@@ -90,4 +91,5 @@ def _receive(request: HttpRequest, exc: ReceiveError) -> HttpResponse:
 api.add_router("/", students_router)
 api.add_router("/", gradebook_router)
 api.add_router("/", records_router)
-api.add_router("/warehouse", warehouse_router)  # answers only where HOCBA_WAREHOUSE=1
+api.add_router("/warehouse", warehouse_router)
+api.add_router("/", verification_router)  # answers only where HOCBA_WAREHOUSE=1

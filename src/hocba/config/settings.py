@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -54,11 +55,13 @@ INSTALLED_APPS = [
     "hocba.documents",
     "hocba.exchange",
     "hocba.warehouse",
+    "hocba.verification",
     "hocba.web",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hocba.web.middleware.VietnameseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -122,11 +125,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collectstatic step
+# …so a missing STATIC_ROOT (nothing collected) is normal, not worth a warning
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 MEDIA_ROOT = DATA_DIR / "files"
 
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
+
+VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
+"""Public verification lookups allowed per client address per minute (uploads: a sixth)."""
 
 DOCUMENTS_INLINE = False
 """Draw PDF batches in the request instead of a background thread (tests)."""

@@ -19,5 +19,6 @@ urlpatterns = [
     path("records/", include("hocba.records.urls")),
     path("documents/", include("hocba.documents.urls")),
     path("exchange/", include("hocba.exchange.urls")),
+    path("xac-minh/", include("hocba.verification.urls")),
     path("api/v1/", api.urls),
 ]

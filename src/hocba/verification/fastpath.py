@@ -1,0 +1,84 @@
+"""The QR address is the busiest public page (every printout leads there). Once a version's page
+has been drawn, it is answered here, in front of Django's request handling: the same rate limit,
+the same check that the record has no newer version since (one indexed query), then the status,
+headers and bytes that Django sent the first time (kept when the view marks its page as
+cacheable with KEY_HEADER, which is never sent out). Anything else, and every miss, goes to
+Django.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.conf import settings
+from django.core.cache import cache
+
+from hocba.verification import ratelimit, services
+
+KEY_HEADER = "X-Hocba-Page-Key"
+PATH = re.compile(r"^/xac-minh/([0-9a-fA-F-]{32,36})/([0-9]{1,6})$")
+
+
+def page_key(record_id: str, version: int, code: str, stamp: int) -> str:
+    return f"verify-page:{record_id}:{version}:{code}:{stamp}"
+
+
+def stored(
+    record_id: str, version: int, code: str
+) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    stamp = services.stamp(record_id)
+    if stamp is None:
+        return None
+    found = cache.get(page_key(record_id, version, code, stamp))
+    return found  # type: ignore[no-any-return]
+
+
+class FastPath:
+    """WSGI middleware answering cached verification pages."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self.app(environ, start_response)
+        match = PATH.match(environ.get("PATH_INFO", ""))
+        if match is None:
+            return self.app(environ, start_response)
+        code = parse_qs(environ.get("QUERY_STRING", "")).get("h", [""])[0].strip().lower()
+        address = str(environ.get("REMOTE_ADDR", ""))
+        hit = stored(match.group(1), int(match.group(2)), code)
+        if hit is not None and ratelimit.allow_address(
+            address, "lookup", settings.VERIFY_LOOKUPS_PER_MINUTE
+        ):
+            status, headers, body = hit
+            start_response(status, headers)
+            return [body]
+        return self._keep(environ, start_response)
+
+    def _keep(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Let Django answer; keep the page if the view marked it."""
+        sent: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            sent["status"], sent["headers"] = status, headers
+            return start_response(status, [h for h in headers if h[0] != KEY_HEADER], exc_info)
+
+        result = self.app(environ, capture)
+        key = next((v for k, v in sent.get("headers", []) if k == KEY_HEADER), None)
+        if key is None or not str(sent.get("status", "")).startswith("200"):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        headers = [h for h in sent["headers"] if h[0] != KEY_HEADER]
+        cache.set(key, (sent["status"], headers, body), services.REPORT_SECONDS)
+        return [body]

@@ -1,0 +1,81 @@
+"""The cached QR page is answered in front of Django, with the same rate limit, and a new
+version (a revocation) is seen at once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from werkzeug.test import Client
+
+from hocba.config.wsgi import django_application
+from hocba.records.models import Record, State
+from hocba.records.services import revoke_record
+from hocba.signing.devpki import token_signer
+from hocba.signing.services import sign_records
+from hocba.verification.fastpath import FastPath
+from tests.gradebook.conftest import user
+from tests.verification.test_portal import address
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def counted():  # type: ignore[no-untyped-def]
+    """The WSGI application with the fast path, counting what reaches Django (the real WSGI
+    handler would close the test's connection after each request; Django's test client does
+    not either)."""
+    cache.clear()
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    calls = []
+
+    def django(environ, start_response):  # type: ignore[no-untyped-def]
+        calls.append(environ["PATH_INFO"])
+        return django_application(environ, start_response)
+
+    yield Client(FastPath(django)), calls
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+    cache.clear()
+
+
+def test_a_drawn_page_is_answered_without_django_until_the_record_changes(counted, demo):
+    client, calls = counted
+    record = Record.objects.filter(school__code="25000201").last()
+    version = record.versions.get(state=State.ISSUED)
+    url = address(version)
+    first = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.1", "HTTP_HOST": "127.0.0.1"})
+    assert first.status_code == 200 and 'data-verdict="VALID"' in first.get_data(as_text=True)
+    assert len(calls) == 1
+    second = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.1", "HTTP_HOST": "127.0.0.1"})
+    assert second.status_code == 200
+    assert second.get_data() == first.get_data()
+    assert sorted(second.headers.items()) == sorted(first.headers.items())
+    assert second.headers["X-Content-Type-Options"] == "nosniff"
+    assert len(calls) == 1  # answered in front of Django
+    assert "X-Hocba-Page-Key" not in first.headers
+
+    principal = user("ht.chuvanan")
+    cancel = revoke_record(principal, record, "Cấp nhầm")
+    signer = token_signer(record.school, principal.staff.personal_id)
+    try:
+        sign_records(principal, [cancel], "CBQL", signer)
+    finally:
+        signer.close()
+    after = client.get(url, environ_base={"REMOTE_ADDR": "192.0.2.1", "HTTP_HOST": "127.0.0.1"})
+    assert 'data-verdict="RECORD_REVOKED"' in after.get_data(as_text=True)
+    assert len(calls) == 2
+
+
+def test_the_fast_path_keeps_the_rate_limit(counted, demo, settings):
+    client, _calls = counted
+    settings.VERIFY_LOOKUPS_PER_MINUTE = 3
+    version = (
+        Record.objects.filter(school__code="25000201").first().versions.get(state=State.ISSUED)
+    )
+    environ = {"REMOTE_ADDR": "192.0.2.9", "HTTP_HOST": "127.0.0.1"}
+    codes = [client.get(address(version), environ_base=environ).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3:] == [429, 429]
