@@ -16,6 +16,7 @@ from django.conf import settings
 from hocba.signing.certs import TrustStore
 from hocba.signing.pki import SOFTHSM_LIBRARY
 from hocba.signing.revocation import RevocationChecker
+from hocba.signing.verify import Verifier
 
 
 def pki_dir() -> Path:
@@ -55,7 +56,14 @@ def softhsm_conf() -> str | None:
     return conf if Path(conf).exists() else None
 
 
+@cache
+def verifier() -> Verifier:
+    """One verifier per process over the configured trust (it caches certificate facts)."""
+    return Verifier(trust_store(), revocation_checker())
+
+
 def reset() -> None:
     """Forget cached trust (after the PKI changed)."""
     trust_store.cache_clear()
     revocation_checker.cache_clear()
+    verifier.cache_clear()

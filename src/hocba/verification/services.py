@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,6 @@ from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.signing import config
 from hocba.signing.services import SLOT_NAMES
-from hocba.signing.verify import Verifier
 
 CODE = re.compile(r"^[0-9a-f]{12}$")
 REPORT_SECONDS = 300
@@ -72,17 +70,6 @@ CHECKS = {
 }
 STATUS = {"PASS": "Đạt", "FAIL": "Không đạt", "UNKNOWN": "Chưa xác định"}
 
-_VERIFIER: Verifier | None = None
-_LOCK = threading.Lock()
-
-
-def verifier() -> Verifier:
-    global _VERIFIER
-    with _LOCK:
-        if _VERIFIER is None:
-            _VERIFIER = Verifier(config.trust_store(), config.revocation_checker())
-        return _VERIFIER
-
 
 @dataclass
 class Result:
@@ -99,7 +86,7 @@ def _report_of(version: RecordVersion) -> dict[str, Any]:
     key = f"verify:{version.xml_sha256}"
     found = cache.get(key)
     if found is None:
-        found = verifier().verify(read_xml(version))
+        found = config.verifier().verify(read_xml(version))
         cache.set(key, found, REPORT_SECONDS)
     return found  # type: ignore[no-any-return]
 
@@ -203,9 +190,9 @@ def check_file(data: bytes) -> Result:
     if data.startswith(b"%PDF"):
         from hocba.documents.pdfcheck import PdfVerifier
 
-        report = PdfVerifier(verifier()).verify(data)
+        report = PdfVerifier(config.verifier()).verify(data)
     else:
-        report = verifier().verify(data)
+        report = config.verifier().verify(data)
     record = report.get("record") or {}
     known = None
     if record.get("record_id") and record.get("version"):

@@ -37,7 +37,6 @@ from hocba.records.xml.builder import NS as RECORD_NS
 from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
-from hocba.signing.verify import Verifier
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
 
@@ -136,24 +135,6 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
 
 
 # --- processing --------------------------------------------------------------------------
-
-
-_VERIFIER: Verifier | None = None
-_VERIFIER_LOCK = threading.Lock()
-
-
-def verifier() -> Verifier:
-    global _VERIFIER
-    with _VERIFIER_LOCK:
-        if _VERIFIER is None:
-            _VERIFIER = Verifier(config.trust_store(), config.revocation_checker())
-        return _VERIFIER
-
-
-def reset_verifier() -> None:
-    global _VERIFIER
-    with _VERIFIER_LOCK:
-        _VERIFIER = None
 
 
 @dataclass
@@ -269,7 +250,7 @@ def _process(row: ReceivedPackage) -> None:
 def _check_sender(account: Account, package: pkg.Package) -> None:
     cert = package.seal_certificate
     assert cert is not None and package.seal_time is not None
-    facts = verifier().facts(cert)
+    facts = config.verifier().facts(cert)
     if facts.chain is None or not facts.can_sign:
         raise pkg.PackageRejected("PACKAGE_SIGNER_UNTRUSTED", MESSAGES["PACKAGE_SIGNER_UNTRUSTED"])
     if not all(start <= package.seal_time <= end for start, end in facts.windows):
@@ -279,7 +260,7 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
             "PACKAGE_NOT_SEALED_BY_SENDER", MESSAGES["PACKAGE_NOT_SEALED_BY_SENDER"]
         )
     if len(facts.chain) >= 2:
-        answer = verifier().revocation.status(cert, facts.chain[1])
+        answer = config.verifier().revocation.status(cert, facts.chain[1])
         if answer.status is RevocationStatus.REVOKED:
             raise pkg.PackageRejected("PACKAGE_SIGNER_REVOKED", MESSAGES["PACKAGE_SIGNER_REVOKED"])
     sender = package.sender
@@ -374,7 +355,7 @@ def _check_record(
         root = parse_untrusted(entry.content, keep_whitespace=True)
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
-    report = verifier().verify_parsed(root)
+    report = config.verifier().verify_parsed(root)
     if report["verdict"] == "MALFORMED":
         failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
         return _rejected(
