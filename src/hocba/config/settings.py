@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "hocba.exchange",
     "hocba.warehouse",
     "hocba.verification",
+    "hocba.family",
     "hocba.web",
 ]
 

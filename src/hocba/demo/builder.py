@@ -121,6 +121,13 @@ class Demo:
         staff.save(update_fields=["user"])
         self.add_count("user accounts")
 
+    def family_user(self, username: str) -> object:
+        """A student's or parent's account (not staff: no admin, no roles)."""
+        if self._password_hash is None:
+            self._password_hash = make_password(self.password)
+        self.add_count("user accounts")
+        return get_user_model().objects.create(username=username, password=self._password_hash)
+
     def staff(
         self,
         username: str,
@@ -409,6 +416,33 @@ def plant_identity_problems(demo: Demo) -> None:
     demo.counts["planted identity problems"] = len(demo.planted)
 
 
+def build_family_accounts(demo: Demo) -> None:
+    """For the first student of each school with an issued record: the student's own account
+    (hs.<student code>) and a parent's (ph.<student code>)."""
+    from hocba.family.models import StudentAccess
+    from hocba.records.models import Record, State
+
+    for school in demo.schools.values():
+        record = (
+            Record.objects.filter(school=school, versions__state=State.ISSUED)
+            .select_related("student")
+            .order_by("student__student_code")
+            .first()
+        )
+        if record is None:
+            continue
+        code = record.student.student_code.lower()
+        for prefix, relation, label in (
+            ("hs", StudentAccess.Relation.SELF, "Học sinh"),
+            ("ph", StudentAccess.Relation.PARENT, "Cha mẹ học sinh"),
+        ):
+            user = demo.family_user(f"{prefix}.{code}")
+            StudentAccess.objects.create(user=user, student=record.student, relation=relation)
+            demo.logins.append(
+                (f"{prefix}.{code}", label, f"{record.student.full_name}, {school.name}")
+            )
+
+
 STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("organisations", build_organisations),
     ("staff and classes", build_staff_and_classes),
@@ -420,6 +454,7 @@ STEPS: list[tuple[str, Callable[[Demo], None]]] = [
     ("signatures", sign_all_records),
     ("PDF views", seal_all_documents),
     ("warehouse", submit_to_warehouse),
+    ("student accounts", build_family_accounts),
 ]
 
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("documents/", include("hocba.documents.urls")),
     path("exchange/", include("hocba.exchange.urls")),
     path("xac-minh/", include("hocba.verification.urls")),
+    path("", include("hocba.family.urls")),
     path("api/v1/", api.urls),
 ]

@@ -84,6 +84,11 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect(landings[0].url)
     if not landings and request.user.is_superuser:
         return redirect("admin:index")
+    if not landings:
+        from hocba.family.models import StudentAccess
+
+        if StudentAccess.objects.filter(user=request.user).exists():
+            return redirect("family-home")
     return render(request, "web/home.html", {"landings": landings})
 
 
