@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "hocba.warehouse",
     "hocba.verification",
     "hocba.family",
+    "hocba.workflow",
     "hocba.web",
 ]
 
@@ -137,6 +138,11 @@ VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh"
 
 VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
 """Public verification lookups allowed per client address per minute (uploads: a sixth)."""
+
+SIGNER_AGENT_URL = os.environ.get("HOCBA_SIGNER_AGENT_URL", "http://127.0.0.1:8765")
+"""Where signing pages find the local signer agent (on the user's own computer)."""
+CSC_URL = os.environ.get("HOCBA_CSC_URL", "")
+"""A remote signing service (CSC API v2); with one, signing pages offer remote signing."""
 
 DOCUMENTS_INLINE = False
 """Draw PDF batches in the request instead of a background thread (tests)."""

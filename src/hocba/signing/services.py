@@ -246,13 +246,16 @@ def sign_records(
     progress: Callable[[int, int], None] | None = None,
     request: HttpRequest | None = None,
     chunk: int = 250,
+    now: dt.datetime | None = None,
 ) -> SignReport:
     """Sign `slot` of every record in `versions` with `signer`, under one authorisation per
     chunk. Refuses the whole batch when the certificate cannot sign for this user; skips or
-    lists each record that cannot be signed now, with the reason."""
+    lists each record that cannot be signed now, with the reason. `now` is the signing time
+    (a browser signing in two steps prepares and completes with the same time, so the digests
+    it signed are the ones embedded)."""
     if slot not in SLOTS:
         raise SigningRefused("UNKNOWN_SLOT", f"Vị trí ký “{slot}” không tồn tại")
-    now = timezone.now()
+    now = now or timezone.now()
     check_certificate(signer, slot, user, now)
     report = SignReport()
     allowed = _Allowed(user)
@@ -313,3 +316,48 @@ def _save(user: Any, job: _Job, slot: str, request: HttpRequest | None) -> None:
         if job.issues:
             mark_issued(version, user, request)
     job.version.refresh_from_db()
+
+
+def prepare_batch(
+    user: Any,
+    versions: Iterable[RecordVersion],
+    slot: str,
+    certificate: x509.Certificate,
+    now: dt.datetime,
+    subject_code: str | None = None,
+) -> tuple[dict[int, list[bytes]], SignReport]:
+    """What a signer outside the server must sign for `versions` (digests per version id), and
+    the records that cannot be signed now, without changing anything."""
+    if slot not in SLOTS:
+        raise SigningRefused("UNKNOWN_SLOT", f"Vị trí ký “{slot}” không tồn tại")
+    report = SignReport()
+    allowed = _Allowed(user)
+    digests: dict[int, list[bytes]] = {}
+    for version in versions:
+        try:
+            job = _plan(allowed, version, slot, subject_code, certificate, now)
+        except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
+            code = getattr(refused, "code", None) or (
+                "FORBIDDEN" if isinstance(refused, PermissionDenied) else "RECORD_UNREADABLE"
+            )
+            message = getattr(refused, "message", None) or str(refused)
+            if code in ("ALREADY_SIGNED", "NOTHING_TO_SIGN", "NOT_SIGNABLE"):
+                report.skipped.append((version, message))
+            else:
+                report.failed.append((version, code, message))
+            continue
+        digests[version.pk] = [p.digest for p in job.prepared]
+    return digests, report
+
+
+def pending_slots(version: RecordVersion) -> dict[str, Any]:
+    """Which steps of a draft version are still unsigned: {"GVBM": [subject codes], "GVCN":
+    bool, "CBQL": bool, "KY_PHAT_HANH": bool} (True: waiting)."""
+    root = parse_untrusted(read_xml(version), keep_whitespace=True)
+    slots = _slot_elements(root)
+    return {
+        "GVBM": [code for code, element in slots["GVBM"].items() if not _signed(element)],
+        "GVCN": not _signed(slots["GVCN"]),
+        "CBQL": not _signed(slots["CBQL"]),
+        "KY_PHAT_HANH": not _signed(slots["KY_PHAT_HANH"]),
+    }

@@ -294,3 +294,42 @@ class CscSigner(Signer):
 
     def close(self) -> None:
         self.client.close()
+
+
+class ProvidedSigner(Signer):
+    """Signature values made outside the server (the browser through the local signer agent),
+    handed back for the digests the server computed. Each value is checked against its digest
+    with the certificate's public key before anything is embedded."""
+
+    def __init__(self, certificate: x509.Certificate, values: dict[bytes, bytes]) -> None:
+        self.certificate = certificate
+        self._values = values
+
+    def sign_digests(self, digests: Sequence[bytes]) -> list[bytes]:
+        from cryptography.exceptions import InvalidSignature
+
+        key = self.certificate.public_key()
+        out = []
+        for digest in digests:
+            value = self._values.get(digest)
+            if value is None:
+                raise SignerError(
+                    "DIGEST_CHANGED", "Học bạ đã thay đổi từ lúc chuẩn bị ký; hãy ký lại"
+                )
+            try:
+                if isinstance(key, rsa.RSAPublicKey):
+                    key.verify(value, digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+                elif isinstance(key, ec.EllipticCurvePublicKey):
+                    half = len(value) // 2
+                    der = utils.encode_dss_signature(
+                        int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
+                    )
+                    key.verify(der, digest, ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+                else:
+                    raise InvalidSignature
+            except (InvalidSignature, ValueError):
+                raise SignerError(
+                    "BAD_SIGNATURE_VALUE", "Giá trị chữ ký không khớp với chứng thư số"
+                ) from None
+            out.append(value)
+        return out

@@ -20,6 +20,7 @@ urlpatterns = [
     path("documents/", include("hocba.documents.urls")),
     path("exchange/", include("hocba.exchange.urls")),
     path("xac-minh/", include("hocba.verification.urls")),
+    path("signing/", include("hocba.workflow.urls")),
     path("", include("hocba.family.urls")),
     path("api/v1/", api.urls),
 ]

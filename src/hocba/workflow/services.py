@@ -1,0 +1,164 @@
+"""What waits for the signed-in user's signature, and signing it from the browser."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from django.core.cache import cache
+from django.utils import timezone
+
+from hocba.gradebook.models import ClassSubject
+from hocba.organizations.models import Role, RoleAssignment
+from hocba.records.models import Event, RecordVersion, State
+from hocba.signing.services import SLOT_NAMES, pending_slots, prepare_batch, sign_records
+from hocba.signing.signers import ProvidedSigner
+from hocba.workflow.models import SigningSession
+
+SESSION_MINUTES = 30
+CHUNK = 25
+
+
+@dataclass
+class Group:
+    """Records waiting for one signature step of this user."""
+
+    slot: str
+    key: str
+    title: str
+    subject_code: str = ""
+    versions: list[RecordVersion] = field(default_factory=list)
+    school_code: str = ""
+
+
+def pending(version: RecordVersion) -> dict[str, Any]:
+    key = f"pending:{version.xml_sha256}"
+    found = cache.get(key)
+    if found is None:
+        found = pending_slots(version)
+        cache.set(key, found, 3600)
+    return found  # type: ignore[no-any-return]
+
+
+def _drafts(**scope: Any) -> list[RecordVersion]:
+    return list(
+        RecordVersion.objects.filter(state__in=(State.DRAFT, State.SIGNING), **scope)
+        .select_related("record__student", "record__class_group", "record__school")
+        .order_by("record__class_group__name", "record__student__full_name")
+    )
+
+
+def waiting_for(user: Any) -> list[Group]:
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return []
+    groups: list[Group] = []
+    assignments = RoleAssignment.objects.filter(staff=staff, active=True).select_related(
+        "class_group", "school"
+    )
+    for a in assignments:
+        if a.role == Role.SUBJECT_TEACHER and a.class_group_id:
+            cs = ClassSubject.objects.filter(
+                class_group_id=a.class_group_id, subject_code=a.subject_code
+            ).first()
+            name = cs.name if cs is not None else a.subject_code
+            group = Group("GVBM", f"GVBM-{a.class_group_id}-{a.subject_code}",
+                          f"{name} — lớp {a.class_group.name}", a.subject_code)  # fmt: skip
+            for v in _drafts(record__class_group_id=a.class_group_id):
+                if v.event != Event.CANCEL and a.subject_code in pending(v)["GVBM"]:
+                    group.versions.append(v)
+            groups.append(group)
+        elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
+            group = Group("GVCN", f"GVCN-{a.class_group_id}", f"Lớp chủ nhiệm {a.class_group.name}")
+            for v in _drafts(record__class_group_id=a.class_group_id):
+                p = pending(v)
+                if v.event != Event.CANCEL and not p["GVBM"] and p["GVCN"]:
+                    group.versions.append(v)
+            groups.append(group)
+        elif a.role == Role.PRINCIPAL and a.school_id:
+            principal = Group("CBQL", f"CBQL-{a.school_id}", f"Hiệu trưởng — {a.school.name}",
+                              school_code=a.school.code)  # fmt: skip
+            for v in _drafts(record__school_id=a.school_id):
+                p = pending(v)
+                if p["CBQL"] and (v.event == Event.CANCEL or not p["GVCN"]):
+                    principal.versions.append(v)
+            groups.append(principal)
+        if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
+            seal = Group("KY_PHAT_HANH", f"KY-{a.school_id}",
+                         f"Ký phát hành bằng chứng thư số của trường — {a.school.name}",
+                         school_code=a.school.code)  # fmt: skip
+            for v in _drafts(record__school_id=a.school_id):
+                p = pending(v)
+                if v.event != Event.CANCEL and not p["CBQL"] and p["KY_PHAT_HANH"]:
+                    seal.versions.append(v)
+            if a.role == Role.SEAL_KEEPER or seal.versions:
+                groups.append(seal)
+    return groups
+
+
+def group_of(user: Any, key: str) -> Group | None:
+    return next((g for g in waiting_for(user) if g.key == key), None)
+
+
+def start(user: Any, group: Group, certificate_der: bytes) -> tuple[SigningSession, list[str]]:
+    """Prepare the digests of the whole group at one signing time."""
+    certificate = x509.load_der_x509_certificate(certificate_der)
+    now = timezone.now().replace(microsecond=0)
+    digests, report = prepare_batch(
+        user, group.versions, group.slot, certificate, now, group.subject_code or None
+    )
+    session = SigningSession.objects.create(
+        user=user,
+        slot=group.slot,
+        subject_code=group.subject_code,
+        certificate=base64.b64encode(certificate_der).decode(),
+        signing_time=now,
+        digests={
+            str(pk): [base64.b64encode(d).decode() for d in values]
+            for pk, values in digests.items()
+        },
+        failed=[
+            {"version": v.pk, "code": code, "message": message}
+            for v, code, message in report.failed
+        ],
+    )
+    flat = [d for values in session.digests.values() for d in values]
+    return session, flat
+
+
+def complete(
+    session: SigningSession, values: dict[str, str], request: Any = None
+) -> SigningSession:
+    """Embed the next chunk of the session's records with the values the browser returned
+    (digest → value, base64)."""
+    if session.created_at < timezone.now() - dt.timedelta(minutes=SESSION_MINUTES):
+        raise ValueError("Phiên ký đã hết hạn; hãy ký lại")
+    waiting = [pk for pk in session.digests if pk not in set(map(str, session.done))]
+    chunk = waiting[:CHUNK]
+    versions = list(RecordVersion.objects.filter(pk__in=[int(pk) for pk in chunk]))
+    certificate = x509.load_der_x509_certificate(base64.b64decode(session.certificate))
+    provided = {base64.b64decode(k): base64.b64decode(v) for k, v in values.items()}
+    report = sign_records(
+        session.user,
+        versions,
+        session.slot,
+        ProvidedSigner(certificate, provided),
+        subject_code=session.subject_code or None,
+        now=session.signing_time,
+        request=request,
+    )
+    session.done = [*session.done, *chunk]
+    session.signed += len(report.signed)
+    session.failed = [
+        *session.failed,
+        *({"version": v.pk, "code": c, "message": m} for v, c, m in report.failed),
+    ]
+    session.save(update_fields=["done", "signed", "failed"])
+    return session
+
+
+def slot_name(slot: str) -> str:
+    return SLOT_NAMES.get(slot, slot)

@@ -1,0 +1,172 @@
+"""Staff signing pages: what waits for my signature, and signing it from the browser.
+
+With a USB token the page talks to the local signer agent (`hocba signer-agent`) on the user's
+own computer: the PIN goes to the agent only, the server sends digests and receives signature
+values (prepare → agent → complete, in chunks, with a progress bar). With a remote signing
+service (CSC API v2) the server signs after the PIN and OTP. Every step checks the user's role
+and scope again (`hocba.signing.services`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from hocba.signing.services import SigningRefused, sign_records
+from hocba.signing.signers import SignerError
+from hocba.workflow import services
+from hocba.workflow.models import SigningSession
+
+
+def _defaults(request: HttpRequest, group: services.Group) -> dict[str, str]:
+    """What the development tokens are called (a real token's labels are typed by the user)."""
+    from hocba.signing.devpki import org_label, token_label
+
+    staff = request.user.staff  # type: ignore[union-attr]
+    version = group.versions[0] if group.versions else None
+    school = version.record.school if version else staff.school
+    if school is None:
+        return {"token": "", "key": ""}
+    key = org_label(school) if group.slot == "KY_PHAT_HANH" else staff.personal_id
+    return {"token": token_label(school), "key": key}
+
+
+@login_required
+def to_sign(request: HttpRequest) -> HttpResponse:
+    groups = services.waiting_for(request.user)
+    if getattr(request.user, "staff", None) is None:
+        raise Http404
+    return render(
+        request,
+        "workflow/to_sign.html",
+        {
+            "groups": [(g, _defaults(request, g)) for g in groups],
+            "agent_url": settings.SIGNER_AGENT_URL,
+            "csc": bool(settings.CSC_URL),
+        },
+    )
+
+
+def _json(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error(code: str, message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+@login_required
+@require_POST
+def prepare(request: HttpRequest) -> JsonResponse:
+    body = _json(request)
+    group = services.group_of(request.user, str(body.get("group", "")))
+    if group is None:
+        return _error("NOTHING_TO_SIGN", "Không có học bạ nào chờ thầy/cô ký ở mục này", 404)
+    try:
+        der = base64.b64decode(str(body.get("certificate", "")), validate=True)
+        session, digests = services.start(request.user, group, der)
+    except (binascii.Error, ValueError):
+        return _error("BAD_CERTIFICATE", "Không đọc được chứng thư số từ thiết bị ký")
+    except SigningRefused as refused:
+        return _error(refused.code, refused.message)
+    return JsonResponse(
+        {
+            "session": str(session.id),
+            "digests": digests,
+            "total": len(session.digests),
+            "failed": session.failed,
+        }
+    )
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest) -> JsonResponse:
+    body = _json(request)
+    session = SigningSession.objects.filter(
+        pk=str(body.get("session", "")) if _is_uuid(body.get("session")) else None,
+        user=request.user,
+    ).first()
+    if session is None:
+        return _error("NO_SESSION", "Không tìm thấy phiên ký", 404)
+    values = body.get("values")
+    if not isinstance(values, dict):
+        return _error("BAD_VALUES", "Thiếu giá trị chữ ký")
+    try:
+        session = services.complete(session, {str(k): str(v) for k, v in values.items()}, request)
+    except (ValueError, binascii.Error) as error:
+        return _error("SESSION_EXPIRED", str(error))
+    except SignerError as error:
+        return _error(error.code, error.message)
+    except SigningRefused as refused:
+        return _error(refused.code, refused.message)
+    total = len(session.digests)
+    return JsonResponse(
+        {
+            "done": len(session.done),
+            "total": total,
+            "signed": session.signed,
+            "failed": session.failed,
+            "finished": len(session.done) >= total,
+        }
+    )
+
+
+def _is_uuid(value: Any) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@login_required
+@require_POST
+def csc_sign(request: HttpRequest) -> HttpResponse:
+    """Remote signing: the server asks the CSC service, with the user's PIN and OTP, for the
+    whole group under one authorisation."""
+    from hocba.signing.signers import CscSigner
+
+    group = services.group_of(request.user, request.POST.get("group", ""))
+    if group is None or not settings.CSC_URL:
+        raise Http404
+    try:
+        signer = CscSigner(
+            settings.CSC_URL,
+            request.POST.get("access_token", ""),
+            request.POST.get("credential", ""),
+            request.POST.get("pin", ""),
+            request.POST.get("otp", ""),
+        )
+    except SignerError as error:
+        messages.error(request, f"{error.message} ({error.code})")
+        return redirect("workflow-to-sign")
+    try:
+        report = sign_records(
+            request.user, group.versions, group.slot, signer,
+            subject_code=group.subject_code or None, request=request,
+        )  # fmt: skip
+    except (SignerError, SigningRefused) as error:
+        messages.error(request, f"{error.message} ({error.code})")
+        return redirect("workflow-to-sign")
+    finally:
+        signer.close()
+    messages.success(request, f"Đã ký {len(report.signed)} học bạ.")
+    for version, code, message in report.failed[:10]:
+        messages.warning(request, f"{version.record.student}: {message} ({code})")
+    return redirect("workflow-to-sign")

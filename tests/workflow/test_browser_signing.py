@@ -1,0 +1,120 @@
+"""Signing from the browser in two steps, as the page does it (prepare on the server, the agent
+signs the digests with the USB token, complete on the server) — here without a browser; the
+Playwright test walks the same path in Chromium."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from hocba.records.models import Record, State
+from hocba.records.services import correct_record
+from hocba.signing.devpki import token_signer
+from hocba.workflow import services
+from tests.gradebook.conftest import user
+
+pytestmark = pytest.mark.django_db
+
+
+def drafts(n: int = 3):  # type: ignore[no-untyped-def]
+    records = Record.objects.filter(school__code="25000201", class_group__name="7A")[:n]
+    return [
+        correct_record(user("ht.chuvanan"), r, "Sửa để thử ký trên trình duyệt") for r in records
+    ]
+
+
+def subject_group(username: str):  # type: ignore[no-untyped-def]
+    return next(g for g in services.waiting_for(user(username)) if g.slot == "GVBM")
+
+
+def teacher_with_work() -> str:
+    from hocba.organizations.models import Role, RoleAssignment
+
+    assignment = RoleAssignment.objects.filter(
+        role=Role.SUBJECT_TEACHER, class_group__school__code="25000201", class_group__name="7A",
+        class_group__school_year__name="2024-2025",
+    ).select_related("staff__user").first()  # fmt: skip
+    return assignment.staff.user.username
+
+
+def test_prepare_sign_with_the_token_and_complete(demo, login):
+    versions = drafts()
+    username = teacher_with_work()
+    teacher = user(username)
+    group = subject_group(username)
+    assert {v.pk for v in versions} <= {v.pk for v in group.versions}
+    token = token_signer(versions[0].record.school, teacher.staff.personal_id)
+    client = login(username)
+    try:
+        der = token.certificate.public_bytes(serialization.Encoding.DER)
+        prepared = client.post(
+            "/signing/prepare/",
+            {"group": group.key, "certificate": base64.b64encode(der).decode()},
+            content_type="application/json",
+        ).json()
+        assert prepared["total"] == len(group.versions)
+        digests = [base64.b64decode(d) for d in prepared["digests"]]
+        values = token.sign_digests(digests)  # what the agent does with the token
+    finally:
+        token.close()
+    answer = client.post(
+        "/signing/complete/",
+        {"session": prepared["session"],
+         "values": {base64.b64encode(d).decode(): base64.b64encode(v).decode()
+                    for d, v in zip(digests, values, strict=True)}},
+        content_type="application/json",
+    ).json()  # fmt: skip
+    while not answer["finished"]:
+        answer = client.post(
+            "/signing/complete/",
+            {"session": prepared["session"], "values": {}},
+            content_type="application/json",
+        ).json()
+    assert answer["signed"] == len(group.versions) and answer["failed"] == []
+    for version in versions:
+        version.refresh_from_db()
+        assert version.state == State.SIGNING
+    assert not any(v.pk in {x.pk for x in versions} for v in subject_group(username).versions)
+
+
+def test_a_wrong_value_embeds_nothing(demo, login):
+    versions = drafts(1)
+    username = teacher_with_work()
+    teacher = user(username)
+    group = subject_group(username)
+    token = token_signer(versions[0].record.school, teacher.staff.personal_id)
+    der = token.certificate.public_bytes(serialization.Encoding.DER)
+    token.close()
+    client = login(username)
+    prepared = client.post(
+        "/signing/prepare/",
+        {"group": group.key, "certificate": base64.b64encode(der).decode()},
+        content_type="application/json",
+    ).json()
+    bogus = {d: base64.b64encode(b"\x00" * 256).decode() for d in prepared["digests"]}
+    response = client.post(
+        "/signing/complete/",
+        {"session": prepared["session"], "values": bogus},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "BAD_SIGNATURE_VALUE"
+    versions[0].refresh_from_db()
+    assert versions[0].state == State.DRAFT
+
+
+def test_nobody_signs_what_is_not_theirs(demo, login):
+    drafts(1)
+    username = teacher_with_work()
+    group = subject_group(username)
+    other = login("gvcn.hungvuong.10a")
+    response = other.post(
+        "/signing/prepare/", {"group": group.key, "certificate": ""},
+        content_type="application/json",
+    )  # fmt: skip
+    assert response.status_code == 404
+    assert login("so.phutho").get("/signing/").status_code == 200  # nothing waits for a Sở officer
+    page = login(username).get("/signing/").content.decode()
+    assert group.title in page
