@@ -458,7 +458,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
         StoredRecord.objects.filter(pk__in=[k for k, v in changed.items() if v == state]).update(
             state=state
         )
-    if settings.UPSTREAM_URL and forward:
+    if forward and settings.WAREHOUSE_CODE and settings.UPSTREAM_URL not in ("", "embedded"):
         from hocba.exchange.services import enqueue_forward
 
         for candidate in forward:

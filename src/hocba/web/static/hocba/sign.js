@@ -2,13 +2,10 @@
 // The PIN goes to the agent on this computer only; the server sends digests and gets values.
 (function () {
   "use strict";
-  function csrf() {
-    var m = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
-    return m ? decodeURIComponent(m[1]) : "";
-  }
-  async function json(url, body, sameOrigin) {
+  async function json(url, body, csrf) {
+    var sameOrigin = Boolean(csrf);
     var headers = { "Content-Type": "application/json" };
-    if (sameOrigin) headers["X-CSRFToken"] = csrf();
+    if (sameOrigin) headers["X-CSRFToken"] = csrf;
     var response = await fetch(url, {
       method: "POST", headers: headers, body: JSON.stringify(body),
       credentials: sameOrigin ? "same-origin" : "omit",
@@ -33,17 +30,17 @@
     status.textContent = "Đang đọc chứng thư số từ token…";
     (async function () {
       try {
-        var cert = await json(agent + "/v1/certificate", token, false);
+        var cert = await json(agent + "/v1/certificate", token, "");
         status.textContent = "Đang chuẩn bị…";
-        var prepared = await json(form.dataset.prepare, { group: form.dataset.group, certificate: cert.certificate }, true);
+        var prepared = await json(form.dataset.prepare, { group: form.dataset.group, certificate: cert.certificate }, form.dataset.csrf);
         bar.max = prepared.total || 1;
         status.textContent = "Đang ký trên token…";
-        var signed = await json(agent + "/v1/sign", Object.assign({ digests: prepared.digests }, token), false);
+        var signed = await json(agent + "/v1/sign", Object.assign({ digests: prepared.digests }, token), "");
         var values = {};
-        prepared.digests.forEach(function (d, i) { values[d] = signed.values[i]; });
+        prepared.digests.forEach(function (d, i) { values[d] = signed.signatures[i]; });
         var state = { finished: prepared.total === 0, done: 0, total: prepared.total, signed: 0, failed: prepared.failed };
         while (!state.finished) {
-          state = await json(form.dataset.complete, { session: prepared.session, values: values }, true);
+          state = await json(form.dataset.complete, { session: prepared.session, values: values }, form.dataset.csrf);
           bar.value = state.done;
           status.textContent = "Đã ký " + state.done + "/" + state.total + " (" + Math.round(100 * state.done / Math.max(1, state.total)) + "%)";
         }

@@ -1,0 +1,202 @@
+"""The whole path in Chromium: a subject teacher, the homeroom teacher, the principal ("sign
+all", progress to 100%) and the seal keeper sign corrected records with the USB token through
+the local signer agent; the seal keeper sends them to the warehouse; the public verification
+page says "Hợp lệ", "Đã bị sửa đổi" for a tampered upload, and "Đã thu hồi" after a revocation.
+
+With HOCBA_SCREENSHOTS=DIR the pages are saved there (docs/screenshots/ holds the committed set).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from hocba.exchange.models import OutboxItem
+from hocba.organizations.models import Role, RoleAssignment
+from hocba.records.models import Record, RecordVersion, State
+from hocba.records.services import correct_record, read_xml, revoke_record
+from hocba.signing import config
+from hocba.signing.agent import agent_app
+from hocba.signing.devpki import token_signer
+from hocba.signing.servers import LoopbackServer
+from hocba.signing.services import sign_records
+from tests.conftest import require_tool
+from tests.e2e.test_login import CHROMIUM_ARGS, demo_data  # noqa: F401 - fixture
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(os.environ["HOCBA_SCREENSHOTS"]) if os.environ.get("HOCBA_SCREENSHOTS") else None
+SCHOOL, CLASS, YEAR = "25000201", "7A", "2024-2025"
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def browser():  # type: ignore[no-untyped-def]
+    chromium = require_tool("chromium")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def agent(live_server, demo_data, settings):  # type: ignore[no-untyped-def]  # noqa: F811
+    config.reset()
+    app = agent_app(config.pkcs11_library(), config.softhsm_conf(), live_server.url)
+    with LoopbackServer(app) as server:
+        settings.SIGNER_AGENT_URL = server.url
+        yield server
+
+
+def signed_in(browser, live_server, username: str):  # type: ignore[no-untyped-def]
+    page = browser.new_context(locale="vi-VN", viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "hocba-demo")
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_load_state()
+    return page
+
+
+def sign_in_page(page, live_server, slot_prefix: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{live_server.url}/signing/")
+    form = page.locator(f'form.agent-sign[data-group^="{slot_prefix}"]').first
+    form.locator('input[name="pin"]').fill("123456")
+    shot(page, f"sign-{name}-before")
+    form.get_by_role("button").click()
+    status = form.locator(".sign-status")
+    page.wait_for_function(
+        "el => /^(Hoàn tất|Không ký được)/.test(el.textContent)",
+        arg=status.element_handle(),
+        timeout=60_000,
+    )
+    assert status.inner_text().startswith("Hoàn tất 100%"), status.inner_text()
+    assert int(form.locator("progress").get_attribute("value") or 0) > 0
+    shot(page, f"sign-{name}-done")
+
+
+def test_the_signing_path_to_the_warehouse_and_the_verification_page(
+    live_server, agent, browser, settings, tmp_path
+):
+    settings.UPSTREAM_URL = "embedded"
+    principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school__code=SCHOOL).staff.user
+    records = list(
+        Record.objects.filter(
+            school__code=SCHOOL, class_group__name=CLASS, class_group__school_year__name=YEAR,
+            versions__state=State.ISSUED,
+        )[:3]
+    )  # fmt: skip
+    drafts = [correct_record(principal, r, "Đính chính điểm nhập nhầm") for r in records]
+    teachers = RoleAssignment.objects.filter(
+        role=Role.SUBJECT_TEACHER, class_group=records[0].class_group
+    ).select_related("staff__user")
+    ui_teacher = teachers[0].staff
+    for assignment in teachers:  # the other subject teachers sign with their tokens directly
+        person = assignment.staff
+        if person == ui_teacher:
+            continue
+        signer = token_signer(records[0].school, person.personal_id)
+        try:
+            sign_records(person.user, drafts, "GVBM", signer)
+        finally:
+            signer.close()
+
+    page = signed_in(browser, live_server, ui_teacher.user.username)
+    sign_in_page(page, live_server, "GVBM", "teacher")
+    homeroom = RoleAssignment.objects.get(
+        role=Role.HOMEROOM_TEACHER, class_group=records[0].class_group
+    ).staff.user
+    sign_in_page(
+        signed_in(browser, live_server, homeroom.username), live_server, "GVCN", "homeroom"
+    )
+    sign_in_page(
+        signed_in(browser, live_server, principal.username), live_server, "CBQL", "principal"
+    )
+    keeper = signed_in(browser, live_server, f"vt.{'chuvanan'}")
+    sign_in_page(keeper, live_server, "KY-", "seal-keeper")
+    for draft in drafts:
+        draft.refresh_from_db()
+        assert draft.state == State.ISSUED
+
+    # seal keeper: send to the warehouse and see the answers
+    keeper.goto(f"{live_server.url}/exchange/schools/{SCHOOL}/")
+    keeper.get_by_role("button", name="Gửi ngay").click()
+    keeper.wait_for_load_state()
+    shot(keeper, "exchange-outbox")
+    for draft in drafts:
+        item = OutboxItem.objects.get(record_id=draft.record.record_id, version=draft.version)
+        assert item.state == OutboxItem.State.ACCEPTED, (item.code, item.message)
+
+    # anyone: the verification page
+    visitor = browser.new_context(
+        locale="vi-VN", viewport={"width": 1200, "height": 900}
+    ).new_page()
+    version = RecordVersion.objects.get(pk=drafts[0].pk)
+    address = f"/xac-minh/{version.record.record_id}/{version.version}?h={version.xml_sha256[:12]}"
+    visitor.goto(live_server.url + address)
+    assert visitor.locator(".verdict-word").inner_text() == "Hợp lệ"
+    assert version.record.student.personal_id not in visitor.content()
+    shot(visitor, "verify-valid")
+
+    xml = read_xml(version)
+    score = re.search(rb"<DIEM_CA_NAM>([0-9])\.([0-9])</DIEM_CA_NAM>", xml)
+    assert score is not None
+    other = b"9" if score.group(1) != b"9" else b"8"
+    tampered = tmp_path / "hoc-ba.xml"
+    tampered.write_bytes(
+        xml.replace(score.group(0), b"<DIEM_CA_NAM>" + other + b".0</DIEM_CA_NAM>", 1)
+    )
+    visitor.goto(f"{live_server.url}/xac-minh/")
+    shot(visitor, "verify-portal")
+    visitor.set_input_files('input[name="file"]', str(tampered))
+    visitor.get_by_role("button", name="Kiểm tra tệp").click()
+    visitor.wait_for_load_state()
+    assert visitor.locator(".verdict-word").inner_text() == "Đã bị sửa đổi"
+    shot(visitor, "verify-tampered")
+
+    cancel = revoke_record(principal, version.record, "Cấp nhầm học sinh")
+    signer = token_signer(version.record.school, principal.staff.personal_id)
+    try:
+        sign_records(principal, [cancel], "CBQL", signer)
+    finally:
+        signer.close()
+    visitor.goto(live_server.url + address)
+    assert visitor.locator(".verdict-word").inner_text() == "Đã thu hồi"
+    shot(visitor, "verify-revoked")
+
+
+def test_pages_of_the_student_the_sor_and_the_share_link(live_server, demo_data, browser):  # noqa: F811
+    """The student's own page and a share link; the statistics page for the Sở (screenshots)."""
+    from hocba.family.models import StudentAccess
+
+    access = StudentAccess.objects.filter(relation="SELF").select_related("user", "student")[0]
+    page = signed_in(browser, live_server, access.user.username)
+    assert page.url.endswith("/my/")
+    assert access.student.full_name in page.content()
+    page.fill('input[name="recipient"]', "Trường THPT Việt Trì – hội đồng tuyển sinh")
+    page.get_by_role("button", name="Tạo liên kết").click()
+    page.wait_for_load_state()
+    shot(page, "student-records")
+    link = re.search(r"(https?://\S+/chia-se/[A-Za-z0-9_-]+/)", page.content())
+    assert link is not None
+    visitor = browser.new_context(
+        locale="vi-VN", viewport={"width": 1200, "height": 900}
+    ).new_page()
+    visitor.goto(link.group(1))
+    assert visitor.locator(".verdict-word").inner_text() == "Hợp lệ"
+    shot(visitor, "share-link")
+    officer = signed_in(browser, live_server, "so.phutho")
+    officer.goto(f"{live_server.url}/exchange/stats/")
+    assert officer.locator("svg.chart").is_visible()
+    shot(officer, "statistics")
