@@ -5,6 +5,7 @@ Playwright test walks the same path in Chromium."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -118,3 +119,17 @@ def test_nobody_signs_what_is_not_theirs(demo, login):
     assert login("so.phutho").get("/signing/").status_code == 200  # nothing waits for a Sở officer
     page = login(username).get("/signing/").content.decode()
     assert group.title in page
+
+
+def test_the_principal_sees_progress_per_class_and_step(demo, login):
+    versions = drafts(2)
+    page = login("ht.chuvanan").get("/signing/schools/25000201/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Tiến độ ký học bạ" in text and "7A" in text
+    row = re.search(r'7A</a></td><td class="num">(\d+)</td><td class="num">(\d+)</td>', text)
+    assert row is not None and int(row.group(2)) >= len(versions)  # waiting for subject teachers
+    assert "<svg" in text  # signatures per day
+    assert login("so.phutho").get("/signing/schools/25000201/").status_code == 200
+    assert login("ht.hungvuong").get("/signing/schools/25000201/").status_code == 403
+    assert login("gvcn.hungvuong.10a").get("/signing/schools/25000201/").status_code == 403

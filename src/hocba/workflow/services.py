@@ -162,3 +162,64 @@ def complete(
 
 def slot_name(slot: str) -> str:
     return SLOT_NAMES.get(slot, slot)
+
+
+STEPS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
+
+
+def school_progress(school: Any, school_year: Any) -> list[dict[str, Any]]:
+    """Per class: records, and how many wait at each signing step or are issued."""
+    from hocba.records.models import Record
+
+    rows = []
+    classes = school.classes.filter(school_year=school_year).order_by("grade", "name")
+    for class_group in classes:
+        row: dict[str, Any] = {"class": class_group, "records": 0, "issued": 0}
+        row.update(dict.fromkeys(STEPS, 0))
+        for record in Record.objects.filter(class_group=class_group):
+            row["records"] += 1
+            latest = record.versions.order_by("-version").first()
+            if latest is None:
+                continue
+            if latest.state in (State.ISSUED, State.SUPERSEDED, State.REVOKED):
+                row["issued"] += 1
+                continue
+            p = pending(latest)
+            if latest.event != Event.CANCEL and p["GVBM"]:
+                row["GVBM"] += 1
+            elif latest.event != Event.CANCEL and p["GVCN"]:
+                row["GVCN"] += 1
+            elif p["CBQL"]:
+                row["CBQL"] += 1
+            else:
+                row["KY_PHAT_HANH"] += 1
+        row["percent"] = round(100 * row["issued"] / row["records"]) if row["records"] else 0
+        rows.append(row)
+    return rows
+
+
+def signatures_per_day(school: Any, days: int = 30) -> list[tuple[dt.date, int]]:
+    """How many signing actions were saved each day (the audit log), the last `days` days."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from hocba.audit.models import AuditEvent
+
+    since = timezone.now() - dt.timedelta(days=days)
+    ids = [
+        str(pk)
+        for pk in RecordVersion.objects.filter(record__school=school).values_list("pk", flat=True)
+    ]
+    counts = (
+        AuditEvent.objects.filter(
+            action__startswith="records.sign.",
+            object_type="records.RecordVersion",
+            object_id__in=ids,
+            at__gte=since,
+        )
+        .annotate(day=TruncDate("at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    return [(row["day"], row["n"]) for row in counts]

@@ -7,4 +7,5 @@ urlpatterns = [
     path("prepare/", views.prepare, name="workflow-prepare"),
     path("complete/", views.complete, name="workflow-complete"),
     path("csc/", views.csc_sign, name="workflow-csc"),
+    path("schools/<str:code>/", views.school_progress, name="workflow-progress"),
 ]

@@ -170,3 +170,46 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
     for version, code, message in report.failed[:10]:
         messages.warning(request, f"{version.record.student}: {message} ({code})")
     return redirect("workflow-to-sign")
+
+
+@login_required
+def school_progress(request: HttpRequest, code: str) -> HttpResponse:
+    """The principal's dashboard: signing progress per class and step, and over time."""
+    from django.core.exceptions import PermissionDenied
+    from django.shortcuts import get_object_or_404
+
+    from hocba.organizations.models import School, SchoolYear
+    from hocba.organizations.permissions import Permission, can
+
+    school = get_object_or_404(School, code=code)
+    if not can(request.user, Permission.RECORD_READ, school):
+        raise PermissionDenied
+    year = SchoolYear.objects.filter(classes__school=school).distinct().first()
+    rows = services.school_progress(school, year) if year else []
+    days = services.signatures_per_day(school)
+    top = max([n for _, n in days] + [1])
+    bars = [
+        {"day": day, "n": n, "x": 40 + i * 22, "height": round(140 * n / top),
+         "y": 160 - round(140 * n / top)}
+        for i, (day, n) in enumerate(days)
+    ]  # fmt: skip
+    totals = {
+        key: sum(r[key] for r in rows)
+        for key in ("records", "issued", "GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
+    }
+    totals["percent"] = (
+        round(100 * totals["issued"] / totals["records"]) if totals["records"] else 0
+    )
+    return render(
+        request,
+        "workflow/progress.html",
+        {
+            "school": school,
+            "year": year,
+            "rows": rows,
+            "totals": totals,
+            "bars": bars,
+            "width": 60 + 22 * len(bars),
+            "can_sign": can(request.user, Permission.SIGN_PRINCIPAL, school),
+        },
+    )
