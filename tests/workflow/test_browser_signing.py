@@ -133,3 +133,25 @@ def test_the_principal_sees_progress_per_class_and_step(demo, login):
     assert login("so.phutho").get("/signing/schools/25000201/").status_code == 200
     assert login("ht.hungvuong").get("/signing/schools/25000201/").status_code == 403
     assert login("gvcn.hungvuong.10a").get("/signing/schools/25000201/").status_code == 403
+
+
+def test_the_homeroom_teacher_previews_a_draft_before_signing(demo, login, tmp_path):
+    import subprocess
+
+    from tests.conftest import require_tool
+
+    version = drafts(1)[0]
+    homeroom = f"gvcn.chuvanan.{version.record.class_group.name.lower()}"
+    response = login(homeroom).get(f"/signing/preview/{version.pk}.pdf")
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    path = tmp_path / "preview.pdf"
+    path.write_bytes(response.content)
+    text = subprocess.run(
+        [require_tool("pdftotext"), "-raw", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "BẢN XEM TRƯỚC" in " ".join(text.split()), text[:300]  # the rotated watermark
+    assert version.record.student.full_name in text
+    assert login("gvcn.hungvuong.10a").get(f"/signing/preview/{version.pk}.pdf").status_code == 403

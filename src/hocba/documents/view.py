@@ -206,6 +206,8 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
             "version": envelope.version,
             "event": envelope.event,
             "revoked": envelope.status == 2,
+            # not yet issued: the last step (the seal; the principal for a revocation) is missing
+            "preview": not signed.get("CBQL" if envelope.event == "CANCEL" else "KY_PHAT_HANH"),
             "reason": envelope.reason,
             "transcribed": envelope.transcribed,
             "hash": short_hash(xml),

@@ -8,4 +8,5 @@ urlpatterns = [
     path("complete/", views.complete, name="workflow-complete"),
     path("csc/", views.csc_sign, name="workflow-csc"),
     path("schools/<str:code>/", views.school_progress, name="workflow-progress"),
+    path("preview/<int:pk>.pdf", views.preview, name="workflow-preview"),
 ]

@@ -213,3 +213,29 @@ def school_progress(request: HttpRequest, code: str) -> HttpResponse:
             "can_sign": can(request.user, Permission.SIGN_PRINCIPAL, school),
         },
     )
+
+
+@login_required
+def preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """A draft's view as it will print, marked "BẢN XEM TRƯỚC" (not sealed, not stored), for
+    whoever may read the record — the homeroom teacher reviews the class before signing."""
+    from django.shortcuts import get_object_or_404
+
+    from hocba.documents.render import RenderError
+    from hocba.documents.services import renderer
+    from hocba.records.models import RecordVersion, State
+    from hocba.records.services import read_xml, visible_record
+
+    version = get_object_or_404(
+        RecordVersion.objects.select_related("record"),
+        pk=pk,
+        state__in=(State.DRAFT, State.SIGNING),
+    )
+    visible_record(request.user, str(version.record.record_id))
+    try:
+        pdf = renderer().render(read_xml(version))
+    except RenderError as error:
+        return HttpResponse(error.message, status=422, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="xem-truoc-{version.pk}.pdf"'
+    return response
