@@ -120,10 +120,12 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
     sign_in_page(
         signed_in(browser, live_server, homeroom.username), live_server, "GVCN", "homeroom"
     )
-    sign_in_page(
-        signed_in(browser, live_server, principal.username), live_server, "CBQL", "principal"
-    )
-    keeper = signed_in(browser, live_server, f"vt.{'chuvanan'}")
+    head = signed_in(browser, live_server, principal.username)
+    sign_in_page(head, live_server, "CBQL", "principal")
+    head.goto(f"{live_server.url}/signing/schools/{SCHOOL}/")
+    assert head.locator("svg.chart").first.is_visible()
+    shot(head, "principal-dashboard")
+    keeper = signed_in(browser, live_server, "vt.chuvanan")
     sign_in_page(keeper, live_server, "KY-", "seal-keeper")
     for draft in drafts:
         draft.refresh_from_db()

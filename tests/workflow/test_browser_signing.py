@@ -130,6 +130,7 @@ def test_the_principal_sees_progress_per_class_and_step(demo, login):
     row = re.search(r'7A</a></td><td class="num">(\d+)</td><td class="num">(\d+)</td>', text)
     assert row is not None and int(row.group(2)) >= len(versions)  # waiting for subject teachers
     assert "<svg" in text  # signatures per day
+    assert "Kết quả cuối năm theo lớp" in text and "Được lên lớp" in text
     assert login("so.phutho").get("/signing/schools/25000201/").status_code == 200
     assert login("ht.hungvuong").get("/signing/schools/25000201/").status_code == 403
     assert login("gvcn.hungvuong.10a").get("/signing/schools/25000201/").status_code == 403

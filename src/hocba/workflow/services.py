@@ -223,3 +223,64 @@ def signatures_per_day(school: Any, days: int = 30) -> list[tuple[dt.date, int]]
         .order_by("day")
     )
     return [(row["day"], row["n"]) for row in counts]
+
+
+COLOURS = {
+    "PROMOTED": "#1a7f37",
+    "COMPLETED": "#1a7f37",
+    "PROMOTED_AFTER_SUMMER": "#0b5fa5",
+    "PENDING_SUMMER": "#b7791f",
+    "PENDING_DECISION": "#6b7280",
+    "RETAINED": "#b42318",
+}
+
+
+def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
+    """End-of-year outcomes and awards per class (the grade book's computed results), with the
+    bars of a stacked chart."""
+    from django.db.models import Count
+
+    from hocba.gradebook.models import YearResult
+    from hocba.gradebook.views import AWARD_LABELS, OUTCOME_LABELS
+
+    results = YearResult.objects.filter(
+        class_group__school=school, class_group__school_year=school_year
+    ).exclude(outcome="")
+    per_class: dict[str, dict[str, int]] = {}
+    for row in results.values("class_group__name", "outcome").annotate(n=Count("pk")):
+        per_class.setdefault(row["class_group__name"], {})[row["outcome"]] = row["n"]
+    awards: dict[str, dict[str, int]] = {}
+    for result in results.values("class_group__name", "data"):
+        award = (result["data"] or {}).get("award")
+        if award:
+            counts = awards.setdefault(result["class_group__name"], {})
+            counts[award] = counts.get(award, 0) + 1
+    present = [k for k in OUTCOME_LABELS if any(k in c for c in per_class.values())]
+    top = max([sum(c.values()) for c in per_class.values()] + [1])
+    rows = []
+    for i, name in enumerate(sorted(per_class)):
+        counts, x, segments = per_class[name], 60, []
+        for key in present:
+            width = round(420 * counts.get(key, 0) / top)
+            if width:
+                segments.append({"x": x, "width": width, "colour": COLOURS.get(key, "#999"),
+                                 "label": OUTCOME_LABELS[key], "n": counts[key]})  # fmt: skip
+            x += width
+        rows.append(
+            {
+                "name": name,
+                "counts": [counts.get(k, 0) for k in present],
+                "awards": ", ".join(
+                    f"{AWARD_LABELS.get(a, a)}: {n}"
+                    for a, n in sorted(awards.get(name, {}).items())
+                ),
+                "y": 8 + i * 26,
+                "text_y": 22 + i * 26,
+                "segments": segments,
+            }
+        )
+    return {
+        "columns": [(k, OUTCOME_LABELS[k], COLOURS.get(k, "#999")) for k in present],
+        "rows": rows,
+        "height": 16 + 26 * len(rows),
+    }

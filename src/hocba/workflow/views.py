@@ -211,6 +211,7 @@ def school_progress(request: HttpRequest, code: str) -> HttpResponse:
             "bars": bars,
             "width": 60 + 22 * len(bars),
             "can_sign": can(request.user, Permission.SIGN_PRINCIPAL, school),
+            "outcomes": services.outcomes(school, year) if year else None,
         },
     )
 
