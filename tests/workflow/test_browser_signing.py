@@ -156,3 +156,37 @@ def test_the_homeroom_teacher_previews_a_draft_before_signing(demo, login, tmp_p
     assert "BẢN XEM TRƯỚC" in " ".join(text.split()), text[:300]  # the rotated watermark
     assert version.record.student.full_name in text
     assert login("gvcn.hungvuong.10a").get(f"/signing/preview/{version.pk}.pdf").status_code == 403
+
+
+def test_remote_signing_from_the_page_with_pin_and_otp(demo, login, settings):
+    from pathlib import Path
+
+    from hocba.signing import config
+    from hocba.signing.pki import DevPki
+    from hocba.signing.servers import CscCredential, CscService, LoopbackServer
+    from hocba.signing.signers import Pkcs12Signer
+
+    versions = drafts(2)
+    username = teacher_with_work()
+    teacher = user(username)
+    group = subject_group(username)
+    pki = DevPki.load(config.pki_dir())
+    holder = Pkcs12Signer.from_file(
+        Path(pki.index["people"][teacher.staff.personal_id]["p12"]), pki.pin
+    )
+    service = CscService("tok", {"cred": CscCredential(holder, "1234", "424242")})
+    client = login(username)
+    with LoopbackServer(service) as server:
+        settings.CSC_URL = server.url
+        assert "Ký số từ xa" in client.get("/signing/").content.decode()
+        form = {"group": group.key, "access_token": "tok", "credential": "cred", "pin": "1234"}
+        wrong = client.post("/signing/csc/", {**form, "otp": "000000"}, follow=True)
+        assert "OTP" in wrong.content.decode() or "WRONG_OTP" in wrong.content.decode()
+        for version in versions:
+            version.refresh_from_db()
+            assert version.state == State.DRAFT
+        right = client.post("/signing/csc/", {**form, "otp": "424242"}, follow=True)
+        assert f"Đã ký {len(group.versions)} học bạ" in right.content.decode()
+    for version in versions:
+        version.refresh_from_db()
+        assert version.state == State.SIGNING
