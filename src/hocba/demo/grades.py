@@ -320,8 +320,8 @@ def submit_to_warehouse(demo: Any) -> None:
         return
 
     from hocba.exchange.client import EmbeddedClient
-    from hocba.exchange.models import Credential, OutboxItem
-    from hocba.exchange.services import send_all
+    from hocba.exchange.models import OutboxItem
+    from hocba.exchange.services import send_all, set_credential
     from hocba.warehouse.auth import create_account
     from hocba.warehouse.models import Account
 
@@ -337,9 +337,7 @@ def submit_to_warehouse(demo: Any) -> None:
             school_code=school.code,
             tax_code=school.tax_code,
         )
-        Credential.objects.update_or_create(
-            sender_code=school.code, defaults={"client_id": client_id, "client_secret": secret}
-        )
+        set_credential(school.code, client_id, secret)
     send_all(EmbeddedClient(), pause=0)
     items = OutboxItem.objects.filter(school_code__in=[s.code for s in demo.schools.values()])
     demo.add_count("records accepted by the warehouse", items.filter(state="ACCEPTED").count())

@@ -37,6 +37,8 @@ class Client(Protocol):
 
     def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class Secret:

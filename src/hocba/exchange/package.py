@@ -181,14 +181,6 @@ def seal(root: etree._Element, signer: Signer, when: dt.datetime | None = None) 
     return data
 
 
-def package_id_of(data: bytes) -> str:
-    """The package id of sealed bytes we built ourselves (for the sender's bookkeeping)."""
-    root = etree.fromstring(data)
-    found = root.findtext(f"{_q('NOI_DUNG')}/{_q('MA_GOI')}")
-    assert found is not None
-    return found
-
-
 def read(data: bytes) -> Package:
     """Parse a submitted package and check its seal's cryptography (PackageRejected otherwise).
 

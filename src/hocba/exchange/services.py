@@ -27,12 +27,12 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TransportError
-from hocba.exchange.models import OutboxItem, OutgoingPackage
+from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage
 from hocba.records.models import storage_name
 
 log = logging.getLogger(__name__)
@@ -79,27 +79,6 @@ def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
     return item
 
 
-def backfill() -> int:
-    """Outbox rows for issued versions that have none (an instance that started sending late);
-    how many were added."""
-    from hocba.records.models import RecordVersion, State
-
-    added = 0
-    issued = RecordVersion.objects.filter(
-        state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED)
-    ).select_related("record__school", "record__school_year")
-    for version in issued.order_by("issued_at", "pk"):
-        exists = OutboxItem.objects.filter(
-            record_id=version.record.record_id,
-            version=version.version,
-            sender_code=version.record.school.code,
-        ).exists()
-        if not exists:
-            enqueue(version)
-            added += 1
-    return added
-
-
 # --- who seals ---------------------------------------------------------------------------
 
 
@@ -131,32 +110,15 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 
 
 def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
+    """The sending schools' own figures for the years of a package."""
     from hocba.organizations.models import School
-    from hocba.records.models import Record, State
-    from hocba.students.models import Enrolment
+    from hocba.warehouse.stats import school_figures
 
     counts = []
     for code, year in sorted(set(school_codes)):
         school = School.objects.filter(code=code).first()
-        if school is None:
-            continue
-        records = Record.objects.filter(school=school, school_year__name=year)
-        counts.append(
-            pkg.SchoolCount(
-                code,
-                year,
-                Enrolment.objects.filter(
-                    class_group__school=school, class_group__school_year__name=year
-                )
-                .values("student")
-                .distinct()
-                .count(),
-                records.count(),
-                records.filter(versions__state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED))
-                .distinct()
-                .count(),
-            )
-        )
+        if school is not None:
+            counts.append(pkg.SchoolCount(code, year, *school_figures(school, year)))
     return counts
 
 
@@ -216,10 +178,12 @@ def pack(sender_code: str, limit: int | None = None) -> OutgoingPackage | None:
                 default_storage.save(package.storage_name, ContentFile(data))
             package.save()
             OutboxItem.objects.filter(pk__in=[i.pk for i in items]).update(
-                state=OutboxItem.State.SENT, package=package, code="", message=""
+                state=OutboxItem.State.SENT,
+                package=package,
+                code="",
+                message="",
+                sends=F("sends") + 1,
             )
-            for item in items:
-                OutboxItem.objects.filter(pk=item.pk).update(sends=item.sends + 1)
             return package
     finally:
         signer.close()
@@ -368,6 +332,14 @@ def send_all(client: Client, rounds: int = 50, pause: float = 0.2) -> Round:
             break
         time.sleep(pause)
     return result
+
+
+def set_credential(sender_code: str, client_id: str, secret: str) -> Credential:
+    """How `sender_code` (a school, or this Sở) signs in at the upstream warehouse."""
+    credential, _ = Credential.objects.update_or_create(
+        sender_code=sender_code, defaults={"client_id": client_id, "client_secret": secret}
+    )
+    return credential
 
 
 def resend(items: Iterable[OutboxItem]) -> int:

@@ -87,7 +87,10 @@ def send_now(request: HttpRequest, code: str) -> HttpResponse:
     if client is None:
         messages.error(request, _("No upstream warehouse is configured (HOCBA_UPSTREAM_URL)."))
         return redirect("exchange-outbox", code=school.code)
-    result = services.run_once(client)
+    try:
+        result = services.run_once(client)
+    finally:
+        client.close()
     messages.success(
         request,
         _("Packed %(p)d, submitted %(s)d, answered %(a)d packages.")

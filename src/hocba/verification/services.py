@@ -10,7 +10,6 @@ change); the online status is read each time.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -255,7 +254,3 @@ def explained(report: dict[str, Any]) -> list[dict[str, str]]:
             }
         )
     return lines
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()

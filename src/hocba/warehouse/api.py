@@ -22,7 +22,7 @@ from ninja.security import HttpBearer
 
 from hocba.warehouse import services, stats
 from hocba.warehouse.auth import AuthError, Caller, caller_for, issue_token
-from hocba.warehouse.models import CancelRequest, ReceivedPackage, StoredRecord
+from hocba.warehouse.models import ReceivedPackage, StoredRecord
 
 XML_BODY = {
     "requestBody": {
@@ -291,18 +291,11 @@ def student_records(request: HttpRequest, personal_id: str) -> Any:
 )
 def request_cancel(request: HttpRequest, record_id: str, body: CancelIn) -> Any:
     caller: Caller = request.auth  # type: ignore[attr-defined]
-    caller.require("records:cancel")
     try:
         key = uuid.UUID(record_id)
     except ValueError:
         return Status(404, {"error": {"code": "NOT_FOUND", "message": "Không tìm thấy học bạ"}})
-    if not StoredRecord.objects.filter(caller.reach(), record_id=key).exists():
-        return Status(404, {"error": {"code": "NOT_FOUND", "message": "Không tìm thấy học bạ"}})
-    if not body.reason.strip():
-        return Status(422, {"error": {"code": "REASON_REQUIRED", "message": "Cần ghi rõ lý do"}})
-    row = CancelRequest.objects.create(
-        account=caller.account, record_id=key, reason=body.reason.strip()
-    )
+    row = services.request_cancellation(caller, key, body.reason)
     return Status(202, {"request_id": str(row.request_id), "status": row.status})
 
 

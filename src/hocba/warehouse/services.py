@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -38,7 +39,14 @@ from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
-from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
+from hocba.warehouse.models import (
+    Account,
+    Ack,
+    CancelRequest,
+    ReceivedPackage,
+    SchoolCount,
+    StoredRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +104,6 @@ def _package_id(data: bytes) -> str:
 
 
 def _is_uuid(text: str) -> bool:
-    import uuid
-
     try:
         return str(uuid.UUID(text)) == text
     except ValueError:
@@ -125,13 +131,23 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
                 default_storage.save(row.storage_name, ContentFile(data))
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
-    if not inline:
-        pass
-    elif settings.WAREHOUSE_INLINE:
-        transaction.on_commit(lambda: process(row.pk))
-    else:
-        transaction.on_commit(wake_worker)
+    if inline:  # the caller processes it otherwise (the embedded client does, at once)
+        transaction.on_commit(
+            (lambda: process(row.pk)) if settings.WAREHOUSE_INLINE else wake_worker
+        )
     return row, True
+
+
+def request_cancellation(caller: Caller, record_id: uuid.UUID, reason: str) -> CancelRequest:
+    """A request to withdraw a stored record in the caller's reach, waiting for approval."""
+    caller.require("records:cancel")
+    if not StoredRecord.objects.filter(caller.reach(), record_id=record_id).exists():
+        raise ReceiveError("NOT_FOUND", "Không tìm thấy học bạ", 404)
+    if not reason.strip():
+        raise ReceiveError("REASON_REQUIRED", "Cần ghi rõ lý do", 422)
+    return CancelRequest.objects.create(
+        account=caller.account, record_id=record_id, reason=reason.strip()
+    )
 
 
 # --- processing --------------------------------------------------------------------------

@@ -114,14 +114,35 @@ def warehouse_rows(
     return _rollup(list(schools.values()), where)
 
 
+def school_figures(school: Any, school_year: str | None = None) -> tuple[int, int, int]:
+    """A school's own figures (all years, or one): students enrolled and not left, records
+    created, records issued (at least one version issued, whatever happened to it since).
+    The school page shows them and each package reports them."""
+    from hocba.records.models import Record, State
+    from hocba.students.models import Enrolment
+
+    year = Q(class_group__school_year__name=school_year) if school_year else Q()
+    records = Record.objects.filter(year, school=school)
+    expected = (
+        Enrolment.objects.filter(year, class_group__school=school, date_left__isnull=True)
+        .values("student")
+        .distinct()
+        .count()
+    )
+    issued = (
+        records.filter(versions__state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED))
+        .distinct()
+        .count()
+    )
+    return expected, records.count(), issued
+
+
 def school_rows(
     school_year: str | None = None, codes: set[str] | None = None
 ) -> list[dict[str, Any]]:
     """Counts on a school instance: enrolment, records, outbox."""
     from hocba.exchange.models import OutboxItem
     from hocba.organizations.models import School
-    from hocba.records.models import Record, State
-    from hocba.students.models import Enrolment
 
     rows = []
     where: dict[str, tuple[str, str]] = {}
@@ -129,24 +150,11 @@ def school_rows(
     if codes is not None:
         schools = schools.filter(code__in=codes)
     for school in schools:
-        year = Q(class_group__school_year__name=school_year) if school_year else Q()
-        records = Record.objects.filter(year, school=school)
         outbox = OutboxItem.objects.filter(school_code=school.code)
         if school_year:
             outbox = outbox.filter(school_year=school_year)
         row = _empty("SCHOOL", school.code, school.name)
-        row["expected"] = (
-            Enrolment.objects.filter(year, class_group__school=school, date_left__isnull=True)
-            .values("student")
-            .distinct()
-            .count()
-        )
-        row["created"] = records.count()
-        row["issued"] = (
-            records.filter(versions__state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED))
-            .distinct()
-            .count()
-        )
+        row["expected"], row["created"], row["issued"] = school_figures(school, school_year)
         row["sent"] = outbox.exclude(package=None).count()
         row["accepted"] = outbox.filter(state=OutboxItem.State.ACCEPTED).count()
         row["rejected"] = outbox.filter(state=OutboxItem.State.REJECTED).count()

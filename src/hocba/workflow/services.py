@@ -14,7 +14,7 @@ from django.utils import timezone
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
 from hocba.records.models import Event, RecordVersion, State
-from hocba.signing.services import SLOT_NAMES, pending_slots, prepare_batch, sign_records
+from hocba.signing.services import pending_slots, prepare_batch, sign_records
 from hocba.signing.signers import ProvidedSigner
 from hocba.workflow.models import SigningSession
 
@@ -160,10 +160,6 @@ def complete(
     return session
 
 
-def slot_name(slot: str) -> str:
-    return SLOT_NAMES.get(slot, slot)
-
-
 STEPS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
 
 
@@ -176,11 +172,13 @@ def school_progress(school: Any, school_year: Any) -> list[dict[str, Any]]:
     for class_group in classes:
         row: dict[str, Any] = {"class": class_group, "records": 0, "issued": 0}
         row.update(dict.fromkeys(STEPS, 0))
-        for record in Record.objects.filter(class_group=class_group):
-            row["records"] += 1
-            latest = record.versions.order_by("-version").first()
-            if latest is None:
-                continue
+        latest_of: dict[int, RecordVersion] = {}
+        for version in RecordVersion.objects.filter(record__class_group=class_group).order_by(
+            "record_id", "-version"
+        ):
+            latest_of.setdefault(version.record_id, version)
+        row["records"] = Record.objects.filter(class_group=class_group).count()
+        for latest in latest_of.values():
             if latest.state in (State.ISSUED, State.SUPERSEDED, State.REVOKED):
                 row["issued"] += 1
                 continue

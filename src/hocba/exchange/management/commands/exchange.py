@@ -20,7 +20,7 @@ from django.db.models import Count
 
 from hocba.exchange import services
 from hocba.exchange.client import upstream_client
-from hocba.exchange.models import Credential, OutboxItem
+from hocba.exchange.models import OutboxItem
 
 
 class Command(BaseCommand):
@@ -49,10 +49,7 @@ class Command(BaseCommand):
             return
         if action == "credential":
             secret = os.environ.get("HOCBA_UPSTREAM_CLIENT_SECRET") or sys.stdin.readline().strip()
-            Credential.objects.update_or_create(
-                sender_code=options["sender"],
-                defaults={"client_id": options["client_id"], "client_secret": secret},
-            )
+            services.set_credential(options["sender"], options["client_id"], secret)
             self.stdout.write(f"{options['sender']} → {options['client_id']}")
             return
         if action == "resend":
@@ -66,14 +63,17 @@ class Command(BaseCommand):
             raise CommandError(
                 "Chưa cấu hình kho học bạ cấp trên (HOCBA_UPSTREAM_URL)", returncode=2
             )
-        while True:
-            result = services.run_once(client)
-            self.stdout.write(
-                f"đóng gói {result.packed}, đã gửi {result.submitted}, "
-                f"có trả lời {result.answered}, đang chờ {result.waiting}"
-            )
-            for error in result.errors:
-                self.stderr.write(f"  {error}")
-            if not options["loop"]:
-                return
-            time.sleep(options["interval"])
+        try:
+            while True:
+                result = services.run_once(client)
+                self.stdout.write(
+                    f"đóng gói {result.packed}, đã gửi {result.submitted}, "
+                    f"có trả lời {result.answered}, đang chờ {result.waiting}"
+                )
+                for error in result.errors:
+                    self.stderr.write(f"  {error}")
+                if not options["loop"]:
+                    return
+                time.sleep(options["interval"])
+        finally:
+            client.close()
