@@ -29,6 +29,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # submitted packages are processed when the test's transaction commits, never by a thread
     # outside it
     settings.WAREHOUSE_INLINE = True
+    # passwords and warehouse secrets hashed quickly in tests (deployments keep Django's default)
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
 
 
 def require_tool(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 
 import pytest
 from django.contrib.messages import get_messages
@@ -43,16 +44,17 @@ def test_a_student_and_a_parent_see_and_download_only_their_own(client, demo, lo
         == 2
     )
     other = Record.objects.filter(versions__state=State.ISSUED).exclude(student=access.student)[0]
-    assert client.get(f"/my/records/{other.record_id}/v1.pdf").status_code == 404
-    assert client.get(f"/my/records/{other.record_id}/v1.xml").status_code == 404
-    assert client.post(f"/my/records/{other.record_id}/share/", {}).status_code == 404
+    assert client.get(f"/my/records/{other.record_id}/v1.pdf").status_code == 403
+    assert client.get(f"/my/records/{other.record_id}/v1.xml").status_code == 403
+    assert client.post(f"/my/records/{other.record_id}/share/", {}).status_code == 403
+    assert client.get(f"/my/records/{uuid.uuid4()}/v1.xml").status_code == 404
     parent = StudentAccess.objects.get(student=access.student, relation="PARENT")
     assert access.student.full_name in login(parent.user.username).get("/my/").content.decode()
 
 
 def test_staff_and_strangers_have_no_student_page(client, demo, login):
     assert client.get("/my/").status_code == 302  # sign in first
-    assert login("gvcn.chuvanan.6a").get("/my/").status_code == 404
+    assert login("gvcn.chuvanan.6a").get("/my/").status_code == 403
 
 
 def test_a_share_link_opens_until_revoked_or_expired_and_every_opening_is_logged(
@@ -92,7 +94,7 @@ def test_a_share_link_opens_until_revoked_or_expired_and_every_opening_is_logged
 
     # only its creator may revoke it
     other = StudentAccess.objects.filter(relation="SELF").exclude(user=access.user)[0]
-    assert login(other.user.username).post(f"/my/shares/{link.pk}/revoke/").status_code == 404
+    assert login(other.user.username).post(f"/my/shares/{link.pk}/revoke/").status_code == 403
     assert login(access.user.username).post(f"/my/shares/{link.pk}/revoke/").status_code == 302
     client.logout()
     revoked = client.get(f"/chia-se/{token}/")

@@ -4,6 +4,7 @@ reach (a school sees its own records, a Sở its province)."""
 from __future__ import annotations
 
 import base64
+import uuid
 
 import pytest
 from django.test import Client
@@ -119,7 +120,7 @@ def test_a_school_submits_over_the_api_and_reads_the_answers(
     # another school cannot see that package
     school_account(TH)
     other = token(client, f"api-{TH}")
-    assert client.get(f"{BASE}/packages/{package_id}", **auth(other)).status_code == 404
+    assert client.get(f"{BASE}/packages/{package_id}", **auth(other)).status_code == 403
 
 
 def test_a_malformed_package_is_refused_at_once(client, enabled, demo):
@@ -144,8 +145,10 @@ def test_school_a_cannot_read_school_b_and_a_province_reads_only_its_own(client,
     assert body["version"] == mine.version
     assert base64.b64decode(body["xml_base64"]) == entry(mine).content
     assert (
-        client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(reader)).status_code == 404
+        client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(reader)).status_code == 403
     )
+    unknown = client.get(f"{BASE}/records/{uuid.uuid4()}", **auth(reader))
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "NOT_FOUND"
     # the school may not list a student's records by personal ID at all
     personal_id = mine.record.student.personal_id
     listing = client.get(f"{BASE}/students/{personal_id}/records", **auth(reader))
@@ -156,7 +159,8 @@ def test_school_a_cannot_read_school_b_and_a_province_reads_only_its_own(client,
     account("so-01", Account.Kind.PROVINCE, province_code="01", tax_code="0100000000")
     home, away = token(client, "so-25"), token(client, "so-01")
     assert client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(home)).status_code == 200
-    assert client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(away)).status_code == 404
+    refused = client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(away))
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "OUT_OF_REACH"
     listed = client.get(f"{BASE}/students/{personal_id}/records", **auth(home)).json()
     assert [r["record_id"] for r in listed] == [str(mine.record.record_id)]
     assert client.get(f"{BASE}/students/{personal_id}/records", **auth(away)).json() == []
@@ -186,7 +190,7 @@ def test_a_cancellation_request_needs_a_reason_and_a_record_in_reach(client, ena
         content_type="application/json",
         **auth(value),
     )
-    assert away.status_code == 404
+    assert away.status_code == 403
 
 
 def test_the_openapi_document_describes_the_warehouse(client):

@@ -115,7 +115,7 @@ def test_nobody_signs_what_is_not_theirs(demo, login):
         "/signing/prepare/", {"group": group.key, "certificate": ""},
         content_type="application/json",
     )  # fmt: skip
-    assert response.status_code == 404
+    assert response.status_code == 403 and response.json()["error"]["code"] == "NOT_YOUR_GROUP"
     assert login("so.phutho").get("/signing/").status_code == 200  # nothing waits for a Sở officer
     page = login(username).get("/signing/").content.decode()
     assert group.title in page

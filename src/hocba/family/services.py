@@ -8,6 +8,7 @@ import secrets
 import uuid
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
@@ -32,13 +33,15 @@ def own_records(user: Any) -> QuerySet[Record]:
 
 
 def own_record(user: Any, record_id: str) -> Record:
-    """The user's own (or their child's) record; 404 for anything else, so ids are not probed."""
+    """The user's own (or their child's) record; 403 for someone else's, 404 for none."""
     try:
         key = uuid.UUID(str(record_id))
     except ValueError:
         raise Http404 from None
     record = own_records(user).filter(record_id=key).first()
     if record is None:
+        if Record.objects.filter(record_id=key).exists():
+            raise PermissionDenied("Đây không phải học bạ của bạn hoặc của con bạn")
         raise Http404
     return record
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -31,7 +32,7 @@ SHOWN = (State.ISSUED, State.SUPERSEDED, State.REVOKED)
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if not StudentAccess.objects.filter(user=request.user).exists():
-        raise Http404
+        raise PermissionDenied("Tài khoản này không gắn với học sinh nào")
     rows = []
     for record in services.own_records(request.user).order_by("-school_year__name"):
         versions = list(record.versions.filter(state__in=SHOWN).order_by("-version"))
@@ -91,7 +92,9 @@ def share(request: HttpRequest, record_id: str) -> HttpResponse:
 @login_required
 @require_POST
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    link = get_object_or_404(ShareLink, pk=pk, created_by=request.user)
+    link = get_object_or_404(ShareLink, pk=pk)
+    if link.created_by_id != request.user.pk:
+        raise PermissionDenied("Liên kết này không do bạn tạo")
     services.revoke_link(request.user, link, request)
     messages.success(request, f"Đã thu hồi liên kết cho {link.recipient}.")
     return redirect("family-home")

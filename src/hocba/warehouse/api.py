@@ -206,7 +206,10 @@ def _package(caller: Caller, package_id: str) -> ReceivedPackage:
         key = uuid.UUID(package_id)
     except ValueError:
         raise services.ReceiveError("NOT_FOUND", "Không tìm thấy gói tin", 404) from None
-    row = ReceivedPackage.objects.filter(account=caller.account, package_id=key).first()
+    rows = list(ReceivedPackage.objects.filter(package_id=key))
+    row = next((r for r in rows if r.account_id == caller.account.pk), None)
+    if row is None and rows:
+        raise services.ReceiveError("OUT_OF_REACH", "Gói tin này do tài khoản khác gửi", 403)
     if row is None:
         raise services.ReceiveError("NOT_FOUND", "Không tìm thấy gói tin", 404)
     return row
@@ -259,7 +262,7 @@ def current_record(request: HttpRequest, record_id: str) -> Any:
         return Status(404, {"error": {"code": "NOT_FOUND", "message": "Không tìm thấy học bạ"}})
     stored = StoredRecord.objects.filter(caller.reach(), record_id=key).order_by("-version").first()
     if stored is None:
-        # the same answer whether it does not exist or is out of reach
+        services.refuse_out_of_reach(key)
         return Status(404, {"error": {"code": "NOT_FOUND", "message": "Không tìm thấy học bạ"}})
     content = services.read_stored(stored)
     return {**_stored_out(stored), "xml_base64": base64.b64encode(content).decode("ascii")}

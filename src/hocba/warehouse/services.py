@@ -138,10 +138,18 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
     return row, True
 
 
+def refuse_out_of_reach(record_id: uuid.UUID) -> None:
+    """403 for a stored record outside the caller's reach (record ids are random UUIDs, so
+    saying that it exists tells nothing that the id did not)."""
+    if StoredRecord.objects.filter(record_id=record_id).exists():
+        raise ReceiveError("OUT_OF_REACH", "Học bạ này ngoài phạm vi của tài khoản", 403)
+
+
 def request_cancellation(caller: Caller, record_id: uuid.UUID, reason: str) -> CancelRequest:
     """A request to withdraw a stored record in the caller's reach, waiting for approval."""
     caller.require("records:cancel")
     if not StoredRecord.objects.filter(caller.reach(), record_id=record_id).exists():
+        refuse_out_of_reach(record_id)
         raise ReceiveError("NOT_FOUND", "Không tìm thấy học bạ", 404)
     if not reason.strip():
         raise ReceiveError("REASON_REQUIRED", "Cần ghi rõ lý do", 422)

@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -42,9 +43,9 @@ def _defaults(request: HttpRequest, group: services.Group) -> dict[str, str]:
 
 @login_required
 def to_sign(request: HttpRequest) -> HttpResponse:
-    groups = services.waiting_for(request.user)
     if getattr(request.user, "staff", None) is None:
-        raise Http404
+        raise PermissionDenied("Chỉ cán bộ, giáo viên của trường mới ký học bạ")
+    groups = services.waiting_for(request.user)
     return render(
         request,
         "workflow/to_sign.html",
@@ -74,7 +75,7 @@ def prepare(request: HttpRequest) -> JsonResponse:
     body = _json(request)
     group = services.group_of(request.user, str(body.get("group", "")))
     if group is None:
-        return _error("NOTHING_TO_SIGN", "Không có học bạ nào chờ thầy/cô ký ở mục này", 404)
+        return _error("NOT_YOUR_GROUP", "Không có học bạ nào chờ thầy/cô ký ở mục này", 403)
     try:
         der = base64.b64decode(str(body.get("certificate", "")), validate=True)
         session, digests = services.start(request.user, group, der)
@@ -96,12 +97,15 @@ def prepare(request: HttpRequest) -> JsonResponse:
 @require_POST
 def complete(request: HttpRequest) -> JsonResponse:
     body = _json(request)
+    if getattr(request.user, "staff", None) is None:
+        return _error("NOT_STAFF", "Chỉ cán bộ, giáo viên của trường mới ký học bạ", 403)
     session = SigningSession.objects.filter(
-        pk=str(body.get("session", "")) if _is_uuid(body.get("session")) else None,
-        user=request.user,
+        pk=str(body.get("session", "")) if _is_uuid(body.get("session")) else None
     ).first()
     if session is None:
         return _error("NO_SESSION", "Không tìm thấy phiên ký", 404)
+    if session.user_id != request.user.pk:
+        return _error("NOT_YOUR_SESSION", "Phiên ký này không phải của thầy/cô", 403)
     values = body.get("values")
     if not isinstance(values, dict):
         return _error("BAD_VALUES", "Thiếu giá trị chữ ký")
@@ -142,9 +146,11 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
     whole group under one authorisation."""
     from hocba.signing.signers import CscSigner
 
-    group = services.group_of(request.user, request.POST.get("group", ""))
-    if group is None or not settings.CSC_URL:
+    if not settings.CSC_URL:
         raise Http404
+    group = services.group_of(request.user, request.POST.get("group", ""))
+    if group is None:
+        raise PermissionDenied("Không có học bạ nào chờ thầy/cô ký ở mục này")
     try:
         signer = CscSigner(
             settings.CSC_URL,
@@ -175,7 +181,6 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
 @login_required
 def school_progress(request: HttpRequest, code: str) -> HttpResponse:
     """The principal's dashboard: signing progress per class and step, and over time."""
-    from django.core.exceptions import PermissionDenied
     from django.shortcuts import get_object_or_404
 
     from hocba.organizations.models import School, SchoolYear
