@@ -1,7 +1,9 @@
-"""The whole path in Chromium: a subject teacher, the homeroom teacher, the principal ("sign
-all", progress to 100%) and the seal keeper sign corrected records with the USB token through
-the local signer agent; the seal keeper sends them to the warehouse; the public verification
-page says "Hợp lệ", "Đã bị sửa đổi" for a tampered upload, and "Đã thu hồi" after a revocation.
+"""The whole path in Chromium: a subject teacher corrects a score in the grade book and the
+principal starts the corrections on the record pages; then the subject teacher, the homeroom
+teacher, the principal ("sign all", progress to 100%) and the seal keeper sign them with the USB
+token through the local signer agent; the seal keeper sends them to the warehouse; the public
+verification page says "Hợp lệ", "Đã bị sửa đổi" for a tampered upload, and "Đã thu hồi" after a
+revocation.
 
 With HOCBA_SCREENSHOTS=DIR the pages are saved there (docs/screenshots/ holds the committed set).
 """
@@ -15,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from hocba.exchange.models import OutboxItem
+from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
 from hocba.records.models import Record, RecordVersion, State
-from hocba.records.services import correct_record, read_xml, revoke_record
+from hocba.records.services import read_xml, revoke_record
+from hocba.records.xml.parser import parse
 from hocba.signing import config
 from hocba.signing.agent import agent_app
 from hocba.signing.devpki import token_signer
@@ -69,6 +73,10 @@ def signed_in(browser, live_server, username: str):  # type: ignore[no-untyped-d
     return page
 
 
+def year_score(xml: bytes, subject: str) -> str:
+    return next(s.year for s in parse(xml).subjects if s.code == subject)
+
+
 def sign_in_page(page, live_server, slot_prefix: str, name: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{live_server.url}/signing/")
     form = page.locator(f'form.agent-sign[data-group^="{slot_prefix}"]').first
@@ -97,11 +105,39 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
             versions__state=State.ISSUED,
         )[:3]
     )  # fmt: skip
-    drafts = [correct_record(principal, r, "Đính chính điểm nhập nhầm") for r in records]
     teachers = RoleAssignment.objects.filter(
         role=Role.SUBJECT_TEACHER, class_group=records[0].class_group
     ).select_related("staff__user")
-    ui_teacher = teachers[0].staff
+    ui_teacher = next(a for a in teachers if a.subject_code == "TOAN").staff
+    first = records[0]
+    issued_score = year_score(read_xml(first.versions.get(state=State.ISSUED)), "TOAN")
+
+    # the Toán teacher corrects a score in the grade book
+    page = signed_in(browser, live_server, ui_teacher.user.username)
+    book = ClassSubject.objects.get(class_group=first.class_group, subject_code="TOAN")
+    page.goto(f"{live_server.url}/gradebook/subjects/{book.pk}/?term=HK2")
+    average = page.locator(f"#term-{first.student_id}")
+    shown = average.inner_text()
+    cell = page.locator(f'input[name="c-{first.student_id}-HK2-CK-1"]')
+    cell.fill("0" if cell.input_value() not in ("0", "0,0") else "10")
+    cell.press("Enter")
+    page.wait_for_function(
+        "([id, old]) => document.getElementById(id).innerText !== old",
+        arg=[f"term-{first.student_id}", shown],
+    )
+    shot(page, "gradebook-entry")
+
+    # the principal starts the corrections on the record pages (a reason is required)
+    head = signed_in(browser, live_server, principal.username)
+    for record in records:
+        head.goto(f"{live_server.url}/records/{record.record_id}/")
+        head.get_by_role("button", name="Bắt đầu điều chỉnh").click()
+        assert head.url.endswith(f"/records/{record.record_id}/")  # the browser asks for a reason
+        head.fill('textarea[name="reason"]', "Đính chính điểm nhập nhầm")
+        head.get_by_role("button", name="Bắt đầu điều chỉnh").click()
+        head.wait_for_load_state()
+    shot(head, "record-correction")
+    drafts = [r.versions.get(state=State.DRAFT) for r in records]
     for assignment in teachers:  # the other subject teachers sign with their tokens directly
         person = assignment.staff
         if person == ui_teacher:
@@ -112,7 +148,6 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
         finally:
             signer.close()
 
-    page = signed_in(browser, live_server, ui_teacher.user.username)
     sign_in_page(page, live_server, "GVBM", "teacher")
     homeroom = RoleAssignment.objects.get(
         role=Role.HOMEROOM_TEACHER, class_group=records[0].class_group
@@ -120,7 +155,6 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
     sign_in_page(
         signed_in(browser, live_server, homeroom.username), live_server, "GVCN", "homeroom"
     )
-    head = signed_in(browser, live_server, principal.username)
     sign_in_page(head, live_server, "CBQL", "principal")
     head.goto(f"{live_server.url}/signing/schools/{SCHOOL}/")
     assert head.locator("svg.chart").first.is_visible()
@@ -130,6 +164,8 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
     for draft in drafts:
         draft.refresh_from_db()
         assert draft.state == State.ISSUED
+    # the issued version carries the teacher's correction
+    assert year_score(read_xml(drafts[0]), "TOAN") != issued_score
 
     # seal keeper: send to the warehouse and see the answers
     keeper.goto(f"{live_server.url}/exchange/schools/{SCHOOL}/")
