@@ -1,6 +1,7 @@
 """`hocba serve [--addr HOST:PORT] [--workers N] [--threads T]`: serve the web UI, the API and
 the public verification pages with gunicorn (pre-forked worker processes, threads for keep-alive
-connections); static files come from WhiteNoise. `hocba runserver` remains for development."""
+connections); static files are collected with compressed copies and come from WhiteNoise.
+`hocba runserver` remains for development."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from django.conf import settings
+        from django.core.management import call_command
         from gunicorn.app.base import BaseApplication
+
+        # static files collected once with compressed copies, and served from there (weak
+        # connections get gzip or brotli) rather than straight from the apps
+        call_command("collectstatic", interactive=False, verbosity=0)
+        settings.WHITENOISE_USE_FINDERS = False
 
         from hocba.config.wsgi import application
 
