@@ -61,6 +61,10 @@ def parse_untrusted(
         root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
         raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
+    if match is None and b"<!" not in data and data.find(b"<?", 1) == -1:
+        # no declaration, DTD, entity or processing instruction can be there (an XML
+        # declaration is the only "<?" allowed, and only at the very start)
+        return root
     tree = root.getroottree()
     if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
         raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
