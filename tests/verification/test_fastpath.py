@@ -79,3 +79,20 @@ def test_the_fast_path_keeps_the_rate_limit(counted, demo, settings):
     codes = [client.get(address(version), environ_base=environ).status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200]
     assert codes[3:] == [429, 429]
+
+
+def test_the_kept_page_suits_clients_that_do_not_take_gzip(counted, demo):
+    """Pages are gzip-compressed for weak connections; the kept QR page is not, so a client
+    without gzip gets readable bytes even when the first visitor took gzip."""
+    client, calls = counted
+    record = Record.objects.filter(school__code="25000201").first()
+    url = address(record.versions.get(state=State.ISSUED))
+    where = {"REMOTE_ADDR": "192.0.2.2", "HTTP_HOST": "127.0.0.1"}
+    first = client.get(url, environ_base={**where, "HTTP_ACCEPT_ENCODING": "gzip"})
+    plain = client.get(url, environ_base=where)
+    assert len(calls) == 1  # the second was answered from the kept page
+    for response in (first, plain):
+        assert "Content-Encoding" not in response.headers
+        assert 'data-verdict="VALID"' in response.get_data(as_text=True)
+    login = client.get("/login/", environ_base={**where, "HTTP_ACCEPT_ENCODING": "gzip"})
+    assert login.headers["Content-Encoding"] == "gzip"  # other pages are compressed

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hocba.audit.services import record_event
 from hocba.family.models import ShareLink, StudentAccess
@@ -41,7 +42,7 @@ def own_record(user: Any, record_id: str) -> Record:
     record = own_records(user).filter(record_id=key).first()
     if record is None:
         if Record.objects.filter(record_id=key).exists():
-            raise PermissionDenied("Đây không phải học bạ của bạn hoặc của con bạn")
+            raise PermissionDenied(_("This is not your record or your child's"))
         raise Http404
     return record
 
@@ -55,9 +56,11 @@ def create_link(
 ) -> tuple[str, ShareLink]:
     recipient = recipient.strip()
     if not recipient:
-        raise ShareError("Hãy ghi rõ chia sẻ cho ai (ví dụ: Trường THPT … – hội đồng tuyển sinh)")
+        raise ShareError(
+            _("Say whom you share with (for example: … High School – admissions board)")
+        )
     if not 1 <= days <= MAX_DAYS:
-        raise ShareError(f"Thời hạn từ 1 đến {MAX_DAYS} ngày")
+        raise ShareError(_("The link lasts from 1 to %(max)d days") % {"max": MAX_DAYS})
     token = secrets.token_urlsafe(24)
     with transaction.atomic():
         link = ShareLink.objects.create(
@@ -93,9 +96,9 @@ def open_link(token: str, request: HttpRequest | None = None) -> ShareLink | Non
     if link is None:
         return None
     if link.revoked_at is not None:
-        raise ShareError("Người chia sẻ đã thu hồi liên kết này")
+        raise ShareError(_("The person who shared this link has revoked it"))
     if link.expires_at <= timezone.now():
-        raise ShareError("Liên kết đã hết hạn")
+        raise ShareError(_("The link has expired"))
     with transaction.atomic():
         ShareLink.objects.filter(pk=link.pk).update(
             opened=link.opened + 1, last_opened_at=timezone.now()

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hocba.audit.services import record_event
@@ -32,7 +33,7 @@ SHOWN = (State.ISSUED, State.SUPERSEDED, State.REVOKED)
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     if not StudentAccess.objects.filter(user=request.user).exists():
-        raise PermissionDenied("Tài khoản này không gắn với học sinh nào")
+        raise PermissionDenied(_("This account is not linked to any student"))
     rows = []
     for record in services.own_records(request.user).order_by("-school_year__name"):
         versions = list(record.versions.filter(state__in=SHOWN).order_by("-version"))
@@ -83,8 +84,11 @@ def share(request: HttpRequest, record_id: str) -> HttpResponse:
     url = request.build_absolute_uri(reverse("family-shared", args=[token]))
     messages.success(
         request,
-        f"Liên kết cho {link.recipient} (hết hạn {link.expires_at:%d/%m/%Y}): {url} — "
-        "hãy sao chép ngay, liên kết chỉ hiện một lần.",
+        _(
+            "Link for %(recipient)s (expires %(date)s): %(url)s — copy it now, the link is "
+            "shown only once."
+        )
+        % {"recipient": link.recipient, "date": f"{link.expires_at:%d/%m/%Y}", "url": url},
     )
     return redirect("family-home")
 
@@ -94,9 +98,9 @@ def share(request: HttpRequest, record_id: str) -> HttpResponse:
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(ShareLink, pk=pk)
     if link.created_by_id != request.user.pk:
-        raise PermissionDenied("Liên kết này không do bạn tạo")
+        raise PermissionDenied(_("You did not create this link"))
     services.revoke_link(request.user, link, request)
-    messages.success(request, f"Đã thu hồi liên kết cho {link.recipient}.")
+    messages.success(request, _("Link for %(recipient)s revoked.") % {"recipient": link.recipient})
     return redirect("family-home")
 
 

@@ -3,7 +3,7 @@ has been drawn, it is answered here, in front of Django's request handling: the 
 the same check that the record has no newer version since (one indexed query), then the status,
 headers and bytes that Django sent the first time (kept when the view marks its page as
 cacheable with KEY_HEADER, which is never sent out). Anything else, and every miss, goes to
-Django.
+Django. The page is kept per language (the language cookie, as hocba.web.middleware reads it).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import parse_cookie
 
 from hocba.verification import ratelimit, services
 
@@ -22,17 +23,23 @@ KEY_HEADER = "X-Hocba-Page-Key"
 PATH = re.compile(r"^/xac-minh/([0-9a-fA-F-]{32,36})/([0-9]{1,6})$")
 
 
-def page_key(record_id: str, version: int, code: str, stamp: int) -> str:
-    return f"verify-page:{record_id}:{version}:{code}:{stamp}"
+def page_key(record_id: str, version: int, code: str, stamp: int, language: str) -> str:
+    return f"verify-page:{record_id}:{version}:{code}:{stamp}:{language}"
+
+
+def language_of(environ: dict[str, Any]) -> str:
+    """The page language: the one chosen with the language switch, else Vietnamese."""
+    chosen = parse_cookie(str(environ.get("HTTP_COOKIE", ""))).get(settings.LANGUAGE_COOKIE_NAME)
+    return chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def stored(
-    record_id: str, version: int, code: str
+    record_id: str, version: int, code: str, language: str
 ) -> tuple[str, list[tuple[str, str]], bytes] | None:
     stamp = services.stamp(record_id)
     if stamp is None:
         return None
-    found = cache.get(page_key(record_id, version, code, stamp))
+    found = cache.get(page_key(record_id, version, code, stamp, language))
     return found  # type: ignore[no-any-return]
 
 
@@ -52,7 +59,7 @@ class FastPath:
             return self.app(environ, start_response)
         code = parse_qs(environ.get("QUERY_STRING", "")).get("h", [""])[0].strip().lower()
         address = str(environ.get("REMOTE_ADDR", ""))
-        hit = stored(match.group(1), int(match.group(2)), code)
+        hit = stored(match.group(1), int(match.group(2)), code, language_of(environ))
         if hit is not None and ratelimit.allow_address(
             address, "lookup", settings.VERIFY_LOOKUPS_PER_MINUTE
         ):
@@ -62,7 +69,9 @@ class FastPath:
         return self._keep(environ, start_response)
 
     def _keep(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        """Let Django answer; keep the page if the view marked it."""
+        """Let Django answer; keep the page if the view marked it. The page is asked for
+        uncompressed (it is small), so the kept bytes suit every client."""
+        environ = {k: v for k, v in environ.items() if k != "HTTP_ACCEPT_ENCODING"}
         sent: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

@@ -18,56 +18,152 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Q
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.signing import config
-from hocba.signing.services import SLOT_NAMES
 
 CODE = re.compile(r"^[0-9a-f]{12}$")
 REPORT_SECONDS = 300
 MAX_UPLOAD = 8 * 1024 * 1024
 
+# What the page shows, in the reader's language; the API report (contracts/verify.md) keeps its
+# codes and its Vietnamese messages.
 VERDICTS = {
-    "VALID": "Hợp lệ",
-    "TAMPERED": "Đã bị sửa đổi",
-    "UNTRUSTED_SIGNER": "Người ký không được tin cậy",
-    "REVOKED_CERTIFICATE": "Chứng thư số của người ký đã bị thu hồi",
-    "INCOMPLETE": "Chưa đủ chữ ký hoặc sai thứ tự ký",
-    "RECORD_REVOKED": "Đã thu hồi",
-    "SUPERSEDED": "Đã có phiên bản mới hơn",
-    "INDETERMINATE": "Chưa xác định được",
-    "MALFORMED": "Không phải học bạ số",
+    "VALID": _("Valid"),
+    "TAMPERED": _("Tampered with"),
+    "UNTRUSTED_SIGNER": _("The signer is not trusted"),
+    "REVOKED_CERTIFICATE": _("The signer's certificate has been revoked"),
+    "INCOMPLETE": _("Signatures missing or out of order"),
+    "RECORD_REVOKED": _("Revoked"),
+    "SUPERSEDED": _("A newer version exists"),
+    "INDETERMINATE": _("Could not be determined"),
+    "MALFORMED": _("Not a digital student record"),
 }
 EXPLAIN = {
-    "VALID": (
-        "Học bạ này do nhà trường phát hành, đủ chữ ký số theo đúng thứ tự và chưa bị sửa đổi."
+    "VALID": _(
+        "This record was issued by the school, carries every digital signature in the right "
+        "order and has not been altered."
     ),
-    "TAMPERED": "Nội dung đã bị thay đổi sau khi ký. Không sử dụng bản này.",
-    "UNTRUSTED_SIGNER": (
-        "Chữ ký còn nguyên vẹn nhưng người ký không được tin cậy hoặc không đúng vai trò."
+    "TAMPERED": _("The content was changed after signing. Do not use this copy."),
+    "UNTRUSTED_SIGNER": _(
+        "The signature is intact but the signer is not trusted or does not hold the right role."
     ),
-    "REVOKED_CERTIFICATE": "Một chứng thư số đã bị thu hồi trước thời điểm ký.",
-    "INCOMPLETE": "Học bạ chưa được ký đủ các bước hoặc ký sai thứ tự.",
-    "RECORD_REVOKED": "Nhà trường đã thu hồi học bạ này; nó không còn giá trị.",
-    "SUPERSEDED": "Nhà trường đã đính chính học bạ này; hãy dùng phiên bản mới nhất.",
-    "INDETERMINATE": "Chữ ký nguyên vẹn nhưng chưa kiểm tra được tình trạng thu hồi chứng thư.",
-    "MALFORMED": "Tệp không phải học bạ số hoặc đã hỏng.",
+    "REVOKED_CERTIFICATE": _("A certificate was revoked before the time of signing."),
+    "INCOMPLETE": _("The record has not been through every signing step, or in the wrong order."),
+    "RECORD_REVOKED": _("The school has revoked this record; it is no longer valid."),
+    "SUPERSEDED": _("The school has corrected this record; use the latest version."),
+    "INDETERMINATE": _(
+        "The signature is intact but the revocation status of the certificate could not be checked."
+    ),
+    "MALFORMED": _("The file is not a digital student record, or it is damaged."),
 }
 CHECKS = {
-    "schema": "Cấu trúc tệp theo lược đồ học bạ",
-    "signature": "Chữ ký số",
-    "certificate": "Chứng thư số",
-    "revocation": "Tình trạng thu hồi chứng thư",
-    "order": "Thứ tự ký",
-    "complete": "Đủ các bước ký",
-    "record_status": "Trạng thái học bạ",
-    "pdf_signature": "Chữ ký số của nhà trường trên tệp PDF",
-    "embedded_xml": "Tệp học bạ XML đính kèm trong PDF",
-    "view_matches_xml": "Nội dung PDF khớp với tệp XML",
-    "online_status": "Trạng thái trên hệ thống",
+    "schema": _("File structure against the student record schema"),
+    "signature": _("Digital signature"),
+    "certificate": _("Certificate"),
+    "revocation": _("Certificate revocation status"),
+    "order": _("Signing order"),
+    "complete": _("All signing steps"),
+    "record_status": _("Record status"),
+    "pdf_signature": _("The school's digital signature on the PDF file"),
+    "embedded_xml": _("XML record file attached to the PDF"),
+    "view_matches_xml": _("PDF content matches the XML file"),
+    "online_status": _("Status on the system"),
 }
-STATUS = {"PASS": "Đạt", "FAIL": "Không đạt", "UNKNOWN": "Chưa xác định"}
+STATUS = {
+    "PASS": pgettext_lazy("check", "Passed"),
+    "FAIL": pgettext_lazy("check", "Failed"),
+    "UNKNOWN": pgettext_lazy("check", "Not determined"),
+}
+# "… of the subject teacher" (hocba.signing.services.SLOT_NAMES, in the reader's language)
+SLOTS = {
+    "GVBM": _("the subject teacher"),
+    "GVCN": _("the homeroom teacher"),
+    "CBQL": _("the principal"),
+    "KY_PHAT_HANH": _("the school"),
+}
+# The check messages the page knows, by their Vietnamese text in the report (hocba.signing.verify,
+# hocba.documents.pdfcheck and _online below); any other message is shown as it is.
+MESSAGES = {
+    "Tệp không đúng lược đồ học bạ": _("The file does not follow the student record schema"),
+    "Tệp không phải học bạ số": _("The file is not a digital student record"),
+    "Chữ ký số không đúng cấu trúc": _("The digital signature is not well formed"),
+    "Chữ ký không ký đúng phần dữ liệu của vị trí này": _(
+        "The signature does not cover the data of its place"
+    ),
+    "Tài liệu có phần tử trùng định danh (dấu hiệu tấn công bọc chữ ký)": _(
+        "The document has elements with the same id (a sign of a signature wrapping attack)"
+    ),
+    "Nội dung đã bị thay đổi sau khi ký": _("The content was changed after signing"),
+    "Chứng thư số không khớp với chứng thư đã ký": _(
+        "The certificate does not match the signed certificate"
+    ),
+    "Giá trị chữ ký số không hợp lệ": _("The digital signature value is invalid"),
+    "Có chữ ký nằm ngoài các vị trí ký của học bạ": _(
+        "There is a signature outside the record's signing places"
+    ),
+    "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy": _(
+        "The certificate does not belong to a trusted certification service provider"
+    ),
+    "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký": _(
+        "The certificate had expired or was not yet valid at the time of signing"
+    ),
+    "Chứng thư số không được phép dùng để ký số": _(
+        "The certificate may not be used for digital signatures"
+    ),
+    "Chứng thư số không phải của người (hoặc trường) ghi ở vị trí ký này": _(
+        "The certificate does not belong to the person (or school) named at this signing place"
+    ),
+    "Chứng thư số đã bị thu hồi trước thời điểm ký": _(
+        "The certificate was revoked before the time of signing"
+    ),
+    "Không kiểm tra được tình trạng thu hồi của chứng thư số": _(
+        "The revocation status of the certificate could not be checked"
+    ),
+    "Không kết nối được dịch vụ kiểm tra trạng thái chứng thư (OCSP) hay CRL": _(
+        "Could not reach the certificate status service (OCSP) or the CRL"
+    ),
+    "Các bước ký không đúng thứ tự": _("The signing steps are out of order"),
+    "Học bạ chưa có đủ chữ ký": _("The record does not have all its signatures"),
+    "Học bạ đã bị thu hồi": _("The record has been revoked"),
+    "Đã có phiên bản mới hơn của học bạ này": _("There is a newer version of this record"),
+    "Không đọc được tệp PDF": _("The PDF file cannot be read"),
+    "Tệp PDF không có chữ ký số của nhà trường (chữ ký đã bị gỡ bỏ?)": _(
+        "The PDF file has no digital signature of the school (was it removed?)"
+    ),
+    "Chữ ký số trên tệp PDF không hợp lệ: nội dung đã bị thay đổi": _(
+        "The digital signature on the PDF file is invalid: the content was changed"
+    ),
+    "Tệp PDF đã bị sửa đổi sau khi nhà trường ký số": _(
+        "The PDF file was altered after the school signed it"
+    ),
+    "Chữ ký số trên tệp PDF không thuộc tổ chức được tin cậy": _(
+        "The digital signature on the PDF file does not belong to a trusted organisation"
+    ),
+    "Chữ ký số trên tệp PDF không phải của trường ghi trong học bạ": _(
+        "The digital signature on the PDF file is not that of the school named in the record"
+    ),
+    "Tệp PDF không kèm tệp XML học bạ đã ký": _(
+        "The PDF file does not carry the signed XML record file"
+    ),
+    "Tệp XML đính kèm đã bị thay thế sau khi nhà trường ký số": _(
+        "The attached XML file was replaced after the school signed"
+    ),
+    "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm": _(
+        "The displayed content does not match the attached XML record file"
+    ),
+    "Bản thể hiện được tạo bằng mẫu khác, không so sánh được": _(
+        "The view was drawn with another template and cannot be compared"
+    ),
+    "Nhà trường đã thu hồi học bạ này": _("The school has revoked this record"),
+    "Đã có phiên bản mới hơn": _("A newer version exists"),
+    "Học bạ chưa được phát hành": _("The record has not been issued"),
+}
+# "… : CBQL trước GVCN" (the order check names the steps it found out of order)
+_BEFORE = re.compile(r"^(\w+) trước (\w+)$")
 
 
 @dataclass
@@ -234,22 +330,41 @@ def public_summary(result: Result) -> dict[str, Any]:
     return summary
 
 
+def _message(text: str) -> str:
+    """A check's message in the reader's language when the page knows it; a known message may
+    be followed by ": " and details (the missing signatures, the steps out of order)."""
+    known = MESSAGES.get(text)
+    if known is not None:
+        return str(known)
+    head, sep, details = text.partition(": ")
+    known = MESSAGES.get(head)
+    if not sep or known is None:
+        return text
+    before = _BEFORE.match(details)
+    if before is not None:
+        details = gettext("%(later)s before %(earlier)s") % {
+            "later": before.group(1),
+            "earlier": before.group(2),
+        }
+    return f"{known}: {details}"
+
+
 def explained(report: dict[str, Any]) -> list[dict[str, str]]:
-    """Each check in plain Vietnamese."""
+    """Each check in plain words, in the reader's language."""
     lines = []
     for check in report["checks"]:
-        what = CHECKS.get(check["check"], check["check"])
+        what = str(CHECKS.get(check["check"], check["check"]))
         slot = check.get("slot")
-        if slot and slot in SLOT_NAMES:
-            what += f" của {SLOT_NAMES[slot]}"
+        if slot and slot in SLOTS:
+            what = gettext("%(check)s of %(slot)s") % {"check": what, "slot": SLOTS[slot]}
         if check.get("signer"):
             what += f" ({check['signer']})"
         lines.append(
             {
                 "what": what,
                 "status": check["status"],
-                "status_text": STATUS.get(check["status"], check["status"]),
-                "message": check.get("message", ""),
+                "status_text": str(STATUS.get(check["status"], check["status"])),
+                "message": _message(check.get("message", "")),
                 "code": check.get("code", ""),
             }
         )

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from hocba.verification import ratelimit, services
@@ -56,14 +58,14 @@ def portal(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "verification/portal.html",
-                {"error": "Hãy chọn tệp học bạ (XML) hoặc bản thể hiện (PDF)."},
+                {"error": _("Choose a record file (XML) or a rendered view (PDF).")},
                 status=400,
             )
         if upload.size > services.MAX_UPLOAD:
             return render(
                 request,
                 "verification/portal.html",
-                {"error": "Tệp quá lớn (tối đa 8 MB)."},
+                {"error": _("The file is too large (at most 8 MB).")},
                 status=413,
             )
         return _result(request, services.check_file(upload.read()), uploaded=True)
@@ -92,5 +94,5 @@ def lookup(request: HttpRequest, record_id: str, version: int) -> HttpResponse:
         return render(request, "verification/not_found.html", status=404)
     response = _result(request, result)
     response["Cache-Control"] = "no-cache"
-    response[KEY_HEADER] = page_key(record_id, version, code, stamp)  # see fastpath.py
+    response[KEY_HEADER] = page_key(record_id, version, code, stamp, get_language())  # fastpath.py
     return response

@@ -10,6 +10,8 @@ from typing import Any
 from cryptography import x509
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
@@ -65,31 +67,37 @@ def waiting_for(user: Any) -> list[Group]:
                 class_group_id=a.class_group_id, subject_code=a.subject_code
             ).first()
             name = cs.name if cs is not None else a.subject_code
-            group = Group("GVBM", f"GVBM-{a.class_group_id}-{a.subject_code}",
-                          f"{name} — lớp {a.class_group.name}", a.subject_code)  # fmt: skip
+            title = _("%(subject)s — class %(name)s") % {
+                "subject": name,
+                "name": a.class_group.name,
+            }
+            group = Group("GVBM", f"GVBM-{a.class_group_id}-{a.subject_code}", title,
+                          a.subject_code)  # fmt: skip
             for v in _drafts(record__class_group_id=a.class_group_id):
                 if v.event != Event.CANCEL and a.subject_code in pending(v)["GVBM"]:
                     group.versions.append(v)
             groups.append(group)
         elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
-            group = Group("GVCN", f"GVCN-{a.class_group_id}", f"Lớp chủ nhiệm {a.class_group.name}")
+            title = _("Homeroom class %(name)s") % {"name": a.class_group.name}
+            group = Group("GVCN", f"GVCN-{a.class_group_id}", title)
             for v in _drafts(record__class_group_id=a.class_group_id):
                 p = pending(v)
                 if v.event != Event.CANCEL and not p["GVBM"] and p["GVCN"]:
                     group.versions.append(v)
             groups.append(group)
         elif a.role == Role.PRINCIPAL and a.school_id:
-            principal = Group("CBQL", f"CBQL-{a.school_id}", f"Hiệu trưởng — {a.school.name}",
-                              school_code=a.school.code)  # fmt: skip
+            title = _("Principal — %(school)s") % {"school": a.school.name}
+            principal = Group("CBQL", f"CBQL-{a.school_id}", title, school_code=a.school.code)
             for v in _drafts(record__school_id=a.school_id):
                 p = pending(v)
                 if p["CBQL"] and (v.event == Event.CANCEL or not p["GVCN"]):
                     principal.versions.append(v)
             groups.append(principal)
         if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
-            seal = Group("KY_PHAT_HANH", f"KY-{a.school_id}",
-                         f"Ký phát hành bằng chứng thư số của trường — {a.school.name}",
-                         school_code=a.school.code)  # fmt: skip
+            title = _("Issue with the school's certificate — %(school)s") % {
+                "school": a.school.name
+            }
+            seal = Group("KY_PHAT_HANH", f"KY-{a.school_id}", title, school_code=a.school.code)
             for v in _drafts(record__school_id=a.school_id):
                 p = pending(v)
                 if v.event != Event.CANCEL and not p["CBQL"] and p["KY_PHAT_HANH"]:
@@ -223,6 +231,21 @@ def signatures_per_day(school: Any, days: int = 30) -> list[tuple[dt.date, int]]
     return [(row["day"], row["n"]) for row in counts]
 
 
+# The chart's words for the grade book's outcomes and awards (hocba.gradebook.views keeps them in
+# Vietnamese), in the reader's language; a code not listed here keeps the grade book's word.
+OUTCOMES = {
+    "PROMOTED": gettext_lazy("Promoted"),
+    "PROMOTED_AFTER_SUMMER": gettext_lazy("Promoted after the summer retest / training"),
+    "PENDING_SUMMER": gettext_lazy("Awaiting the summer retest / training"),
+    "RETAINED": gettext_lazy("Not promoted"),
+    "PENDING_DECISION": gettext_lazy("Awaiting the principal's decision"),
+    "COMPLETED": gettext_lazy("Completed the grade's programme"),
+}
+AWARDS = {
+    "HOC_SINH_XUAT_SAC": gettext_lazy("Excellent student"),
+    "HOC_SINH_GIOI": gettext_lazy("Good student"),
+    "HOC_SINH_TIEU_BIEU": gettext_lazy("Exemplary student"),
+}
 COLOURS = {
     "PROMOTED": "#1a7f37",
     "COMPLETED": "#1a7f37",
@@ -253,6 +276,8 @@ def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
         if award:
             counts = awards.setdefault(result["class_group__name"], {})
             counts[award] = counts.get(award, 0) + 1
+    labels = {k: str(OUTCOMES.get(k, v)) for k, v in OUTCOME_LABELS.items()}
+    award_labels = {k: str(AWARDS.get(k, v)) for k, v in AWARD_LABELS.items()}
     present = [k for k in OUTCOME_LABELS if any(k in c for c in per_class.values())]
     top = max([sum(c.values()) for c in per_class.values()] + [1])
     rows = []
@@ -262,14 +287,14 @@ def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
             width = round(420 * counts.get(key, 0) / top)
             if width:
                 segments.append({"x": x, "width": width, "colour": COLOURS.get(key, "#999"),
-                                 "label": OUTCOME_LABELS[key], "n": counts[key]})  # fmt: skip
+                                 "label": labels[key], "n": counts[key]})  # fmt: skip
             x += width
         rows.append(
             {
                 "name": name,
                 "counts": [counts.get(k, 0) for k in present],
                 "awards": ", ".join(
-                    f"{AWARD_LABELS.get(a, a)}: {n}"
+                    f"{award_labels.get(a, a)}: {n}"
                     for a, n in sorted(awards.get(name, {}).items())
                 ),
                 "y": 8 + i * 26,
@@ -278,7 +303,7 @@ def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
             }
         )
     return {
-        "columns": [(k, OUTCOME_LABELS[k], COLOURS.get(k, "#999")) for k in present],
+        "columns": [(k, labels[k], COLOURS.get(k, "#999")) for k in present],
         "rows": rows,
         "height": 16 + 26 * len(rows),
     }

@@ -20,6 +20,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from hocba.signing.services import SigningRefused, sign_records
@@ -44,7 +46,7 @@ def _defaults(request: HttpRequest, group: services.Group) -> dict[str, str]:
 @login_required
 def to_sign(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "staff", None) is None:
-        raise PermissionDenied("Chỉ cán bộ, giáo viên của trường mới ký học bạ")
+        raise PermissionDenied(_("Only the school's staff and teachers sign records"))
     groups = services.waiting_for(request.user)
     return render(
         request,
@@ -150,7 +152,7 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
         raise Http404
     group = services.group_of(request.user, request.POST.get("group", ""))
     if group is None:
-        raise PermissionDenied("Không có học bạ nào chờ thầy/cô ký ở mục này")
+        raise PermissionDenied(_("No record in this group is waiting for your signature"))
     try:
         signer = CscSigner(
             settings.CSC_URL,
@@ -172,7 +174,10 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
         return redirect("workflow-to-sign")
     finally:
         signer.close()
-    messages.success(request, f"Đã ký {len(report.signed)} học bạ.")
+    n = len(report.signed)
+    messages.success(
+        request, ngettext("Signed %(n)d record.", "Signed %(n)d records.", n) % {"n": n}
+    )
     for version, code, message in report.failed[:10]:
         messages.warning(request, f"{version.record.student}: {message} ({code})")
     return redirect("workflow-to-sign")

@@ -1,8 +1,14 @@
 // Signing with a USB token through the local signer agent (hocba signer-agent).
 // The PIN goes to the agent on this computer only; the server sends digests and gets values.
+// The words come from the page (data-text-* on the form), in the user's language.
 (function () {
   "use strict";
-  async function json(url, body, csrf) {
+  function fill(text, values) {
+    return (text || "").replace(/\{(\w+)\}/g, function (all, name) {
+      return name in values ? String(values[name]) : all;
+    });
+  }
+  async function json(url, body, csrf, texts) {
     var sameOrigin = Boolean(csrf);
     var headers = { "Content-Type": "application/json" };
     if (sameOrigin) headers["X-CSRFToken"] = csrf;
@@ -14,7 +20,7 @@
     try { data = await response.json(); } catch (e) { /* not JSON */ }
     if (!response.ok) {
       var err = data.error || {};
-      var message = typeof err === "string" ? (data.message || err) : (err.message || "Lỗi " + response.status);
+      var message = typeof err === "string" ? (data.message || err) : (err.message || fill(texts.textError, { status: response.status }));
       throw new Error(message);
     }
     return data;
@@ -25,30 +31,35 @@
     var button = form.querySelector("button");
     var agent = form.dataset.agent.replace(/\/$/, "");
     var token = { token: form.token.value, key: form.key.value, pin: form.pin.value };
+    var texts = form.dataset;
     button.disabled = true;
     bar.hidden = false;
-    status.textContent = "Đang đọc chứng thư số từ token…";
+    status.textContent = texts.textReading;
     (async function () {
       try {
-        var cert = await json(agent + "/v1/certificate", token, "");
-        status.textContent = "Đang chuẩn bị…";
-        var prepared = await json(form.dataset.prepare, { group: form.dataset.group, certificate: cert.certificate }, form.dataset.csrf);
+        var cert = await json(agent + "/v1/certificate", token, "", texts);
+        status.textContent = texts.textPreparing;
+        var prepared = await json(form.dataset.prepare, { group: form.dataset.group, certificate: cert.certificate }, form.dataset.csrf, texts);
         bar.max = prepared.total || 1;
-        status.textContent = "Đang ký trên token…";
-        var signed = await json(agent + "/v1/sign", Object.assign({ digests: prepared.digests }, token), "");
+        status.textContent = texts.textSigning;
+        var signed = await json(agent + "/v1/sign", Object.assign({ digests: prepared.digests }, token), "", texts);
         var values = {};
         prepared.digests.forEach(function (d, i) { values[d] = signed.signatures[i]; });
         var state = { finished: prepared.total === 0, done: 0, total: prepared.total, signed: 0, failed: prepared.failed };
         while (!state.finished) {
-          state = await json(form.dataset.complete, { session: prepared.session, values: values }, form.dataset.csrf);
+          state = await json(form.dataset.complete, { session: prepared.session, values: values }, form.dataset.csrf, texts);
           bar.value = state.done;
-          status.textContent = "Đã ký " + state.done + "/" + state.total + " (" + Math.round(100 * state.done / Math.max(1, state.total)) + "%)";
+          status.textContent = fill(texts.textProgress, {
+            done: state.done, total: state.total,
+            percent: Math.round(100 * state.done / Math.max(1, state.total)) + "%",
+          });
         }
-        status.textContent = "Hoàn tất 100%: đã ký " + state.signed + " học bạ" + (state.failed.length ? ", " + state.failed.length + " không ký được" : "") + ".";
+        status.textContent = fill(texts.textDone, { percent: "100%", signed: state.signed }) +
+          (state.failed.length ? fill(texts.textSomeFailed, { failed: state.failed.length }) : "") + ".";
         form.pin.value = "";
         setTimeout(function () { window.location.reload(); }, 1200);
       } catch (error) {
-        status.textContent = "Không ký được: " + error.message;
+        status.textContent = fill(texts.textFailed, { error: error.message });
         button.disabled = false;
       }
     })();
