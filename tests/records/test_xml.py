@@ -118,3 +118,14 @@ def test_any_text_round_trips(name, comment, reason):
     content = build(record)
     assert parse(content) == record
     assert build(parse(content)) == content
+
+
+@given(
+    st.lists(st.sampled_from([b"<", b"!", b"?", b"a"]), max_size=80).map(b"".join),
+    st.sampled_from([b"<!", b"<?"]),
+    st.integers(min_value=0, max_value=3),
+)
+def test_the_quick_scan_for_declarations_agrees_with_a_plain_search(data, pair, start):
+    from hocba.records.xml.safe import _pair_at
+
+    assert _pair_at(data, pair, start) == (data.find(pair, start) != -1)

@@ -50,7 +50,7 @@ def c14n(element: etree._Element) -> bytes:
 
 
 def digest_b64(element: etree._Element) -> str:
-    return base64.b64encode(hashlib.sha256(c14n(element)).digest()).decode()
+    return binascii.b2a_base64(hashlib.sha256(c14n(element)).digest(), newline=False).decode()
 
 
 _ID_VALUES = etree.XPath("descendant-or-self::*/@Id")

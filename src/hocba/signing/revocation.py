@@ -49,8 +49,12 @@ class RevocationChecker:
             )
         return cls(crls=crls, use_ocsp=use_ocsp)
 
-    def status(self, cert: x509.Certificate, issuer: x509.Certificate) -> Answer:
-        key = cert.serial_number
+    def status(
+        self, cert: x509.Certificate, issuer: x509.Certificate, serial: int | None = None
+    ) -> Answer:
+        """`serial`: the certificate's serial number when the caller already holds it (reading
+        it from the certificate costs more than the cached answer)."""
+        key = cert.serial_number if serial is None else serial
         if key not in self._cache:
             self._cache[key] = self._ask(cert, issuer)
         return self._cache[key]

@@ -85,6 +85,10 @@ class CertFacts:
     personal_id: str | None
     tax_code: str | None
     name: str
+    serial: int
+
+
+_SIGNATURE = f"{{{profile.DS}}}Signature"
 
 
 @dataclass
@@ -219,11 +223,11 @@ class Verifier:
             "KY_PHAT_HANH": [],
         }
         signed_subjects: set[str] = set()
-        for signature in root.iter(f"{{{profile.DS}}}Signature"):
+        for signature in root.iter(_SIGNATURE):
             if id(signature.getparent()) not in slot_elements:
                 checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
         for slot in slots:
-            for signature in slot.element.findall(f"{{{profile.DS}}}Signature"):
+            for signature in slot.element.iterchildren(_SIGNATURE):
                 ok = self._one(slot, signature, ids, duplicates, cache, checks)
                 if ok is not None:
                     times[slot.name].append(ok)
@@ -276,6 +280,7 @@ class Verifier:
                 personal_id=personal_id_of(cert),
                 tax_code=tax_code_of(cert),
                 name=common_name(cert),
+                serial=cert.serial_number,
             )
         return found
 
@@ -330,7 +335,7 @@ class Verifier:
         if chain is None or len(chain) < 2:
             checks.append(_check("revocation", "UNKNOWN", "REVOCATION_UNKNOWN", slot=slot.name))
             return None
-        answer = self.revocation.status(cert, chain[1])
+        answer = self.revocation.status(cert, chain[1], facts.serial)
         if answer.status is Status.REVOKED and (
             answer.revoked_at is None or answer.revoked_at <= when
         ):

@@ -41,6 +41,21 @@ def _parser(keep_whitespace: bool) -> etree.XMLParser:
 _PARSERS = {flag: _parser(flag) for flag in (False, True)}
 
 
+def _pair_at(data: bytes, pair: bytes, start: int = 0) -> bool:
+    """Whether the two bytes `pair` occur in `data` from `start`: the second byte is found with
+    memchr, many times faster than a two-byte search over a record; a document with many of
+    them falls back to the plain search."""
+    first, second = pair[0], pair[1:]
+    index = data.find(second, start + 1)
+    for _ in range(16):
+        if index == -1:
+            return False
+        if data[index - 1] == first:
+            return True
+        index = data.find(second, index + 1)
+    return data.find(pair, start) != -1
+
+
 def parse_untrusted(
     data: bytes, max_bytes: int = MAX_BYTES, keep_whitespace: bool = False
 ) -> etree._Element:
@@ -52,7 +67,8 @@ def parse_untrusted(
         raise XmlRejected(
             "XML_TOO_LARGE", f"Tệp XML quá lớn ({len(data)} byte, tối đa {max_bytes} byte)"
         )
-    match = _DECLARATIONS.search(data) if b"<!" in data else None
+    declares = _pair_at(data, b"<!")
+    match = _DECLARATIONS.search(data) if declares else None
     if match:
         kind = match.group(1).decode().upper()
         code = "XML_DTD_FORBIDDEN" if kind == "DOCTYPE" else "XML_DECLARATION_FORBIDDEN"
@@ -61,7 +77,7 @@ def parse_untrusted(
         root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
         raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
-    if match is None and b"<!" not in data and data.find(b"<?", 1) == -1:
+    if not declares and not _pair_at(data, b"<?", 1):
         # no declaration, DTD, entity or processing instruction can be there (an XML
         # declaration is the only "<?" allowed, and only at the very start)
         return root
