@@ -38,8 +38,9 @@ def qr_svg(address: str) -> str:
     """The verification address as a QR code (error correction M, SVG)."""
     out = io.BytesIO()
     # a fixed mask pattern: any of the eight is valid for every reader, and choosing the "best"
-    # one costs several times the rest of the encoding
-    segno.make(address, error="m", micro=False, mask=0).save(
+    # one costs several times the rest of the encoding; byte mode and level M as they are (no
+    # search for a better mode or a higher level that would fit)
+    segno.make(address, error="m", micro=False, mask=0, mode="byte", boost_error=False).save(
         out, kind="svg", xmldecl=False, border=2, dark="#000"
     )
     return out.getvalue().decode("ascii")

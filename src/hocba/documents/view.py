@@ -9,6 +9,7 @@ certificate serial. The typst template only lays this out. Pure: lxml + cryptogr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
@@ -115,22 +116,35 @@ def signers(root: etree._Element) -> dict[str, list[dict[str, str]]]:
             continue
         name = etree.QName(slot).localname
         key = f"GVBM:{slot.get('MON', '')}" if name == "GVBM" else name
-        cert_text = signature.findtext(f".//{{{profile.DS}}}X509Certificate") or ""
-        time_text = signature.findtext(f".//{{{profile.XADES}}}SigningTime") or ""
+        cert_text = next(signature.iter(_X509_CERTIFICATE), _EMPTY).text or ""
+        time_text = next(signature.iter(_SIGNING_TIME), _EMPTY).text or ""
         try:
-            cert = profile.certificate_of(cert_text)
+            who, serial = _certificate_facts(cert_text)
             when = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
         except ValueError:
             continue
         found.setdefault(key, []).append(
             {
                 "role": ROLES.get(name, name),
-                "name": common_name(cert),
+                "name": who,
                 "time": when.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"),
-                "serial": format(cert.serial_number, "X"),
+                "serial": serial,
             }
         )
     return found
+
+
+_X509_CERTIFICATE = f"{{{profile.DS}}}X509Certificate"
+_SIGNING_TIME = f"{{{profile.XADES}}}SigningTime"
+_EMPTY = etree.Element("empty")
+
+
+@functools.lru_cache(maxsize=4096)
+def _certificate_facts(cert_text: str) -> tuple[str, str]:
+    """The signer's name and the certificate's serial number (hex), read once per
+    certificate."""
+    cert = profile.certificate_of(cert_text)
+    return common_name(cert), format(cert.serial_number, "X")
 
 
 def _subject(subject: SubjectResult, signed: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
