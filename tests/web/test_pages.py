@@ -80,3 +80,12 @@ def test_an_english_browser_still_gets_vietnamese_until_the_user_switches(client
     assert "Đăng nhập" in body
     client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
     assert "Log in" in client.get("/login/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+
+
+def test_a_refusal_says_why_in_vietnamese(login, demo):
+    page = login("ht.hungvuong").get("/schools/25000201/")
+    assert page.status_code == 403
+    body = page.content.decode()
+    assert "Không được phép" in body and 'lang="vi"' in body
+    family = login("gvcn.chuvanan.6a").get("/my/")
+    assert "Tài khoản này không gắn với học sinh nào" in family.content.decode()
