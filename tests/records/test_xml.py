@@ -129,3 +129,32 @@ def test_the_quick_scan_for_declarations_agrees_with_a_plain_search(data, pair, 
     from hocba.records.xml.safe import _pair_at
 
     assert _pair_at(data, pair, start) == (data.find(pair, start) != -1)
+
+
+UTF16_DTD = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE HOC_BA [<!ENTITY x "">]>'
+HOSTILE_SPELLINGS = [
+    # a DTD with an entity, spelled in UTF-16 (no "<!" bytes), with and without a byte order mark
+    (UTF16_DTD + "<HOC_BA>&x;</HOC_BA>").encode("utf-16"),
+    '<!DOCTYPE HOC_BA [<!ENTITY x "">]><HOC_BA>&x;</HOC_BA>'.encode("utf-16-le"),
+    # a processing instruction at the very start, where an XML declaration would be
+    b'<?xml-stylesheet href="https://example.invalid/x.xsl"?><HOC_BA/>',
+    b"<?foo bar?><HOC_BA/>",
+    b"\xef\xbb\xbf<?foo?><HOC_BA/>",
+    # after the declaration and after the root
+    b"<?xml version='1.0' encoding='UTF-8'?><?foo?><HOC_BA/>",
+    b"<HOC_BA/><?foo?>",
+]
+
+
+@pytest.mark.parametrize("data", HOSTILE_SPELLINGS)
+def test_declarations_and_instructions_are_refused_however_they_are_spelled(data):
+    with pytest.raises(XmlRejected) as refused:
+        parse_untrusted(data, keep_whitespace=True)
+    assert refused.value.code in ("XML_DTD_FORBIDDEN", "XML_DECLARATION_FORBIDDEN", "XML_MALFORMED")
+
+
+def test_a_plain_record_with_or_without_declaration_or_bom_is_read():
+    content = build(sample_record())
+    body = content.split(b"?>", 1)[1].lstrip()
+    for data in (content, body, b"\xef\xbb\xbf" + content):
+        assert parse_untrusted(data, keep_whitespace=True).tag.endswith("HOC_BA")

@@ -96,3 +96,32 @@ def test_the_kept_page_suits_clients_that_do_not_take_gzip(counted, demo):
         assert 'data-verdict="VALID"' in response.get_data(as_text=True)
     login = client.get("/login/", environ_base={**where, "HTTP_ACCEPT_ENCODING": "gzip"})
     assert login.headers["Content-Encoding"] == "gzip"  # other pages are compressed
+
+
+def test_a_cookie_set_for_one_visitor_is_never_replayed_to_others(counted, demo):
+    """A malformed CSRF cookie makes Django send a new one; that answer is not kept."""
+    from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+    _client, calls = counted
+    app = FastPath(lambda e, s: calls.append(e["PATH_INFO"]) or django_application(e, s))
+    record = Record.objects.filter(school__code="25000201").first()
+    url = address(record.versions.get(state=State.ISSUED))
+
+    def get(cookie: str):  # type: ignore[no-untyped-def]
+        builder = EnvironBuilder(
+            path=url.split("?")[0], query_string=url.split("?")[1],
+            environ_base={"REMOTE_ADDR": "192.0.2.3", "HTTP_HOST": "127.0.0.1"},
+        )  # fmt: skip
+        environ = builder.get_environ()
+        if cookie:
+            environ["HTTP_COOKIE"] = cookie
+        _body, status, headers = run_wsgi_app(app, environ, buffered=True)
+        return status, headers.get_all("Set-Cookie")
+
+    calls.clear()
+    status, cookies = get("csrftoken=x")
+    assert status.startswith("200") and any("csrftoken=" in c for c in cookies)
+    for _ in range(2):
+        status, cookies = get("csrftoken=" + "A" * 32)
+        assert status.startswith("200") and cookies == []
+    assert len(calls) == 2  # the first answer was not kept; the second was, for the third

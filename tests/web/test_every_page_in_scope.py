@@ -73,6 +73,7 @@ class World:
     student_user: str
     other_student_user: str
     share_pk: int
+    session: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
     package_id: str = ""
 
@@ -182,7 +183,7 @@ CASES: dict[str, list[Case]] = {
     ],
     "records/<str:record_id>/v<int:version>.pdf": [
         Case("GET", lambda w: f"/records/{w.record.record_id}/v{w.version.version}.pdf",
-             lambda w: w.homeroom, lambda w: w.other_class, ok=(200, 404))
+             lambda w: w.homeroom, lambda w: w.other_class, ok=(200,))
     ],
     "documents/classes/<int:pk>/render/": [
         Case("POST", lambda w: f"/documents/classes/{w.class_id}/render/", "vt.chuvanan",
@@ -222,7 +223,11 @@ CASES: dict[str, list[Case]] = {
     "signing/complete/": [
         Case("POST", lambda w: "/signing/complete/", lambda w: w.homeroom,
              lambda w: w.student_user, lambda w: json.dumps({"session": "x"}),
-             "application/json", ok=(404,))
+             "application/json", ok=(404,)),
+        # the homeroom teacher's own session (no values sent: 400) is not another teacher's
+        Case("POST", lambda w: "/signing/complete/", lambda w: w.homeroom,
+             lambda w: w.other_class, lambda w: json.dumps({"session": w.session}),
+             "application/json", ok=(400,)),
     ],
     "signing/csc/": [
         Case("POST", lambda w: "/signing/csc/", lambda w: w.subject_teacher,
@@ -239,7 +244,7 @@ CASES: dict[str, list[Case]] = {
     "my/": [Case("GET", lambda w: "/my/", lambda w: w.student_user, "ht.chuvanan")],
     "my/records/<str:record_id>/v<int:version>.pdf": [
         Case("GET", lambda w: f"/my/records/{w.record.record_id}/v{w.version.version}.pdf",
-             lambda w: w.student_user, lambda w: w.other_student_user, ok=(200, 404))
+             lambda w: w.student_user, lambda w: w.other_student_user, ok=(200,))
     ],
     "my/records/<str:record_id>/v<int:version>.xml": [
         Case("GET", lambda w: f"/my/records/{w.record.record_id}/v{w.version.version}.xml",
@@ -411,6 +416,16 @@ def world(demo, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
         other_student_user=stranger.user.username,
         share_pk=link.pk,
     )
+    from django.utils import timezone
+
+    from hocba.workflow.models import SigningSession
+
+    world.session = str(
+        SigningSession.objects.create(
+            user=users.get(username=world.homeroom), slot="GVCN", certificate="",
+            signing_time=timezone.now(),
+        ).pk
+    )  # fmt: skip
     _warehouse(world)
     return world
 

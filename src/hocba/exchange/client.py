@@ -149,6 +149,10 @@ class HttpClient:
         if response.status_code == 404:
             return None
         body = self._json(response)
+        if response.status_code == 403 and body.get("error", {}).get("code") == "OUT_OF_REACH":
+            # received under another account of ours (a renewed one): this account has not
+            # sent it, so it is sent again, as for a package the warehouse does not know
+            return None
         if response.status_code != 200:
             error = body.get("error", {})
             raise Refused(str(error.get("code", "HTTP_ERROR")), str(error.get("message", "")))

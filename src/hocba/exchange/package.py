@@ -195,7 +195,11 @@ def read(data: bytes) -> Package:
     if root.tag != _q("GOI_TIN"):
         raise PackageRejected("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
     checker = schema()
-    if not checker.validate(root):
+    try:
+        valid = checker.validate(root)
+    except etree.Error as error:
+        raise PackageRejected("PACKAGE_MALFORMED", f"Gói tin không đúng lược đồ: {error}") from None
+    if not valid:
         errors = "; ".join(
             f"dòng {e.line}: {e.message}"
             for e in list(checker.error_log)[:3]  # type: ignore[call-overload]

@@ -79,8 +79,15 @@ class FastPath:
             return start_response(status, [h for h in headers if h[0] != KEY_HEADER], exc_info)
 
         result = self.app(environ, capture)
-        key = next((v for k, v in sent.get("headers", []) if k == KEY_HEADER), None)
-        if key is None or not str(sent.get("status", "")).startswith("200"):
+        headers = sent.get("headers", [])
+        key = next((v for k, v in headers if k == KEY_HEADER), None)
+        if (
+            key is None
+            or not str(sent.get("status", "")).startswith("200")
+            # a cookie is for this visitor only (a CSRF secret renewed after a bad cookie): such
+            # an answer is sent but never kept for the next ones
+            or any(k.lower() == "set-cookie" for k, _ in headers)
+        ):
             return result
         try:
             body = b"".join(result)

@@ -41,7 +41,11 @@ def schema() -> etree.XMLSchema:
 def validate(root: etree._Element) -> None:
     """XmlRejected("XML_SCHEMA_INVALID") with the first errors when `root` is not a record."""
     checker = schema()
-    if not checker.validate(root):
+    try:
+        valid = checker.validate(root)
+    except etree.Error as error:  # e.g. an entity reference the parser left in place
+        raise XmlRejected("XML_SCHEMA_INVALID", f"Tệp không đúng lược đồ học bạ: {error}") from None
+    if not valid:
         log = checker.error_log
         errors = "; ".join(f"dòng {e.line}: {e.message}" for e in list(log)[:5])  # type: ignore[call-overload]
         raise XmlRejected("XML_SCHEMA_INVALID", f"Tệp không đúng lược đồ học bạ: {errors}")

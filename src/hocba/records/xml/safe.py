@@ -56,6 +56,23 @@ def _pair_at(data: bytes, pair: bytes, start: int = 0) -> bool:
     return data.find(pair, start) != -1
 
 
+def _plain_utf8(data: bytes, tree: etree._ElementTree) -> bool:
+    """Whether the document is UTF-8 or ASCII, so that markup is spelled with the bytes the
+    quick scan looks for (UTF-16 or UTF-7 spell "<!DOCTYPE" otherwise)."""
+    return (tree.docinfo.encoding or "").upper() in ("UTF-8", "UTF8", "US-ASCII", "ASCII")
+
+
+def _after_declaration(data: bytes) -> int:
+    """Where to look for "<?" from: past the start of an XML declaration ("<?xml" and a space)
+    at the very beginning (after a UTF-8 byte order mark), else from the first byte, so that a
+    processing instruction there ("<?xml-stylesheet …?>", "<?foo?>") is seen."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    head = data[start : start + 6]
+    if head[:5] == b"<?xml" and head[5:6] in (b" ", b"\t", b"\r", b"\n"):
+        return start + 1
+    return 0
+
+
 def parse_untrusted(
     data: bytes, max_bytes: int = MAX_BYTES, keep_whitespace: bool = False
 ) -> etree._Element:
@@ -77,11 +94,15 @@ def parse_untrusted(
         root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
         raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
-    if not declares and not _pair_at(data, b"<?", 1):
-        # no declaration, DTD, entity or processing instruction can be there (an XML
-        # declaration is the only "<?" allowed, and only at the very start)
-        return root
     tree = root.getroottree()
+    if (
+        not declares
+        and _plain_utf8(data, tree)
+        and not _pair_at(data, b"<?", _after_declaration(data))
+    ):
+        # UTF-8 (or ASCII) bytes with no "<!" hold no DTD, entity or declaration, and with no
+        # "<?" after the XML declaration no processing instruction either
+        return root
     if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
         raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
     around = [*root.itersiblings(preceding=True), *root.itersiblings()]
