@@ -190,3 +190,24 @@ def test_remote_signing_from_the_page_with_pin_and_otp(demo, login, settings):
     for version in versions:
         version.refresh_from_db()
         assert version.state == State.SIGNING
+
+
+def test_a_group_of_ones_own_with_nothing_left_is_not_a_refusal(demo, login):
+    """The seal keeper has just signed everything: the principal's click on the school's seal
+    group finds nothing to sign (404), where another school's group is refused (403)."""
+    principal = user("ht.chuvanan")
+    school = principal.staff.school
+    assert f"KY-{school.pk}" in services.group_keys(principal)
+    assert services.group_of(principal, f"KY-{school.pk}") is None  # nothing waits at the seal
+    client = login("ht.chuvanan")
+    own = client.post(
+        "/signing/prepare/", {"group": f"KY-{school.pk}", "certificate": ""},
+        content_type="application/json",
+    )  # fmt: skip
+    assert own.status_code == 404 and own.json()["error"]["code"] == "NOTHING_TO_SIGN"
+    other = user("ht.hungvuong").staff.school
+    theirs = client.post(
+        "/signing/prepare/", {"group": f"KY-{other.pk}", "certificate": ""},
+        content_type="application/json",
+    )  # fmt: skip
+    assert theirs.status_code == 403 and theirs.json()["error"]["code"] == "NOT_YOUR_GROUP"

@@ -107,6 +107,24 @@ def waiting_for(user: Any) -> list[Group]:
     return groups
 
 
+def group_keys(user: Any) -> set[str]:
+    """The keys of every group the user's roles make theirs, with or without work waiting."""
+    staff = getattr(user, "staff", None)
+    if staff is None:
+        return set()
+    keys = set()
+    for a in RoleAssignment.objects.filter(staff=staff, active=True):
+        if a.role == Role.SUBJECT_TEACHER and a.class_group_id:
+            keys.add(f"GVBM-{a.class_group_id}-{a.subject_code}")
+        elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
+            keys.add(f"GVCN-{a.class_group_id}")
+        elif a.role == Role.PRINCIPAL and a.school_id:
+            keys.add(f"CBQL-{a.school_id}")
+        if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
+            keys.add(f"KY-{a.school_id}")
+    return keys
+
+
 def group_of(user: Any, key: str) -> Group | None:
     return next((g for g in waiting_for(user) if g.key == key), None)
 

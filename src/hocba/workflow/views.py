@@ -76,8 +76,10 @@ def _error(code: str, message: str, status: int = 400) -> JsonResponse:
 def prepare(request: HttpRequest) -> JsonResponse:
     body = _json(request)
     group = services.group_of(request.user, str(body.get("group", "")))
+    if group is None and str(body.get("group", "")) in services.group_keys(request.user):
+        return _error("NOTHING_TO_SIGN", "Không có học bạ nào chờ thầy/cô ký ở mục này", 404)
     if group is None:
-        return _error("NOT_YOUR_GROUP", "Không có học bạ nào chờ thầy/cô ký ở mục này", 403)
+        return _error("NOT_YOUR_GROUP", "Mục ký này không thuộc về thầy/cô", 403)
     try:
         der = base64.b64decode(str(body.get("certificate", "")), validate=True)
         session, digests = services.start(request.user, group, der)
@@ -150,9 +152,13 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
 
     if not settings.CSC_URL:
         raise Http404
-    group = services.group_of(request.user, request.POST.get("group", ""))
+    key = request.POST.get("group", "")
+    group = services.group_of(request.user, key)
+    if group is None and key in services.group_keys(request.user):
+        messages.info(request, _("No record in this group is waiting for your signature"))
+        return redirect("workflow-to-sign")
     if group is None:
-        raise PermissionDenied(_("No record in this group is waiting for your signature"))
+        raise PermissionDenied(_("This signing group is not yours"))
     try:
         signer = CscSigner(
             settings.CSC_URL,
