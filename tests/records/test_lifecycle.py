@@ -236,3 +236,25 @@ def test_a_pending_revocation_is_never_rebuilt_from_the_grade_book(demo):
     assert record.student in [s for s, _ in report.skipped]
     pending.refresh_from_db()
     assert read_xml(pending) == before
+
+
+def test_a_stored_file_cut_short_is_written_again(tmp_path, settings):
+    """A process killed while writing leaves a short file under the content's name; the next
+    store of the same bytes replaces it instead of trusting the name."""
+    import hashlib
+
+    from django.core.files.storage import default_storage
+
+    from hocba.records.models import storage_name
+    from hocba.records.services import store_xml
+
+    content = b"<HOC_BA>" + b"x" * 5000 + b"</HOC_BA>"
+    name = storage_name(hashlib.sha256(content).hexdigest())
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    from django.core.files.base import ContentFile
+
+    default_storage.save(name, ContentFile(content[:1000]))  # cut short
+    digest = store_xml(content)
+    with default_storage.open(storage_name(digest), "rb") as handle:
+        assert handle.read() == content

@@ -30,7 +30,7 @@ from hocba.documents.render import Renderer, RenderError
 from hocba.documents.seal import Sealer
 from hocba.organizations.models import School
 from hocba.records.models import RecordVersion, State
-from hocba.records.services import RecordError, read_xml
+from hocba.records.services import RecordError, keep_file, read_xml
 from hocba.signing import config
 from hocba.signing.certs import common_name
 from hocba.signing.signers import SignerError
@@ -75,9 +75,7 @@ def school_sealer(school: School) -> Sealer:
 
 def store_pdf(content: bytes) -> str:
     digest = hashlib.sha256(content).hexdigest()
-    name = pdf_storage_name(digest)
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(content))
+    keep_file(pdf_storage_name(digest), content, digest)
     return digest
 
 

@@ -60,12 +60,21 @@ def visible_record(user: Any, record_id: str) -> Record:
     return record
 
 
+def keep_file(name: str, content: bytes, sha256: str) -> None:
+    """Save `content` under the content-addressed `name` unless an intact copy is there. A copy
+    cut short (a process killed while writing it) does not match its hash: it is replaced."""
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() == sha256:
+                return
+        default_storage.delete(name)
+    default_storage.save(name, ContentFile(content))
+
+
 def store_xml(content: bytes) -> str:
     """Save bytes under their SHA-256 (once) and return the hash."""
     digest = hashlib.sha256(content).hexdigest()
-    name = storage_name(digest)
-    if not default_storage.exists(name):
-        default_storage.save(name, ContentFile(content))
+    keep_file(storage_name(digest), content, digest)
     return digest
 
 

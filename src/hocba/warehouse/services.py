@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hocba.exchange import package as pkg
-from hocba.records.services import store_xml
+from hocba.records.services import keep_file, store_xml
 from hocba.records.xml.builder import NS as RECORD_NS
 from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
@@ -127,8 +126,7 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
             row = ReceivedPackage.objects.create(
                 package_id=package_id, account=caller.account, sha256=digest, size=len(data)
             )
-            if not default_storage.exists(row.storage_name):
-                default_storage.save(row.storage_name, ContentFile(data))
+            keep_file(row.storage_name, data, digest)
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
     if inline:  # the caller processes it otherwise (the embedded client does, at once)
