@@ -4,7 +4,6 @@ the wire, and every form field has a label a keyboard or screen-reader user can 
 from __future__ import annotations
 
 import gzip
-import os
 from html.parser import HTMLParser
 
 import pytest
@@ -12,8 +11,8 @@ import pytest
 from hocba.family.models import StudentAccess
 from hocba.gradebook.models import ClassSubject
 from hocba.records.models import RecordVersion, State
-from tests.conftest import require_tool
-from tests.e2e.test_login import CHROMIUM_ARGS, demo_data  # noqa: F401 - fixture
+from tests.e2e.test_login import demo_data  # noqa: F401 - fixture
+from tests.e2e.test_signing_path import browser  # noqa: F401 - fixture
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,18 +50,6 @@ def _pages(live_server) -> list[tuple[str, str, str]]:  # type: ignore[no-untype
     ]
 
 
-@pytest.fixture
-def chromium():  # type: ignore[no-untyped-def]
-    path = require_tool("chromium")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 def _sign_in(context, live_server, username: str):  # type: ignore[no-untyped-def]
     page = context.new_page()
     if username:
@@ -74,9 +61,9 @@ def _sign_in(context, live_server, username: str):  # type: ignore[no-untyped-de
     return page
 
 
-def test_the_pages_read_most_work_without_javascript(live_server, demo_data, chromium):  # noqa: F811
+def test_the_pages_read_most_work_without_javascript(live_server, demo_data, browser):  # noqa: F811
     for username, address, text in _pages(live_server):
-        context = chromium.new_context(locale="vi-VN", java_script_enabled=False)
+        context = browser.new_context(locale="vi-VN", java_script_enabled=False)
         page = _sign_in(context, live_server, username)
         response = page.goto(live_server.url + address)
         assert response is not None and response.status == 200, address
@@ -119,10 +106,10 @@ class _Fields(HTMLParser):
         ]
 
 
-def test_pages_are_small_and_every_field_has_a_label(live_server, demo_data, chromium):  # noqa: F811
+def test_pages_are_small_and_every_field_has_a_label(live_server, demo_data, browser):  # noqa: F811
     weights = {}
     for username, address, _text in _pages(live_server):
-        context = chromium.new_context(locale="vi-VN")
+        context = browser.new_context(locale="vi-VN")
         page = _sign_in(context, live_server, username)
         sizes: list[int] = []
 

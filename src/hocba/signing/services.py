@@ -237,6 +237,18 @@ def _plan(
     return job
 
 
+def _note_refusal(report: SignReport, version: RecordVersion, refused: Exception) -> None:
+    """A version that cannot be signed now: skipped when there is nothing to do, else failed."""
+    code = getattr(refused, "code", None) or (
+        "FORBIDDEN" if isinstance(refused, PermissionDenied) else "RECORD_UNREADABLE"
+    )
+    message = getattr(refused, "message", None) or str(refused)
+    if code in ("ALREADY_SIGNED", "NOTHING_TO_SIGN", "NOT_SIGNABLE"):
+        report.skipped.append((version, message))
+    else:
+        report.failed.append((version, code, message))
+
+
 def sign_records(
     user: Any,
     versions: Iterable[RecordVersion],
@@ -267,14 +279,7 @@ def sign_records(
             try:
                 jobs.append(_plan(allowed, version, slot, subject_code, signer.certificate, now))
             except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
-                code = getattr(refused, "code", None) or (
-                    "FORBIDDEN" if isinstance(refused, PermissionDenied) else "RECORD_UNREADABLE"
-                )
-                message = getattr(refused, "message", None) or str(refused)
-                if code in ("ALREADY_SIGNED", "NOTHING_TO_SIGN", "NOT_SIGNABLE"):
-                    report.skipped.append((version, message))
-                else:
-                    report.failed.append((version, code, message))
+                _note_refusal(report, version, refused)
         digests = [p.digest for job in jobs for p in job.prepared]
         values = iter(signer.sign_digests(digests)) if digests else iter(())
         for job in jobs:
@@ -337,14 +342,7 @@ def prepare_batch(
         try:
             job = _plan(allowed, version, slot, subject_code, certificate, now)
         except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
-            code = getattr(refused, "code", None) or (
-                "FORBIDDEN" if isinstance(refused, PermissionDenied) else "RECORD_UNREADABLE"
-            )
-            message = getattr(refused, "message", None) or str(refused)
-            if code in ("ALREADY_SIGNED", "NOTHING_TO_SIGN", "NOT_SIGNABLE"):
-                report.skipped.append((version, message))
-            else:
-                report.failed.append((version, code, message))
+            _note_refusal(report, version, refused)
             continue
         digests[version.pk] = [p.digest for p in job.prepared]
     return digests, report
