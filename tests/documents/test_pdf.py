@@ -113,6 +113,29 @@ def test_the_view_shows_the_student_and_every_year_result_with_a_decimal_comma(
     assert f"mã kiểm tra {short_hash(signed)}" in text
 
 
+def test_every_font_is_the_bundled_times_compatible_serif_embedded(sealed, tmp_path):
+    path = tmp_path / "view.pdf"
+    path.write_bytes(sealed)
+    listing = subprocess.run(
+        [require_tool("pdffonts"), str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    fonts = {line.split()[0].split("+")[-1]: line.split() for line in listing}
+    assert {"LiberationSerif", "LiberationSerif-Bold"} <= fonts.keys()
+    assert all(name.startswith("LiberationSerif") for name in fonts)
+    # embedded, subset, with a Unicode map (copying text keeps the diacritics)
+    assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in fonts.values())
+
+
+def test_the_seal_leaves_the_metadata_as_drawn(renderer, sealed, signed):
+    # PDF/A wants the Info dictionary and the XMP packet in step: the seal touches neither
+    drawn = PdfFileReader(io.BytesIO(renderer.render(signed)))
+    after = PdfFileReader(io.BytesIO(sealed))
+    assert after.root["/Metadata"].data == drawn.root["/Metadata"].data
+    info = after.trailer_view["/Info"]
+    assert info["/ModDate"] == drawn.trailer_view["/Info"]["/ModDate"]
+    assert b"hocba-view:" in after.root["/Metadata"].data
+
+
 def test_drawing_the_same_xml_twice_gives_the_same_bytes(renderer, signed):
     assert renderer.render(signed) == renderer.render(signed)
 

@@ -1,9 +1,10 @@
 """Drawing the printable view: signed XML → PDF/A-3b with the XML attached as its source.
 
-One typst compiler per process (fonts are loaded once; only the bundled fonts are used, so the
-same XML gives the same bytes on every machine). The PDF's date is the time of the school's
-seal, so drawing the same record twice gives identical files — which is how `view_matches_xml`
-checks a sealed PDF. Pure: typst + segno, no Django.
+One typst compiler per process (fonts are loaded once). Only the fonts shipped with the template
+are used (Liberation Serif, metric-compatible with Times New Roman, the font of Vietnamese
+administrative documents), so the same XML gives the same bytes on every machine. The PDF's date
+is the time of the school's seal, so drawing the same record twice gives identical files — which
+is how `view_matches_xml` checks a sealed PDF. Pure: typst + segno, no Django.
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ class Renderer:
     def __init__(self, verify_base: str) -> None:
         self.verify_base = verify_base
         self._compiler = typst.Compiler(
-            template_dir() / TEMPLATE, root=template_dir(), ignore_system_fonts=True
+            template_dir() / TEMPLATE,
+            root=template_dir(),
+            font_paths=[str(template_dir() / "fonts")],
+            ignore_system_fonts=True,
         )
         self._lock = threading.Lock()
 
