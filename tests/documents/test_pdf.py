@@ -3,6 +3,7 @@ the school's certificate, read back by poppler and zbar, and every kind of tampe
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import subprocess
@@ -13,7 +14,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hocba.documents.pdfcheck import PdfVerifier
-from hocba.documents.render import Renderer
+from hocba.documents.render import Renderer, RenderError
 from hocba.documents.seal import Sealer
 from hocba.documents.view import short_hash, view_of
 from hocba.records.xml import build
@@ -134,6 +135,20 @@ def test_the_seal_leaves_the_metadata_as_drawn(renderer, sealed, signed):
     info = after.trailer_view["/Info"]
     assert info["/ModDate"] == drawn.trailer_view["/Info"]["/ModDate"]
     assert b"hocba-view:" in after.root["/Metadata"].data
+
+
+def test_the_record_passes_through_private_files_that_do_not_outlive_the_drawing(signed):
+    drawer = Renderer(BASE)
+    workdir = drawer._inputs
+    assert workdir.stat().st_mode & 0o077 == 0  # this user's only
+    drawer.render(signed)
+    assert sorted(p.name for p in workdir.iterdir()) == ["hocba.typ"]
+    with pytest.raises(RenderError):
+        drawer.render_view({"broken": True}, signed, "<svg/>")
+    assert sorted(p.name for p in workdir.iterdir()) == ["hocba.typ"]
+    del drawer
+    gc.collect()
+    assert not workdir.exists()
 
 
 def test_drawing_the_same_xml_twice_gives_the_same_bytes(renderer, signed):

@@ -12,6 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
+import shutil
+import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
@@ -56,9 +59,18 @@ class Renderer:
 
     def __init__(self, verify_base: str) -> None:
         self.verify_base = verify_base
+        # The record's data reaches typst as files in a private directory, not as `sys.inputs`:
+        # new inputs make typst rebuild and re-hash its whole standard library on every compile
+        # (about a twentieth of the drawing). In memory where the system offers it (/dev/shm),
+        # readable by this user only, removed as soon as the record is drawn.
+        shm = Path("/dev/shm")  # noqa: S108 (mkdtemp below makes a private, unguessable directory)
+        where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+        self._workdir = tempfile.TemporaryDirectory(prefix="hocba-view-", dir=where)
+        self._inputs = Path(self._workdir.name)
+        shutil.copyfile(template_dir() / TEMPLATE, self._inputs / TEMPLATE)
         self._compiler = typst.Compiler(
-            template_dir() / TEMPLATE,
-            root=template_dir(),
+            self._inputs / TEMPLATE,
+            root=self._inputs,
             font_paths=[str(template_dir() / "fonts")],
             ignore_system_fonts=True,
         )
@@ -70,23 +82,33 @@ class Renderer:
             data, when = view_of(xml, self.verify_base)
         except ValueError as error:  # XmlRejected is a ValueError
             raise RenderError("VIEW_XML_INVALID", f"Không đọc được học bạ: {error}") from None
-        return self.render_view(data, xml.decode("utf-8"), qr_svg(data["address"]), when)
+        return self.render_view(data, xml, qr_svg(data["address"]), when)
 
     def render_view(
-        self, data: dict[str, Any], xml: str, qr: str, when: dt.datetime | None = None
+        self, data: dict[str, Any], xml: bytes | str, qr: str, when: dt.datetime | None = None
     ) -> bytes:
         """Compile the template for view data `data` (as `view_of` gives it), attaching `xml`
         and showing the QR code `qr` (SVG)."""
-        inputs = {"data": json.dumps(data, ensure_ascii=False), "qr": qr, "xml": xml}
+        record = xml.encode("utf-8") if isinstance(xml, str) else xml
+        inputs = {
+            "data.json": json.dumps(data, ensure_ascii=False).encode("utf-8"),
+            "record.xml": record,
+            "qr.svg": qr.encode("ascii"),
+        }
         try:
             with self._lock:
-                pdf = self._compiler.compile(
-                    format="pdf",
-                    sys_inputs=inputs,
-                    pdf_standards=[PDF_STANDARD],
-                    timestamp=when,
-                    pdf_tags=False,
-                )
+                try:
+                    for name, content in inputs.items():
+                        (self._inputs / name).write_bytes(content)
+                    pdf = self._compiler.compile(
+                        format="pdf",
+                        pdf_standards=[PDF_STANDARD],
+                        timestamp=when,
+                        pdf_tags=False,
+                    )
+                finally:  # no personal data left behind between records
+                    for name in inputs:
+                        (self._inputs / name).unlink(missing_ok=True)
         except typst.TypstError as error:
             message = f"Không dựng được bản thể hiện: {error}"
             raise RenderError("VIEW_RENDER_FAILED", message) from None
