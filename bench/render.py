@@ -74,7 +74,7 @@ def main() -> None:
     for first in range(0, n, CHUNK):
         start = time.perf_counter()
         for empty in empties[first : first + CHUNK]:
-            renderer.render_view(empty, "<HOC_BA/>", qr)
+            renderer.render_view(empty, b"<HOC_BA/>", qr)
         blank_seconds += time.perf_counter() - start
         start = time.perf_counter()
         for xml in signed[first : first + CHUNK]:

@@ -85,14 +85,13 @@ class Renderer:
         return self.render_view(data, xml, qr_svg(data["address"]), when)
 
     def render_view(
-        self, data: dict[str, Any], xml: bytes | str, qr: str, when: dt.datetime | None = None
+        self, data: dict[str, Any], xml: bytes, qr: str, when: dt.datetime | None = None
     ) -> bytes:
         """Compile the template for view data `data` (as `view_of` gives it), attaching `xml`
         and showing the QR code `qr` (SVG)."""
-        record = xml.encode("utf-8") if isinstance(xml, str) else xml
         inputs = {
             "data.json": json.dumps(data, ensure_ascii=False).encode("utf-8"),
-            "record.xml": record,
+            "record.xml": xml,
             "qr.svg": qr.encode("ascii"),
         }
         try:
