@@ -53,6 +53,20 @@ def _drafts(**scope: Any) -> list[RecordVersion]:
     )
 
 
+def _slot_keys(a: RoleAssignment) -> dict[str, str]:
+    """The signing groups one role assignment makes the user's: signing slot → group key."""
+    keys = {}
+    if a.role == Role.SUBJECT_TEACHER and a.class_group_id:
+        keys["GVBM"] = f"GVBM-{a.class_group_id}-{a.subject_code}"
+    elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
+        keys["GVCN"] = f"GVCN-{a.class_group_id}"
+    elif a.role == Role.PRINCIPAL and a.school_id:
+        keys["CBQL"] = f"CBQL-{a.school_id}"
+    if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
+        keys["KY_PHAT_HANH"] = f"KY-{a.school_id}"
+    return keys
+
+
 def waiting_for(user: Any) -> list[Group]:
     staff = getattr(user, "staff", None)
     if staff is None:
@@ -62,7 +76,8 @@ def waiting_for(user: Any) -> list[Group]:
         "class_group", "school"
     )
     for a in assignments:
-        if a.role == Role.SUBJECT_TEACHER and a.class_group_id:
+        keys = _slot_keys(a)
+        if "GVBM" in keys:
             cs = ClassSubject.objects.filter(
                 class_group_id=a.class_group_id, subject_code=a.subject_code
             ).first()
@@ -71,33 +86,32 @@ def waiting_for(user: Any) -> list[Group]:
                 "subject": name,
                 "name": a.class_group.name,
             }
-            group = Group("GVBM", f"GVBM-{a.class_group_id}-{a.subject_code}", title,
-                          a.subject_code)  # fmt: skip
+            group = Group("GVBM", keys["GVBM"], title, a.subject_code)
             for v in _drafts(record__class_group_id=a.class_group_id):
                 if v.event != Event.CANCEL and a.subject_code in pending(v)["GVBM"]:
                     group.versions.append(v)
             groups.append(group)
-        elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
+        elif "GVCN" in keys:
             title = _("Homeroom class %(name)s") % {"name": a.class_group.name}
-            group = Group("GVCN", f"GVCN-{a.class_group_id}", title)
+            group = Group("GVCN", keys["GVCN"], title)
             for v in _drafts(record__class_group_id=a.class_group_id):
                 p = pending(v)
                 if v.event != Event.CANCEL and not p["GVBM"] and p["GVCN"]:
                     group.versions.append(v)
             groups.append(group)
-        elif a.role == Role.PRINCIPAL and a.school_id:
+        elif "CBQL" in keys:
             title = _("Principal — %(school)s") % {"school": a.school.name}
-            principal = Group("CBQL", f"CBQL-{a.school_id}", title, school_code=a.school.code)
+            principal = Group("CBQL", keys["CBQL"], title, school_code=a.school.code)
             for v in _drafts(record__school_id=a.school_id):
                 p = pending(v)
                 if p["CBQL"] and (v.event == Event.CANCEL or not p["GVCN"]):
                     principal.versions.append(v)
             groups.append(principal)
-        if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
+        if "KY_PHAT_HANH" in keys:
             title = _("Issue with the school's certificate — %(school)s") % {
                 "school": a.school.name
             }
-            seal = Group("KY_PHAT_HANH", f"KY-{a.school_id}", title, school_code=a.school.code)
+            seal = Group("KY_PHAT_HANH", keys["KY_PHAT_HANH"], title, school_code=a.school.code)
             for v in _drafts(record__school_id=a.school_id):
                 p = pending(v)
                 if v.event != Event.CANCEL and not p["CBQL"] and p["KY_PHAT_HANH"]:
@@ -112,17 +126,8 @@ def group_keys(user: Any) -> set[str]:
     staff = getattr(user, "staff", None)
     if staff is None:
         return set()
-    keys = set()
-    for a in RoleAssignment.objects.filter(staff=staff, active=True):
-        if a.role == Role.SUBJECT_TEACHER and a.class_group_id:
-            keys.add(f"GVBM-{a.class_group_id}-{a.subject_code}")
-        elif a.role == Role.HOMEROOM_TEACHER and a.class_group_id:
-            keys.add(f"GVCN-{a.class_group_id}")
-        elif a.role == Role.PRINCIPAL and a.school_id:
-            keys.add(f"CBQL-{a.school_id}")
-        if a.role in (Role.SEAL_KEEPER, Role.PRINCIPAL) and a.school_id:
-            keys.add(f"KY-{a.school_id}")
-    return keys
+    assignments = RoleAssignment.objects.filter(staff=staff, active=True)
+    return {key for a in assignments for key in _slot_keys(a).values()}
 
 
 def group_of(user: Any, key: str) -> Group | None:
