@@ -6,6 +6,8 @@ from __future__ import annotations
 import gc
 import io
 import json
+import re
+import struct
 import subprocess
 
 import pytest
@@ -14,7 +16,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from hocba.documents.pdfcheck import PdfVerifier
-from hocba.documents.render import Renderer, RenderError
+from hocba.documents.render import Renderer, RenderError, page_count, qr_svg, template_dir
 from hocba.documents.seal import Sealer
 from hocba.documents.view import short_hash, view_of
 from hocba.records.xml import build
@@ -121,10 +123,56 @@ def test_every_font_is_the_bundled_times_compatible_serif_embedded(sealed, tmp_p
         [require_tool("pdffonts"), str(path)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
     fonts = {line.split()[0].split("+")[-1]: line.split() for line in listing}
-    assert {"LiberationSerif", "LiberationSerif-Bold"} <= fonts.keys()
-    assert all(name.startswith("LiberationSerif") for name in fonts)
+    assert {"HocbaSerif-Regular", "HocbaSerif-Bold", "HocbaSerif-Italic"} <= fonts.keys()
+    assert all(name.startswith("HocbaSerif-") for name in fonts)
     # embedded, subset, with a Unicode map (copying text keeps the diacritics)
     assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in fonts.values())
+
+
+def test_the_shipped_fonts_carry_no_hinting():
+    # hinting is for screens' pixel grids; without it every embedded subset is smaller
+    fonts = sorted((template_dir() / "fonts").glob("*.ttf"))
+    assert [f.name for f in fonts] == [
+        f"HocbaSerif-{style}.ttf" for style in ("Bold", "BoldItalic", "Italic", "Regular")
+    ]
+    for font in fonts:
+        data = font.read_bytes()
+        (count,) = struct.unpack(">H", data[4:6])
+        tables = {data[12 + 16 * i : 16 + 16 * i] for i in range(count)}
+        assert {b"glyf", b"cmap", b"name"} <= tables
+        assert not tables & {b"fpgm", b"prep", b"cvt "}, font.name
+    assert "Reserved Font Name Liberation" in (template_dir() / "fonts/OFL.txt").read_text()
+
+
+def page_footers(pdf: bytes, tmp_path) -> list[str]:
+    return re.findall(r"Trang (\d+/\d+)", text_of(pdf, tmp_path))
+
+
+def test_every_page_is_numbered_out_of_the_total(renderer, signed, tmp_path):
+    pdf = renderer.render(signed)
+    assert page_count(pdf) == 4
+    assert page_footers(pdf, tmp_path) == ["1/4", "2/4", "3/4", "4/4"]
+
+
+def test_a_section_that_runs_over_a_page_is_still_numbered_right(renderer, signed, tmp_path):
+    data, when = view_of(signed, BASE)
+    # a full year of subjects with long comments: the table runs onto a next page
+    comment = "Em tích cực phát biểu, tiến bộ rõ, cần rèn kĩ năng trình bày. " * 4
+    data["subjects"] = [{**s, "comment": comment} for s in data["subjects"] * 8]
+    pdf = renderer.render_view(data, signed, qr_svg(data["address"]), when)
+    assert page_count(pdf) > 4
+    total = page_count(pdf)
+    assert page_footers(pdf, tmp_path) == [f"{n}/{total}" for n in range(1, total + 1)]
+
+
+def test_a_fresh_renderer_draws_the_same_bytes_as_one_that_drew_other_records(signed):
+    # typst reuses pieces of earlier drawings; the result must not depend on which came before
+    busy = Renderer(BASE)
+    data, when = view_of(signed, BASE)
+    for name in ("Nguyễn Văn An", "Trần Thị Bình"):
+        other = {**data, "student": {**data["student"], "name": name}}
+        busy.render_view(other, signed, qr_svg(data["address"]), when)
+    assert busy.render(signed) == Renderer(BASE).render(signed)
 
 
 def test_the_seal_leaves_the_metadata_as_drawn(renderer, sealed, signed):

@@ -1,10 +1,11 @@
 """Drawing the printable view: signed XML → PDF/A-3b with the XML attached as its source.
 
-One typst compiler per process (fonts are loaded once). Only the fonts shipped with the template
-are used (Liberation Serif, metric-compatible with Times New Roman, the font of Vietnamese
-administrative documents), so the same XML gives the same bytes on every machine. The PDF's date
-is the time of the school's seal, so drawing the same record twice gives identical files — which
-is how `view_matches_xml` checks a sealed PDF. Pure: typst + segno, no Django.
+One typst compiler per process (fonts are loaded once, and typst reuses the layout of pieces that
+are the same from one record to the next). Only the fonts shipped with the template are used
+(Hocba Serif: Liberation Serif without hinting, metric-compatible with Times New Roman, the font
+of Vietnamese administrative documents), so the same XML gives the same bytes on every machine.
+The PDF's date is the time of the school's seal, so drawing the same record twice gives identical
+files — which is how `view_matches_xml` checks a sealed PDF. Pure: typst + segno, no Django.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -27,6 +29,18 @@ from hocba.documents.view import view_of
 
 TEMPLATE = "hocba.typ"
 PDF_STANDARD = "a-3b"
+_PAGE = re.compile(rb"/Type\s*/Page[\s/>]")
+
+
+SECTIONS = 4
+"""The pages the template draws when no section runs over a page: the cover, identity and school
+history, then the year's two pages (primary: subjects and qualities, then competencies and the
+result, a spread on paper; otherwise the subjects, then the summary)."""
+
+
+def page_count(pdf: bytes) -> int:
+    """The number of page objects in a PDF as typst writes it (uncompressed object dicts)."""
+    return len(_PAGE.findall(pdf))
 
 
 class RenderError(RuntimeError):
@@ -89,6 +103,16 @@ class Renderer:
     ) -> bytes:
         """Compile the template for view data `data` (as `view_of` gives it), attaching `xml`
         and showing the QR code `qr` (SVG)."""
+        # Page numbers are written out when every section fits its page, which spares typst a
+        # second layout pass; when one runs over, the record is drawn again with counted pages.
+        pdf = self._compile({**data, "pages": SECTIONS}, xml, qr, when)
+        if page_count(pdf) != SECTIONS:
+            pdf = self._compile(data, xml, qr, when)
+        return pdf
+
+    def _compile(
+        self, data: dict[str, Any], xml: bytes, qr: str, when: dt.datetime | None
+    ) -> bytes:
         inputs = {
             "data.json": json.dumps(data, ensure_ascii=False).encode("utf-8"),
             "record.xml": xml,

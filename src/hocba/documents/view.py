@@ -23,7 +23,7 @@ from hocba.records.xml.parser import read
 from hocba.signing import profile
 from hocba.signing.certs import common_name
 
-VIEW_VERSION = "2"
+VIEW_VERSION = "3"
 """Changes whenever the layout changes: a PDF states the version that drew it, so a verifier
 knows whether re-drawing the embedded XML must give the same pages."""
 
