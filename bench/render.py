@@ -4,8 +4,8 @@ For each of N distinct records (all four signing steps, 15 XML signatures each):
 draw the PDF/A-3b view (typst, QR code, XML attached), seal it with the school's organisation
 key on a SoftHSM2 token through PKCS#11 (pyHanko, PAdES B-B). Reported as sealed PDFs per second
 against the limit measured in the same run: compiling the same template without data (every
-text empty, no table rows; only the record id differs, so typst cannot reuse a whole previous
-page).
+text empty, no table rows; only the record id differs, so each is a new document in which typst
+reuses whatever pieces are the same as before, as it does between real records).
 
 Drawing and sealing run pinned to one CPU: typst would otherwise lay out pages on a second
 thread, and the figure is what one core gives.

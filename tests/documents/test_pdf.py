@@ -129,18 +129,45 @@ def test_every_font_is_the_bundled_times_compatible_serif_embedded(sealed, tmp_p
     assert all(row[-5:-2] == ["yes", "yes", "yes"] for row in fonts.values())
 
 
-def test_the_shipped_fonts_carry_no_hinting():
-    # hinting is for screens' pixel grids; without it every embedded subset is smaller
+def sfnt_tables(data: bytes) -> dict[bytes, bytes]:
+    (count,) = struct.unpack(">H", data[4:6])
+    tables = {}
+    for i in range(count):
+        tag, _sum, offset, length = struct.unpack(">4sIII", data[12 + 16 * i : 28 + 16 * i])
+        tables[tag] = data[offset : offset + length]
+    return tables
+
+
+def font_names(name_table: bytes) -> dict[int, set[str]]:
+    _format, count, strings = struct.unpack(">HHH", name_table[:6])
+    names: dict[int, set[str]] = {}
+    for i in range(count):
+        platform, _enc, _lang, name_id, length, offset = struct.unpack(
+            ">HHHHHH", name_table[6 + 12 * i : 18 + 12 * i]
+        )
+        raw = name_table[strings + offset : strings + offset + length]
+        names.setdefault(name_id, set()).add(
+            raw.decode("utf-16-be" if platform in (0, 3) else "mac_roman")
+        )
+    return names
+
+
+def test_the_shipped_fonts_are_hocba_serif_without_hinting():
+    # hinting is for screens' pixel grids; without it every embedded subset is smaller. A
+    # modified Liberation font may not be called Liberation (the OFL's Reserved Font Name).
     fonts = sorted((template_dir() / "fonts").glob("*.ttf"))
-    assert [f.name for f in fonts] == [
-        f"HocbaSerif-{style}.ttf" for style in ("Bold", "BoldItalic", "Italic", "Regular")
-    ]
-    for font in fonts:
-        data = font.read_bytes()
-        (count,) = struct.unpack(">H", data[4:6])
-        tables = {data[12 + 16 * i : 16 + 16 * i] for i in range(count)}
-        assert {b"glyf", b"cmap", b"name"} <= tables
-        assert not tables & {b"fpgm", b"prep", b"cvt "}, font.name
+    styles = ("Bold", "BoldItalic", "Italic", "Regular")
+    assert [f.name for f in fonts] == [f"HocbaSerif-{style}.ttf" for style in styles]
+    for font, style in zip(fonts, styles, strict=True):
+        tables = sfnt_tables(font.read_bytes())
+        assert {b"glyf", b"cmap", b"name"} <= tables.keys()
+        assert not tables.keys() & {b"fpgm", b"prep", b"cvt "}, font.name
+        (max_instructions,) = struct.unpack(">H", tables[b"maxp"][26:28])
+        assert max_instructions == 0, font.name  # no glyph carries instructions
+        names = font_names(tables[b"name"])
+        assert names[1] == {"Hocba Serif"} and names[6] == {f"HocbaSerif-{style}"}
+        for name_id in (1, 3, 4, 6, 16, 17):
+            assert not any("Liberation" in n for n in names.get(name_id, ())), (font, name_id)
     assert "Reserved Font Name Liberation" in (template_dir() / "fonts/OFL.txt").read_text()
 
 
@@ -148,21 +175,67 @@ def page_footers(pdf: bytes, tmp_path) -> list[str]:
     return re.findall(r"Trang (\d+/\d+)", text_of(pdf, tmp_path))
 
 
-def test_every_page_is_numbered_out_of_the_total(renderer, signed, tmp_path):
+def compiles(renderer, monkeypatch) -> list[bool]:
+    """Whether each compile of the next drawing wrote the page numbers out."""
+    seen: list[bool] = []
+    compile_once = renderer._compile
+
+    def spy(data, *args):
+        seen.append("pages" in data)
+        return compile_once(data, *args)
+
+    monkeypatch.setattr(renderer, "_compile", spy)
+    return seen
+
+
+def test_every_page_is_numbered_out_of_the_total_in_one_drawing(
+    renderer, signed, tmp_path, monkeypatch
+):
+    seen = compiles(renderer, monkeypatch)
     pdf = renderer.render(signed)
+    assert seen == [True]  # numbers written out: no second drawing, no page counter
     assert page_count(pdf) == 4
     assert page_footers(pdf, tmp_path) == ["1/4", "2/4", "3/4", "4/4"]
 
 
-def test_a_section_that_runs_over_a_page_is_still_numbered_right(renderer, signed, tmp_path):
+def test_a_section_that_runs_over_a_page_is_still_numbered_right(
+    renderer, signed, tmp_path, monkeypatch
+):
     data, when = view_of(signed, BASE)
     # a full year of subjects with long comments: the table runs onto a next page
     comment = "Em tích cực phát biểu, tiến bộ rõ, cần rèn kĩ năng trình bày. " * 4
     data["subjects"] = [{**s, "comment": comment} for s in data["subjects"] * 8]
+    seen = compiles(renderer, monkeypatch)
     pdf = renderer.render_view(data, signed, qr_svg(data["address"]), when)
-    assert page_count(pdf) > 4
+    assert seen == [True, False]  # drawn again with a page counter
     total = page_count(pdf)
+    assert total > 4
     assert page_footers(pdf, tmp_path) == [f"{n}/{total}" for n in range(1, total + 1)]
+
+
+def test_written_out_and_counted_footers_sit_in_the_same_place(renderer, signed, tmp_path):
+    data, when = view_of(signed, BASE)
+    qr = qr_svg(data["address"])
+    boxes = []
+    for drawn in ({**data, "pages": 4}, data):
+        path = tmp_path / "view.pdf"
+        path.write_bytes(renderer._compile(drawn, signed, qr, when))
+        words = subprocess.run(
+            [require_tool("pdftotext"), "-bbox", str(path), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        boxes.append(re.findall(r"<word [^>]*>(?:Trang|Mã|\d/4)</word>", words))
+    assert len(boxes[0]) == 12  # "Mã", "Trang", "n/4" on each of four pages
+    assert boxes[0] == boxes[1]
+
+
+def test_a_name_that_reads_like_a_page_object_does_not_count_as_one(renderer, signed):
+    data, when = view_of(signed, BASE)
+    data["student"]["name"] = "An /Type /Page X obj <</Type/Page"
+    pdf = renderer.render_view(data, signed, qr_svg(data["address"]), when)
+    assert page_count(pdf) == 4
 
 
 def test_a_fresh_renderer_draws_the_same_bytes_as_one_that_drew_other_records(signed):

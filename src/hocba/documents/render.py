@@ -29,7 +29,7 @@ from hocba.documents.view import view_of
 
 TEMPLATE = "hocba.typ"
 PDF_STANDARD = "a-3b"
-_PAGE = re.compile(rb"/Type\s*/Page[\s/>]")
+_PAGE = re.compile(rb"\bobj\s*<<\s*/Type\s*/Page[\s/>]")
 
 
 SECTIONS = 4
@@ -39,7 +39,8 @@ result, a spread on paper; otherwise the subjects, then the summary)."""
 
 
 def page_count(pdf: bytes) -> int:
-    """The number of page objects in a PDF as typst writes it (uncompressed object dicts)."""
+    """The number of page objects in a PDF as typst writes it: each an uncompressed object whose
+    dictionary starts with its type (text such as a name in the XMP packet cannot start one)."""
     return len(_PAGE.findall(pdf))
 
 
