@@ -90,11 +90,11 @@ def failing(report):
     return {(c["check"], c.get("code")) for c in report["checks"] if c["status"] == "FAIL"}
 
 
-def text_of(pdf: bytes, tmp_path) -> str:
+def text_of(pdf: bytes, tmp_path, how: str = "-layout") -> str:
     path = tmp_path / "view.pdf"
     path.write_bytes(pdf)
     return subprocess.run(
-        [require_tool("pdftotext"), "-layout", str(path), "-"],
+        [require_tool("pdftotext"), how, str(path), "-"],
         capture_output=True,
         text=True,
         check=True,
@@ -218,14 +218,7 @@ def test_written_out_and_counted_footers_sit_in_the_same_place(renderer, signed,
     qr = qr_svg(data["address"])
     boxes = []
     for drawn in ({**data, "pages": 4}, data):
-        path = tmp_path / "view.pdf"
-        path.write_bytes(renderer._compile(drawn, signed, qr, when))
-        words = subprocess.run(
-            [require_tool("pdftotext"), "-bbox", str(path), "-"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        words = text_of(renderer._compile(drawn, signed, qr, when), tmp_path, "-bbox")
         boxes.append(re.findall(r"<word [^>]*>(?:Trang|Mã|\d/4)</word>", words))
     assert len(boxes[0]) == 12  # "Mã", "Trang", "n/4" on each of four pages
     assert boxes[0] == boxes[1]
