@@ -3,7 +3,7 @@
 Everything that differs between a laptop demo and a Sở platform comes from the environment:
 `HOCBA_DATA_DIR` (database, files, development PKI), `DATABASE_URL` (PostgreSQL),
 `HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
-verification address printed on every PDF view).
+verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files).
 """
 
 from __future__ import annotations
@@ -172,8 +172,32 @@ EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(16 * 1024
 EXCHANGE_BACKOFF_SECONDS = float(os.environ.get("HOCBA_BACKOFF_SECONDS", "5"))
 """First wait after a failed submission; doubled each time, at most ten minutes."""
 
+
+def _object_storage() -> dict[str, object]:
+    """Where record XML, PDF views and packages are kept: files under HOCBA_DATA_DIR, or an
+    S3-compatible object store when HOCBA_S3_BUCKET is set (credentials from the usual
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the machine's role)."""
+    bucket = os.environ.get("HOCBA_S3_BUCKET")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": os.environ.get("HOCBA_S3_ENDPOINT") or None,
+            "region_name": os.environ.get("HOCBA_S3_REGION") or None,
+            "location": os.environ.get("HOCBA_S3_PREFIX", ""),
+            # objects are private: downloads go through the views that check who may read
+            "default_acl": None,
+            "querystring_auth": True,
+            # names are content hashes: the same name is the same content
+            "file_overwrite": True,
+        },
+    }
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _object_storage(),
     # collectstatic (run by `hocba serve`) writes gzip/brotli copies that WhiteNoise sends
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
