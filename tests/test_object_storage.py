@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from hocba.config.settings import _object_storage
 from hocba.documents.models import Document
 from hocba.documents.services import read_pdf, seal_with_school_keys
-from hocba.records.models import RecordVersion, State
+from hocba.records.models import RecordVersion, State, storage_name
 from hocba.records.services import keep_file, read_xml, store_xml
 from hocba.warehouse.models import ReceivedPackage
 from hocba.warehouse.services import process, receive
@@ -108,15 +108,15 @@ def test_a_copy_cut_short_in_the_bucket_is_written_again(bucket):
     use()
     content = "Học bạ số".encode() * 1000
     digest = hashlib.sha256(content).hexdigest()
-    client.put_object(Bucket=name, Key=f"hocba/records/{digest[:2]}/{digest}.xml", Body=content[:7])
-    keep_file(f"records/{digest[:2]}/{digest}.xml", content, digest)
-    assert objects() == {f"hocba/records/{digest[:2]}/{digest}.xml": content}
+    client.put_object(Bucket=name, Key=f"hocba/{storage_name(digest)}", Body=content[:7])
+    keep_file(storage_name(digest), content, digest)
+    assert objects() == {f"hocba/{storage_name(digest)}": content}
 
 
 def test_the_warehouse_keeps_a_package_in_the_bucket_and_processes_it_from_there(demo, bucket):
     _client, _name, objects, use = bucket
     versions = list(RecordVersion.objects.filter(record__school__code=THCS, state=State.ISSUED)[:3])
-    data = sealed(THCS, [entry(v, read_xml(v)) for v in versions])
+    data = sealed(THCS, [entry(v) for v in versions])
     use()
     row, new = receive(caller(f"truong-{THCS}"), data, inline=False)
     assert new and objects() == {f"hocba/{row.storage_name}": data}
