@@ -24,6 +24,7 @@ from importlib import resources
 from cryptography import x509
 from lxml import etree
 
+from hocba import limits
 from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import profile
 from hocba.signing.signers import Signer
@@ -31,7 +32,7 @@ from hocba.signing.signers import Signer
 NS = "urn:hocba:goi-tin:1"
 CONTENT_ID = "noidung"
 SEAL_ID = "goitin-ky"
-MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+MAX_PACKAGE_BYTES = limits.PACKAGE_BYTES
 """A warehouse refuses larger packages unread; senders split well below it."""
 MAX_RECORDS = 1000
 EVENTS = ("NEW", "UPDATE", "CANCEL")

@@ -17,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
+from hocba import limits
 from hocba.gradebook.compute import class_subjects, enrolled_students
 from hocba.gradebook.models import Assessment, ClassSubject, Kind, Term, YearResult
 from hocba.gradebook.services import (
@@ -32,7 +33,7 @@ from hocba.organizations.models import ClassGroup
 KEY_ROW = 5
 HEADER_ROW = 6
 FIRST_ROW = 7
-MAX_BYTES = 5 * 1024 * 1024
+MAX_BYTES = limits.SPREADSHEET_UPLOAD_BYTES
 TERM_LABEL = {Term.HK1: "HK I", Term.HK2: "HK II", Term.SUMMER: "Hè"}
 KIND_LABEL = {
     Kind.TX: "TX", Kind.GK: "GK", Kind.CK: "CK", Kind.CD: "CĐ", Kind.RETAKE: "KT lại",

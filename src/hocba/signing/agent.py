@@ -12,11 +12,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from hocba import limits
 from hocba.signing.signers import Pkcs11Signer, SignerError
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
-MAX_DIGESTS = 2000
+MAX_DIGESTS = limits.AGENT_DIGESTS
 
 
 def agent_app(

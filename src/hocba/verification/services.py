@@ -21,13 +21,14 @@ from django.db.models import Q
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from hocba import limits
 from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.signing import config
 
 CODE = re.compile(r"^[0-9a-f]{12}$")
 REPORT_SECONDS = 300
-MAX_UPLOAD = 8 * 1024 * 1024
+MAX_UPLOAD = limits.VERIFY_UPLOAD_BYTES
 
 # What the page shows, in the reader's language; the API report (contracts/verify.md) keeps its
 # codes and its Vietnamese messages.

@@ -11,7 +11,9 @@ import re
 
 from lxml import etree
 
-MAX_BYTES = 2 * 1024 * 1024
+from hocba.limits import RECORD_XML_BYTES
+
+MAX_BYTES = RECORD_XML_BYTES
 """A record is a few kilobytes; anything above this is refused unread."""
 
 _DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
