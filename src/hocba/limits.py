@@ -57,10 +57,15 @@ AGENT_DIGESTS: Final = 2_000
 # --- caches kept by a long-running process (bounded, least recently used dropped) -----------
 
 CERTIFICATES_CACHED: Final = 10_000
-"""Parsed certificates (by their base64 text) kept by the signature profile."""
+"""Parsed certificates (by their base64 text) kept by the signature profile, per process."""
 
 CERTIFICATE_FACTS_CACHED: Final = 10_000
-"""What verification learned about a certificate (chain, names, key usage)."""
+"""What verification learned about a certificate (chain, names, key usage), per process."""
+
+CERTIFICATE_CHAINS_CACHED: Final = 10_000
+"""Chains to a trust anchor (or the finding that there is none) by certificate fingerprint,
+kept by the trust store, per process."""
 
 REVOCATION_ANSWERS_CACHED: Final = 10_000
-"""Revocation answers (OCSP or CRL) by certificate."""
+"""Revocation answers (OCSP or CRL) by certificate, per process; each is also dropped when it
+expires (`HOCBA_REVOCATION_REFRESH`, or its source's nextUpdate)."""

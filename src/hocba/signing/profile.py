@@ -27,6 +27,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from lxml import etree
 
+from hocba import limits
+from hocba.signing.caches import Bounded
+
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -156,10 +159,10 @@ def _text(element: etree._Element | None) -> str:
     return "" if element is None or element.text is None else element.text
 
 
-_CERTS: dict[str, tuple[x509.Certificate, str, Any, str]] = {}
+_CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(limits.CERTIFICATES_CACHED)
 """Certificates by their base64 text, with the base64 SHA-256 of their DER, their public key
 (loading a public key costs more than verifying with it) and the signature algorithm that key
-verifies; bounded."""
+verifies; bounded (least recently used dropped first)."""
 
 
 def certificate_of(text: str) -> x509.Certificate:
@@ -183,9 +186,7 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
             if isinstance(key, ec.EllipticCurvePublicKey)
             else "",
         )
-        if len(_CERTS) > 10_000:
-            _CERTS.clear()
-        _CERTS[text] = found
+        _CERTS.put(text, found)
     return found
 
 
