@@ -6,6 +6,7 @@ the least recently used first, and may be shared by the threads of a worker. Pur
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -22,19 +23,37 @@ class Bounded(Generic[K, V]):
     seconds since the epoch, after which an entry must not be used), expired entries are never
     returned and are dropped before live ones."""
 
-    def __init__(self, size: int, until: Callable[[V], float] | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        until: Callable[[V], float] | None = None,
+        size_of: Callable[[V], int] | None = None,
+    ) -> None:
+        """`size_of`: what one entry counts against `size` (1 without); an entry larger than
+        `size` is not kept."""
         self._lru: LRUCache[K, V] | TLRUCache[K, V] = (
-            LRUCache(size)
+            LRUCache(size, getsizeof=size_of)
             if until is None
-            else TLRUCache(size, ttu=lambda _key, value, _now: until(value), timer=time.time)
+            else TLRUCache(
+                size,
+                ttu=lambda _key, value, _now: until(value),
+                timer=time.time,
+                getsizeof=size_of,
+            )
         )
         # cachetools' caches are not safe to share between threads without one
         self._lock = threading.Lock()
 
     @property
     def size(self) -> int:
-        """The most entries held."""
+        """The most entries held (or their total `size_of`)."""
         return int(self._lru.maxsize)
+
+    @property
+    def used(self) -> int:
+        """How much of `size` the entries take."""
+        with self._lock:
+            return int(self._lru.currsize)
 
     def get(self, key: K) -> V | None:
         with self._lock:
@@ -44,8 +63,13 @@ class Bounded(Generic[K, V]):
                 return None
 
     def put(self, key: K, value: V) -> None:
-        with self._lock:
+        with self._lock, contextlib.suppress(ValueError):  # ValueError: larger than the cache
             self._lru[key] = value
+
+    def items(self) -> list[tuple[K, V]]:
+        """The entries held (a copy)."""
+        with self._lock:
+            return list(self._lru.items())
 
     def clear(self) -> None:
         with self._lock:

@@ -160,9 +160,24 @@ def _text(element: etree._Element | None) -> str:
 
 
 _CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(limits.CERTIFICATES_CACHED)
-"""Certificates by their base64 text, with the base64 SHA-256 of their DER, their public key
-(loading a public key costs more than verifying with it) and the signature algorithm that key
-verifies; bounded (least recently used dropped first)."""
+"""Certificates known to chain to a trust anchor (`keep_certificate`), by their base64 text,
+with the base64 SHA-256 of their DER, their public key (loading a public key costs more than
+verifying with it) and the signature algorithm that key verifies; least recently used dropped."""
+_NEW_CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(
+    limits.UNTRUSTED_CERTIFICATE_BYTES_CACHED,
+    size_of=lambda entry: len(entry[0].tbs_certificate_bytes),
+)
+"""The same for certificates not known to chain to a trust anchor, by the size of their DER:
+enough for the signatures of a few records to share them, never more (anyone can make new
+certificates, and a parsed one can take tens of times its size in memory)."""
+
+
+def keep_certificate(cert: x509.Certificate) -> None:
+    """`cert`, handed out by `certificate_of` or `check`, chains to a trust anchor: keep it."""
+    for text, entry in _NEW_CERTS.items():
+        if entry[0] is cert:
+            _CERTS.put(text, entry)
+            return
 
 
 def certificate_of(text: str) -> x509.Certificate:
@@ -171,7 +186,7 @@ def certificate_of(text: str) -> x509.Certificate:
 
 
 def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
-    found = _CERTS.get(text)
+    found = _CERTS.get(text) or _NEW_CERTS.get(text)
     if found is None:
         der = base64.b64decode(text)
         cert = x509.load_der_x509_certificate(der)
@@ -186,7 +201,7 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
             if isinstance(key, ec.EllipticCurvePublicKey)
             else "",
         )
-        _CERTS.put(text, found)
+        _NEW_CERTS.put(text, found)
     return found
 
 

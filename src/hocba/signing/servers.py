@@ -40,11 +40,8 @@ def _reply(start: StartResponse, status: str, body: bytes, content_type: str) ->
     return [body]
 
 
-def ocsp_app(
-    pki: DevPki, valid_for: dt.timedelta = dt.timedelta(hours=1)
-) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
-    """OCSP answers signed by the issuing CA, each valid for `valid_for` (its nextUpdate);
-    GET /crl serves the current CRL."""
+def ocsp_app(pki: DevPki) -> Callable[[Environ, StartResponse], Iterable[bytes]]:
+    """OCSP answers signed by the issuing CA; GET /crl serves the current CRL."""
 
     def app(environ: Environ, start: StartResponse) -> Iterable[bytes]:
         if environ["REQUEST_METHOD"] == "GET" and environ["PATH_INFO"].endswith("/crl"):
@@ -78,7 +75,7 @@ def ocsp_app(
             algorithm=request.hash_algorithm,
             cert_status=status,
             this_update=now,
-            next_update=now + valid_for,
+            next_update=now + dt.timedelta(hours=1),
             revocation_time=at,
             revocation_reason=None,
         )

@@ -271,7 +271,8 @@ class Verifier:
 
     def facts(self, cert: x509.Certificate) -> CertFacts:
         # the profile hands back the same object for the same certificate text; the entry keeps
-        # the object alive, so its id cannot be reused while it is a key here
+        # the object alive, so its id cannot be reused while it is a key here. Only certificates
+        # that chain to a trust anchor are kept: anyone can make others, as many as they like
         key = id(cert)
         found = self._facts.get(key)
         if found is None or found.cert is not cert:
@@ -286,7 +287,9 @@ class Verifier:
                 name=common_name(cert),
                 serial=cert.serial_number,
             )
-            self._facts.put(key, found)
+            if chain is not None:
+                self._facts.put(key, found)
+                profile.keep_certificate(cert)
         return found
 
     def _one(
