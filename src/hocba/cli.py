@@ -14,12 +14,18 @@ ALIASES = {"signer-agent": "signer_agent"}
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hocba.config.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ALIASES:
         args[0] = ALIASES[args[0]]
-    execute_from_command_line(["hocba", *args])
+    try:
+        execute_from_command_line(["hocba", *args])
+    except ImproperlyConfigured as problem:
+        # a setting from the environment that cannot be used: one line, not a traceback
+        sys.stderr.write(f"hocba: CONFIG_INVALID: {problem}\n")
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -56,11 +56,23 @@ AGENT_DIGESTS: Final = 2_000
 
 # --- caches kept by a long-running process (bounded, least recently used dropped) -----------
 
-CERTIFICATES_CACHED: Final = 10_000
-"""Parsed certificates (by their base64 text) kept by the signature profile."""
+CERTIFICATES_CACHED: Final = 4_096
+"""Parsed certificates (by their base64 text) kept by the signature profile, per process: those
+known to chain to a trust anchor."""
 
-CERTIFICATE_FACTS_CACHED: Final = 10_000
-"""What verification learned about a certificate (chain, names, key usage)."""
+UNTRUSTED_CERTIFICATE_BYTES_CACHED: Final = 256 * KiB
+"""Parsed certificates not (yet) known to chain to a trust anchor, counted by the size of their
+DER, per process: enough for the signatures of a few records to share them. Anyone can make
+such certificates, and a parsed one can take tens of times its size in memory."""
+
+CERTIFICATE_FACTS_CACHED: Final = 4_096
+"""What verification learned about a certificate that chains to a trust anchor (chain, names,
+key usage), per process; facts about other certificates are not kept."""
+
+CERTIFICATE_CHAINS_CACHED: Final = 4_096
+"""Chains to a trust anchor (or the finding that there is none) by certificate fingerprint,
+kept by the trust store, per process."""
 
 REVOCATION_ANSWERS_CACHED: Final = 10_000
-"""Revocation answers (OCSP or CRL) by certificate."""
+"""Revocation answers (OCSP or CRL) by certificate, per process; each is also dropped when it
+expires (`HOCBA_REVOCATION_REFRESH`, or its source's nextUpdate)."""

@@ -8,12 +8,14 @@ verification address printed on every PDF view), `HOCBA_S3_*` (an object store f
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import warnings
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -153,6 +155,26 @@ DOCUMENTS_INLINE = False
 TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
 """An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
 embedded revocation answers); without, B-B."""
+
+
+def _revocation_refresh() -> float:
+    value = os.environ.get("HOCBA_REVOCATION_REFRESH", "300")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ImproperlyConfigured(
+            f"HOCBA_REVOCATION_REFRESH phải là một số giây lớn hơn 0, không phải {value!r} "
+            "(must be a number of seconds above 0)"
+        )
+    return seconds
+
+
+REVOCATION_REFRESH_SECONDS = _revocation_refresh()
+"""A certificate revoked while the server runs is reported within this many seconds, by every
+process (HOCBA_REVOCATION_REFRESH, default 5 minutes): revocation answers, CRL files, cached
+reports and cached verification pages are all kept no longer (docs/signing.md)."""
 
 # --- exchange and warehouse ---------------------------------------------------------------
 WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes")

@@ -14,6 +14,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from hocba import limits
+from hocba.signing.caches import Bounded
+
 PERSONAL_ID = re.compile(r"(?:CCCD|CMND|SDDCN|PID)\s*:\s*(\d{12})")
 TAX_CODE = re.compile(r"MST\s*:\s*(\d{10}(?:-\d{3})?)")
 _SHA256 = hashes.SHA256()
@@ -107,7 +110,11 @@ class TrustStore:
 
     roots: list[x509.Certificate] = field(default_factory=list)
     intermediates: list[x509.Certificate] = field(default_factory=list)
-    _chains: dict[bytes, list[x509.Certificate] | None] = field(default_factory=dict)
+    _chains: Bounded[bytes, list[x509.Certificate]] = field(
+        default_factory=lambda: Bounded(limits.CERTIFICATE_CHAINS_CACHED), repr=False
+    )
+    """Chains by certificate fingerprint ([] when there is none), bounded: anyone may upload
+    certificates."""
 
     @classmethod
     def from_pem(cls, roots: Iterable[bytes], intermediates: Iterable[bytes] = ()) -> TrustStore:
@@ -121,10 +128,11 @@ class TrustStore:
     def chain(self, cert: x509.Certificate) -> list[x509.Certificate] | None:
         """[cert, intermediate…, root] when it chains to a trust anchor, else None (cached)."""
         key = cert.fingerprint(_SHA256)
-        if key in self._chains:
-            return self._chains[key]
+        found = self._chains.get(key)
+        if found is not None:
+            return found or None
         result = self._build(cert, [cert], 0)
-        self._chains[key] = result
+        self._chains.put(key, result or [])
         return result
 
     def _build(

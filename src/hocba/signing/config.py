@@ -3,6 +3,8 @@
 `HOCBA_TRUST_ANCHORS` / `HOCBA_TRUST_INTERMEDIATES` (comma-separated PEM files) and
 `HOCBA_CRLS` name them; without them the development PKI in `$HOCBA_DATA_DIR/pki` is trusted.
 `HOCBA_OCSP=0` turns OCSP off. `HOCBA_PKCS11_LIBRARY` is the token's PKCS#11 module.
+`HOCBA_REVOCATION_REFRESH` (settings.REVOCATION_REFRESH_SECONDS) bounds how long a revocation
+can go unseen: the process's one checker asks again and looks at the CRL files again within it.
 """
 
 from __future__ import annotations
@@ -39,11 +41,20 @@ def trust_store() -> TrustStore:
     )
 
 
+def revocation_refresh() -> float:
+    """Seconds within which a new revocation is seen; whatever keeps a result built from
+    revocation answers keeps it no longer."""
+    return float(settings.REVOCATION_REFRESH_SECONDS)
+
+
 @cache
 def revocation_checker() -> RevocationChecker:
+    """One checker per process; its answers and CRL copies stay fresh by themselves."""
     crls = _paths("HOCBA_CRLS", [pki_dir() / "crl" / "issuing.crl"])
     return RevocationChecker.from_files(
-        [str(p) for p in crls], os.environ.get("HOCBA_OCSP", "1") != "0"
+        [str(p) for p in crls],
+        os.environ.get("HOCBA_OCSP", "1") != "0",
+        refresh=revocation_refresh(),
     )
 
 

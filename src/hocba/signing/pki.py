@@ -247,7 +247,10 @@ class DevPki:
             )
         crl = builder.sign(self.issuing_key, hashes.SHA256())
         self.crl_path.parent.mkdir(parents=True, exist_ok=True)
-        self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        # replaced in one step: a running server reading it never sees half a file
+        partial = self.crl_path.with_suffix(".crl.tmp")
+        partial.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        partial.replace(self.crl_path)
 
     # --- SoftHSM2 tokens ---------------------------------------------------------------------
 

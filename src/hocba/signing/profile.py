@@ -27,6 +27,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 from lxml import etree
 
+from hocba import limits
+from hocba.signing.caches import Bounded
+
 DS = "http://www.w3.org/2000/09/xmldsig#"
 XADES = "http://uri.etsi.org/01903/v1.3.2#"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
@@ -156,10 +159,25 @@ def _text(element: etree._Element | None) -> str:
     return "" if element is None or element.text is None else element.text
 
 
-_CERTS: dict[str, tuple[x509.Certificate, str, Any, str]] = {}
-"""Certificates by their base64 text, with the base64 SHA-256 of their DER, their public key
-(loading a public key costs more than verifying with it) and the signature algorithm that key
-verifies; bounded."""
+_CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(limits.CERTIFICATES_CACHED)
+"""Certificates known to chain to a trust anchor (`keep_certificate`), by their base64 text,
+with the base64 SHA-256 of their DER, their public key (loading a public key costs more than
+verifying with it) and the signature algorithm that key verifies; least recently used dropped."""
+_NEW_CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(
+    limits.UNTRUSTED_CERTIFICATE_BYTES_CACHED,
+    size_of=lambda entry: len(entry[0].tbs_certificate_bytes),
+)
+"""The same for certificates not known to chain to a trust anchor, by the size of their DER:
+enough for the signatures of a few records to share them, never more (anyone can make new
+certificates, and a parsed one can take tens of times its size in memory)."""
+
+
+def keep_certificate(cert: x509.Certificate) -> None:
+    """`cert`, handed out by `certificate_of` or `check`, chains to a trust anchor: keep it."""
+    for text, entry in _NEW_CERTS.items():
+        if entry[0] is cert:
+            _CERTS.put(text, entry)
+            return
 
 
 def certificate_of(text: str) -> x509.Certificate:
@@ -168,7 +186,7 @@ def certificate_of(text: str) -> x509.Certificate:
 
 
 def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
-    found = _CERTS.get(text)
+    found = _CERTS.get(text) or _NEW_CERTS.get(text)
     if found is None:
         der = base64.b64decode(text)
         cert = x509.load_der_x509_certificate(der)
@@ -183,9 +201,7 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
             if isinstance(key, ec.EllipticCurvePublicKey)
             else "",
         )
-        if len(_CERTS) > 10_000:
-            _CERTS.clear()
-        _CERTS[text] = found
+        _NEW_CERTS.put(text, found)
     return found
 
 

@@ -16,9 +16,11 @@ from typing import Any
 from cryptography import x509
 from lxml import etree
 
+from hocba import limits
 from hocba.records.xml import XmlRejected, parse_untrusted, validate
 from hocba.records.xml.builder import NS
 from hocba.signing import profile
+from hocba.signing.caches import Bounded
 from hocba.signing.certs import (
     TrustStore,
     can_sign_documents,
@@ -110,7 +112,9 @@ class Verifier:
 
     trust: TrustStore
     revocation: RevocationChecker = field(default_factory=RevocationChecker)
-    _facts: dict[int, CertFacts] = field(default_factory=dict)
+    _facts: Bounded[int, CertFacts] = field(
+        default_factory=lambda: Bounded(limits.CERTIFICATE_FACTS_CACHED), repr=False
+    )
 
     def verify(self, data: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
         try:
@@ -267,12 +271,13 @@ class Verifier:
 
     def facts(self, cert: x509.Certificate) -> CertFacts:
         # the profile hands back the same object for the same certificate text; the entry keeps
-        # the object alive, so its id cannot be reused while it is a key here
+        # the object alive, so its id cannot be reused while it is a key here. Only certificates
+        # that chain to a trust anchor are kept: anyone can make others, as many as they like
         key = id(cert)
         found = self._facts.get(key)
         if found is None or found.cert is not cert:
             chain = self.trust.chain(cert)
-            found = self._facts[key] = CertFacts(
+            found = CertFacts(
                 cert=cert,
                 chain=chain,
                 windows=tuple((c.not_valid_before_utc, c.not_valid_after_utc) for c in chain or ()),
@@ -282,6 +287,9 @@ class Verifier:
                 name=common_name(cert),
                 serial=cert.serial_number,
             )
+            if chain is not None:
+                self._facts.put(key, found)
+                profile.keep_certificate(cert)
         return found
 
     def _one(

@@ -3,12 +3,16 @@ has been drawn, it is answered here, in front of Django's request handling: the 
 the same check that the record has no newer version since (one indexed query), then the status,
 headers and bytes that Django sent the first time (kept when the view marks its page as
 cacheable with KEY_HEADER, which is never sent out). Anything else, and every miss, goes to
-Django. The page is kept per language (the language cookie, as hocba.web.middleware reads it).
+Django. The page is kept per language (the language cookie, as hocba.web.middleware reads it),
+and only until UNTIL_HEADER says (the expiry of the report it shows, itself no later than the
+revocation answers behind it: a certificate revoked meanwhile shows within
+HOCBA_REVOCATION_REFRESH).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,9 +21,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import parse_cookie
 
+from hocba.signing import config
 from hocba.verification import ratelimit, services
 
 KEY_HEADER = "X-Hocba-Page-Key"
+UNTIL_HEADER = "X-Hocba-Page-Until"
+"""Until when the page may be kept (seconds since the epoch); never sent out either."""
+_INTERNAL = (KEY_HEADER, UNTIL_HEADER)
 PATH = re.compile(r"^/xac-minh/([0-9a-fA-F-]{32,36})/([0-9]{1,6})$")
 
 
@@ -76,13 +84,15 @@ class FastPath:
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             sent["status"], sent["headers"] = status, headers
-            return start_response(status, [h for h in headers if h[0] != KEY_HEADER], exc_info)
+            return start_response(status, [h for h in headers if h[0] not in _INTERNAL], exc_info)
 
         result = self.app(environ, capture)
         headers = sent.get("headers", [])
         key = next((v for k, v in headers if k == KEY_HEADER), None)
+        seconds = min(_until(headers) - time.time(), config.revocation_refresh())
         if (
             key is None
+            or seconds <= 0
             or not str(sent.get("status", "")).startswith("200")
             # a cookie is for this visitor only (a CSRF secret renewed after a bad cookie): such
             # an answer is sent but never kept for the next ones
@@ -95,6 +105,14 @@ class FastPath:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        headers = [h for h in sent["headers"] if h[0] != KEY_HEADER]
-        cache.set(key, (sent["status"], headers, body), services.REPORT_SECONDS)
+        headers = [h for h in sent["headers"] if h[0] not in _INTERNAL]
+        cache.set(key, (sent["status"], headers, body), seconds)
         return [body]
+
+
+def _until(headers: list[tuple[str, str]]) -> float:
+    value = next((v for k, v in headers if k == UNTIL_HEADER), "")
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0

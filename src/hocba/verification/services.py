@@ -4,13 +4,15 @@ what only the issuing system knows (a newer version, a revocation), and what a s
 
 Lookups need the id *and* the 12-digit check code printed on the record (ids are random UUIDs;
 together they cannot be guessed), and a wrong code looks exactly like an unknown record. The
-cryptographic report of a stored version is cached for a few minutes (revocation answers can
-change); the online status is read each time.
+cryptographic report of a stored version is cached, but never past the expiry of the revocation
+answers it rests on (at most HOCBA_REVOCATION_REFRESH), so a certificate revoked meanwhile shows
+within that interval on every process; the online status is read each time.
 """
 
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +26,9 @@ from django.utils.translation import gettext_lazy as _
 from hocba import limits
 from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.services import read_xml
-from hocba.signing import config
+from hocba.signing import config, revocation
 
 CODE = re.compile(r"^[0-9a-f]{12}$")
-REPORT_SECONDS = 300
 MAX_UPLOAD = limits.VERIFY_UPLOAD_BYTES
 
 # What the page shows, in the reader's language; the API report (contracts/verify.md) keeps its
@@ -172,18 +173,27 @@ class Result:
     report: dict[str, Any]
     version: RecordVersion | None = None
     current: RecordVersion | None = None
+    keep_until: float = 0.0
+    """Until when a page drawn from this result may be kept (seconds since the epoch): the
+    cached report's own expiry; 0 when it must not be kept."""
 
     @property
     def verdict(self) -> str:
         return str(self.report["verdict"])
 
 
-def _report_of(version: RecordVersion) -> dict[str, Any]:
-    key = f"verify:{version.xml_sha256}"
+def _report_of(version: RecordVersion) -> tuple[dict[str, Any], float]:
+    """The cryptographic report of a stored version, and until when it may be kept (seconds
+    since the epoch): shared through the cache, kept no longer than the revocation answers it
+    rests on, and never longer than the refresh interval."""
+    key = f"verify-report:{version.xml_sha256}"
     found = cache.get(key)
     if found is None:
-        found = config.verifier().verify(read_xml(version))
-        cache.set(key, found, REPORT_SECONDS)
+        with revocation.horizon() as seen:
+            report = config.verifier().verify(read_xml(version))
+        until = min(seen.until, time.time() + config.revocation_refresh())
+        found = (report, until)
+        cache.set(key, found, until - time.time())
     return found  # type: ignore[no-any-return]
 
 
@@ -278,7 +288,10 @@ def lookup(record_id: str, version: int, code: str) -> Result | None:
     )
     if found is None:
         return None
-    return _online(_report_of(found), found)
+    report, until = _report_of(found)
+    result = _online(report, found)
+    result.keep_until = until
+    return result
 
 
 def check_file(data: bytes) -> Result:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from hocba.verification import ratelimit, services
-from hocba.verification.fastpath import KEY_HEADER, page_key
+from hocba.verification.fastpath import KEY_HEADER, UNTIL_HEADER, page_key
 
 
 def uploads_per_minute() -> int:
@@ -81,8 +81,9 @@ def portal(request: HttpRequest) -> HttpResponse:
 
 def lookup(request: HttpRequest, record_id: str, version: int) -> HttpResponse:
     """The page of one record version. It carries no per-visitor token, so the WSGI fast path
-    (fastpath.py) may keep it for a few minutes under a key that includes the record's latest
-    version on this system: a correction or a revocation shows at once, on every process."""
+    (fastpath.py) may keep it under a key that includes the record's latest version on this
+    system (a correction or a revocation of the record shows at once, on every process), until
+    its report expires (a revoked certificate shows within HOCBA_REVOCATION_REFRESH)."""
     if not ratelimit.allow(request, "lookup", settings.VERIFY_LOOKUPS_PER_MINUTE):
         return _limited(request)
     code = request.GET.get("h", "").strip().lower()
@@ -95,4 +96,5 @@ def lookup(request: HttpRequest, record_id: str, version: int) -> HttpResponse:
     response = _result(request, result)
     response["Cache-Control"] = "no-cache"
     response[KEY_HEADER] = page_key(record_id, version, code, stamp, get_language())  # fastpath.py
+    response[UNTIL_HEADER] = f"{result.keep_until:.3f}"
     return response
