@@ -39,6 +39,9 @@ class Command(BaseCommand):
                 self.cfg.set("worker_class", "gthread")
                 self.cfg.set("keepalive", 30)
                 self.cfg.set("accesslog", None)
+                # no gunicorn control socket: its default path is one per user, so every
+                # server on the machine would take it from the one before
+                self.cfg.set("control_socket_disable", True)
 
             def load(self) -> Any:
                 return application
