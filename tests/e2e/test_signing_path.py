@@ -140,7 +140,11 @@ def sign_in_page(page, live_server, slot_prefix: str, name: str, pin: str = PIN)
     assert status.inner_text().startswith("Hoàn tất 100%"), status.inner_text()
     assert int(form.locator("progress").get_attribute("value") or 0) > 0
     shot(page, f"sign-{name}-done")
-    assert window.is_closed()  # the page closed the agent's window once it had the values
+    for _ in range(100):  # the page closed the agent's window once it had the values
+        if window.is_closed():
+            break
+        page.wait_for_timeout(100)
+    assert window.is_closed()
     return shown
 
 
