@@ -467,6 +467,13 @@ class SignerAgent:
             return self._batch_page(start, self._batch(found.group(1)), language)
         if method != "POST":
             raise Refusal("METHOD_NOT_ALLOWED", "Chỉ nhận GET và POST", "405 Method Not Allowed")
+        return self._confirm(environ, start, found.group(1), language)
+
+    def _confirm(
+        self, environ: Environ, start: StartResponse, key: str, language: str
+    ) -> Iterable[bytes]:
+        """The teacher's answer on the confirmation page: sign (with the PIN), refuse, or ask
+        for the PIN again after the agent stopped asking."""
         origin = environ.get("HTTP_ORIGIN")
         if origin is None:
             raise _origin_required()
@@ -480,7 +487,7 @@ class SignerAgent:
             form = parse_qs(_read(environ).decode(), keep_blank_values=True, max_num_fields=8)
         except (UnicodeDecodeError, ValueError):
             raise Refusal("BAD_REQUEST", "Biểu mẫu không hợp lệ", "400 Bad Request") from None
-        batch = self._batch(found.group(1))
+        batch = self._batch(key)
 
         def value(name: str) -> str:
             return form.get(name, [""])[0]
@@ -558,9 +565,11 @@ class SignerAgent:
                 with self._token_lock:
                     flags = self._flags(batch.token)
             except SignerError as error:
-                batch.notice = error.code
+                with self._lock:
+                    batch.notice = error.code
             stop = pin_stop(flags, self._count(batch.token))
-            batch.stop = stop
+            with self._lock:
+                batch.stop = stop
         from pkcs11 import TokenFlag
 
         subject = batch.certificate.subject
