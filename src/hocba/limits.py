@@ -54,6 +54,20 @@ AGENT_BODY_BYTES: Final = 1 * MiB
 AGENT_DIGESTS: Final = 2_000
 """Digests signed under one confirmation."""
 
+AGENT_TEXT_CHARS: Final = 200
+"""Each text describing a batch to the teacher (school, class, subject, a student's name)."""
+
+AGENT_BATCHES: Final = 20
+"""Batches the agent keeps at once (waiting for confirmation, or signed and not yet collected);
+a new one pushes out the oldest."""
+
+AGENT_BATCH_SECONDS: Final = 10 * 60
+"""How long a batch waits for the teacher's confirmation, and its values for the signing page."""
+
+AGENT_WRONG_PINS: Final = 2
+"""Wrong PINs in a row for one token after which the agent stops asking for its PIN until the
+teacher confirms on the agent's page (or the agent restarts): tokens lock after 3 to 15."""
+
 # --- caches kept by a long-running process (bounded, least recently used dropped) -----------
 
 CERTIFICATES_CACHED: Final = 4_096

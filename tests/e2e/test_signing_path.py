@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 
 from hocba.exchange.models import OutboxItem
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
 from hocba.records.models import Record, RecordVersion, State
-from hocba.records.services import read_xml, revoke_record
+from hocba.records.services import correct_record, read_xml, revoke_record
 from hocba.records.xml.parser import parse
 from hocba.signing import config
-from hocba.signing.agent import agent_app
+from hocba.signing.agent import SignerAgent
 from hocba.signing.devpki import token_signer
-from hocba.signing.servers import LoopbackServer
 from hocba.signing.services import sign_records
 from tests.conftest import require_tool
 from tests.e2e.test_login import CHROMIUM_ARGS, demo_data  # noqa: F401 - fixture
@@ -34,6 +36,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(os.environ["HOCBA_SCREENSHOTS"]) if os.environ.get("HOCBA_SCREENSHOTS") else None
 SCHOOL, CLASS, YEAR = "25000201", "7A", "2024-2025"
+PIN = "123456"  # the development tokens' PIN
 
 
 def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
@@ -56,11 +59,46 @@ def browser():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def agent(live_server, demo_data, settings):  # type: ignore[no-untyped-def]  # noqa: F811
+    """The signer agent on loopback, serving the site's pages only."""
     config.reset()
-    app = agent_app(config.pkcs11_library(), config.softhsm_conf(), live_server.url)
-    with LoopbackServer(app) as server:
+    agent = SignerAgent(config.pkcs11_library(), config.softhsm_conf(), [live_server.url])
+    with agent.serve() as server:
         settings.SIGNER_AGENT_URL = server.url
-        yield server
+        yield agent
+
+
+@dataclass
+class Sent:
+    """A request the browser sent, as recorded while it was sent."""
+
+    request: Any
+    from_site_page: bool
+    """Sent by a page of the hocba site (not by the agent's window)."""
+
+
+def record_requests(context, site_pages) -> list[Sent]:  # type: ignore[no-untyped-def]
+    sent: list[Sent] = []
+
+    def on_request(request) -> None:  # type: ignore[no-untyped-def]
+        try:
+            page = request.frame.page
+        except PlaywrightError:  # a request of no page (a service worker)
+            page = None
+        sent.append(Sent(request, page in site_pages))
+
+    context.on("request", on_request)
+    return sent
+
+
+def carries(request, secret: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the request carries the secret in its address, a header or its body."""
+    try:
+        headers = request.all_headers()
+    except PlaywrightError:  # its page is gone: the headers recorded when it was sent
+        headers = request.headers
+    texts = [request.url, *headers.keys(), *headers.values()]
+    body = request.post_data_buffer or b""
+    return any(secret in t for t in texts) or secret.encode() in body
 
 
 def signed_in(browser, live_server, username: str):  # type: ignore[no-untyped-def]
@@ -77,12 +115,22 @@ def year_score(xml: bytes, subject: str) -> str:
     return next(s.year for s in parse(xml).subjects if s.code == subject)
 
 
-def sign_in_page(page, live_server, slot_prefix: str, name: str) -> None:  # type: ignore[no-untyped-def]
+def sign_in_page(page, live_server, slot_prefix: str, name: str, pin: str = PIN):  # type: ignore[no-untyped-def]
+    """Sign a group from the signing page: the agent's window opens, the teacher reads the batch
+    there and types the PIN; the page finishes with a progress bar. What the window showed."""
     page.goto(f"{live_server.url}/signing/")
     form = page.locator(f'form.agent-sign[data-group^="{slot_prefix}"]').first
-    form.locator('input[name="pin"]').fill("123456")
+    assert form.locator('input[name="pin"]').count() == 0  # no PIN on the site's page
     shot(page, f"sign-{name}-before")
-    form.get_by_role("button").click()
+    with page.expect_popup() as opened:
+        form.get_by_role("button").click()
+    window = opened.value
+    window.wait_for_url(re.compile(r"^http://127\.0\.0\.1:\d+/batches/"))
+    shown = window.locator("body").text_content() or ""
+    assert "Xác nhận ký số" in shown and live_server.url in shown, shown
+    window.locator('input[name="pin"]').fill(pin)
+    shot(window, f"sign-{name}-agent")
+    window.get_by_role("button", name=re.compile(r"^Ký \d+ học bạ$")).click(no_wait_after=True)
     status = form.locator(".sign-status")
     page.wait_for_function(
         "el => /^(Hoàn tất|Không ký được)/.test(el.textContent)",
@@ -92,6 +140,12 @@ def sign_in_page(page, live_server, slot_prefix: str, name: str) -> None:  # typ
     assert status.inner_text().startswith("Hoàn tất 100%"), status.inner_text()
     assert int(form.locator("progress").get_attribute("value") or 0) > 0
     shot(page, f"sign-{name}-done")
+    for _ in range(100):  # the page closed the agent's window once it had the values
+        if window.is_closed():
+            break
+        page.wait_for_timeout(100)
+    assert window.is_closed()
+    return shown
 
 
 def test_the_signing_path_to_the_warehouse_and_the_verification_page(
@@ -212,6 +266,46 @@ def test_the_signing_path_to_the_warehouse_and_the_verification_page(
     visitor.goto(live_server.url + address)
     assert visitor.locator(".verdict-word").inner_text() == "Đã thu hồi"
     shot(visitor, "verify-revoked")
+
+
+def test_the_pin_is_typed_in_the_agents_window_and_no_request_of_the_site_carries_it(
+    live_server, agent, browser
+):
+    principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school__code=SCHOOL).staff.user
+    records = list(
+        Record.objects.filter(
+            school__code=SCHOOL, class_group__name=CLASS, class_group__school_year__name=YEAR,
+            versions__state=State.ISSUED,
+        ).select_related("class_group", "school")[:3]
+    )  # fmt: skip
+    drafts = [correct_record(principal, r, "Đính chính điểm nhập nhầm") for r in records]
+    teacher = RoleAssignment.objects.get(
+        role=Role.SUBJECT_TEACHER, class_group=records[0].class_group, subject_code="TOAN"
+    ).staff.user
+    page = signed_in(browser, live_server, teacher.username)
+    sent = record_requests(page.context, [page])
+
+    shown = sign_in_page(page, live_server, "GVBM", "teacher-pin")
+
+    # the teacher saw what is signed before typing the PIN
+    for fact in [records[0].school.name, CLASS, "Toán", "Giáo viên bộ môn",
+                 f"Ký {len(drafts)} học bạ", records[0].student.full_name]:  # fmt: skip
+        assert fact in shown, fact
+    for draft in drafts:
+        draft.refresh_from_db()
+        assert draft.state == State.SIGNING
+    site = [s.request for s in sent if s.from_site_page]
+    assert any(r.url.endswith("/signing/complete/") for r in site)
+    assert any(r.url == f"{agent.url}/v1/batches" for r in site)
+    assert not [r.url for r in site if carries(r, PIN)]
+    assert not [r.url for r in (s.request for s in sent) if r.url.startswith(live_server.url)
+                and carries(r, PIN)]  # fmt: skip
+    # the PIN went once, from the agent's own window to the agent
+    typed = [s.request for s in sent if carries(s.request, PIN)]
+    assert [(r.method, r.url.rsplit("/", 1)[0]) for r in typed] == [
+        ("POST", f"{agent.url}/batches")
+    ]
+    assert typed[0].headers.get("origin") == agent.url
 
 
 def test_pages_of_the_student_the_sor_and_the_share_link(live_server, demo_data, browser):  # noqa: F811

@@ -1,6 +1,7 @@
 """Signing from the browser in two steps, as the page does it (prepare on the server, the agent
-signs the digests with the USB token, complete on the server) — here without a browser; the
-Playwright test walks the same path in Chromium."""
+signs the digests with the USB token after the PIN typed in its own window, complete on the
+server) — here without a browser and with the token directly; the Playwright test walks the same
+path in Chromium with the agent."""
 
 from __future__ import annotations
 
@@ -78,6 +79,39 @@ def test_prepare_sign_with_the_token_and_complete(demo, login):
         version.refresh_from_db()
         assert version.state == State.SIGNING
     assert not any(v.pk in {x.pk for x in versions} for v in subject_group(username).versions)
+
+
+def test_prepare_says_what_the_batch_signs_for_the_agents_page(demo, login):
+    """The signer agent shows the teacher what is signed (step, school, class, subject, one line
+    per record) before the PIN; the server says it with the digests."""
+    from hocba.gradebook.models import ClassSubject
+
+    versions = drafts(2)
+    username = teacher_with_work()
+    group = subject_group(username)
+    token = token_signer(versions[0].record.school, user(username).staff.personal_id)
+    der = token.certificate.public_bytes(serialization.Encoding.DER)
+    token.close()
+    prepared = (
+        login(username)
+        .post(
+            "/signing/prepare/",
+            {"group": group.key, "certificate": base64.b64encode(der).decode()},
+            content_type="application/json",
+        )
+        .json()
+    )
+    about = prepared["batch"]
+    record = versions[0].record
+    subject = ClassSubject.objects.get(
+        class_group=record.class_group, subject_code=group.subject_code
+    ).name
+    assert about["step"] == "GVBM" and about["school"] == record.school.name
+    assert about["classes"] == [record.class_group.name] and about["subject"] == subject
+    assert len(about["records"]) == prepared["total"] == len(group.versions)
+    assert (
+        f"{record.student.full_name} — {record.class_group.name} (phiên bản 2)" in about["records"]
+    )
 
 
 def test_a_wrong_value_embeds_nothing(demo, login):

@@ -146,6 +146,15 @@ VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
 
 SIGNER_AGENT_URL = os.environ.get("HOCBA_SIGNER_AGENT_URL", "http://127.0.0.1:8765")
 """Where signing pages find the local signer agent (on the user's own computer)."""
+SIGNER_AGENT_ORIGINS = [
+    o
+    for o in os.environ.get(
+        "HOCBA_SIGNER_AGENT_ORIGINS", "/".join(VERIFY_URL.split("/")[:3])
+    ).split(",")
+    if o.strip()
+]
+"""The sites whose signing pages the local signer agent serves (`hocba signer-agent`); by
+default the site of this deployment (the origin of HOCBA_VERIFY_URL)."""
 CSC_URL = os.environ.get("HOCBA_CSC_URL", "")
 """A remote signing service (CSC API v2); with one, signing pages offer remote signing."""
 

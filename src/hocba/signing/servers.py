@@ -11,6 +11,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -239,13 +240,28 @@ def tsa_app(
     return app
 
 
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
 class LoopbackServer:
-    """Serve a WSGI app on 127.0.0.1 in a background thread (tests, demo, development)."""
+    """Serve a WSGI app on 127.0.0.1 in a background thread (tests, demo, development); with
+    `threads`, each connection in its own thread (a browser may open a connection and send
+    nothing on it for a while)."""
 
     def __init__(
-        self, app: Callable[[Environ, StartResponse], Iterable[bytes]], port: int = 0
+        self,
+        app: Callable[[Environ, StartResponse], Iterable[bytes]],
+        port: int = 0,
+        threads: bool = False,
     ) -> None:
-        self.server: WSGIServer = make_server("127.0.0.1", port, app, handler_class=_Quiet)
+        self.server: WSGIServer = make_server(
+            "127.0.0.1",
+            port,
+            app,
+            server_class=_ThreadingWSGIServer if threads else WSGIServer,
+            handler_class=_Quiet,
+        )
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -118,11 +118,7 @@ class Pkcs11Signer(Signer):
         import pkcs11
         from pkcs11 import Attribute, ObjectClass
 
-        lib = pkcs11_library(library, softhsm_conf)
-        try:
-            token = lib.get_token(token_label=token_label)
-        except (pkcs11.NoSuchToken, pkcs11.exceptions.NoSuchToken):
-            raise SignerError("TOKEN_NOT_FOUND", f"Không thấy USB token “{token_label}”") from None
+        token = _token(library, token_label, softhsm_conf)
         try:
             self.session = token.open(user_pin=pin)
         except pkcs11.exceptions.PinIncorrect:
@@ -161,6 +157,46 @@ class Pkcs11Signer(Signer):
 
     def close(self) -> None:
         self.session.close()
+
+
+def token_certificate(
+    library: str, token_label: str, key_label: str, softhsm_conf: str | None = None
+) -> x509.Certificate:
+    """The certificate stored under `key_label` on the token, read without the PIN: certificate
+    objects are public on a token (CKA_PRIVATE false), so a signing page can learn the signer's
+    certificate before anything is signed or any PIN is typed."""
+    import pkcs11
+    from pkcs11 import Attribute, ObjectClass
+
+    token = _token(library, token_label, softhsm_conf)
+    with token.open() as session:
+        query = {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: key_label}
+        try:
+            certs = list(session.get_objects(query))
+        except pkcs11.exceptions.PKCS11Error:
+            certs = []
+        if not certs:
+            raise SignerError(
+                "CERT_NOT_FOUND",
+                f"Không đọc được chứng thư số “{key_label}” trên token khi chưa nhập mã PIN",
+            )
+        return x509.load_der_x509_certificate(certs[0][Attribute.VALUE])
+
+
+def token_flags(library: str, token_label: str, softhsm_conf: str | None = None) -> int:
+    """The token's flags as it reports them now (CKF_USER_PIN_COUNT_LOW, _FINAL_TRY, _LOCKED …;
+    `pkcs11.TokenFlag`)."""
+    return int(_token(library, token_label, softhsm_conf).flags)
+
+
+def _token(library: str, token_label: str, softhsm_conf: str | None) -> Any:
+    import pkcs11
+
+    lib = pkcs11_library(library, softhsm_conf)
+    try:
+        return lib.get_token(token_label=token_label)
+    except (pkcs11.NoSuchToken, pkcs11.exceptions.NoSuchToken):
+        raise SignerError("TOKEN_NOT_FOUND", f"Không thấy USB token “{token_label}”") from None
 
 
 def import_to_token(
@@ -202,7 +238,10 @@ def import_to_token(
             session.create_object(attrs)
             cert_der = certificate.public_bytes(serialization.Encoding.DER)
             cert_attrs = decode_x509_certificate(cert_der)
-            cert_attrs.update({Attribute.TOKEN: True, Attribute.LABEL: label})
+            # public, like the certificates of a token from a CA: readable before the PIN
+            cert_attrs.update(
+                {Attribute.TOKEN: True, Attribute.LABEL: label, Attribute.PRIVATE: False}
+            )
             session.create_object(cert_attrs)
 
 

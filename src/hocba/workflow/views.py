@@ -1,10 +1,11 @@
 """Staff signing pages: what waits for my signature, and signing it from the browser.
 
 With a USB token the page talks to the local signer agent (`hocba signer-agent`) on the user's
-own computer: the PIN goes to the agent only, the server sends digests and receives signature
-values (prepare → agent → complete, in chunks, with a progress bar). With a remote signing
-service (CSC API v2) the server signs after the PIN and OTP. Every step checks the user's role
-and scope again (`hocba.signing.services`).
+own computer: the server prepares the digests and says what they are (prepare), the page hands
+them to the agent, the teacher confirms and types the PIN in the agent's own window (never on
+this site), and the page brings the values back (complete, in chunks, with a progress bar).
+With a remote signing service (CSC API v2) the server signs after the PIN and OTP. Every step
+checks the user's role and scope again (`hocba.signing.services`).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def to_sign(request: HttpRequest) -> HttpResponse:
     if getattr(request.user, "staff", None) is None:
         raise PermissionDenied(_("Only the school's staff and teachers sign records"))
     groups = services.waiting_for(request.user)
-    return render(
+    response = render(
         request,
         "workflow/to_sign.html",
         {
@@ -57,6 +58,10 @@ def to_sign(request: HttpRequest) -> HttpResponse:
             "csc": bool(settings.CSC_URL),
         },
     )
+    # The page opens the signer agent's confirmation window and must keep it as its own window
+    # (to see it closed, and close it when the values are back); "same-origin" would cut it off.
+    response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+    return response
 
 
 def _json(request: HttpRequest) -> dict[str, Any]:
@@ -93,8 +98,36 @@ def prepare(request: HttpRequest) -> JsonResponse:
             "digests": digests,
             "total": len(session.digests),
             "failed": session.failed,
+            "batch": _about(group, session),
         }
     )
+
+
+def _about(group: services.Group, session: SigningSession) -> dict[str, Any]:
+    """What the batch signs, for the signer agent's confirmation page (the teacher reads it there
+    before typing the PIN): the step, the school, the classes, the subject, one line a record."""
+    from hocba.gradebook.models import ClassSubject
+
+    prepared = {int(pk) for pk in session.digests}
+    versions = [v for v in group.versions if v.pk in prepared]
+    classes = sorted({v.record.class_group.name for v in versions})
+    subject = ""
+    if group.subject_code and versions:
+        book = ClassSubject.objects.filter(
+            class_group_id=versions[0].record.class_group_id, subject_code=group.subject_code
+        ).first()
+        subject = book.name if book is not None else group.subject_code
+    return {
+        "step": group.slot,
+        "school": versions[0].record.school.name if versions else "",
+        "classes": classes,
+        "subject": subject,
+        "records": [
+            f"{v.record.student.full_name} — {v.record.class_group.name}"
+            + (f" ({_('version %(version)s') % {'version': v.version}})" if v.version > 1 else "")
+            for v in versions
+        ],
+    }
 
 
 @login_required
