@@ -35,6 +35,21 @@ VERIFY_UPLOAD_BYTES: Final = 8 * MiB
 SPREADSHEET_UPLOAD_BYTES: Final = 5 * MiB
 """A spreadsheet uploaded for import (.xlsx)."""
 
+FORM_OVERHEAD_BYTES: Final = 64 * KiB
+"""Room above a file's own limit for the upload form around it (multipart boundaries and part
+headers, the CSRF token, other fields): the request body of an upload form may be this much
+larger than the file it carries."""
+
+LARGEST_REQUEST_BODY_BYTES: Final = max(
+    REQUEST_BODY_BYTES,
+    PACKAGE_BYTES,
+    VERIFY_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+    SPREADSHEET_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+)
+"""Django's own ceiling on a body it reads into memory (DATA_UPLOAD_MAX_MEMORY_SIZE): at least
+every route's limit above, so Django never refuses a body (with its HTML 400) before the
+route's own limit has answered 413."""
+
 # --- spreadsheets (checked before any row is read) ----------------------------------------
 
 SPREADSHEET_UNPACKED_BYTES: Final = 64 * MiB

@@ -16,6 +16,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from hocba import limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HOCBA_DATA_DIR", "var")).resolve()
 
@@ -69,6 +71,9 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hocba.web.middleware.VietnameseFirstLocaleMiddleware",
+    # request bodies measured against their route's limit before anything below reads them
+    # (CSRF reads forms); after the locale, so the 413 page is in the reader's language
+    "hocba.web.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -134,6 +139,14 @@ WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collect
 # …so a missing STATIC_ROOT (nothing collected) is normal, not worth a warning
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 MEDIA_ROOT = DATA_DIR / "files"
+
+# --- request bodies (docs/limits.md) -------------------------------------------------------
+# Each route's limit is enforced from Content-Length by RequestBodyLimitMiddleware (413, JSON
+# under /api/). Django's own ceiling sits above every route's limit, so it never answers first
+# with its HTML 400; it still bounds what Django reads into memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = limits.LARGEST_REQUEST_BODY_BYTES
+# Not a limit: an uploaded file above this size is spooled to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = limits.REQUEST_BODY_BYTES
 
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
