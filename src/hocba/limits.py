@@ -24,6 +24,18 @@ PACKAGE_BYTES: Final = 64 * MiB
 """A package (gói tin) received by a warehouse; also the request body of
 `POST /api/v1/warehouse/packages`."""
 
+PACKAGE_RECORDS: Final = 1000
+"""Records in one package (the package schema's own bound)."""
+
+PACKAGE_SENT_BYTES: Final = 16 * MiB
+"""The largest package a sender builds by default (`HOCBA_PACKAGE_BYTES`), counted on the sealed
+bytes it submits (each record base64-encoded, a third larger, plus the package's own elements
+and seal): a quarter of PACKAGE_BYTES, so a warehouse with the documented limit never refuses
+one for its size, and a proxy with a smaller one costs few splits."""
+
+PACKAGE_SENT_RECORDS: Final = 200
+"""Records in a package a sender builds by default (`HOCBA_PACKAGE_RECORDS`)."""
+
 # --- HTTP request bodies (refused with 413 from Content-Length, before the body is read) -----
 
 REQUEST_BODY_BYTES: Final = int(2.5 * MiB)

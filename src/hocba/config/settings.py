@@ -180,10 +180,17 @@ WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
 warehouse of this same instance. Empty: nothing is sent."""
-EXCHANGE_PACKAGE_RECORDS = int(os.environ.get("HOCBA_PACKAGE_RECORDS", "200"))
-EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(16 * 1024 * 1024)))
+EXCHANGE_PACKAGE_RECORDS = int(
+    os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
+)
+"""Records in one package built by the sender (at most `limits.PACKAGE_RECORDS`)."""
+EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(limits.PACKAGE_SENT_BYTES)))
+"""Sealed bytes of one package built by the sender (at most `limits.PACKAGE_BYTES`, what a
+warehouse takes); a smaller limit answered by the warehouse (413) is learnt and kept."""
 EXCHANGE_BACKOFF_SECONDS = float(os.environ.get("HOCBA_BACKOFF_SECONDS", "5"))
-"""First wait after a failed submission; doubled each time, at most ten minutes."""
+"""First wait after a failed submission or a refused package; doubled each time."""
+EXCHANGE_BACKOFF_MAX_SECONDS = float(os.environ.get("HOCBA_BACKOFF_MAX_SECONDS", "600"))
+"""The longest wait between two attempts (ten minutes)."""
 
 
 def _object_storage() -> dict[str, object]:
