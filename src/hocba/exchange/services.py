@@ -370,14 +370,15 @@ def _refused(
     its sender), or refused the sender's account. Nothing is rejected: the rows wait with the
     reason, and sending pauses."""
     message = message or MESSAGES["PACKAGE_REFUSED"]
-    if judged:
-        # these bytes will never be taken: the rows go in a new package, sealed anew
-        _retire(package, code, message, now)
-    else:
-        # who sends (account, token, address): the same package goes once that is fixed
-        _backoff(package, f"{code}: {message}", now)
-        package.items.update(code=code[:40], message=message)
-    pause_sending(package.sender_code, code, message, now)
+    with transaction.atomic():  # never rows given back without the pause that holds them
+        if judged:
+            # these bytes will never be taken: the rows go in a new package, sealed anew
+            _retire(package, code, message, now)
+        else:
+            # who sends (account, token, address): the same package goes once that is fixed
+            _backoff(package, f"{code}: {message}", now)
+            package.items.update(code=code[:40], message=message)
+        pause_sending(package.sender_code, code, message, now)
 
 
 def submit(client: Client, package: OutgoingPackage, now: dt.datetime | None = None) -> bool:
