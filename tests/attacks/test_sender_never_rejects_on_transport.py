@@ -13,22 +13,25 @@ from __future__ import annotations
 import pytest
 
 from hocba.exchange.client import HttpClient
-from hocba.exchange.models import OutboxItem
 from hocba.limits import MiB
-from hocba.warehouse.models import Account, Ack, ReceivedPackage, StoredRecord
+from hocba.warehouse.models import Account
 from tests.exchange.helpers import (
     DJANGO_400,
     SCHOOL,
     TAX,
     Fault,
+    acks,
     drive,
+    outbox,
     page,
     proxied,
+    received,
     school_account,
     school_with_outbox,
     seal_keeper,
     signed_records,
     states,
+    stored,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,13 +65,13 @@ def client():
 
 def stored_once(n: int) -> None:
     """Every record is at the warehouse exactly once, each accepted by one answer."""
-    assert StoredRecord.objects.count() == n
-    assert Ack.objects.filter(status="ACCEPTED", code="ACCEPTED").count() == n
-    assert not Ack.objects.filter(status="REJECTED").exists()
+    assert stored().count() == n
+    assert acks().filter(status="ACCEPTED", code="ACCEPTED").count() == n
+    assert not acks().filter(status="REJECTED").exists()
 
 
 def never_rejected() -> None:
-    assert not OutboxItem.objects.filter(state="REJECTED").exists(), states()
+    assert not outbox().filter(state="REJECTED").exists(), states()
 
 
 def test_a_school_with_default_settings_sends_packages_above_django_s_default_limit(
@@ -79,7 +82,7 @@ def test_a_school_with_default_settings_sends_packages_above_django_s_default_li
     drive(client(warehouse), after_round=never_rejected)
     assert states() == {"ACCEPTED": RECORDS}
     stored_once(RECORDS)
-    sizes = list(ReceivedPackage.objects.values_list("size", flat=True))
+    sizes = list(received().values_list("size", flat=True))
     assert max(sizes) > 2.5 * MiB
 
 
@@ -117,7 +120,7 @@ def test_a_proxy_refusing_the_package_s_size_makes_it_split_not_rejected(proxy, 
     assert states() == {"ACCEPTED": RECORDS}
     stored_once(RECORDS)
     assert any(s.status == 413 for s in proxy.seen)
-    sizes = list(ReceivedPackage.objects.values_list("size", flat=True))
+    sizes = list(received().values_list("size", flat=True))
     assert len(sizes) > 1 and max(sizes) <= limit
 
 
@@ -127,8 +130,8 @@ def test_a_record_too_large_for_any_package_the_proxy_takes_waits_until_it_does(
     school_account()
     proxy.max_body = 50_000  # less than one record's package
     drive(client(proxy.url), rounds=4, until=lambda: False, after_round=never_rejected)
-    assert not StoredRecord.objects.exists()
-    waiting = OutboxItem.objects.exclude(state="ACCEPTED")
+    assert not stored().exists()
+    waiting = outbox().exclude(state="ACCEPTED")
     assert waiting.count() == few
     assert set(waiting.values_list("code", flat=True)) == {"RECORD_TOO_LARGE"}
     proxy.max_body = None
@@ -178,9 +181,9 @@ def test_a_package_refused_as_a_whole_leaves_its_records_waiting_with_the_reason
     school_account(**wrong)
     sender = client(warehouse)
     drive(sender, rounds=4, until=lambda: False, after_round=never_rejected)
-    assert not StoredRecord.objects.exists()
+    assert not stored().exists()
     assert states().get("ACCEPTED", 0) == 0
-    refused = list(ReceivedPackage.objects.order_by("pk").values_list("code", "size"))
+    refused = list(received().order_by("pk").values_list("code", "size"))
     assert {c for c, _ in refused} == {code}
     # while the cause is there, the sender tries again with one record at a time
     assert len(refused) >= 2 and all(size < 200_000 for _, size in refused[1:])
@@ -213,5 +216,5 @@ def test_a_package_answered_without_an_answer_for_a_record_sends_that_record_aga
     drive(client(proxy.url), after_round=never_rejected)
     assert states() == {"ACCEPTED": RECORDS}
     stored_once(RECORDS)
-    again = OutboxItem.objects.get(record_id=dropped[0])
+    again = outbox().get(record_id=dropped[0])
     assert again.code == "DUPLICATE" and again.sends == 2

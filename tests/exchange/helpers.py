@@ -22,10 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hocba.exchange.client import HttpClient
-from hocba.exchange.models import OutboxItem
+from hocba.exchange.models import OutboxItem, OutgoingPackage
 from hocba.exchange.services import run_once, set_credential
 from hocba.organizations.models import ProvinceOffice, School
 from hocba.records.services import store_xml
@@ -34,7 +35,7 @@ from hocba.signing import config
 from hocba.signing.devpki import ensure_dev_pki
 from hocba.signing.pki import DevPki, create
 from hocba.warehouse.auth import create_account
-from hocba.warehouse.models import Account
+from hocba.warehouse.models import Account, Ack, ReceivedPackage, StoredRecord
 
 SCHOOL = "25000299"
 TAX = "2600000299"
@@ -123,10 +124,33 @@ def school_account(**changes: str) -> Account:
     return account
 
 
+# --- the school's rows only (the demo province may share the database) --------------------
+
+
+def outbox() -> QuerySet[OutboxItem]:
+    return OutboxItem.objects.filter(sender_code=SCHOOL)
+
+
+def outgoing() -> QuerySet[OutgoingPackage]:
+    return OutgoingPackage.objects.filter(sender_code=SCHOOL)
+
+
+def stored() -> QuerySet[StoredRecord]:
+    return StoredRecord.objects.filter(school_code=SCHOOL)
+
+
+def received() -> QuerySet[ReceivedPackage]:
+    return ReceivedPackage.objects.filter(account__client_id=CLIENT_ID)
+
+
+def acks() -> QuerySet[Ack]:
+    return Ack.objects.filter(package__account__client_id=CLIENT_ID)
+
+
 def states() -> dict[str, int]:
-    """How many outbox rows are in each state."""
+    """How many of the school's outbox rows are in each state."""
     counts: dict[str, int] = {}
-    for state in OutboxItem.objects.values_list("state", flat=True):
+    for state in outbox().values_list("state", flat=True):
         counts[state] = counts.get(state, 0) + 1
     return counts
 
@@ -141,7 +165,7 @@ def drive(
     (or `until`); the number of rounds run."""
 
     def answered() -> bool:
-        return not OutboxItem.objects.exclude(state__in=("ACCEPTED", "REJECTED")).exists()
+        return not outbox().exclude(state__in=("ACCEPTED", "REJECTED")).exists()
 
     now = timezone.now()
     for done in range(1, rounds + 1):

@@ -15,20 +15,24 @@ from hocba import limits
 from hocba.exchange import services
 from hocba.exchange.apps import package_size_fits
 from hocba.exchange.client import HttpClient
-from hocba.exchange.models import OutboxItem, OutgoingPackage, SenderState
-from hocba.warehouse.models import Ack, ReceivedPackage, StoredRecord
+from hocba.exchange.models import SenderState
 from tests.exchange.helpers import (
     NGINX_413,
     SCHOOL,
     Fault,
+    acks,
     drive,
+    outbox,
+    outgoing,
     page,
     proxied,
+    received,
     school_account,
     school_with_outbox,
     seal_keeper,
     signed_records,
     states,
+    stored,
 )
 
 FEW = 6
@@ -56,8 +60,8 @@ def sender(proxy):
 
 def accepted_once(n: int) -> None:
     assert states() == {"ACCEPTED": n}
-    assert StoredRecord.objects.count() == n
-    assert Ack.objects.filter(code="ACCEPTED").count() == n
+    assert stored().count() == n
+    assert acks().filter(code="ACCEPTED").count() == n
 
 
 TRANSIENT = {
@@ -79,14 +83,14 @@ def test_what_is_not_an_answer_is_posted_again_later(proxy, sender, fault):
     proxy.plan(fault, times=2)
     now = timezone.now()
     services.run_once(sender, now=now)
-    package = OutgoingPackage.objects.get()
+    package = outgoing().get()
     assert package.state == "BUILT" and package.attempts == 1 and package.last_error
     assert package.next_attempt_at > now
     services.run_once(sender, now=now)  # not due yet: nothing is posted
     assert len([s for s in proxy.seen if s.method == "POST" and "packages" in s.path]) == 1
     drive(sender)
     accepted_once(FEW)
-    assert ReceivedPackage.objects.count() == 1
+    assert received().count() == 1
 
 
 @live
@@ -107,7 +111,7 @@ def test_a_retry_after_is_waited_for(proxy, sender):
     proxy.plan(busy)
     now = timezone.now()
     services.run_once(sender, now=now)
-    package = OutgoingPackage.objects.get()
+    package = outgoing().get()
     assert package.state == "BUILT"
     assert package.next_attempt_at >= now + dt.timedelta(seconds=900)
 
@@ -119,8 +123,8 @@ def test_a_413_for_a_package_the_warehouse_already_holds_does_not_split_it(proxy
     proxy.plan(Fault(forward=True, status=413, body=NGINX_413.body))
     drive(sender)
     accepted_once(FEW)
-    assert ReceivedPackage.objects.count() == 1
-    assert not OutgoingPackage.objects.filter(state="REPACKED").exists()
+    assert received().count() == 1
+    assert not outgoing().filter(state="REPACKED").exists()
 
 
 @live
@@ -130,14 +134,12 @@ def test_a_split_package_is_never_posted_again(proxy, sender):
     proxy.max_body = 300_000
     drive(sender)
     accepted_once(FEW)
-    retired = set(
-        OutgoingPackage.objects.filter(state="REPACKED").values_list("package_id", flat=True)
-    )
+    retired = set(outgoing().filter(state="REPACKED").values_list("package_id", flat=True))
     assert retired
-    received = set(ReceivedPackage.objects.values_list("package_id", flat=True))
-    assert not retired & received
+    at_the_warehouse = set(received().values_list("package_id", flat=True))
+    assert not retired & at_the_warehouse
     assert SenderState.objects.get(sender_code=SCHOOL).package_bytes <= 300_000
-    for item in OutboxItem.objects.all():
+    for item in outbox():
         assert item.package.state == "DONE"
 
 
@@ -150,8 +152,8 @@ def test_a_wrong_secret_pauses_sending_until_the_credential_is_fixed(proxy, send
     services.run_once(sender, now=now)
     state = SenderState.objects.get(sender_code=SCHOOL)
     assert state.paused and state.code == "invalid_client"
-    assert not OutboxItem.objects.filter(state="REJECTED").exists()
-    assert set(OutboxItem.objects.values_list("code", flat=True)) == {"invalid_client"}
+    assert not outbox().filter(state="REJECTED").exists()
+    assert set(outbox().values_list("code", flat=True)) == {"invalid_client"}
     out = StringIO()
     call_command("exchange", "status", stdout=out)
     assert "invalid_client" in out.getvalue()
@@ -187,7 +189,7 @@ def test_a_package_is_never_larger_than_the_sender_s_limit(settings, limit):
     school_with_outbox(signed_records(FEW * 3))
     while services.pack(SCHOOL) is not None:
         pass
-    packages = list(OutgoingPackage.objects.all())
+    packages = list(outgoing())
     assert sum(p.records for p in packages) == FEW * 3
     for package in packages:
         with default_storage.open(package.storage_name, "rb") as handle:
