@@ -44,14 +44,16 @@ from hocba.signing.verify import Verifier
 TEACHER = "025085001234"
 
 
-def fully_signed(pki: DevPki, base: list[Record]) -> tuple[list[bytes], Verifier]:
-    """`base` signed through all four steps (15 signatures each), and a verifier trusting `pki`
-    with CRL answers (no network)."""
+def fully_signed(
+    pki: DevPki, base: list[Record], tax_code: str = "2600100202"
+) -> tuple[list[bytes], Verifier]:
+    """`base` signed through all four steps (15 signatures each; the school seal's tax code
+    `tax_code`), and a verifier trusting `pki` with CRL answers (no network)."""
     staff = {
         pid: Pkcs12Signer(*pki.issue_person(pid, "Giáo viên"))
         for pid in ("025085001234", "025085004321", "025070001111")
     }
-    seal = Pkcs12Signer(*pki.issue_org("2600100202", "Trường THCS Chu Văn An"))
+    seal = Pkcs12Signer(*pki.issue_org(tax_code, base[0].school.name))
     full = []
     teacher, homeroom, principal = (
         dataclasses.replace(p, personal_id=pid)
@@ -71,7 +73,7 @@ def fully_signed(pki: DevPki, base: list[Record]) -> tuple[list[bytes], Verifier
             ),
         )
         record = dataclasses.replace(
-            record, school=dataclasses.replace(record.school, tax_code="2600100202")
+            record, school=dataclasses.replace(record.school, tax_code=tax_code)
         )
         signers = {
             "GVBM": staff["025085001234"],

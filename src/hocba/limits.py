@@ -24,6 +24,18 @@ PACKAGE_BYTES: Final = 64 * MiB
 """A package (gói tin) received by a warehouse; also the request body of
 `POST /api/v1/warehouse/packages`."""
 
+PACKAGE_RECORDS: Final = 1000
+"""Records in one package (the package schema's own bound)."""
+
+PACKAGE_SENT_BYTES: Final = 16 * MiB
+"""The largest package a sender builds by default (`HOCBA_PACKAGE_BYTES`), counted on the sealed
+bytes it submits (each record base64-encoded, a third larger, plus the package's own elements
+and seal): a quarter of PACKAGE_BYTES, so a warehouse with the documented limit never refuses
+one for its size, and a proxy with a smaller one costs few splits."""
+
+PACKAGE_SENT_RECORDS: Final = 200
+"""Records in a package a sender builds by default (`HOCBA_PACKAGE_RECORDS`)."""
+
 # --- HTTP request bodies (refused with 413 from Content-Length, before the body is read) -----
 
 REQUEST_BODY_BYTES: Final = int(2.5 * MiB)
@@ -34,6 +46,21 @@ VERIFY_UPLOAD_BYTES: Final = 8 * MiB
 
 SPREADSHEET_UPLOAD_BYTES: Final = 5 * MiB
 """A spreadsheet uploaded for import (.xlsx)."""
+
+FORM_OVERHEAD_BYTES: Final = 64 * KiB
+"""Room above a file's own limit for the upload form around it (multipart boundaries and part
+headers, the CSRF token, other fields): the request body of an upload form may be this much
+larger than the file it carries."""
+
+LARGEST_REQUEST_BODY_BYTES: Final = max(
+    REQUEST_BODY_BYTES,
+    PACKAGE_BYTES,
+    VERIFY_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+    SPREADSHEET_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+)
+"""Django's own ceiling on a body it reads into memory (DATA_UPLOAD_MAX_MEMORY_SIZE): at least
+every route's limit above, so Django never refuses a body (with its HTML 400) before the
+route's own limit has answered 413."""
 
 # --- spreadsheets (checked before any row is read) ----------------------------------------
 

@@ -18,6 +18,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hocba import limits
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HOCBA_DATA_DIR", "var")).resolve()
 
@@ -71,6 +73,9 @@ MIDDLEWARE = [
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "hocba.web.middleware.VietnameseFirstLocaleMiddleware",
+    # request bodies measured against their route's limit before anything below reads them
+    # (CSRF reads forms); after the locale, so the 413 page is in the reader's language
+    "hocba.web.request_limits.RequestBodyLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -137,6 +142,14 @@ WHITENOISE_USE_FINDERS = True  # static files straight from the apps, no collect
 warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 MEDIA_ROOT = DATA_DIR / "files"
 
+# --- request bodies (docs/limits.md) -------------------------------------------------------
+# Each route's limit is enforced from Content-Length by RequestBodyLimitMiddleware (413, JSON
+# under /api/). Django's own ceiling sits above every route's limit, so it never answers first
+# with its HTML 400; it still bounds what Django reads into memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = limits.LARGEST_REQUEST_BODY_BYTES
+# Not a limit: an uploaded file above this size is spooled to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = limits.REQUEST_BODY_BYTES
+
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
@@ -198,10 +211,17 @@ WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
 warehouse of this same instance. Empty: nothing is sent."""
-EXCHANGE_PACKAGE_RECORDS = int(os.environ.get("HOCBA_PACKAGE_RECORDS", "200"))
-EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(16 * 1024 * 1024)))
+EXCHANGE_PACKAGE_RECORDS = int(
+    os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
+)
+"""Records in one package built by the sender (at most `limits.PACKAGE_RECORDS`)."""
+EXCHANGE_PACKAGE_BYTES = int(os.environ.get("HOCBA_PACKAGE_BYTES", str(limits.PACKAGE_SENT_BYTES)))
+"""Sealed bytes of one package built by the sender (at most `limits.PACKAGE_BYTES`, what a
+warehouse takes); a smaller limit answered by the warehouse (413) is learnt and kept."""
 EXCHANGE_BACKOFF_SECONDS = float(os.environ.get("HOCBA_BACKOFF_SECONDS", "5"))
-"""First wait after a failed submission; doubled each time, at most ten minutes."""
+"""First wait after a failed submission or a refused package; doubled each time."""
+EXCHANGE_BACKOFF_MAX_SECONDS = float(os.environ.get("HOCBA_BACKOFF_MAX_SECONDS", "600"))
+"""The longest wait between two attempts (ten minutes)."""
 
 
 def _object_storage() -> dict[str, object]:

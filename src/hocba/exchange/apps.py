@@ -1,7 +1,39 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
 from django.utils.translation import gettext_lazy as _
+
+
+def package_size_fits(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The packages a sender builds fit what a warehouse takes (docs/limits.md)."""
+    from django.conf import settings
+
+    from hocba import limits
+
+    problems: list[checks.CheckMessage] = []
+    if not 0 < settings.EXCHANGE_PACKAGE_BYTES <= limits.PACKAGE_BYTES:
+        problems.append(
+            checks.Error(
+                f"HOCBA_PACKAGE_BYTES={settings.EXCHANGE_PACKAGE_BYTES}: phải từ 1 đến "
+                f"{limits.PACKAGE_BYTES} byte (giới hạn gói tin của kho học bạ)",
+                id="hocba.E101",
+            )
+        )
+    if not 0 < settings.EXCHANGE_PACKAGE_RECORDS <= limits.PACKAGE_RECORDS:
+        problems.append(
+            checks.Error(
+                f"HOCBA_PACKAGE_RECORDS={settings.EXCHANGE_PACKAGE_RECORDS}: phải từ 1 đến "
+                f"{limits.PACKAGE_RECORDS} học bạ một gói",
+                id="hocba.E102",
+            )
+        )
+    return problems
 
 
 class ExchangeConfig(AppConfig):
     name = "hocba.exchange"
     verbose_name = _("Exchange with the warehouse")
+
+    def ready(self) -> None:
+        checks.register(package_size_fits)

@@ -20,11 +20,24 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class TransportError(Exception):
-    """The warehouse could not be reached or failed; try again later."""
+    """No answer of the warehouse's own came back (the network, a server error, 429, a proxy's
+    page, anything that is not the API's answer): try the same request again later."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        """Seconds the server asked to wait (Retry-After), if it said."""
+
+
+class TooLarge(Exception):
+    """The package was refused for its size (413, from the warehouse or from a proxy before
+    it): split it and send the parts."""
 
 
 class Refused(Exception):
-    """The warehouse refused the request for good (`code`, Vietnamese `message`)."""
+    """The warehouse answered with its own error (`code`, Vietnamese `message`): the request
+    as it stands will not be taken until someone changes something (an account, a certificate,
+    the package)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(f"{code}: {message}")
@@ -60,7 +73,43 @@ def credential_for(sender_code: str) -> Secret:
     )
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+def _json(response: httpx.Response) -> dict[str, Any] | None:
+    """The JSON object of an answer, None when the answer is not one (an HTML page …)."""
+    if "json" not in response.headers.get("Content-Type", ""):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _api_error(body: dict[str, Any] | None) -> tuple[str, str] | None:
+    """(code, message) of the API's error shape `{"error": {"code", "message"}}`."""
+    error = body.get("error") if body is not None else None
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str) or not error["code"]:
+        return None
+    return error["code"], str(error.get("message", ""))
+
+
+def _not_an_answer(what: str, response: httpx.Response) -> TransportError:
+    kind = response.headers.get("Content-Type", "").split(";")[0] or "không rõ"
+    return TransportError(
+        f"{what}: HTTP {response.status_code} ({kind}) không phải câu trả lời của kho học bạ",
+        _retry_after(response),
+    )
+
+
 class HttpClient:
+    """The warehouse API over HTTP. Only the API's own answers count: a refusal is an answer
+    in the API's error shape; anything else (a proxy's HTML page, a 5xx, 429, a broken
+    connection, a 2xx that is not what the call returns) is a TransportError, tried again."""
+
     def __init__(self, base_url: str) -> None:
         self.base = base_url.rstrip("/")
         self._http = httpx.Client(timeout=TIMEOUT)
@@ -87,36 +136,27 @@ class HttpClient:
             )
         except httpx.HTTPError as error:
             raise TransportError(f"token: {error}") from None
-        body = self._json(response)
-        if response.status_code >= 500:
-            raise TransportError(f"token: HTTP {response.status_code}")
-        if response.status_code != 200:
-            error = body.get("error", {})
-            raise Refused(
-                str(error.get("code", "TOKEN_REFUSED")),
-                str(error.get("message", "Kho học bạ từ chối cấp mã truy cập")),
-            )
-        token = str(body["access_token"])
-        with self._lock:
-            self._tokens[sender_code] = (token, time.monotonic() + float(body["expires_in"]))
-        return token
-
-    @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any]:
-        try:
-            body = response.json()
-        except ValueError:
-            return {}
-        return body if isinstance(body, dict) else {}
+        body = _json(response)
+        if response.status_code == 200 and body is not None:
+            token, expires = body.get("access_token"), body.get("expires_in")
+            if isinstance(token, str) and token and isinstance(expires, int | float):
+                with self._lock:
+                    self._tokens[sender_code] = (token, time.monotonic() + float(expires))
+                return token
+        error = _api_error(body)
+        if error is not None and 400 <= response.status_code < 500:
+            raise Refused(*error)
+        raise _not_an_answer("token", response)
 
     def _call(self, sender_code: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = kwargs.pop("headers", {})
         for fresh in (False, True):
             token = self._token(sender_code, fresh)
             try:
                 response = self._http.request(
                     method,
                     f"{self.base}{path}",
-                    headers={"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})},
+                    headers={"Authorization": f"Bearer {token}", **headers},
                     **kwargs,
                 )
             except httpx.HTTPError as error:
@@ -124,10 +164,13 @@ class HttpClient:
             if response.status_code != 401:
                 break
         if response.status_code >= 500 or response.status_code == 429:
-            raise TransportError(f"{method} {path}: HTTP {response.status_code}")
+            raise TransportError(
+                f"{method} {path}: HTTP {response.status_code}", _retry_after(response)
+            )
         return response
 
     def submit(self, sender_code: str, data: bytes) -> dict[str, Any]:
+        """The warehouse's receipt `{"package_id", "status", …}` (TooLarge on 413)."""
         response = self._call(
             sender_code,
             "POST",
@@ -135,28 +178,37 @@ class HttpClient:
             content=data,
             headers={"Content-Type": "application/xml"},
         )
-        body = self._json(response)
-        if response.status_code not in (200, 202):
-            error = body.get("error", {})
-            raise Refused(
-                str(error.get("code", f"HTTP_{response.status_code}")),
-                str(error.get("message", "Kho học bạ từ chối gói tin")),
-            )
-        return body
+        if response.status_code == 413:
+            raise TooLarge(f"HTTP 413 cho gói tin {len(data)} byte")
+        body = _json(response)
+        if (
+            response.status_code in (200, 202)
+            and body is not None
+            and isinstance(body.get("package_id"), str)
+            and isinstance(body.get("status"), str)
+        ):
+            return body
+        error = _api_error(body)
+        if error is not None and 400 <= response.status_code < 500:
+            raise Refused(*error)
+        raise _not_an_answer("POST /packages", response)
 
     def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None:
+        """The package's status and answers; None when this account has no such package."""
         response = self._call(sender_code, "GET", f"/packages/{package_id}")
-        if response.status_code == 404:
+        body = _json(response)
+        if response.status_code == 200 and body is not None and isinstance(body.get("status"), str):
+            return body
+        error = _api_error(body)
+        if error is not None and response.status_code == 404 and error[0] == "NOT_FOUND":
             return None
-        body = self._json(response)
-        if response.status_code == 403 and body.get("error", {}).get("code") == "OUT_OF_REACH":
+        if error is not None and response.status_code == 403 and error[0] == "OUT_OF_REACH":
             # received under another account of ours (a renewed one): this account has not
             # sent it, so it is sent again, as for a package the warehouse does not know
             return None
-        if response.status_code != 200:
-            error = body.get("error", {})
-            raise Refused(str(error.get("code", "HTTP_ERROR")), str(error.get("message", "")))
-        return body
+        if error is not None and 400 <= response.status_code < 500:
+            raise Refused(*error)
+        raise _not_an_answer(f"GET /packages/{package_id}", response)
 
 
 class EmbeddedClient:
@@ -173,11 +225,16 @@ class EmbeddedClient:
         return Caller(account, account.scope_set)
 
     def submit(self, sender_code: str, data: bytes) -> dict[str, Any]:
+        from hocba.warehouse.auth import AuthError
         from hocba.warehouse.services import ReceiveError, process, receive
 
         try:
             row, _ = receive(self._caller(sender_code), data, inline=False)
         except ReceiveError as error:
+            if error.status == 413:
+                raise TooLarge(error.message) from None
+            raise Refused(error.code, error.message) from None
+        except AuthError as error:
             raise Refused(error.code, error.message) from None
         process(row.pk)  # embedded: answered at once
         row.refresh_from_db()

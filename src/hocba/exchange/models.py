@@ -4,7 +4,9 @@ An outbox row is written in the same transaction that issues a version (a new re
 correction or a revocation), so nothing issued can be forgotten; a warehouse with an upstream
 writes one for each record it accepts (forwarding). A package is built and sealed in one
 transaction with the rows it carries, then submitted until the warehouse has it (it is
-idempotent by package id), then polled until every row has its answer.
+idempotent by package id), then polled until every row has its answer. A package the warehouse
+did not take as it was (too large, or refused as a whole) gives its rows back to the outbox and
+is never sent again; only a per-record answer rejects a row.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class OutgoingPackage(models.Model):
         BUILT = "BUILT", _("Built, not yet received")
         SUBMITTED = "SUBMITTED", _("Received, waiting for answers")
         DONE = "DONE", _("Answered")
+        REPACKED = "REPACKED", _("Not taken as it was; its records were packed again")
 
     package_id = models.UUIDField(_("package id"), default=uuid.uuid4, unique=True)
     sender_code = models.CharField(_("sender"), max_length=20)
@@ -110,3 +113,37 @@ class Credential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender_code} → {self.client_id}"
+
+
+class SenderState(models.Model):
+    """How sending goes for one sender: paused after the warehouse refused a package as a whole
+    (or a package could not be sealed), with the reason shown on the outbox page, and the
+    package size the warehouse was found to take.
+
+    While paused, the sender tries again with one record at a time (a small package, so a
+    configuration that is still wrong costs the warehouse little), waiting longer after each
+    refusal; the first package answered record by record ends the pause."""
+
+    sender_code = models.CharField(_("sender"), max_length=20, unique=True)
+    code = models.CharField(
+        _("reason code"), max_length=40, blank=True, help_text=_("empty: sending is not paused")
+    )
+    message = models.TextField(_("reason"), blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    package_bytes = models.PositiveIntegerField(
+        default=0,
+        help_text=_("the largest package the warehouse was found to take (0: not limited)"),
+    )
+
+    class Meta:
+        verbose_name = _("sending state")
+        verbose_name_plural = _("sending states")
+
+    def __str__(self) -> str:
+        return f"{self.sender_code}: {self.code or 'OK'}"
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.code)

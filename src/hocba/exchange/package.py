@@ -33,8 +33,14 @@ NS = "urn:hocba:goi-tin:1"
 CONTENT_ID = "noidung"
 SEAL_ID = "goitin-ky"
 MAX_PACKAGE_BYTES = limits.PACKAGE_BYTES
-"""A warehouse refuses larger packages unread; senders split well below it."""
-MAX_RECORDS = 1000
+"""A warehouse refuses larger packages unread; senders build theirs well below it."""
+MAX_RECORDS = limits.PACKAGE_RECORDS
+ENVELOPE_BYTES = 16 * 1024
+"""At least what a sealed package holds besides its records: the header and the seal (about
+4 KB with one certificate)."""
+ENTRY_OVERHEAD_BYTES = 512
+"""At least what one record adds besides its base64 text: its element (about 180 bytes) and
+the count line of its school (about 150 bytes)."""
 EVENTS = ("NEW", "UPDATE", "CANCEL")
 
 
@@ -106,6 +112,12 @@ class Package:
     seal_time: dt.datetime | None = None
     entry_problems: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Entries whose bytes do not match their declared SHA-256 (index → code, message)."""
+
+
+def entry_bytes(size: int) -> int:
+    """At least what a record of `size` bytes adds to a sealed package (base64 is a third
+    larger, in blocks of four characters; no line breaks)."""
+    return 4 * -(-size // 3) + ENTRY_OVERHEAD_BYTES
 
 
 def _time(when: dt.datetime) -> str:

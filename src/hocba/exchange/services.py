@@ -5,12 +5,32 @@ again (or a warehouse that went away and came back) ends with every record answe
 once:
 
 - `enqueue` writes the outbox row inside the transaction that issues the version;
-- `pack` builds and seals a package and marks its rows in one transaction;
+- `pack` builds and seals a package and marks its rows in one transaction; a package is never
+  larger than the sender's limit (`EXCHANGE_PACKAGE_BYTES`, counted on the sealed bytes), nor
+  than what the warehouse was found to take;
 - `submit` posts a built package; the warehouse keeps one package per id, so posting again after
-  a lost answer is harmless; failures wait with exponential backoff;
+  a lost answer is harmless;
 - `poll` asks for the answers and records them (DUPLICATE counts as accepted: the warehouse
   already holds exactly these bytes);
 - `resend` puts rejected rows back in the outbox (after the cause was fixed).
+
+Only the warehouse's answer for a record rejects that record. Everything else leaves the rows
+waiting, with the reason visible:
+
+- no answer of the warehouse's own (a broken connection, a 5xx, 429, a proxy's HTML page, a
+  2xx that is not a receipt): the same package is posted again later, waiting
+  `EXCHANGE_BACKOFF_SECONDS`, doubled each time, at most `EXCHANGE_BACKOFF_MAX_SECONDS`;
+- refused for its size (413): unless the warehouse turns out to hold it already, the package is
+  retired and its rows go back to the outbox, to leave in packages half its size (the size is
+  remembered for the sender);
+- refused as a whole (the seal, the sender, the package itself; or the account): the rows go
+  back to the outbox with the warehouse's reason (or the package waits, for an account
+  problem), and sending for that sender pauses (`SenderState`): it tries again with a package of
+  one record, waiting longer each time, until a package is answered record by record. Fixing the
+  cause and pressing "send now" (`retry_now`) tries at once.
+
+A retired package is never posted again, and its rows travel in new packages only after it was
+retired in the same transaction, so no record is accepted from two packages.
 """
 
 from __future__ import annotations
@@ -19,7 +39,8 @@ import datetime as dt
 import hashlib
 import logging
 import os
-from collections.abc import Iterable
+import random
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,15 +52,25 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from hocba.exchange import package as pkg
-from hocba.exchange.client import Client, Refused, TransportError
-from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage
+from hocba.exchange.client import Client, Refused, TooLarge, TransportError
+from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage, SenderState
 from hocba.records.models import storage_name
+from hocba.signing.signers import SignerError
 
 log = logging.getLogger(__name__)
 
-RETRYABLE_REFUSALS = frozenset(
-    {"invalid_client", "invalid_token", "NO_CREDENTIAL", "access_denied"}
-)
+IN_FLIGHT = (OutgoingPackage.State.BUILT, OutgoingPackage.State.SUBMITTED)
+FINISHED = (OutgoingPackage.State.DONE, OutgoingPackage.State.REPACKED)
+MESSAGES = {
+    "PACKAGE_TOO_LARGE": "Kho học bạ từ chối gói tin vì quá lớn; học bạ được đóng gói lại nhỏ hơn",
+    "RECORD_TOO_LARGE": (
+        "Kho học bạ từ chối cả gói tin chỉ có học bạ này vì quá lớn; học bạ chờ đến khi kho "
+        "nhận gói tin cỡ này"
+    ),
+    "NO_ANSWER": "Kho học bạ chưa trả lời cho học bạ này; học bạ được gửi lại",
+    "PACKAGE_REFUSED": "Kho học bạ từ chối cả gói tin",
+    "NOT_A_RECEIPT": "Câu trả lời không phải biên nhận gói tin của kho học bạ",
+}
 
 
 # --- filling the outbox ----------------------------------------------------------------------
@@ -145,9 +176,22 @@ def read_content(item: OutboxItem) -> bytes:
 # --- the sender's steps ----------------------------------------------------------------------
 
 
+def package_bytes_for(sender_code: str) -> int:
+    """The largest package `sender_code` builds: the setting, or less if the warehouse was
+    found to take less."""
+    learnt = (
+        SenderState.objects.filter(sender_code=sender_code)
+        .values_list("package_bytes", flat=True)
+        .first()
+    )
+    limit = int(settings.EXCHANGE_PACKAGE_BYTES)
+    return min(limit, learnt) if learnt else limit
+
+
 def pack(sender_code: str, limit: int | None = None) -> OutgoingPackage | None:
     """Seal one package of waiting rows of `sender_code` (None when nothing waits)."""
     limit = limit or settings.EXCHANGE_PACKAGE_RECORDS
+    max_bytes = package_bytes_for(sender_code)
     sender, signer = sender_for(sender_code)
     try:
         with transaction.atomic():
@@ -158,41 +202,75 @@ def pack(sender_code: str, limit: int | None = None) -> OutgoingPackage | None:
             )
             if not items:
                 return None
-            entries, size = [], 0
+            contents, size = [], pkg.ENVELOPE_BYTES
             for item in items:
                 content = read_content(item)
-                if entries and size + len(content) * 4 // 3 > settings.EXCHANGE_PACKAGE_BYTES:
+                size += pkg.entry_bytes(len(content))
+                if contents and size > max_bytes:
                     break
-                size += len(content) * 4 // 3
-                entries.append(pkg.Entry(str(item.record_id), item.version, item.event, content))
-            items = items[: len(entries)]
-            pairs = [(i.school_code, i.school_year) for i in items]
-            counts = _counts(pairs) if sender.kind == "TRUONG" else _forwarded_counts(pairs)
-            package = OutgoingPackage(sender_code=sender_code, state=OutgoingPackage.State.BUILT)
-            root = pkg.build(sender, entries, counts, package_id=str(package.package_id))
-            data = pkg.seal(root, signer)
-            package.sha256 = hashlib.sha256(data).hexdigest()
-            package.size = len(data)
-            package.records = len(items)
-            if not default_storage.exists(package.storage_name):
-                default_storage.save(package.storage_name, ContentFile(data))
-            package.save()
-            OutboxItem.objects.filter(pk__in=[i.pk for i in items]).update(
-                state=OutboxItem.State.SENT,
-                package=package,
-                code="",
-                message="",
-                sends=F("sends") + 1,
-            )
-            return package
+                contents.append(content)
+            return _seal(sender_code, sender, signer, items[: len(contents)], contents, max_bytes)
     finally:
         signer.close()
 
 
-def _backoff(package: OutgoingPackage, error: str, now: dt.datetime) -> None:
+def _seal(
+    sender_code: str,
+    sender: pkg.Sender,
+    signer: Any,
+    items: Sequence[OutboxItem],
+    contents: Sequence[bytes],
+    max_bytes: int,
+) -> OutgoingPackage:
+    """Build, seal and keep the package of `items`, no larger than `max_bytes` (fewer records
+    if the estimate was short; always at least one); mark the rows it carries."""
+    while True:
+        entries = [
+            pkg.Entry(str(i.record_id), i.version, i.event, c)
+            for i, c in zip(items, contents, strict=True)
+        ]
+        pairs = [(i.school_code, i.school_year) for i in items]
+        counts = _counts(pairs) if sender.kind == "TRUONG" else _forwarded_counts(pairs)
+        package = OutgoingPackage(sender_code=sender_code, state=OutgoingPackage.State.BUILT)
+        root = pkg.build(sender, entries, counts, package_id=str(package.package_id))
+        data = pkg.seal(root, signer)
+        if len(data) <= max_bytes or len(items) == 1:
+            break
+        keep = max(1, min(len(items) - 1, len(items) * max_bytes // len(data)))
+        items, contents = items[:keep], contents[:keep]
+    package.sha256 = hashlib.sha256(data).hexdigest()
+    package.size = len(data)
+    package.records = len(items)
+    if not default_storage.exists(package.storage_name):
+        default_storage.save(package.storage_name, ContentFile(data))
+    package.save()
+    OutboxItem.objects.filter(pk__in=[i.pk for i in items]).update(
+        state=OutboxItem.State.SENT,
+        package=package,
+        code="",
+        message="",
+        sends=F("sends") + 1,
+    )
+    return package
+
+
+def _delay(attempts: int, retry_after: float | None = None) -> dt.timedelta:
+    """The wait before attempt `attempts + 1`: doubled each time up to the most, less a random
+    fifth (so that many senders refused at once do not come back at once), and never less than
+    the server asked for."""
+    first = float(settings.EXCHANGE_BACKOFF_SECONDS)
+    seconds = min(first * 2 ** min(max(attempts - 1, 0), 30), settings.EXCHANGE_BACKOFF_MAX_SECONDS)
+    seconds *= random.uniform(0.8, 1.0)  # noqa: S311 - spreading retries, not a secret
+    if retry_after:
+        seconds = max(seconds, min(retry_after, 3600.0))
+    return dt.timedelta(seconds=seconds)
+
+
+def _backoff(
+    package: OutgoingPackage, error: str, now: dt.datetime, retry_after: float | None = None
+) -> None:
     package.attempts += 1
-    delay = min(settings.EXCHANGE_BACKOFF_SECONDS * 2 ** (package.attempts - 1), 600)
-    package.next_attempt_at = now + dt.timedelta(seconds=delay)
+    package.next_attempt_at = now + _delay(package.attempts, retry_after)
     package.last_error = error[:2000]
     package.save(update_fields=["attempts", "next_attempt_at", "last_error"])
 
@@ -201,21 +279,55 @@ def _due(now: dt.datetime) -> Q:
     return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
 
 
-def submit(client: Client, package: OutgoingPackage, now: dt.datetime | None = None) -> bool:
-    now = now or timezone.now()
-    with default_storage.open(package.storage_name, "rb") as handle:
-        data = handle.read()
-    try:
-        client.submit(package.sender_code, data)
-    except TransportError as error:
-        _backoff(package, str(error), now)
-        return False
-    except Refused as refused:
-        if refused.code in RETRYABLE_REFUSALS:
-            _backoff(package, str(refused), now)
+def pause_sending(sender_code: str, code: str, message: str, now: dt.datetime) -> SenderState:
+    """Sending for `sender_code` waits (the reason shown on the outbox page), longer each time."""
+    state, _ = SenderState.objects.get_or_create(sender_code=sender_code)
+    state.attempts += 1
+    state.code, state.message = code[:40], message
+    state.paused_at = state.paused_at or now
+    state.next_attempt_at = now + _delay(state.attempts)
+    state.save()
+    log.warning("sending for %s paused: %s %s", sender_code, code, message)
+    return state
+
+
+def _resume(sender_code: str) -> None:
+    SenderState.objects.filter(sender_code=sender_code).exclude(code="").update(
+        code="", message="", paused_at=None, attempts=0, next_attempt_at=None
+    )
+
+
+def retry_now(sender_code: str | None = None) -> None:
+    """Someone fixed the cause: the next round tries at once (a paused sender with its probe,
+    waiting packages without their wait) and with the configured package size again."""
+    states = SenderState.objects.all()
+    packages = OutgoingPackage.objects.filter(state__in=IN_FLIGHT)
+    if sender_code is not None:
+        states = states.filter(sender_code=sender_code)
+        packages = packages.filter(sender_code=sender_code)
+    states.update(next_attempt_at=None, package_bytes=0)
+    packages.update(next_attempt_at=None)
+
+
+def _retire(package: OutgoingPackage, code: str, message: str, now: dt.datetime) -> bool:
+    """The package will not be taken as it is: its rows go back to the outbox with the reason
+    and it is never posted again (one transaction). False if someone else already did."""
+    with transaction.atomic():
+        locked = OutgoingPackage.objects.select_for_update().filter(pk=package.pk).first()
+        if locked is None or locked.state in FINISHED:
             return False
-        _finish_refused(package, refused.code, refused.message)
-        return True
+        locked.items.update(
+            state=OutboxItem.State.PENDING, package=None, code=code, message=message
+        )
+        locked.state = OutgoingPackage.State.REPACKED
+        locked.code, locked.message = code[:40], message
+        locked.done_at = now
+        locked.save(update_fields=["state", "code", "message", "done_at"])
+    package.refresh_from_db()
+    return True
+
+
+def _mark_submitted(package: OutgoingPackage, now: dt.datetime) -> None:
     package.state = OutgoingPackage.State.SUBMITTED
     package.submitted_at = now
     package.attempts = 0
@@ -224,18 +336,91 @@ def submit(client: Client, package: OutgoingPackage, now: dt.datetime | None = N
     package.save(
         update_fields=["state", "submitted_at", "attempts", "next_attempt_at", "last_error"]
     )
+
+
+def _too_large(client: Client, package: OutgoingPackage, now: dt.datetime) -> None:
+    """413: split, unless an earlier attempt got the package through after all."""
+    try:
+        held = client.status(package.sender_code, str(package.package_id))
+    except (TransportError, Refused) as error:
+        _backoff(package, f"413, không kiểm tra được gói tin đã đến kho chưa: {error}", now)
+        return
+    if held is not None:
+        _mark_submitted(package, now)
+        return
+    if package.records <= 1:
+        # nothing to split: it waits (not rejected), trying at the longest interval, until the
+        # warehouse takes a package this size
+        package.items.update(code="RECORD_TOO_LARGE", message=MESSAGES["RECORD_TOO_LARGE"])
+        longest = float(settings.EXCHANGE_BACKOFF_MAX_SECONDS)
+        _backoff(package, f"RECORD_TOO_LARGE: {MESSAGES['RECORD_TOO_LARGE']}", now, longest)
+        return
+    state, _ = SenderState.objects.get_or_create(sender_code=package.sender_code)
+    half = max(1, package.size // 2)
+    if not state.package_bytes or half < state.package_bytes:
+        state.package_bytes = half
+        state.save(update_fields=["package_bytes"])
+    _retire(package, "PACKAGE_TOO_LARGE", MESSAGES["PACKAGE_TOO_LARGE"], now)
+
+
+def _refused(
+    package: OutgoingPackage, code: str, message: str, now: dt.datetime, judged: bool
+) -> None:
+    """The warehouse refused the package as a whole (`judged`: for what it holds, its seal or
+    its sender), or refused the sender's account. Nothing is rejected: the rows wait with the
+    reason, and sending pauses."""
+    message = message or MESSAGES["PACKAGE_REFUSED"]
+    with transaction.atomic():  # never rows given back without the pause that holds them
+        if judged:
+            # these bytes will never be taken: the rows go in a new package, sealed anew
+            _retire(package, code, message, now)
+        else:
+            # who sends (account, token, address): the same package goes once that is fixed
+            _backoff(package, f"{code}: {message}", now)
+            package.items.update(code=code[:40], message=message)
+        pause_sending(package.sender_code, code, message, now)
+
+
+def submit(client: Client, package: OutgoingPackage, now: dt.datetime | None = None) -> bool:
+    """Post a built package; True once the warehouse holds it."""
+    now = now or timezone.now()
+    with default_storage.open(package.storage_name, "rb") as handle:
+        data = handle.read()
+    try:
+        receipt = client.submit(package.sender_code, data)
+    except TooLarge:
+        _too_large(client, package, now)
+        return False
+    except TransportError as error:
+        _backoff(package, str(error), now, error.retry_after)
+        return False
+    except Refused as refused:
+        judged = refused.code.startswith("PACKAGE_")
+        _refused(package, refused.code, refused.message, now, judged)
+        return False
+    if receipt.get("package_id") != str(package.package_id):
+        _backoff(package, f"NOT_A_RECEIPT: {MESSAGES['NOT_A_RECEIPT']}", now)
+        return False
+    _mark_submitted(package, now)
     return True
 
 
-def _finish_refused(package: OutgoingPackage, code: str, message: str) -> None:
-    with transaction.atomic():
-        package.items.update(
-            state=OutboxItem.State.REJECTED, code=code, message=message, answered_at=timezone.now()
-        )
-        package.state = OutgoingPackage.State.DONE
-        package.code, package.message = code, message
-        package.done_at = timezone.now()
-        package.save(update_fields=["state", "code", "message", "done_at"])
+def _answers(acks: Any) -> dict[tuple[str, int], dict[str, str]]:
+    """The well-formed per-record answers of a package's status, by (record id, version)."""
+    found: dict[tuple[str, int], dict[str, str]] = {}
+    for ack in acks if isinstance(acks, list) else []:
+        if not isinstance(ack, dict) or ack.get("status") not in ("ACCEPTED", "REJECTED"):
+            continue
+        try:
+            key = (str(ack["record_id"]), int(ack["version"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        found[key] = {
+            "status": str(ack["status"]),
+            "code": str(ack.get("code", ""))[:40],
+            "message": str(ack.get("message", "")),
+        }
+    return found
 
 
 def poll(client: Client, package: OutgoingPackage, now: dt.datetime | None = None) -> bool:
@@ -244,10 +429,11 @@ def poll(client: Client, package: OutgoingPackage, now: dt.datetime | None = Non
     try:
         body = client.status(package.sender_code, str(package.package_id))
     except TransportError as error:
-        _backoff(package, str(error), now)
+        _backoff(package, str(error), now, error.retry_after)
         return False
     except Refused as refused:
         _backoff(package, str(refused), now)
+        pause_sending(package.sender_code, refused.code, refused.message, now)
         return False
     if body is None:  # the warehouse does not have it (lost before it was kept): post again
         package.state = OutgoingPackage.State.BUILT
@@ -255,26 +441,35 @@ def poll(client: Client, package: OutgoingPackage, now: dt.datetime | None = Non
         return False
     status = body.get("status")
     if status == "REJECTED":
-        _finish_refused(package, str(body.get("code", "")), str(body.get("message", "")))
+        code = str(body.get("code") or "PACKAGE_REFUSED")
+        _refused(package, code, str(body.get("message") or ""), now, judged=True)
         return True
-    if status != "DONE":
+    if status == "RECEIVED":
         return False
-    answers = {(a["record_id"], int(a["version"])): a for a in body.get("acks", [])}
+    if status != "DONE":
+        _backoff(package, f"NOT_A_RECEIPT: trạng thái {status!r}", now)
+        return False
+    answers = _answers(body.get("acks"))
     with transaction.atomic():
+        locked = OutgoingPackage.objects.select_for_update().filter(pk=package.pk).first()
+        if locked is None or locked.state != OutgoingPackage.State.SUBMITTED:
+            return True
         for item in package.items.select_for_update():
             answer = answers.get((str(item.record_id), item.version))
             if answer is None:
-                item.state, item.code = OutboxItem.State.REJECTED, "NO_ANSWER"
-                item.message = "Kho học bạ không trả lời cho học bạ này"
+                # no answer is not a rejection: the record goes in another package
+                item.state, item.package = OutboxItem.State.PENDING, None
+                item.code, item.message = "NO_ANSWER", MESSAGES["NO_ANSWER"]
             else:
                 accepted = answer["status"] == "ACCEPTED"
                 item.state = OutboxItem.State.ACCEPTED if accepted else OutboxItem.State.REJECTED
                 item.code, item.message = answer["code"], answer["message"]
-            item.answered_at = now
-            item.save(update_fields=["state", "code", "message", "answered_at"])
+                item.answered_at = now
+            item.save(update_fields=["state", "package", "code", "message", "answered_at"])
         package.state = OutgoingPackage.State.DONE
         package.done_at = now
         package.save(update_fields=["state", "done_at"])
+        _resume(package.sender_code)
     return True
 
 
@@ -284,14 +479,35 @@ class Round:
     submitted: int = 0
     answered: int = 0
     waiting: int = 0
+    """Packages built or submitted, not answered yet."""
+    ready: int = 0
+    """Rows waiting in the outbox of senders that are not paused."""
+    paused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
     def idle(self) -> bool:
-        return (
-            not self.waiting
-            and not OutboxItem.objects.filter(state=OutboxItem.State.PENDING).exists()
-        )
+        """Nothing more will happen without waiting (paused senders wait for their time)."""
+        return not self.waiting and not self.ready
+
+
+def _pack_sender(sender_code: str, now: dt.datetime, result: Round) -> None:
+    state = SenderState.objects.filter(sender_code=sender_code).first()
+    try:
+        if state is None or not state.paused:
+            while pack(sender_code) is not None:
+                result.packed += 1
+            return
+        result.paused.append(sender_code)
+        due = state.next_attempt_at is None or state.next_attempt_at <= now
+        in_flight = OutgoingPackage.objects.filter(
+            sender_code=sender_code, state__in=IN_FLIGHT
+        ).exists()
+        if due and not in_flight and pack(sender_code, limit=1) is not None:
+            result.packed += 1  # one record tries the way again
+    except (Refused, SignerError) as error:
+        pause_sending(sender_code, error.code, error.message, now)
+        result.errors.append(f"{sender_code}: {error}")
 
 
 def run_once(client: Client, now: dt.datetime | None = None) -> Round:
@@ -304,20 +520,24 @@ def run_once(client: Client, now: dt.datetime | None = None) -> Round:
         .distinct()
     )
     for sender_code in sorted(set(senders)):
-        try:
-            while pack(sender_code) is not None:
-                result.packed += 1
-        except Refused as refused:
-            result.errors.append(f"{sender_code}: {refused}")
-    for package in OutgoingPackage.objects.filter(_due(now), state=OutgoingPackage.State.BUILT):
+        _pack_sender(sender_code, now, result)
+    built = OutgoingPackage.objects.filter(_due(now), state=OutgoingPackage.State.BUILT)
+    for package in built:
         if submit(client, package, now):
             result.submitted += 1
         elif package.last_error:
             result.errors.append(f"{package.package_id}: {package.last_error}")
-    for package in OutgoingPackage.objects.filter(_due(now), state=OutgoingPackage.State.SUBMITTED):
+    submitted = OutgoingPackage.objects.filter(_due(now), state=OutgoingPackage.State.SUBMITTED)
+    for package in submitted:
         if poll(client, package, now):
             result.answered += 1
-    result.waiting = OutgoingPackage.objects.exclude(state=OutgoingPackage.State.DONE).count()
+    result.waiting = OutgoingPackage.objects.filter(state__in=IN_FLIGHT).count()
+    paused = SenderState.objects.exclude(code="").values_list("sender_code", flat=True)
+    result.ready = (
+        OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+        .exclude(sender_code__in=list(paused))
+        .count()
+    )
     return result
 
 

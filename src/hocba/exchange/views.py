@@ -1,5 +1,6 @@
 """Pages for sending records upward: a school's outbox (sent / accepted / rejected with the
-reasons, resend), and the statistics page with its chart.
+reasons, resend; why sending waits and what to do about it), and the statistics page with its
+chart.
 
 The outbox shows students' names and lets records be sent again: only who seals for the school
 (principal, seal keeper). The statistics are counts, for anyone who may read the schools they
@@ -17,16 +18,88 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from hocba.exchange import services
-from hocba.exchange.models import OutboxItem
+from hocba.exchange.models import OutboxItem, OutgoingPackage, SenderState
 from hocba.organizations.models import School
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.records.models import Record
 from hocba.warehouse import stats
 
 STATES = [s.value for s in OutboxItem.State]
+
+WHAT_TO_DO = {
+    "NO_CREDENTIAL": gettext_lazy(
+        "Enter the school's warehouse account (client id and secret given by the Sở): "
+        "hocba exchange credential SCHOOL_CODE CLIENT_ID."
+    ),
+    "invalid_client": gettext_lazy(
+        "The warehouse does not know this account or its secret: check the client id and "
+        "secret given by the Sở (hocba exchange credential), or ask the Sở whether the account "
+        "is still active."
+    ),
+    "invalid_token": gettext_lazy(
+        "The warehouse refused the access token: check the account with the Sở; sending "
+        "continues by itself once the account works."
+    ),
+    "access_denied": gettext_lazy(
+        "The warehouse does not accept this account from this server's address: ask the Sở to "
+        "add the address to the account's allowed networks."
+    ),
+    "insufficient_scope": gettext_lazy(
+        "The account may not submit packages: ask the Sở to give it the packages:submit scope."
+    ),
+    "WAREHOUSE_DISABLED": gettext_lazy(
+        "The upstream address is not a warehouse: check HOCBA_UPSTREAM_URL (it ends with "
+        "/api/v1/warehouse)."
+    ),
+    "PACKAGE_SIGNER_UNTRUSTED": gettext_lazy(
+        "The warehouse does not trust the school's organisation certificate (not issued by a "
+        "trusted authority, expired or not yet valid): renew the certificate on the school's "
+        "token, or ask the Sở to check its list of trusted authorities."
+    ),
+    "PACKAGE_SIGNER_REVOKED": gettext_lazy(
+        "The school's organisation certificate was revoked: install the new certificate on the "
+        "school's token."
+    ),
+    "PACKAGE_NOT_SEALED_BY_SENDER": gettext_lazy(
+        "The tax code (MST) in the school's organisation certificate is not the one registered "
+        "for the account at the warehouse: ask the Sở to correct the registered tax code, or "
+        "seal with the school's own certificate."
+    ),
+    "PACKAGE_SENDER_MISMATCH": gettext_lazy(
+        "The school code or tax code of this school here differs from the account at the "
+        "warehouse: correct the school's details, or ask the Sở to correct the account."
+    ),
+    "NO_SEAL_KEY": gettext_lazy(
+        "The organisation key that seals the packages is not configured: set "
+        "HOCBA_UPSTREAM_P12 and HOCBA_UPSTREAM_P12_PASSWORD."
+    ),
+}
+"""What the person who runs the school's system can do about a pause, by its code."""
+
+WHAT_TO_DO_OTHERWISE = gettext_lazy(
+    "The warehouse refused the package as a whole; its message says why. When the cause is "
+    "fixed, press Send now; no record was rejected."
+)
+SEAL_KEY_CODES = frozenset(
+    {"TOKEN_NOT_FOUND", "TOKEN_BUSY", "WRONG_PIN", "PIN_LOCKED", "KEY_NOT_FOUND", "NO_KEY",
+     "CERT_NOT_FOUND", "KEY_UNSUPPORTED"}
+)  # fmt: skip
+TOKEN_PROBLEM = gettext_lazy(
+    "The school's token or its organisation key could not be used (not connected, or a wrong "
+    "PIN): check the token, then press Send now."
+)
+
+
+def what_to_do(code: str) -> str:
+    if code in WHAT_TO_DO:
+        return str(WHAT_TO_DO[code])
+    if code in SEAL_KEY_CODES:
+        return str(TOKEN_PROBLEM)
+    return str(WHAT_TO_DO_OTHERWISE)
 
 
 def _school_for_sealing(request: HttpRequest, code: str) -> School:
@@ -50,6 +123,10 @@ def outbox(request: HttpRequest, code: str) -> HttpResponse:
         )
     )
     rows = [(item, names.get(item.record_id, "")) for item in page]
+    sending = SenderState.objects.filter(sender_code=school.code).first()
+    in_flight = OutgoingPackage.objects.filter(
+        sender_code=school.code, state__in=services.IN_FLIGHT
+    ).order_by("created_at", "pk")
     return render(
         request,
         "exchange/outbox.html",
@@ -60,6 +137,12 @@ def outbox(request: HttpRequest, code: str) -> HttpResponse:
             "rows": rows,
             "page": page,
             "upstream": settings.UPSTREAM_URL,
+            "sending": sending,
+            "what_to_do": what_to_do(sending.code) if sending and sending.paused else "",
+            "packages": in_flight[:20],
+            "learnt_mb": round(sending.package_bytes / 1024 / 1024, 1)
+            if sending and sending.package_bytes
+            else None,
         },
     )
 
@@ -87,6 +170,7 @@ def send_now(request: HttpRequest, code: str) -> HttpResponse:
     if client is None:
         messages.error(request, _("No upstream warehouse is configured (HOCBA_UPSTREAM_URL)."))
         return redirect("exchange-outbox", code=school.code)
+    services.retry_now(school.code)  # someone may have fixed the cause: no waiting
     try:
         result = services.run_once(client)
     finally:
