@@ -4,6 +4,11 @@ the same check that the record has no newer version since (one indexed query), t
 headers and bytes that Django sent the first time (kept when the view marks its page as
 cacheable with KEY_HEADER, which is never sent out). Anything else, and every miss, goes to
 Django. The page is kept per language (the language cookie, as hocba.web.middleware reads it).
+
+Pages are kept in each process's own memory (`caches["local"]`), not in the shared cache: the
+key holds the record's latest version, read from the database on every visit, so a page kept
+by one process can never be stale; a miss costs one drawing per process. The rate limit, which
+must count across processes, is the shared one (`ratelimit`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import parse_cookie
 
 from hocba.verification import ratelimit, services
@@ -39,7 +44,7 @@ def stored(
     stamp = services.stamp(record_id)
     if stamp is None:
         return None
-    found = cache.get(page_key(record_id, version, code, stamp, language))
+    found = caches["local"].get(page_key(record_id, version, code, stamp, language))
     return found  # type: ignore[no-any-return]
 
 
@@ -96,5 +101,5 @@ class FastPath:
             if close is not None:
                 close()
         headers = [h for h in sent["headers"] if h[0] != KEY_HEADER]
-        cache.set(key, (sent["status"], headers, body), services.REPORT_SECONDS)
+        caches["local"].set(key, (sent["status"], headers, body), services.REPORT_SECONDS)
         return [body]
