@@ -193,6 +193,8 @@ def _read(sheet: Any, cs: ClassSubject) -> dict[int, tuple[Any, ...]]:
         if number == KEY_ROW and (not values or values[0] != _marker(cs)):
             break
     key = found.get(KEY_ROW)
+    if key and isinstance(key[0], Formula):
+        raise SpreadsheetRefused("FORMULA", _formulas(sheet.title, {KEY_ROW: key[:1]})[0])
     if not key or key[0] != _marker(cs):
         raise SpreadsheetRefused(
             "NOT_THE_TEMPLATE",
