@@ -169,3 +169,26 @@ def test_the_token_lock_ends_after_the_cool_off(warehouse):
     assert token("so-25", SECRET, ATTACKER)[0] == 429
     time.sleep(2.5)
     assert token("so-25", SECRET, ATTACKER) == (200, "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locking_a_schools_client_id_delays_its_packages_and_never_rejects_them(
+    live_server, settings
+):
+    """Someone who knows a school's client id fails on purpose: the school's sender is told to
+    try again later (a transport error), not refused for good."""
+    from hocba.exchange.client import HttpClient, TransportError
+    from hocba.exchange.services import set_credential
+
+    settings.WAREHOUSE_ENABLED = True
+    create_account("truong-25000201", SECRET, "Trường", Account.Kind.SCHOOL,
+                   school_code="25000201", province_code="25", tax_code="2600000201")  # fmt: skip
+    for n in range(10):
+        token("truong-25000201", f"guess-{n}", f"192.0.2.{n + 1}")
+    set_credential("25000201", "truong-25000201", SECRET)
+    client = HttpClient(f"{live_server.url}/api/v1/warehouse")
+    try:
+        with pytest.raises(TransportError):
+            client.status("25000201", "00000000-0000-0000-0000-000000000000")
+    finally:
+        client.close()

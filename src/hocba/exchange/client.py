@@ -88,7 +88,9 @@ class HttpClient:
         except httpx.HTTPError as error:
             raise TransportError(f"token: {error}") from None
         body = self._json(response)
-        if response.status_code >= 500:
+        # 429: the warehouse paused this client id or address after failed secrets (perhaps
+        # someone else's guesses): try again later, never a refusal for good
+        if response.status_code >= 500 or response.status_code == 429:
             raise TransportError(f"token: HTTP {response.status_code}")
         if response.status_code != 200:
             error = body.get("error", {})
