@@ -4,10 +4,10 @@ same database every process already uses, nothing more to run) with an atomic `i
 Rate limits and failure counters (`hocba.verification.ratelimit`) count here. Django's
 `DatabaseCache` inherits `incr` from `BaseCache`, which reads the value and writes it back: two
 workers counting at the same moment both read 5 and both write 6, and a burst of parallel
-requests passes a limit by as many requests as run at once. Here the row is locked by a first
-`UPDATE` (a row lock on PostgreSQL, the write lock on SQLite) before it is read, so concurrent
-increments queue and none is lost. Redis (`HOCBA_REDIS_URL`) needs none of this: its `INCR` is
-atomic.
+requests passes a limit by as many requests as run at once. Here the row is locked before it is
+read (`SELECT … FOR UPDATE` on PostgreSQL; on SQLite a first `UPDATE` takes the write lock), so
+concurrent increments queue and none is lost. Redis (`HOCBA_REDIS_URL`) needs none of this:
+its `INCR` is atomic.
 
 The table is created by `hocba migrate` (after every migration run, see `hocba.web.apps`) and by
 `hocba serve`.
@@ -32,16 +32,15 @@ class DatabaseCache(DjangoDatabaseCache):
         quote = connection.ops.quote_name
         table, cache_key = quote(self._table), quote("cache_key")
         value_column, expires_column = quote("value"), quote("expires")
+        select = f"SELECT {value_column}, {expires_column} FROM {table} WHERE {cache_key} = %s"  # noqa: S608 - names quoted by the backend
         with transaction.atomic(using=db), connection.cursor() as cursor:
-            # a write first: it takes the row's lock (and SQLite's write lock) before the read
-            cursor.execute(
-                f"UPDATE {table} SET {expires_column} = {expires_column} WHERE {cache_key} = %s",  # noqa: S608 - names quoted by the backend
-                [key],
-            )
-            cursor.execute(
-                f"SELECT {value_column}, {expires_column} FROM {table} WHERE {cache_key} = %s",  # noqa: S608
-                [key],
-            )
+            if connection.features.has_select_for_update:
+                cursor.execute(select + " FOR UPDATE", [key])
+            else:
+                # SQLite: a write first takes the database's write lock before the read
+                lock = f"UPDATE {table} SET {expires_column} = {expires_column}"  # noqa: S608
+                cursor.execute(f"{lock} WHERE {cache_key} = %s", [key])
+                cursor.execute(select, [key])
             row = cursor.fetchone()
             if row is None or self._expired(connection, row[1]):
                 raise ValueError(f"Key '{key}' not found")

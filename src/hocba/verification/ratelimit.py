@@ -69,12 +69,15 @@ def _key(text: str) -> str:
 
 
 def _count(key: str, seconds: int) -> int:
+    """Count one under `key`; the first count starts its period. The increment comes first:
+    once a period has started (the common case) it is the only call."""
     cache = caches["default"]
     for _ in range(2):
-        if cache.add(key, 1, seconds):
-            return 1
         try:
             return int(cache.incr(key))
         except ValueError:
-            continue  # it expired between the two calls: start it again
+            pass
+        if cache.add(key, 1, seconds):
+            return 1
+        # another process started the period between the two calls: count in it
     return 1
