@@ -47,6 +47,15 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Each test starts without the pages a process keeps in memory (the shared cache lives in
+    the test database and goes with each test's transaction)."""
+    from django.core.cache import caches
+
+    caches["local"].clear()
+
+
 @pytest.fixture(scope="session")
 def demo(django_db_setup: None, django_db_blocker: pytest.FixtureRequest) -> Iterator[Demo]:
     """The demo province, built once in the test database; each test runs in a transaction

@@ -67,6 +67,12 @@ route's own limit has answered 413."""
 SPREADSHEET_UNPACKED_BYTES: Final = 64 * MiB
 """The sum of the declared unpacked sizes of an .xlsx file's parts."""
 
+SPREADSHEET_XML_PART_BYTES: Final = 2 * MiB
+"""The declared unpacked size of any one XML part of an .xlsx file (a sheet, the shared strings,
+the styles). A row is parsed whole, so a 30 kB file holding one row of a million cells would
+take many seconds: this bounds the time any file takes. A class's grade-book sheet is about
+150 kB."""
+
 SPREADSHEET_ROWS: Final = 20_000
 """Rows of one sheet, as the sheet declares them and as they are read."""
 

@@ -3,7 +3,8 @@
 Everything that differs between a laptop demo and a Sở platform comes from the environment:
 `HOCBA_DATA_DIR` (database, files, development PKI), `DATABASE_URL` (PostgreSQL),
 `HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
-verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files).
+verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files),
+`HOCBA_REDIS_URL` (the shared cache), `HOCBA_SIGNIN_*` (sign-in throttling).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ INSTALLED_APPS = [
     "hocba.family",
     "hocba.workflow",
     "hocba.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last: turns a sign-in refused for too many failures into the page that says so
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hocba.config.urls"
@@ -123,6 +127,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # first: refuses every sign-in of a locked account or address before a password is checked
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -153,6 +163,35 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = limits.REQUEST_BODY_BYTES
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
+
+
+def _caches() -> dict[str, dict[str, object]]:
+    """`default` is shared by every process (gunicorn workers, several machines): rate limits
+    and failure counters must count together. Redis when HOCBA_REDIS_URL is set, else the
+    database every process already uses. `local` is per process, for what is right to keep in
+    memory (the drawn QR pages of verification/fastpath.py, keyed by the record's latest
+    version)."""
+    redis_url = os.environ.get("HOCBA_REDIS_URL")
+    if redis_url:
+        shared: dict[str, object] = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": os.environ.get("HOCBA_REDIS_PREFIX", "hocba"),
+        }
+    else:
+        shared = {
+            "BACKEND": "hocba.config.cache.DatabaseCache",
+            "LOCATION": "hocba_cache",
+            # expired rows are culled past this count; live counters are never culled below it
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    return {
+        "default": shared,
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+
+
+CACHES = _caches()
 
 VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
 """Public verification lookups allowed per client address per minute (uploads: a sixth)."""
@@ -256,6 +295,25 @@ STORAGES = {
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- sign-in throttling (django-axes; docs/security.md) --------------------------------------
+SIGNIN_FAILURES_PER_ACCOUNT = int(os.environ.get("HOCBA_SIGNIN_FAILURES_PER_ACCOUNT", "10"))
+"""Failed sign-ins to one account (from any address) that lock it for the cool-off period."""
+SIGNIN_FAILURES_PER_ADDRESS = int(os.environ.get("HOCBA_SIGNIN_FAILURES_PER_ADDRESS", "30"))
+"""Failed sign-ins from one client address (to any accounts) that lock the address. Higher than
+the account's: a school's teachers often share one public address."""
+SIGNIN_LOCK_MINUTES = float(os.environ.get("HOCBA_SIGNIN_LOCK_MINUTES", "15"))
+"""How long a lock lasts, counted from the last failure that counted."""
+AXES_HANDLER = "hocba.web.signin.SignInHandler"
+AXES_FAILURE_LIMIT = SIGNIN_FAILURES_PER_ACCOUNT
+AXES_COOLOFF_TIME = "hocba.web.signin.lock_period"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "hocba.web.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "hocba.verification.ratelimit.client"
+# attempts during a lock are refused without being recorded: the lock ends on time, and a
+# stream of attempts cannot grow the attempt rows
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_VERBOSE = False
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

@@ -137,6 +137,10 @@ class HttpClient:
         except httpx.HTTPError as error:
             raise TransportError(f"token: {error}") from None
         body = _json(response)
+        if response.status_code >= 500 or response.status_code == 429:
+            # 429: the warehouse paused this client id or address after failed secrets (perhaps
+            # someone else's guesses): try again later, never a refusal for good
+            raise _not_an_answer("token", response)
         if response.status_code == 200 and body is not None:
             token, expires = body.get("access_token"), body.get("expires_in")
             if isinstance(token, str) and token and isinstance(expires, int | float):

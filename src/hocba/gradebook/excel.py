@@ -3,21 +3,21 @@ whole file before writing anything (and names every wrong cell), and the class b
 
 The template's hidden row 5 names each column (`HK1:TX:1`) and cell A5 names the class subject,
 so an import always knows what a column means even if the teacher moved it.
+
+Workbooks are written and read through `hocba.spreadsheets`: text written is always text (a
+student named "=…" stays a name), an imported formula is an error naming its cell (never its
+cached value, never an empty score), and a file's sizes are checked before its rows are read.
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Any
-from zipfile import BadZipFile
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
-from hocba import limits
 from hocba.gradebook.compute import class_subjects, enrolled_students
 from hocba.gradebook.models import Assessment, ClassSubject, Kind, Term, YearResult
 from hocba.gradebook.services import (
@@ -29,11 +29,11 @@ from hocba.gradebook.services import (
 )
 from hocba.gradebook.values import display
 from hocba.organizations.models import ClassGroup
+from hocba.spreadsheets import Formula, SpreadsheetRefused, clean, open_sheet, rows, to_bytes
 
 KEY_ROW = 5
 HEADER_ROW = 6
 FIRST_ROW = 7
-MAX_BYTES = limits.SPREADSHEET_UPLOAD_BYTES
 TERM_LABEL = {Term.HK1: "HK I", Term.HK2: "HK II", Term.SUMMER: "Hè"}
 KIND_LABEL = {
     Kind.TX: "TX", Kind.GK: "GK", Kind.CK: "CK", Kind.CD: "CĐ", Kind.RETAKE: "KT lại",
@@ -66,8 +66,8 @@ def template(cs: ClassSubject) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "So diem"
-    ws["A1"] = f"{class_group.school.name} — Năm học {class_group.school_year.name}"
-    ws["A2"] = f"Sổ điểm lớp {class_group.name} — Môn {cs.name}"
+    ws["A1"] = clean(f"{class_group.school.name} — Năm học {class_group.school_year.name}")
+    ws["A2"] = clean(f"Sổ điểm lớp {class_group.name} — Môn {cs.name}")
     ws["A3"] = (
         "Điểm từ 0 đến 10, một chữ số thập phân (8,5); môn đánh giá bằng nhận xét: Đ hoặc CĐ; "
         "để trống ô chưa có điểm."
@@ -75,7 +75,7 @@ def template(cs: ClassSubject) -> bytes:
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"].font = Font(bold=True)
     cols = columns(cs)
-    ws.cell(KEY_ROW, 1, _marker(cs))
+    ws.cell(KEY_ROW, 1, clean(_marker(cs)))
     for offset, (term, kind, seq) in enumerate(cols):
         ws.cell(KEY_ROW, 4 + offset, f"{term}:{kind}:{seq}")
         ws.cell(HEADER_ROW, 4 + offset, column_label(term, kind, seq))
@@ -94,20 +94,18 @@ def template(cs: ClassSubject) -> bytes:
     for i, student in enumerate(enrolled_students(class_group)):
         row = FIRST_ROW + i
         ws.cell(row, 1, i + 1)
-        ws.cell(row, 2, student.student_code)
-        ws.cell(row, 3, student.full_name)
+        ws.cell(row, 2, clean(student.student_code))
+        ws.cell(row, 3, clean(student.full_name))
         for offset, (term, kind, seq) in enumerate(cols):
             value = values.get((student.pk, term, kind, seq))
             if value is not None:
-                ws.cell(row, 4 + offset, value)
+                ws.cell(row, 4 + offset, clean(value))
     ws.column_dimensions["B"].width = 14
     ws.column_dimensions["C"].width = 28
     for offset in range(len(cols)):
         ws.column_dimensions[get_column_letter(4 + offset)].width = 8
     ws.freeze_panes = ws.cell(FIRST_ROW, 4)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    return to_bytes(wb)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,26 +119,23 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
 ):  # fmt: skip
     """Validate the whole file, then write it in one transaction; `ValidationFailed` lists
     every bad cell ("D7: điểm 11 ngoài khoảng 0–10") and nothing is written."""
-    if len(content) > MAX_BYTES:
-        raise ValidationFailed(["Tệp quá lớn (tối đa 5 MB)"])
     try:
-        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, ValueError, OSError, TypeError):
-        raise ValidationFailed(["Tệp không phải bảng tính Excel (.xlsx) hợp lệ"]) from None
-    ws = wb.worksheets[0]
-    rows = list(ws.iter_rows(min_row=1, values_only=True))
-    wb.close()
-    if len(rows) < KEY_ROW or not rows[KEY_ROW - 1] or rows[KEY_ROW - 1][0] != _marker(cs):
-        raise ValidationFailed(
-            [
-                f"A{KEY_ROW}: tệp không phải mẫu sổ điểm của lớp {cs.class_group.name}, "
-                f"môn {cs.name}; hãy tải mẫu của đúng lớp và môn"
-            ]
-        )
+        sheet = open_sheet(content)
+    except SpreadsheetRefused as refused:
+        raise ValidationFailed([refused.message]) from None
+    try:
+        found = _read(sheet, cs)
+    except SpreadsheetRefused as refused:
+        raise ValidationFailed([refused.message]) from None
+    finally:
+        sheet.close()
+    formulas = _formulas(sheet.title, found)
+    if formulas:
+        raise ValidationFailed(formulas)
     allowed = allowed_cells(cs)
     keyed: dict[int, tuple[str, str, int]] = {}
     errors: list[str] = []
-    for index, key in enumerate(rows[KEY_ROW - 1][3:], start=3):
+    for index, key in enumerate(found[KEY_ROW][3:], start=3):
         if key is None:
             continue
         parts = str(key).split(":")
@@ -156,8 +151,8 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
     students = {s.student_code: s for s in enrolled_students(cs.class_group)}
     changes: list[CellChange] = []
     seen: set[str] = set()
-    for number, row in enumerate(rows[FIRST_ROW - 1 :], start=FIRST_ROW):
-        if row is None or all(v is None or str(v).strip() == "" for v in row):
+    for number, row in found.items():
+        if number < FIRST_ROW:
             continue
         code = str(row[1]).strip() if len(row) > 1 and row[1] is not None else ""
         student = students.get(code)
@@ -187,6 +182,51 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
     return ImportReport(changed=changed, rows=len(seen))
 
 
+def _read(sheet: Any, cs: ClassSubject) -> dict[int, tuple[Any, ...]]:
+    """The rows that hold something, by number; the template's marker (A5) is checked as soon
+    as its row is read, so that another file is refused before the rest of it is read."""
+    found: dict[int, tuple[Any, ...]] = {}
+    for number, values in rows(sheet):
+        if number > KEY_ROW and KEY_ROW not in found:
+            break
+        found[number] = values
+        if number == KEY_ROW and (not values or values[0] != _marker(cs)):
+            break
+    key = found.get(KEY_ROW)
+    if key and isinstance(key[0], Formula):
+        raise SpreadsheetRefused("FORMULA", _formulas(sheet.title, {KEY_ROW: key[:1]})[0])
+    if not key or key[0] != _marker(cs):
+        raise SpreadsheetRefused(
+            "NOT_THE_TEMPLATE",
+            f"A{KEY_ROW}: tệp không phải mẫu sổ điểm của lớp {cs.class_group.name}, "
+            f"môn {cs.name}; hãy tải mẫu của đúng lớp và môn",
+        )
+    return found
+
+
+def _formulas(title: str, found: dict[int, tuple[Any, ...]]) -> list[str]:
+    """One error per cell holding a formula: the sheet, the cell, its column's header, the
+    formula, and why (its result is not what the teacher typed, and may not even be in the
+    file: Excel keeps the last result, other programs none)."""
+    headers = found.get(HEADER_ROW, ())
+    errors = []
+    for number, values in found.items():
+        for index, value in enumerate(values):
+            if not isinstance(value, Formula):
+                continue
+            header = headers[index] if index < len(headers) else None
+            column = (
+                f" (cột “{header}”)"
+                if header is not None and not isinstance(header, Formula)
+                else ""
+            )
+            errors.append(
+                f"Trang “{title}”, ô {get_column_letter(index + 1)}{number}{column}: ô chứa công "
+                f"thức “{value}”; hãy nhập giá trị (điểm hoặc nhận xét), không dùng công thức"
+            )
+    return errors
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
@@ -201,7 +241,7 @@ def export_class_book(class_group: ClassGroup) -> bytes:
     summary = wb.active
     summary.title = "Tong hop"
     summary.append(
-        [f"Lớp {class_group.name} — {class_group.school.name} — {class_group.school_year}"]
+        [clean(f"Lớp {class_group.name} — {class_group.school.name} — {class_group.school_year}")]
     )
     summary.append([])
     subjects = class_subjects(class_group)
@@ -212,7 +252,7 @@ def export_class_book(class_group: ClassGroup) -> bytes:
             "STT",
             "Mã học sinh",
             "Họ và tên",
-            *[s.name for s in subjects],
+            *[clean(s.name) for s in subjects],
             "Học tập",
             "Rèn luyện",
             "Kết quả",
@@ -233,19 +273,17 @@ def export_class_book(class_group: ClassGroup) -> bytes:
             data.get("outcome") or "",
             data.get("award") or "",
         ]
-        summary.append(row)
+        summary.append([clean(value) for value in row])
     for cs in subjects:
         ws = wb.create_sheet(cs.subject_code[:31])
         cols = columns(cs)
-        ws.append([f"{cs.name} — lớp {class_group.name}"])
+        ws.append([clean(f"{cs.name} — lớp {class_group.name}")])
         ws.append(["STT", "Mã học sinh", "Họ và tên", *[column_label(*c) for c in cols]])
         values = {
             (a.student_id, a.term, a.kind, a.seq): display(a.score, a.code)
             for a in Assessment.objects.filter(class_subject=cs)
         }
         for i, student in enumerate(students, start=1):
-            ws.append([i, student.student_code, student.full_name,
-                       *[values.get((student.pk, *c), "") for c in cols]])  # fmt: skip
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+            ws.append([clean(v) for v in (i, student.student_code, student.full_name,
+                       *[values.get((student.pk, *c), "") for c in cols])])  # fmt: skip
+    return to_bytes(wb)

@@ -7,6 +7,11 @@ Django. The page is kept per language (the language cookie, as hocba.web.middlew
 and only until UNTIL_HEADER says (the expiry of the report it shows, itself no later than the
 revocation answers behind it: a certificate revoked meanwhile shows within
 HOCBA_REVOCATION_REFRESH).
+
+Pages are kept in each process's own memory (`caches["local"]`), not in the shared cache: the
+key holds the record's latest version, read from the database on every visit, so a page kept
+by one process can never be stale; a miss costs one drawing per process. The rate limit, which
+must count across processes, is the shared one (`ratelimit`).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import parse_cookie
 
 from hocba.signing import config
@@ -47,7 +52,7 @@ def stored(
     stamp = services.stamp(record_id)
     if stamp is None:
         return None
-    found = cache.get(page_key(record_id, version, code, stamp, language))
+    found = caches["local"].get(page_key(record_id, version, code, stamp, language))
     return found  # type: ignore[no-any-return]
 
 
@@ -106,7 +111,7 @@ class FastPath:
             if close is not None:
                 close()
         headers = [h for h in sent["headers"] if h[0] not in _INTERNAL]
-        cache.set(key, (sent["status"], headers, body), seconds)
+        caches["local"].set(key, (sent["status"], headers, body), seconds)
         return [body]
 
 

@@ -11,6 +11,11 @@ expire. Scopes:
 
 Reach: a school account sees its own school, a Sở account its province, the Ministry account
 everything.
+
+Client secrets cannot be guessed by trying: failed attempts are counted per client id and per
+client address in the shared cache (every process counts together), with the sign-in limits
+(`SIGNIN_FAILURES_PER_ACCOUNT`, `SIGNIN_FAILURES_PER_ADDRESS`, `SIGNIN_LOCK_MINUTES`); past one,
+the endpoint answers 429 TOO_MANY_ATTEMPTS before any secret is checked.
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import math
 import secrets
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Q
 from django.utils import timezone
 
+from hocba.verification import ratelimit
 from hocba.warehouse.models import AccessToken, Account
 
 SCOPES = (
@@ -101,6 +109,21 @@ def address_allowed(account: Account, address: str) -> bool:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
+def _refuse_when_throttled(client_id: str, address: str) -> None:
+    if ratelimit.failures("token-client", client_id) < settings.SIGNIN_FAILURES_PER_ACCOUNT and (
+        ratelimit.failures("token-address", ratelimit.address_of(address))
+        < settings.SIGNIN_FAILURES_PER_ADDRESS
+    ):
+        return
+    minutes = max(1, math.ceil(settings.SIGNIN_LOCK_MINUTES))
+    raise AuthError(
+        "TOO_MANY_ATTEMPTS",
+        f"Sai mật khẩu ứng dụng quá nhiều lần; tài khoản hoặc địa chỉ này tạm bị khóa, "
+        f"hãy thử lại sau {minutes} phút",
+        429,
+    )
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -109,8 +132,12 @@ def issue_token(
     client_id: str, secret: str, scope: str | None, address: str
 ) -> tuple[str, AccessToken]:
     """Client-credentials grant: a bearer token for the requested (or all granted) scopes."""
+    _refuse_when_throttled(client_id, address)
     account = Account.objects.filter(client_id=client_id, active=True).first()
     if account is None or not check_password(secret, account.secret_hash):
+        period = int(settings.SIGNIN_LOCK_MINUTES * 60)
+        ratelimit.count_failure("token-client", client_id, period)
+        ratelimit.count_failure("token-address", ratelimit.address_of(address), period)
         raise AuthError("invalid_client", "Sai mã tài khoản hoặc mật khẩu ứng dụng")
     if not address_allowed(account, address):
         raise AuthError(

@@ -1,6 +1,7 @@
 """`hocba serve [--addr HOST:PORT] [--workers N] [--threads T]`: serve the web UI, the API and
 the public verification pages with gunicorn (pre-forked worker processes, threads for keep-alive
 connections); static files are collected with compressed copies and come from WhiteNoise.
+The shared cache's table (rate limits, sign-in counters) is created if missing.
 `hocba runserver` remains for development."""
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ class Command(BaseCommand):
         # connections get gzip or brotli) rather than straight from the apps
         call_command("collectstatic", interactive=False, verbosity=0)
         settings.WHITENOISE_USE_FINDERS = False
+        # every worker counts rate limits in the shared cache; with the database cache, its table
+        call_command("createcachetable", verbosity=0)
 
         from hocba.config.wsgi import application
 

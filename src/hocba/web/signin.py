@@ -1,0 +1,73 @@
+"""Sign-in throttling with django-axes: the web login page and the admin's, per account and per
+client address, each against its own limit (docs/security.md).
+
+Axes records every failed sign-in in the database (shared by every process) and refuses, before
+any password is checked, an account that failed `SIGNIN_FAILURES_PER_ACCOUNT` times (from any
+address) or an address that failed `SIGNIN_FAILURES_PER_ADDRESS` times (to any accounts) within
+the last `SIGNIN_LOCK_MINUTES`. An address gets the higher limit because a school's teachers
+often share one public address. Attempts during a lock are refused without being counted, so a
+lock ends `SIGNIN_LOCK_MINUTES` after the last failure that counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm
+from django.db.models import QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def lock_period(request: HttpRequest | None = None) -> dt.timedelta:
+    """AXES_COOLOFF_TIME."""
+    return dt.timedelta(minutes=settings.SIGNIN_LOCK_MINUTES)
+
+
+def account_limit(request: HttpRequest | None = None, credentials: Any = None) -> int:
+    """AXES_FAILURE_LIMIT: what axes compares `SignInHandler.get_failures` with."""
+    return int(settings.SIGNIN_FAILURES_PER_ACCOUNT)
+
+
+def _failures(attempts: QuerySet[AccessAttempt]) -> int:
+    return int(attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0)
+
+
+class SignInHandler(AxesDatabaseHandler):  # type: ignore[misc]
+    """Axes' database handler with a limit per account and another per address."""
+
+    def get_failures(self, request: HttpRequest, credentials: Any = None) -> int:
+        recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
+        username = get_client_username(request, credentials)
+        by_account = _failures(recent.filter(username=username)) if username else 0
+        by_address = _failures(recent.filter(ip_address=request.axes_ip_address))  # type: ignore[attr-defined]
+        per_account, per_address = account_limit(), max(1, settings.SIGNIN_FAILURES_PER_ADDRESS)
+        # axes compares one count with the account's limit: the address's count is scaled so
+        # that it reaches that limit exactly when the address reaches its own
+        return max(by_account, by_address * per_account // per_address)
+
+
+def locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the login page again, saying why and for how long (HTTP 429). The
+    admin's login gets the same page; its form posts back to the admin."""
+    minutes = max(1, math.ceil(settings.SIGNIN_LOCK_MINUTES))
+    form = AuthenticationForm(request)
+    username = get_client_username(request, credentials) or ""
+    response = render(
+        request,
+        "registration/login.html",
+        {"form": form, "locked_minutes": minutes, "username": username,
+         "next": request.POST.get("next", "") or request.GET.get("next", "")},
+        status=429,
+    )  # fmt: skip
+    response["Retry-After"] = str(minutes * 60)
+    return response
