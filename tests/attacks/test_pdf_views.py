@@ -34,9 +34,7 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import fields, signers
-from pyhanko.sign.timestamps import HTTPTimeStamper
 from pyhanko.stamp import TextStampStyle
-from pyhanko_certvalidator import ValidationContext
 
 from hocba import limits
 from hocba.documents.pdfcheck import MESSAGES, PdfVerifier
@@ -46,7 +44,7 @@ from hocba.records.xml import build
 from hocba.signing.certs import TrustStore
 from hocba.signing.pki import create
 from hocba.signing.revocation import RevocationChecker
-from hocba.signing.servers import LoopbackServer, ocsp_app, tsa_app
+from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.records.factories import sample_record
@@ -424,47 +422,6 @@ def _shifted(pdf: bytes, by: int) -> bytes:
     return pdf[:xref] + table + tail
 
 
-# --- what stays valid ------------------------------------------------------------------------
-
-
-def test_a_long_term_seal_and_a_later_document_time_stamp_stay_valid(
-    verifier, pki, school_key, drawing
-):
-    with LoopbackServer(tsa_app(*pki.issue_tsa(), [pki.issuing])) as tsa:
-        stamper = HTTPTimeStamper(f"{tsa.url}/tsa")
-        context = ValidationContext(
-            trust_roots=[asn1_certificate(pki.root)],
-            other_certs=[asn1_certificate(pki.issuing)],
-            allow_fetching=True,
-        )
-        long_term = Sealer(
-            Pkcs12Signer(*school_key),
-            [pki.issuing],
-            SCHOOL,
-            timestamper=stamper,
-            validation_context=context,
-        ).seal(drawing)
-        # an archive adds validation data and a document time stamp later (PAdES B-LTA)
-        out = signers.PdfTimeStamper(stamper).timestamp_pdf(
-            IncrementalPdfFileWriter(io.BytesIO(long_term), strict=False),
-            "sha256",
-            validation_context=context,
-        )
-    for view in (long_term, out.getvalue()):
-        report = verifier.verify(view)
-        assert report["verdict"] == "VALID", failing(report)
-        assert report["checks"][0]["level"] == "B-LT"
-
-
-def test_an_update_that_writes_the_same_objects_again_stays_valid(verifier, sealed):
-    def rewrite(writer):
-        writer.update_container(writer.trailer["/Info"])
-        writer.update_root()
-
-    report = verifier.verify(updated(sealed, rewrite))
-    assert report["verdict"] == "VALID", failing(report)
-
-
 # --- limits ----------------------------------------------------------------------------------
 
 
@@ -630,9 +587,18 @@ def test_mangled_views_give_a_report(verifier, sealed):
         assert report["checks"], name
 
 
+ANCHORS = (b"/ByteRange", b"/Contents", b"startxref", b"\nxref", b"/Root", b"/Size", b"/Prev")
+"""Where a PDF's structure lives (and a record's: none of these, so the whole file instead)."""
+SYNTAX = st.binary(max_size=12) | st.text("0123456789 -[]<>/R.()", max_size=12).map(str.encode)
+
+
 def mutations(original: bytes):
     size = len(original)
     position = st.integers(0, size - 1)
+    anchors = [m.start() for a in ANCHORS for m in re.finditer(re.escape(a), original)] or [0]
+    near_structure = st.tuples(st.sampled_from(anchors), st.integers(0, 40), SYNTAX).map(
+        lambda t: original[: t[0] + t[1]] + t[2] + original[t[0] + t[1] + len(t[2]) :]
+    )
     truncate = position.map(lambda at: original[:at])
     flip = st.lists(st.tuples(position, st.integers(1, 255)), min_size=1, max_size=8).map(
         lambda flips: _flipped(original, flips)
@@ -643,7 +609,7 @@ def mutations(original: bytes):
     move = st.tuples(position, position, st.integers(1, 4096)).map(
         lambda t: original[: t[0]] + original[t[1] : t[1] + t[2]] + original[t[0] :]
     )
-    return st.one_of(truncate, flip, splice, move)
+    return st.one_of(truncate, flip, splice, move, near_structure, near_structure)
 
 
 def _flipped(data: bytes, flips) -> bytes:
@@ -658,7 +624,7 @@ def originals(sealed, signed):
     return {"pdf": sealed, "xml": signed}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_mutation_of_a_sealed_view_or_a_record_gives_a_report(verifier, originals, data):
     kind = data.draw(st.sampled_from(["pdf", "xml"]))
@@ -686,7 +652,7 @@ def unlimited_uploads(settings):
 
 
 @pytest.mark.django_db
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_the_api_answers_every_mutated_upload_with_json_never_a_500(
     client, unlimited_uploads, originals, data
