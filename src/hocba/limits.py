@@ -36,6 +36,30 @@ one for its size, and a proxy with a smaller one costs few splits."""
 PACKAGE_SENT_RECORDS: Final = 200
 """Records in a package a sender builds by default (`HOCBA_PACKAGE_RECORDS`)."""
 
+# --- sealed PDF views read for verification (pyHanko's decode limits; measured on real views) --
+
+PDF_STREAM_BYTES: Final = RECORD_XML_BYTES
+"""Decoded size of any one stream of an uploaded PDF, stopped while it inflates. The attached
+record XML is the largest stream a view has, so this is also what holds it to RECORD_XML_BYTES.
+Measured on sealed views (71-84 KiB B-B, 130 KiB B-LT): the XML 20-58 KiB, page contents
+10-21 KiB each, font programs 8-12 KiB, the XMP packet 4 KiB; none compresses more than 9-fold."""
+
+PDF_METADATA_BYTES: Final = 256 * KiB
+"""The decoded XMP metadata packet (4 KiB in a view)."""
+
+PDF_DECODED_BYTES: Final = 8 * MiB
+"""All the streams decoded while reading one revision of an uploaded PDF (a view decodes
+110-160 KiB in all; one whose XML is at its limit, about 2.2 MiB)."""
+
+PDF_REVISIONS: Final = 16
+"""Revisions of an uploaded PDF: the drawing, the seal, then validation data and document time
+stamps (a B-B view has 2, a B-LT view 3)."""
+
+PDF_UPDATE_OBJECTS: Final = 1_000
+"""Objects one update after the drawing may write before it is refused unread (TAMPERED): the
+seal writes 5, validation data 9 for a chain of three certificates with their OCSP answers, a
+document time stamp 5."""
+
 # --- HTTP request bodies (refused with 413 from Content-Length, before the body is read) -----
 
 REQUEST_BODY_BYTES: Final = int(2.5 * MiB)

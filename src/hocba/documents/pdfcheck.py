@@ -1,92 +1,233 @@
 """Verifying a sealed PDF view: the report of `contracts/verify.md` with three more checks.
 
-- `pdf_signature`: the school's PAdES seal is intact, chains to the trust anchors, belongs to
-  the school named in the record, and nothing but validation data was added after it;
-- `embedded_xml`: the signed revision carries the record's XML (and a later revision does not
-  carry another one); the XML's own verification follows, with all its checks;
-- `view_matches_xml`: drawing the embedded XML again gives exactly the signed pages.
+- `pdf_signature`: the school's PAdES seal is intact, chains to the trust anchors and belongs to
+  the school named in the record; no other signature was added;
+- `embedded_xml`: the drawing carries the record's XML (and a later revision does not carry
+  another one); the XML's own verification follows, with all its checks;
+- `view_matches_xml`: the pages a person sees are the drawing of that XML. The drawing is the
+  file's first revision: the XML, the layout version and the verification address (keywords)
+  are read from it and nowhere else, the XML is drawn again and the two are compared byte for
+  byte. After the drawing only signatures that show nothing on a page (the seal), document time
+  stamps and validation data (DSS) may follow: pyHanko's difference analysis reviews every later
+  revision against the drawing (`hocba.documents.updates`), and whatever else an update brings
+  (a page painted over, a page added, an annotation, a visible signature, a changed catalog or
+  metadata) is named by its own code.
+
+The bytes come from anyone: they are read in pyHanko's strict mode (no hybrid cross-reference
+files, whose objects differ from one reader to another) with tight decode limits
+(`DECODE_LIMITS`, from `hocba.limits`), and whatever cannot be read answers a MALFORMED report,
+never an exception.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+import logging
 import re
+import threading
 from typing import Any
 
 from cryptography import x509
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import (
+    DEFAULT_PURPOSE_LIMITS,
+    DecodeLimits,
+    DecodePurpose,
+    DocumentDecodeBudget,
+    StreamDecodeLimits,
+)
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from hocba import limits
 from hocba.documents.render import Renderer
 from hocba.documents.seal import FIELD, asn1_certificate
+from hocba.documents.updates import TREE_NODES, info_of, review_updates
 from hocba.documents.view import VIEW_VERSION
 from hocba.records.xml import XmlRejected, parse_untrusted
 from hocba.records.xml.builder import NS
 from hocba.signing.certs import tax_code_of
 from hocba.signing.verify import Verifier, _check, _report, _verdict
 
+logger = logging.getLogger(__name__)
+
 MESSAGES = {
     "PDF_UNREADABLE": "Không đọc được tệp PDF",
+    "PDF_DECODE_LIMIT": "Tệp PDF có dữ liệu nén giải ra quá lớn (vượt giới hạn cho phép)",
+    "PDF_TOO_MANY_REVISIONS": "Tệp PDF có quá nhiều lần cập nhật",
+    "PDF_ENCRYPTED": "Tệp PDF được mã hóa, không phải bản thể hiện học bạ",
+    "PDF_BYTE_RANGE_INVALID": "Vùng dữ liệu được ký của chữ ký số trên tệp PDF không hợp lệ",
     "PDF_NOT_SEALED": "Tệp PDF không có chữ ký số của nhà trường (chữ ký đã bị gỡ bỏ?)",
     "PDF_SIGNATURE_INVALID": "Chữ ký số trên tệp PDF không hợp lệ: nội dung đã bị thay đổi",
-    "PDF_MODIFIED_AFTER_SEAL": "Tệp PDF đã bị sửa đổi sau khi nhà trường ký số",
     "PDF_SIGNER_UNTRUSTED": "Chữ ký số trên tệp PDF không thuộc tổ chức được tin cậy",
     "PDF_SIGNER_MISMATCH": "Chữ ký số trên tệp PDF không phải của trường ghi trong học bạ",
+    "PDF_OTHER_SIGNATURE": "Tệp PDF có thêm chữ ký số khác ngoài chữ ký của nhà trường",
     "EMBEDDED_XML_MISSING": "Tệp PDF không kèm tệp XML học bạ đã ký",
+    "EMBEDDED_XML_TOO_LARGE": "Tệp XML đính kèm giải nén ra quá lớn (vượt giới hạn một học bạ)",
     "EMBEDDED_XML_REPLACED": "Tệp XML đính kèm đã bị thay thế sau khi nhà trường ký số",
     "VIEW_MISMATCH": "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm",
     "VIEW_RENDERER_CHANGED": "Bản thể hiện được tạo bằng mẫu khác, không so sánh được",
+    "PDF_PAGE_ADDED": "Tệp PDF đã bị thêm, bớt hoặc thay trang sau khi dựng bản thể hiện",
+    "PDF_PAGE_CONTENT_CHANGED": (
+        "Nội dung trang đã bị vẽ thêm hoặc thay thế sau khi dựng bản thể hiện"
+    ),
+    "PDF_VISIBLE_SIGNATURE": "Có chữ ký hiện trên trang được thêm sau khi dựng bản thể hiện",
+    "PDF_ANNOTATION_ADDED": "Có chú thích, con dấu hoặc ô nhập liệu được thêm lên trang",
+    "PDF_FORM_FIELD_ADDED": "Có ô biểu mẫu được thêm vào tệp PDF sau khi dựng bản thể hiện",
+    "PDF_CATALOG_CHANGED": "Cấu trúc tệp PDF (hành động tự chạy, tệp đính kèm…) đã bị thay đổi",
+    "PDF_METADATA_CHANGED": "Tiêu đề, từ khóa hoặc tác giả ghi trong tệp PDF đã bị thay đổi",
+    "PDF_UPDATE_NOT_ALLOWED": "Tệp PDF có phần cập nhật không được phép sau khi dựng bản thể hiện",
 }
+UNUSABLE = {
+    "PDF_UNREADABLE",
+    "PDF_DECODE_LIMIT",
+    "PDF_TOO_MANY_REVISIONS",
+    "PDF_ENCRYPTED",
+    "PDF_BYTE_RANGE_INVALID",
+    "EMBEDDED_XML_MISSING",
+    "EMBEDDED_XML_TOO_LARGE",
+}
+"""Codes of a file that cannot be judged as a view at all (verdict MALFORMED)."""
+UPDATES = {
+    "PDF_PAGE_ADDED",
+    "PDF_PAGE_CONTENT_CHANGED",
+    "PDF_VISIBLE_SIGNATURE",
+    "PDF_ANNOTATION_ADDED",
+    "PDF_FORM_FIELD_ADDED",
+    "PDF_CATALOG_CHANGED",
+    "PDF_METADATA_CHANGED",
+    "PDF_UPDATE_NOT_ALLOWED",
+}
+"""What an update after the drawing brought that a view may not have."""
 PDF_TAMPERING = {
+    "PDF_NOT_SEALED",
     "PDF_SIGNATURE_INVALID",
-    "PDF_MODIFIED_AFTER_SEAL",
+    "PDF_OTHER_SIGNATURE",
     "EMBEDDED_XML_REPLACED",
     "VIEW_MISMATCH",
+    *UPDATES,
 }
 _KEYWORD = re.compile(r"hocba-view:(\w+)")
+_STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
+
+_LIMITED = StreamDecodeLimits(
+    max_ratio=100, ratio_floor=64 * limits.KiB, max_output_size=limits.PDF_STREAM_BYTES
+)
+DECODE_LIMITS = DecodeLimits(
+    per_stream=_LIMITED,
+    per_purpose={
+        **DEFAULT_PURPOSE_LIMITS,
+        DecodePurpose.OBJECT_STREAM: _LIMITED,
+        DecodePurpose.XMP_METADATA: StreamDecodeLimits(
+            max_ratio=100, ratio_floor=64 * limits.KiB, max_output_size=limits.PDF_METADATA_BYTES
+        ),
+    },
+    document_budget=DocumentDecodeBudget(base_allowance=limits.PDF_DECODED_BYTES, max_ratio=1),
+)
+"""Every stream of an uploaded PDF is stopped while it inflates past `limits.PDF_STREAM_BYTES`
+(the attached record XML, the largest stream of a view, is thereby held to
+`limits.RECORD_XML_BYTES`), more than a hundredfold compression above 64 KiB is refused, and one
+revision may decode `limits.PDF_DECODED_BYTES` in all."""
+
+
+class _Unusable(Exception):
+    """The file cannot be judged as a view: a MALFORMED report with this check and code."""
+
+    def __init__(self, check: str, code: str) -> None:
+        super().__init__(code)
+        self.check = check
+        self.code = code
+
+
+# --- reading the drawing ---------------------------------------------------------------------
+
+
+def _attached_xml(resolver: HistoricalResolver | PdfFileReader) -> bytes | None:
+    """The first XML file attached to the document (EmbeddedFiles name tree), decoded within
+    the limits: one that would inflate past a record's size is refused while it inflates."""
+    names = resolver.root.get("/Names") if "/Names" in resolver.root else None
+    if names is None or "/EmbeddedFiles" not in names:
+        return None
+    pending = [names.raw_get("/EmbeddedFiles")]
+    visited = 0
+    while pending and visited < TREE_NODES:
+        visited += 1
+        node = pending.pop().get_object()
+        pending.extend(node.raw_get("/Kids") if "/Kids" in node else ())
+        entries = list(node.get("/Names") or ()) if "/Names" in node else []
+        for spec in entries[1::2]:
+            spec = spec.get_object()
+            name = str(spec.get("/UF", spec.get("/F", "")))
+            stream = spec["/EF"]["/F"] if "/EF" in spec and "/F" in spec["/EF"] else None
+            if name.endswith(".xml") and stream is not None:
+                try:
+                    data: bytes = stream.get_object().data
+                except PdfDecodeLimitError:
+                    raise _Unusable("embedded_xml", "EMBEDDED_XML_TOO_LARGE") from None
+                if len(data) > limits.RECORD_XML_BYTES:
+                    raise _Unusable("embedded_xml", "EMBEDDED_XML_TOO_LARGE")
+                return data
+    return None
+
+
+def _latest_xml(reader: PdfFileReader) -> bytes | None:
+    """The XML attached in the latest revision (None when a later update broke the name tree:
+    the XML a viewer offers is then not the drawing's either)."""
+    try:
+        return _attached_xml(reader)
+    except _Unusable:
+        raise
+    except Exception:  # whatever a later update made of the catalog's names
+        return None
+
+
+def _keywords(resolver: HistoricalResolver) -> str:
+    _, info = info_of(resolver)
+    return str(info.get("/Keywords", "")) if isinstance(info, generic.DictionaryObject) else ""
+
+
+def _seal_of(reader: PdfFileReader) -> tuple[EmbeddedPdfSignature | None, list[str]]:
+    """The school's seal, and the names of any other signature that is not a document time
+    stamp."""
+    seal = None
+    others = []
+    for signature in reader.embedded_signatures:
+        if signature.field_name == FIELD and seal is None:
+            seal = signature
+        elif signature.sig_object_type != "/DocTimeStamp":
+            others.append(str(signature.field_name))
+    return seal, others
+
+
+@functools.cache
+def shared_renderer() -> Renderer:
+    """One typst compiler for every verification in this process, whatever address a view
+    names (the address is an input of each drawing, not a compiler of its own)."""
+    return Renderer("")
+
+
+_RENDERER_LOCK = threading.Lock()
 
 
 def _pdf_check(name: str, status: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
     return _check(name, status, code, MESSAGES.get(code or ""), **extra)
 
 
-def _embedded_xml(reader: PdfFileReader) -> bytes | None:
-    """The first XML file attached to the document (EmbeddedFiles name tree)."""
-    names = reader.root.get("/Names")
-    files = names.get("/EmbeddedFiles") if names is not None else None
-    if files is None:
-        return None
-    pending = [files]
-    while pending:
-        node = pending.pop().get_object()
-        for kid in node.get("/Kids", []):
-            pending.append(kid)
-        entries = list(node.get("/Names", []))
-        for spec in entries[1::2]:
-            spec = spec.get_object()
-            name = str(spec.get("/UF", spec.get("/F", "")))
-            stream = spec.get("/EF", {}).get("/F")
-            if name.endswith(".xml") and stream is not None:
-                data: bytes = stream.get_object().data
-                return data
-    return None
-
-
-def _keywords(reader: PdfFileReader) -> str:
-    info = reader.trailer_view.get("/Info")
-    return str(info.get_object().get("/Keywords", "")) if info is not None else ""
+def _unusable(check: str, code: str) -> dict[str, Any]:
+    return _report(False, "MALFORMED", None, [_pdf_check(check, "FAIL", code)])
 
 
 class PdfVerifier:
     """Verifies sealed PDF views with the XML verifier's trust anchors."""
 
-    def __init__(self, verifier: Verifier, renderer_for: Any = None) -> None:
+    def __init__(self, verifier: Verifier, renderer: Renderer | None = None) -> None:
         self.verifier = verifier
-        self._renderers: dict[str, Renderer] = {}
-        self._renderer_for = renderer_for or Renderer
+        self._given_renderer = renderer
         trust = verifier.trust
         self._context = ValidationContext(
             trust_roots=[asn1_certificate(c) for c in trust.roots],
@@ -95,22 +236,35 @@ class PdfVerifier:
             revocation_mode="soft-fail",
         )
 
-    def _renderer(self, base: str) -> Renderer:
-        if base not in self._renderers:
-            self._renderers[base] = self._renderer_for(base)
-        return self._renderers[base]
+    @property
+    def renderer(self) -> Renderer:
+        if self._given_renderer is not None:
+            return self._given_renderer
+        with _RENDERER_LOCK:
+            return shared_renderer()
 
     def verify(self, data: bytes) -> dict[str, Any]:
+        """The report for `data`; a file that cannot be read as a view answers MALFORMED."""
         try:
-            reader = PdfFileReader(io.BytesIO(data), strict=False)
-            signatures = reader.embedded_signatures
-        except Exception:
-            return _report(
-                False, "MALFORMED", None, [_pdf_check("pdf_signature", "FAIL", "PDF_UNREADABLE")]
-            )
-        seal = next((s for s in signatures if s.field_name == FIELD), None)
+            return self._verify(data)
+        except _Unusable as unusable:
+            return _unusable(unusable.check, unusable.code)
+        except PdfDecodeLimitError:
+            return _unusable("pdf_signature", "PDF_DECODE_LIMIT")
+        except Exception:  # whatever a hostile file makes the PDF library raise
+            logger.info("unreadable PDF upload", exc_info=True)
+            return _unusable("pdf_signature", "PDF_UNREADABLE")
+
+    def _verify(self, data: bytes) -> dict[str, Any]:
+        reader = PdfFileReader(io.BytesIO(data), strict=True, decode_limits=DECODE_LIMITS)
+        if reader.encrypt_dict is not None:
+            raise _Unusable("pdf_signature", "PDF_ENCRYPTED")
+        if reader.xrefs.total_revisions > limits.PDF_REVISIONS:
+            raise _Unusable("pdf_signature", "PDF_TOO_MANY_REVISIONS")
+        drawing = reader.get_historical_resolver(0)
+        xml = _attached_xml(drawing)
+        seal, others = _seal_of(reader)
         if seal is None:
-            xml = _embedded_xml(reader)
             if xml is None:  # not a học bạ view at all
                 return _report(
                     False,
@@ -125,62 +279,92 @@ class PdfVerifier:
             unsealed = [_pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"), *report["checks"]]
             return _report(False, "TAMPERED", report["record"], unsealed)
 
-        checks: list[dict[str, Any]] = []
-        status = validate_pdf_signature(
-            seal, signer_validation_context=self._context, ts_validation_context=self._context
-        )
-        signed_end = seal.byte_range[2] + seal.byte_range[3]
-        signed_revision = PdfFileReader(io.BytesIO(data[:signed_end]), strict=False)
-        xml = _embedded_xml(signed_revision)
-        latest_xml = _embedded_xml(reader)
-        modified = status.coverage != SignatureCoverageLevel.ENTIRE_FILE and (
-            status.modification_level not in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
-        )
-        seal_cert = x509.load_der_x509_certificate(seal.signer_cert.dump())
-        stamped = status.timestamp_validity is not None
-        long_term = stamped and reader.root.get("/DSS") is not None
-        signer = {
-            "signer": seal_cert.subject.rfc4514_string(),
-            "level": "B-LT" if long_term else "B-T" if stamped else "B-B",
-        }
-        if not (status.intact and status.valid):
-            checks.append(_pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID", **signer))
-        elif modified:
-            checks.append(_pdf_check("pdf_signature", "FAIL", "PDF_MODIFIED_AFTER_SEAL", **signer))
-        elif not status.trusted:
-            checks.append(_pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_UNTRUSTED", **signer))
-        else:
-            checks.append(_pdf_check("pdf_signature", "PASS", **signer))
-
+        checks = [self._seal(seal, reader, xml)]
+        checks += [_pdf_check("pdf_signature", "FAIL", "PDF_OTHER_SIGNATURE", signer=name)
+                   for name in others]  # fmt: skip
         if xml is None:
             checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"))
             return _report(False, _pdf_verdict(checks), None, checks)
-        if latest_xml != xml:
+        if _latest_xml(reader) != xml:
             checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_REPLACED"))
         else:
             checks.append(_pdf_check("embedded_xml", "PASS"))
         report = self.verifier.verify(xml)
-        record = report["record"]
-        school_tax = _school_tax_code(xml)
-        if checks[0]["status"] == "PASS" and school_tax and tax_code_of(seal_cert) != school_tax:
-            checks[0] = _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_MISMATCH", **signer)
-        checks.append(self._view(data, reader, xml))
+        checks += self._view(data, reader, drawing, xml)
         checks += report["checks"]
         verdict = _pdf_verdict(checks)
-        return _report(verdict == "VALID", verdict, record, checks)
+        return _report(verdict == "VALID", verdict, report["record"], checks)
 
-    def _view(self, data: bytes, reader: PdfFileReader, xml: bytes) -> dict[str, Any]:
-        keywords = _keywords(reader)
+    def _seal(
+        self, seal: EmbeddedPdfSignature, reader: PdfFileReader, xml: bytes | None
+    ) -> dict[str, Any]:
+        """The seal's own check: intact over the drawing and its own revision, trusted, the
+        school's. What follows its revision is the business of `review_updates`."""
+        if seal.sig_object_type != "/Sig":
+            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID")
+        status = validate_pdf_signature(
+            seal,
+            signer_validation_context=self._context,
+            ts_validation_context=self._context,
+            skip_diff=True,
+        )
+        if status.coverage == SignatureCoverageLevel.UNCLEAR:
+            # not the two ranges around the signature itself, starting at the first byte
+            raise _Unusable("pdf_signature", "PDF_BYTE_RANGE_INVALID")
+        seal_cert = x509.load_der_x509_certificate(seal.signer_cert.dump())
+        stamped = status.timestamp_validity is not None
+        long_term = stamped and "/DSS" in reader.root
+        signer = {
+            "signer": seal_cert.subject.rfc4514_string(),
+            "level": "B-LT" if long_term else "B-T" if stamped else "B-B",
+        }
+        covered = status.coverage in (
+            SignatureCoverageLevel.ENTIRE_REVISION,
+            SignatureCoverageLevel.ENTIRE_FILE,
+        )
+        if not (status.intact and status.valid and covered):
+            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID", **signer)
+        if not status.trusted:
+            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_UNTRUSTED", **signer)
+        school_tax = _school_tax_code(xml) if xml is not None else ""
+        if school_tax and tax_code_of(seal_cert) != school_tax:
+            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_MISMATCH", **signer)
+        return _pdf_check("pdf_signature", "PASS", **signer)
+
+    def _view(
+        self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
+    ) -> list[dict[str, Any]]:
+        """`view_matches_xml`: what every later update brought, then the drawing itself."""
+        drawn = self._drawing(data, reader, drawing, xml)
+        refused = review_updates(reader)
+        if refused is None:
+            return [drawn]
+        code, revision, detail = refused
+        update = _pdf_check("view_matches_xml", "FAIL", code, revision=revision, detail=detail)
+        return [update, drawn] if drawn["status"] == "FAIL" else [update]
+
+    def _drawing(
+        self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
+    ) -> dict[str, Any]:
+        """The first revision is the drawing of `xml`, byte for byte, with the layout version
+        and the verification address the drawing itself names."""
+        keywords = _keywords(drawing)
         version = _KEYWORD.search(keywords)
         if version is None or version.group(1) != VIEW_VERSION:
             return _pdf_check("view_matches_xml", "UNKNOWN", "VIEW_RENDERER_CHANGED")
         address = keywords.split(",", 1)[1].strip() if "," in keywords else ""
         base = address.split("?", 1)[0].rsplit("/", 2)[0]
         try:
-            drawn = self._renderer(base).render(xml)
-        except Exception:
+            drawn = self.renderer.render(xml, verify_base=base)
+        except Exception:  # an XML that cannot be drawn is not what the pages show
             return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
-        if data.startswith(drawn):
+        startxref = _STARTXREF.search(drawn)
+        first = reader.xrefs.get_xref_container_info(0)
+        if (
+            data.startswith(drawn)
+            and startxref is not None
+            and first.declared_startxref == int(startxref.group(1))
+        ):
             return _pdf_check("view_matches_xml", "PASS")
         return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
 
@@ -195,10 +379,20 @@ def _school_tax_code(xml: bytes) -> str:
 
 def _pdf_verdict(checks: list[dict[str, Any]]) -> str:
     codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
-    if codes & PDF_TAMPERING or "PDF_NOT_SEALED" in codes:
+    if codes & PDF_TAMPERING:
         return "TAMPERED"
     if codes & {"PDF_SIGNER_UNTRUSTED", "PDF_SIGNER_MISMATCH"}:
         return "UNTRUSTED_SIGNER"
-    if "EMBEDDED_XML_MISSING" in codes:
+    if codes & UNUSABLE:
         return "MALFORMED"
     return _verdict(checks)
+
+
+def unusable_error(report: dict[str, Any]) -> tuple[str, str]:
+    """The code and message that say why a MALFORMED report's file cannot be used: the first
+    failed check that makes it so, else the first failed check."""
+    failed = [c for c in report["checks"] if c["status"] == "FAIL" and c.get("code")]
+    chosen = next((c for c in failed if c["code"] in UNUSABLE), failed[0] if failed else None)
+    if chosen is None:
+        return "MALFORMED", "Tệp không phải học bạ số"
+    return str(chosen["code"]), str(chosen.get("message", ""))

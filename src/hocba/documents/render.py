@@ -91,10 +91,12 @@ class Renderer:
         )
         self._lock = threading.Lock()
 
-    def render(self, xml: bytes) -> bytes:
-        """The unsealed PDF/A-3b view of `xml` (RenderError when it cannot be drawn)."""
+    def render(self, xml: bytes, verify_base: str | None = None) -> bytes:
+        """The unsealed PDF/A-3b view of `xml` (RenderError when it cannot be drawn), its
+        verification address under `verify_base` (this renderer's own by default)."""
+        base = self.verify_base if verify_base is None else verify_base
         try:
-            data, when = view_of(xml, self.verify_base)
+            data, when = view_of(xml, base)
         except ValueError as error:  # XmlRejected is a ValueError
             raise RenderError("VIEW_XML_INVALID", f"Không đọc được học bạ: {error}") from None
         return self.render_view(data, xml, qr_svg(data["address"]), when)

@@ -303,10 +303,15 @@ class Verifier:
     ) -> dt.datetime | None:
         """Check one signature; its signing time when everything about it holds."""
         result = profile.check(signature, ids, cache)
-        facts = self.facts(result.certificate) if result.certificate is not None else None
+        try:
+            facts = self.facts(result.certificate) if result.certificate is not None else None
+        except ValueError:  # cryptography reads certificate fields lazily: garbled DER fails here
+            facts = None
         signer = facts.name if facts is not None else ""
         base = {"slot": slot.name, "target": slot.target, "signer": signer}
         problem = result.problem
+        if problem is None and facts is None:
+            problem = "MALFORMED_SIGNATURE"
         if slot.target in duplicates:
             # a wrapping attempt says more than whatever else is wrong with the signature
             problem = "DUPLICATE_ID"

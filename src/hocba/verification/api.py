@@ -36,6 +36,13 @@ class ErrorOut(Schema):
 Report = dict[str, Any]
 
 
+class UnusableOut(Schema):
+    """A file that cannot be read as a record or a sealed view: why, and the MALFORMED report."""
+
+    error: ErrorBody
+    report: Report
+
+
 def _error(status: int, code: str, message: str) -> Status[Any]:
     return Status(status, {"error": {"code": code, "message": message}})
 
@@ -56,9 +63,9 @@ def verify_lookup(request: HttpRequest, record_id: str, version: int, h: str = "
 
 @router.post(
     "/verify",
-    response={200: Report, 400: ErrorOut, 413: ErrorOut, 429: ErrorOut},
+    response={200: Report, 400: ErrorOut, 413: ErrorOut, 422: UnusableOut, 429: ErrorOut},
     openapi_extra=UPLOAD_BODY,
-    summary="Verify an uploaded record XML or sealed PDF view",
+    summary="Verify an uploaded record XML or sealed PDF view (422: not usable as either)",
 )
 def verify_upload(request: HttpRequest) -> Any:
     if not ratelimit.allow(request, "upload", uploads_per_minute()):
@@ -68,4 +75,10 @@ def verify_upload(request: HttpRequest) -> Any:
         return _error(400, "EMPTY", "Chưa có tệp")
     if len(data) > services.MAX_UPLOAD:
         return _error(413, "TOO_LARGE", "Tệp quá lớn (tối đa 8 MB)")
-    return services.check_file(data).report
+    result = services.check_file(data)
+    if result.verdict == "MALFORMED":
+        from hocba.documents.pdfcheck import unusable_error
+
+        code, message = unusable_error(result.report)
+        return Status(422, {"error": {"code": code, "message": message}, "report": result.report})
+    return result.report

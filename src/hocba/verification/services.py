@@ -160,6 +160,46 @@ MESSAGES = {
     "Bản thể hiện được tạo bằng mẫu khác, không so sánh được": _(
         "The view was drawn with another template and cannot be compared"
     ),
+    "Tệp PDF có dữ liệu nén giải ra quá lớn (vượt giới hạn cho phép)": _(
+        "The PDF file holds compressed data that inflates beyond the allowed limit"
+    ),
+    "Tệp PDF có quá nhiều lần cập nhật": _("The PDF file has too many updates"),
+    "Tệp PDF được mã hóa, không phải bản thể hiện học bạ": _(
+        "The PDF file is encrypted; it is not a record view"
+    ),
+    "Vùng dữ liệu được ký của chữ ký số trên tệp PDF không hợp lệ": _(
+        "The signed byte range of the digital signature on the PDF file is invalid"
+    ),
+    "Tệp PDF có thêm chữ ký số khác ngoài chữ ký của nhà trường": _(
+        "The PDF file carries another digital signature besides the school's"
+    ),
+    "Tệp XML đính kèm giải nén ra quá lớn (vượt giới hạn một học bạ)": _(
+        "The attached XML file inflates beyond the size of a record"
+    ),
+    "Tệp PDF đã bị thêm, bớt hoặc thay trang sau khi dựng bản thể hiện": _(
+        "Pages were added, removed or replaced after the view was drawn"
+    ),
+    "Nội dung trang đã bị vẽ thêm hoặc thay thế sau khi dựng bản thể hiện": _(
+        "Page content was drawn over or replaced after the view was drawn"
+    ),
+    "Có chữ ký hiện trên trang được thêm sau khi dựng bản thể hiện": _(
+        "A signature that shows on a page was added after the view was drawn"
+    ),
+    "Có chú thích, con dấu hoặc ô nhập liệu được thêm lên trang": _(
+        "An annotation, stamp or input field was added to a page"
+    ),
+    "Có ô biểu mẫu được thêm vào tệp PDF sau khi dựng bản thể hiện": _(
+        "A form field was added to the PDF file after the view was drawn"
+    ),
+    "Cấu trúc tệp PDF (hành động tự chạy, tệp đính kèm…) đã bị thay đổi": _(
+        "The structure of the PDF file (actions run on opening, attachments…) was changed"
+    ),
+    "Tiêu đề, từ khóa hoặc tác giả ghi trong tệp PDF đã bị thay đổi": _(
+        "The title, keywords or author written in the PDF file were changed"
+    ),
+    "Tệp PDF có phần cập nhật không được phép sau khi dựng bản thể hiện": _(
+        "The PDF file has an update that is not allowed after the view was drawn"
+    ),
     "Nhà trường đã thu hồi học bạ này": _("The school has revoked this record"),
     "Đã có phiên bản mới hơn": _("A newer version exists"),
     "Học bạ chưa được phát hành": _("The record has not been issued"),

@@ -68,7 +68,11 @@ def portal(request: HttpRequest) -> HttpResponse:
                 {"error": _("The file is too large (at most 8 MB).")},
                 status=413,
             )
-        return _result(request, services.check_file(upload.read()), uploaded=True)
+        result = services.check_file(upload.read())
+        response = _result(request, result, uploaded=True)
+        if result.verdict == "MALFORMED":  # the page says why the file cannot be used
+            response.status_code = 422
+        return response
     record_id = request.GET.get("id", "").strip()
     if record_id:
         version = request.GET.get("v", "1").strip()

@@ -2,12 +2,16 @@
 or as its sealed PDF view (the PDF report adds `pdf_signature`, `embedded_xml`,
 `view_matches_xml`).
 
-Exit 0 when the record is valid, 1 when it is not, 2 when the file cannot be read as a record.
+Exit 0 when the record is valid, 1 when it is not, 2 when the file cannot be read as a record
+(verdict MALFORMED: one line on stderr naming why, after the report; never a traceback).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,21 @@ VERDICTS = {
     "INDETERMINATE": "Chưa xác định được",
     "MALFORMED": "Không phải học bạ số hợp lệ",
 }
+
+
+@contextmanager
+def _library_logs_silenced() -> Iterator[None]:
+    """The PDF libraries log what they could not validate, with tracebacks; the report says it
+    for people, so the command's output is the report and one line."""
+    loggers = [logging.getLogger(name) for name in ("pyhanko", "pyhanko_certvalidator")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 class Command(BaseCommand):
@@ -61,12 +80,13 @@ class Command(BaseCommand):
         if options["no_ocsp"]:
             revocation.use_ocsp = False
         verifier = Verifier(trust, revocation)
-        if data.startswith(b"%PDF"):
-            from hocba.documents.pdfcheck import PdfVerifier
+        from hocba.documents.pdfcheck import PdfVerifier, unusable_error
 
-            report = PdfVerifier(verifier).verify(data)
-        else:
-            report = verifier.verify(data)
+        with _library_logs_silenced():
+            if data.startswith(b"%PDF"):
+                report = PdfVerifier(verifier).verify(data)
+            else:
+                report = verifier.verify(data)
         if options["json"]:
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str))
         else:
@@ -81,7 +101,8 @@ class Command(BaseCommand):
                 if check.get("code"):
                     line += f" — {check['code']}: {check.get('message', '')}"
                 self.stdout.write(line)
-        if report["record"] is None and report["verdict"] == "MALFORMED":
-            raise CommandError("Tệp không phải học bạ số", returncode=2)
+        if report["verdict"] == "MALFORMED":
+            code, message = unusable_error(report)
+            raise CommandError(f"Tệp không phải học bạ số: {message} ({code})", returncode=2)
         if not report["valid"]:
             raise CommandError(f"Học bạ không hợp lệ: {report['verdict']}", returncode=1)

@@ -1,0 +1,738 @@
+"""Attack class: a sealed PDF view whose pages (or title, or keywords) show something else than
+its signed XML, and PDFs made to exhaust or crash the verifier.
+
+The attacker is the seal keeper: they hold the school's seal key, so they can add any
+incremental update to a genuine drawing and seal the result, or seal first and update after.
+Whatever they add besides invisible signatures, document time stamps and validation data must
+give TAMPERED with a code naming what was added; Info and XMP metadata written after the drawing
+must neither verify nor steer the page comparison. A PDF whose attached XML inflates without
+bound must be refused while it inflates (MALFORMED, memory bounded), and no rewritten, cut or
+mangled PDF may give anything but a report (the API: 422 with a JSON error; the CLI: exit 2 with
+one line)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import tracemalloc
+import zlib
+from collections.abc import Callable
+
+import pytest
+from asn1crypto import keys as asn1_keys
+from cryptography.hazmat.primitives import serialization
+from django.core.cache import cache
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name, pdf_string
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
+
+from hocba import limits
+from hocba.documents.pdfcheck import MESSAGES, PdfVerifier
+from hocba.documents.render import Renderer
+from hocba.documents.seal import FIELD, Sealer, asn1_certificate
+from hocba.records.xml import build
+from hocba.signing.certs import TrustStore
+from hocba.signing.pki import create
+from hocba.signing.revocation import RevocationChecker
+from hocba.signing.servers import LoopbackServer, ocsp_app
+from hocba.signing.signers import Pkcs12Signer
+from hocba.signing.verify import Verifier
+from tests.records.factories import sample_record
+from tests.signing.helpers import sign_all
+
+BASE = "https://hocba.example.vn/xac-minh"
+TAX = "2600100202"
+SCHOOL = "Trường THCS Chu Văn An"
+VERDICTS = {
+    "VALID",
+    "TAMPERED",
+    "UNTRUSTED_SIGNER",
+    "REVOKED_CERTIFICATE",
+    "INCOMPLETE",
+    "RECORD_REVOKED",
+    "SUPERSEDED",
+    "INDETERMINATE",
+    "MALFORMED",
+}
+PAINT = b"q 1 1 1 rg 40 300 520 420 re f Q q 0 0 0 rg 60 600 m 300 600 l 300 610 l h f Q"
+"""White over the score table, then a black bar where another score would be written."""
+PAINT_TEXT = generic.TextStringObject(PAINT.decode())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    # the OCSP responder named in every certificate answers for the whole module (B-LT seals)
+    with LoopbackServer(lambda e, s: [b""]) as probe:
+        port = probe.port
+    pki = create(tmp_path_factory.mktemp("pki"), ocsp_url=f"http://127.0.0.1:{port}/ocsp")
+    with LoopbackServer(ocsp_app(pki), port=port):
+        yield pki
+
+
+@pytest.fixture(scope="module")
+def school_key(pki):
+    return pki.issue_org(TAX, SCHOOL)
+
+
+@pytest.fixture(scope="module")
+def signed(pki, school_key):
+    people = {
+        slot: Pkcs12Signer(*pki.issue_person(pid, name))
+        for slot, pid, name in (
+            ("GVBM", "025085001234", "Nguyễn Thị Hoa"),
+            ("GVCN", "025085004321", "Lê Văn Chủ"),
+            ("CBQL", "025070001111", "Đỗ Gia Tuấn"),
+        )
+    }
+    people["KY_PHAT_HANH"] = Pkcs12Signer(*school_key)
+    return sign_all(build(sample_record()), ["TOAN", "GDTC"], lambda slot, _: people[slot])
+
+
+@pytest.fixture(scope="module")
+def drawing(signed):
+    return Renderer(BASE).render(signed)
+
+
+@pytest.fixture(scope="module")
+def sealer(pki, school_key):
+    return Sealer(Pkcs12Signer(*school_key), [pki.issuing], SCHOOL)
+
+
+@pytest.fixture(scope="module")
+def sealed(sealer, drawing):
+    return sealer.seal(drawing)
+
+
+@pytest.fixture(scope="module")
+def verifier(pki):
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    return PdfVerifier(
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+    )
+
+
+def failing(report) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for check in report["checks"]:
+        if check["status"] == "FAIL":
+            found.setdefault(check["check"], set()).add(check.get("code"))
+    return found
+
+
+class _Verbatim(IncrementalPdfFileWriter):
+    """A writer that writes what it is told and no new modification date with it."""
+
+    def _update_meta(self):
+        return None
+
+
+def updated(
+    pdf: bytes, change: Callable[[IncrementalPdfFileWriter], None], restamp: bool = True
+) -> bytes:
+    """`pdf` with an incremental update made by `change` (by default written as pyHanko writes
+    any update: with a new modification date in the Info dictionary and XMP packet)."""
+    writer = (IncrementalPdfFileWriter if restamp else _Verbatim)(io.BytesIO(pdf), strict=False)
+    change(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def pyhanko_signer(key, cert) -> signers.SimpleSigner:
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return signers.SimpleSigner(
+        signing_cert=asn1_certificate(cert),
+        signing_key=asn1_keys.PrivateKeyInfo.load(der),
+        cert_registry=None,
+    )
+
+
+# --- what the seal keeper adds ---------------------------------------------------------------
+
+
+def paint_over(writer):
+    stream = writer.add_object(generic.StreamObject(stream_data=PAINT))
+    writer.add_stream_to_page(2, stream)
+
+
+def replace_content(writer):
+    page = writer.root["/Pages"]["/Kids"][2].get_object()
+    contents = page["/Contents"]
+    stream = (contents[0] if isinstance(contents, generic.ArrayObject) else contents).get_object()
+    stream._data = stream.data + b"\n" + PAINT
+    stream._encoded_data = None
+    writer.update_container(stream)
+
+
+def add_page(writer):
+    first = writer.root["/Pages"]["/Kids"][0].get_object()
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): first["/MediaBox"],
+            pdf_name("/Resources"): first.raw_get("/Resources"),
+            pdf_name("/Contents"): writer.add_object(generic.StreamObject(stream_data=PAINT)),
+        }
+    )
+    writer.insert_page(page)
+
+
+def annotation(subtype: str, **entries) -> Callable[[IncrementalPdfFileWriter], None]:
+    def add(writer):
+        page_ref = writer.root["/Pages"].raw_get("/Kids")[2]
+        if not isinstance(page_ref, generic.IndirectObject):
+            page_ref = writer.root["/Pages"]["/Kids"].raw_get(2)
+        annot = generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name(subtype),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    map(generic.FloatObject, (60, 580, 300, 620))
+                ),
+                pdf_name("/F"): generic.NumberObject(4),
+            }
+        )
+        for key, value in entries.items():
+            annot[pdf_name(f"/{key}")] = value(writer) if callable(value) else value
+        writer.register_annotation(page_ref, writer.add_object(annot))
+
+    return add
+
+
+def appearance(writer):
+    stream = generic.StreamObject(
+        {
+            pdf_name("/Type"): pdf_name("/XObject"),
+            pdf_name("/Subtype"): pdf_name("/Form"),
+            pdf_name("/BBox"): generic.ArrayObject(map(generic.NumberObject, (0, 0, 240, 40))),
+        },
+        stream_data=b"q 1 1 1 rg 0 0 240 40 re f Q",
+    )
+    return generic.DictionaryObject({pdf_name("/N"): writer.add_object(stream)})
+
+
+def text_field(writer):
+    """A filled text field with its widget on the score page, in the document's form."""
+    page_ref = writer.root["/Pages"]["/Kids"].raw_get(2)
+    field = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/FT"): pdf_name("/Tx"),
+                pdf_name("/T"): pdf_string("diem"),
+                pdf_name("/V"): pdf_string("9,9"),
+                pdf_name("/Type"): pdf_name("/Annot"),
+                pdf_name("/Subtype"): pdf_name("/Widget"),
+                pdf_name("/Rect"): generic.ArrayObject(
+                    map(generic.NumberObject, (60, 580, 300, 620))
+                ),
+                pdf_name("/AP"): appearance(writer),
+                pdf_name("/P"): page_ref,
+            }
+        )
+    )
+    root = writer.root
+    if "/AcroForm" in root:
+        form = root["/AcroForm"]
+        form["/Fields"].append(field)
+        writer.update_container(form["/Fields"])
+        writer.update_container(form)
+    else:
+        root[pdf_name("/AcroForm")] = writer.add_object(
+            generic.DictionaryObject({pdf_name("/Fields"): generic.ArrayObject([field])})
+        )
+        writer.update_root()
+    writer.register_annotation(page_ref, field)
+
+
+def open_action(writer):
+    writer.root[pdf_name("/OpenAction")] = generic.DictionaryObject(
+        {
+            pdf_name("/S"): pdf_name("/JavaScript"),
+            pdf_name("/JS"): pdf_string("app.alert('Hợp lệ')"),
+        }
+    )
+    writer.update_root()
+
+
+def info_entry(key: str, value: str) -> Callable[[IncrementalPdfFileWriter], None]:
+    def change(writer):
+        info = writer.trailer["/Info"]
+        info[pdf_name(key)] = pdf_string(value)
+        writer.update_container(info)
+
+    return change
+
+
+def xmp_text(old: bytes, new: bytes) -> Callable[[IncrementalPdfFileWriter], None]:
+    def change(writer):
+        stream = writer.root.raw_get("/Metadata").get_object()
+        data = stream.data
+        assert old in data
+        stream._data = data.replace(old, new)
+        stream._encoded_data = None
+        writer.update_container(stream)
+
+    return change
+
+
+OTHER_NAME = "Nguyễn Thị Ánh — Học sinh Giỏi".encode()
+CHANGES = {
+    "a content stream painted over a page": (paint_over, {"PDF_PAGE_CONTENT_CHANGED"}),
+    "a page's content stream replaced": (replace_content, {"PDF_PAGE_CONTENT_CHANGED"}),
+    "a page added": (add_page, {"PDF_PAGE_ADDED"}),
+    "a free text annotation": (
+        annotation("/FreeText", Contents=pdf_string("9,9"), DA=pdf_string("/Helv 12 Tf 0 g")),
+        {"PDF_ANNOTATION_ADDED"},
+    ),
+    "a stamp with an appearance": (annotation("/Stamp", AP=appearance), {"PDF_ANNOTATION_ADDED"}),
+    "a filled form field with its widget": (
+        text_field,
+        {"PDF_ANNOTATION_ADDED", "PDF_FORM_FIELD_ADDED"},
+    ),
+    "an action run on opening": (open_action, {"PDF_CATALOG_CHANGED"}),
+    "another title in the Info dictionary": (
+        info_entry("/Title", "HỌC BẠ — Học sinh Giỏi"),
+        {"PDF_METADATA_CHANGED"},
+    ),
+    "keywords naming another layout version": (
+        info_entry("/Keywords", "hocba-view:0, https://hocba.example.vn/xac-minh"),
+        {"PDF_METADATA_CHANGED"},
+    ),
+    "keywords naming another verification address": (
+        info_entry("/Keywords", "hocba-view:3, https://xac-minh.example.com/a/1?h=0"),
+        {"PDF_METADATA_CHANGED"},
+    ),
+    "another title in the XMP packet": (
+        xmp_text("Nguyễn Thị Ánh — 2024-2025".encode(), OTHER_NAME),
+        {"PDF_METADATA_CHANGED"},
+    ),
+    "an object that nothing refers to": (
+        lambda writer: writer.add_object(generic.DictionaryObject({pdf_name("/A"): PAINT_TEXT})),
+        {"PDF_UPDATE_NOT_ALLOWED"},
+    ),
+    "other keywords in the XMP packet": (
+        xmp_text(b"<pdf:Keywords>hocba-view:3", b"<pdf:Keywords>hocba-view:0"),
+        {"PDF_METADATA_CHANGED"},
+    ),
+}
+
+
+@pytest.mark.parametrize("when", ["between the drawing and the seal", "after the seal"])
+@pytest.mark.parametrize("what", list(CHANGES))
+def test_anything_added_to_a_sealed_view_besides_signatures_is_tampering_and_named(
+    verifier, sealer, drawing, sealed, what, when
+):
+    change, codes = CHANGES[what]
+    if when == "after the seal":
+        attacked = updated(sealed, change)
+    else:
+        attacked = sealer.seal(updated(drawing, change))
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    named = failing(report).get("view_matches_xml", set())
+    assert named & codes, named
+    # the school's seal itself is intact, trusted and the school's: it is the pages that lie
+    assert report["checks"][0] == {**report["checks"][0], "status": "PASS"}
+
+
+def visible_seal(school_key, pki, pdf: bytes, field_name: str) -> bytes:
+    """A seal whose field shows a stamp over the score table."""
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES
+    )
+    pdf_signer = signers.PdfSigner(
+        meta,
+        signer=pyhanko_signer(*school_key),
+        new_field_spec=fields.SigFieldSpec(field_name, on_page=2, box=(40, 300, 560, 720)),
+        stamp_style=TextStampStyle(stamp_text="Điểm cả năm: 9,9"),
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    return pdf_signer.sign_pdf(writer).getvalue()
+
+
+def test_a_seal_whose_field_paints_over_the_page_is_tampering(verifier, pki, school_key, drawing):
+    report = verifier.verify(visible_seal(school_key, pki, drawing, FIELD))
+    assert report["verdict"] == "TAMPERED"
+    assert "PDF_VISIBLE_SIGNATURE" in failing(report)["view_matches_xml"]
+
+
+def test_a_visible_signature_added_after_the_seal_is_tampering(verifier, pki, school_key, sealed):
+    report = verifier.verify(visible_seal(school_key, pki, sealed, "XacNhan"))
+    assert report["verdict"] == "TAMPERED"
+    assert "PDF_VISIBLE_SIGNATURE" in failing(report)["view_matches_xml"]
+    assert "PDF_OTHER_SIGNATURE" in failing(report)["pdf_signature"]
+
+
+def test_an_invisible_signature_by_someone_else_is_tampering(verifier, pki, sealed):
+    other = signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name="Khac", subfilter=fields.SigSeedSubFilter.PADES),
+        signer=pyhanko_signer(*pki.issue_org("0100000000", "Trường khác")),
+    )
+    attacked = other.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(sealed), strict=False))
+    report = verifier.verify(attacked.getvalue())
+    assert report["verdict"] == "TAMPERED"
+    assert failing(report) == {"pdf_signature": {"PDF_OTHER_SIGNATURE"}}
+
+
+def test_the_drawing_must_be_the_first_revision_not_only_the_first_bytes(verifier, sealer, drawing):
+    # the genuine drawing, then a complete document of its own (no link to the drawing's
+    # cross-reference table) with a page painted over: a reader sees only the second
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    writer = copy_into_new_writer(PdfFileReader(io.BytesIO(drawing), strict=False))
+    writer.add_stream_to_page(2, writer.add_object(generic.StreamObject(stream_data=PAINT)))
+    out = io.BytesIO()
+    writer.write(out)
+    attacked = drawing + b"\n" + _shifted(out.getvalue(), len(drawing) + 1)
+    assert PdfFileReader(io.BytesIO(attacked), strict=False).xrefs.total_revisions == 1
+    report = verifier.verify(sealer.seal(attacked))
+    assert report["verdict"] == "TAMPERED"
+    assert "VIEW_MISMATCH" in failing(report)["view_matches_xml"]
+
+
+def _shifted(pdf: bytes, by: int) -> bytes:
+    """A PDF with a classic cross-reference table moved `by` bytes further into a file."""
+    xref = pdf.rindex(b"\nxref\n") + 1
+    table_end = pdf.index(b"trailer", xref)
+    table = re.sub(
+        rb"(?m)^(\d{10}) (\d{5}) n",
+        lambda m: b"%010d %s n" % (int(m.group(1)) + by, m.group(2)),
+        pdf[xref:table_end],
+    )
+    tail = re.sub(
+        rb"startxref\s+(\d+)", lambda m: b"startxref\n%d" % (int(m.group(1)) + by), pdf[table_end:]
+    )
+    return pdf[:xref] + table + tail
+
+
+# --- limits ----------------------------------------------------------------------------------
+
+
+def bomb(size: int) -> bytes:
+    """`size` bytes of spaces deflated, without holding them in memory."""
+    packer = zlib.compressobj(9)
+    chunk = b" " * (1 << 20)
+    parts = [packer.compress(chunk) for _ in range(size >> 20)]
+    return b"".join(parts) + packer.flush()
+
+
+def attach(xml_stream: bytes) -> Callable[[IncrementalPdfFileWriter], None]:
+    """The drawing's attached XML replaced by a deflated stream."""
+
+    def change(writer):
+        names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        stream = names[1].get_object()["/EF"]["/F"].get_object()
+        stream._encoded_data = xml_stream
+        stream._data = None
+        stream[pdf_name("/Filter")] = pdf_name("/FlateDecode")
+        stream[pdf_name("/Length")] = generic.NumberObject(len(xml_stream))
+        writer.update_container(stream)
+
+    return change
+
+
+def peak_memory_of(action):
+    tracemalloc.start()
+    try:
+        result = action()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+@pytest.fixture(scope="module")
+def xml_bomb(drawing):
+    """The drawing with its attached XML replaced by one that inflates to 256 MiB."""
+    return updated(drawing, attach(bomb(256 * limits.MiB)))
+
+
+@pytest.mark.parametrize("where", ["first revision", "sealed update", "unsealed update"])
+def test_an_attached_xml_that_inflates_to_256_mib_is_refused_while_inflating(
+    verifier, sealer, xml_bomb, where
+):
+    attacked = {
+        "first revision": lambda: _as_first_revision(xml_bomb),
+        "sealed update": lambda: sealer.seal(xml_bomb),
+        "unsealed update": lambda: xml_bomb,
+    }[where]()
+    report, peak = peak_memory_of(lambda: verifier.verify(attacked))
+    assert peak < 4 * limits.RECORD_XML_BYTES, peak
+    if where == "unsealed update":  # only the drawing's own XML is read: a copy without seal
+        assert failing(report) == {"pdf_signature": {"PDF_NOT_SEALED"}}
+    else:
+        assert report["verdict"] == "MALFORMED", failing(report)
+        assert failing(report) == {"embedded_xml": {"EMBEDDED_XML_TOO_LARGE"}}
+
+
+def test_metadata_that_inflates_without_bound_is_refused_while_inflating(verifier, sealed):
+    def change(writer):
+        stream = writer.root.raw_get("/Metadata").get_object()
+        packed = bomb(64 * limits.MiB)
+        stream._encoded_data = packed
+        stream._data = None
+        stream[pdf_name("/Filter")] = pdf_name("/FlateDecode")
+        stream[pdf_name("/Length")] = generic.NumberObject(len(packed))
+        writer.update_container(stream)
+
+    attacked = updated(sealed, change, restamp=False)
+    report, peak = peak_memory_of(lambda: verifier.verify(attacked))
+    assert report["verdict"] == "TAMPERED"
+    assert failing(report)["view_matches_xml"] == {"PDF_METADATA_CHANGED"}
+    assert peak < 4 * limits.RECORD_XML_BYTES, peak
+
+
+def _as_first_revision(pdf: bytes) -> bytes:
+    """The same document written out as one revision (no history)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import copy_into_new_writer
+
+    out = io.BytesIO()
+    copy_into_new_writer(PdfFileReader(io.BytesIO(pdf), strict=False)).write(out)
+    return out.getvalue()
+
+
+def test_an_attached_xml_just_over_the_record_limit_is_refused(verifier, drawing):
+    xml = b"<HOC_BA>" + b"".join(b"<X>%d</X>" % i for i in range(400_000)) + b"</HOC_BA>"
+    assert len(xml) > limits.RECORD_XML_BYTES
+    report = verifier.verify(_as_first_revision(updated(drawing, attach(zlib.compress(xml)))))
+    assert report["verdict"] == "MALFORMED"
+    assert failing(report) == {"embedded_xml": {"EMBEDDED_XML_TOO_LARGE"}}
+
+
+def test_an_update_writing_more_objects_than_a_view_ever_needs_is_refused_unread(verifier, sealed):
+    def many(writer):
+        for n in range(limits.PDF_UPDATE_OBJECTS + 1):
+            writer.add_object(generic.DictionaryObject({pdf_name("/N"): generic.NumberObject(n)}))
+
+    report = verifier.verify(updated(sealed, many))
+    assert report["verdict"] == "TAMPERED"
+    assert failing(report)["view_matches_xml"] == {"PDF_UPDATE_NOT_ALLOWED"}
+
+
+def test_more_revisions_than_a_view_ever_has_are_refused(verifier, sealed):
+    pdf = sealed
+    for _ in range(limits.PDF_REVISIONS):
+        pdf = updated(pdf, lambda writer: writer.update_root())
+    report = verifier.verify(pdf)
+    assert report["verdict"] == "MALFORMED"
+    assert failing(report) == {"pdf_signature": {"PDF_TOO_MANY_REVISIONS"}}
+
+
+# --- unusable input --------------------------------------------------------------------------
+
+
+def byte_range_rewritten(sealed: bytes, value: bytes) -> bytes:
+    start = sealed.rindex(b"/ByteRange")
+    end = sealed.index(b"]", start) + 1
+    old = sealed[start:end]
+    new = b"/ByteRange " + value
+    return sealed[:start] + new.ljust(len(old))[: max(len(old), len(new))] + sealed[end:]
+
+
+BYTE_RANGES = [
+    b"[0 10 20 30]",
+    b"[0 99999999 99999999 99999999]",
+    b"[-5 10 20 -30]",
+    b"[0 1.5 (x) /Y]",
+    b"[]",
+    b"(not an array)",
+    b"[0 0 0 0]",
+]
+
+
+@pytest.mark.parametrize("value", BYTE_RANGES, ids=[v.decode() for v in BYTE_RANGES])
+def test_a_rewritten_byte_range_is_malformed(verifier, sealed, value):
+    report = verifier.verify(byte_range_rewritten(sealed, value))
+    assert report["verdict"] == "MALFORMED", report
+    assert failing(report)["pdf_signature"] & {"PDF_BYTE_RANGE_INVALID", "PDF_UNREADABLE"}
+
+
+def mangled(sealed: bytes) -> dict[str, bytes]:
+    xref = sealed.rindex(b"\nxref") + 1
+    return {
+        "cut in half": sealed[: len(sealed) // 2],
+        "cut before the end": sealed[:-7],
+        "no cross-reference table": sealed[:xref] + b"garbage" + sealed[xref + 4 :],
+        "a catalog that is a number": sealed.replace(b"/Root 42 0 R", b"/Root 42    "),
+        "pages that are a string": sealed.replace(b"/Type/Pages", b"/Type(Pages)", 1),
+        "no page tree": sealed.replace(b"/Pages 1 0 R", b"/Pages 9 9 R", 1),
+        "an attachment that is a number": sealed.replace(b"/EF<</F 37 0 R", b"/EF<</F 37    ", 1),
+        "header only": b"%PDF-1.7\n%%EOF",
+    }
+
+
+def test_mangled_views_give_a_report(verifier, sealed):
+    for name, pdf in mangled(sealed).items():
+        assert pdf != sealed, name
+        report = verifier.verify(pdf)
+        assert report["verdict"] in VERDICTS and report["verdict"] != "VALID", name
+        assert report["checks"], name
+
+
+ANCHORS = (b"/ByteRange", b"/Contents", b"startxref", b"\nxref", b"/Root", b"/Size", b"/Prev")
+"""Where a PDF's structure lives (and a record's: none of these, so the whole file instead)."""
+SYNTAX = st.binary(max_size=12) | st.text("0123456789 -[]<>/R.()", max_size=12).map(str.encode)
+
+
+def mutations(original: bytes):
+    size = len(original)
+    position = st.integers(0, size - 1)
+    anchors = [m.start() for a in ANCHORS for m in re.finditer(re.escape(a), original)] or [0]
+    near_structure = st.tuples(st.sampled_from(anchors), st.integers(0, 40), SYNTAX).map(
+        lambda t: original[: t[0] + t[1]] + t[2] + original[t[0] + t[1] + len(t[2]) :]
+    )
+    truncate = position.map(lambda at: original[:at])
+    flip = st.lists(st.tuples(position, st.integers(1, 255)), min_size=1, max_size=8).map(
+        lambda flips: _flipped(original, flips)
+    )
+    splice = st.tuples(position, position, st.binary(max_size=64)).map(
+        lambda t: original[: min(t[:2])] + t[2] + original[max(t[:2]) :]
+    )
+    move = st.tuples(position, position, st.integers(1, 4096)).map(
+        lambda t: original[: t[0]] + original[t[1] : t[1] + t[2]] + original[t[0] :]
+    )
+    return st.one_of(truncate, flip, splice, move, near_structure, near_structure)
+
+
+def _flipped(data: bytes, flips) -> bytes:
+    out = bytearray(data)
+    for at, mask in flips:
+        out[at] ^= mask
+    return bytes(out)
+
+
+@pytest.fixture(scope="module")
+def originals(sealed, signed):
+    return {"pdf": sealed, "xml": signed}
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_mutation_of_a_sealed_view_or_a_record_gives_a_report(verifier, originals, data):
+    kind = data.draw(st.sampled_from(["pdf", "xml"]))
+    mutated = data.draw(mutations(originals[kind]))
+    report = (
+        verifier.verify(mutated)
+        if mutated.startswith(b"%PDF")
+        else verifier.verifier.verify(mutated)
+    )
+    assert report["verdict"] in VERDICTS
+    assert isinstance(report["checks"], list) and report["checks"]
+    if report["verdict"] == "VALID":
+        assert report["record"] is not None
+
+
+# --- through the API and the command line ----------------------------------------------------
+
+
+@pytest.fixture
+def unlimited_uploads(settings):
+    cache.clear()
+    settings.VERIFY_LOOKUPS_PER_MINUTE = 1_000_000
+    yield
+    cache.clear()
+
+
+@pytest.mark.django_db
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_the_api_answers_every_mutated_upload_with_json_never_a_500(
+    client, unlimited_uploads, originals, data
+):
+    kind = data.draw(st.sampled_from(["pdf", "xml"]))
+    mutated = data.draw(mutations(originals[kind]))
+    response = client.post("/api/v1/verify", mutated, content_type=f"application/{kind}")
+    assert response.status_code in (200, 400, 422), response.status_code
+    body = response.json()
+    if response.status_code == 422:
+        assert body["error"]["code"] and body["error"]["message"]
+        assert body["report"]["verdict"] == "MALFORMED"
+    elif response.status_code == 200:
+        assert body["verdict"] in VERDICTS and body["verdict"] != "MALFORMED"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", BYTE_RANGES[:3], ids=[v.decode() for v in BYTE_RANGES[:3]])
+def test_the_api_answers_a_rewritten_byte_range_with_422_and_a_json_error(
+    client, unlimited_uploads, sealed, value
+):
+    response = client.post(
+        "/api/v1/verify", byte_range_rewritten(sealed, value), content_type="application/pdf"
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"]["code"] in ("PDF_BYTE_RANGE_INVALID", "PDF_UNREADABLE")
+    assert body["error"]["message"] == MESSAGES[body["error"]["code"]]  # in Vietnamese
+    assert body["report"]["verdict"] == "MALFORMED"
+
+
+@pytest.mark.django_db
+def test_the_api_and_the_portal_answer_an_unreadable_pdf_as_malformed(
+    client, unlimited_uploads, sealed
+):
+    cut = sealed[: len(sealed) // 3]
+    response = client.post("/api/v1/verify", cut, content_type="application/pdf")
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "PDF_UNREADABLE",
+        "message": "Không đọc được tệp PDF",
+    }
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    page = client.post("/xac-minh/", {"file": SimpleUploadedFile("hb.pdf", cut)})
+    assert page.status_code == 422
+    assert 'data-verdict="MALFORMED"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_command_gives_exit_2_and_one_line_for_unusable_files(sealed, tmp_path):
+    for name, pdf in {
+        **mangled(sealed),
+        "byte range": byte_range_rewritten(sealed, b"[0 99999999 99999999 99999999]"),
+    }.items():
+        path = tmp_path / "view.pdf"
+        path.write_bytes(pdf)
+        for extra in ([], ["--json"]):
+            out = io.StringIO()
+            try:
+                call_command("verify", str(path), *extra, "--no-ocsp", stdout=out)
+            except CommandError as error:
+                assert error.returncode in (1, 2), name
+                assert "\n" not in str(error), name
+                if error.returncode == 2 and extra:
+                    assert json.loads(out.getvalue())["verdict"] == "MALFORMED", name
+            else:
+                pytest.fail(f"{name}: accepted")
+
+
+def test_the_command_line_prints_no_traceback_for_a_rewritten_byte_range(sealed, tmp_path):
+    path = tmp_path / "view.pdf"
+    path.write_bytes(byte_range_rewritten(sealed, b"[0 10 20 30]"))
+    for extra in ([], ["--json"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "hocba.cli", "verify", *extra, str(path)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HOCBA_OCSP": "0", "HOCBA_DATA_DIR": str(tmp_path / "data")},
+        )
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
