@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,9 @@ TAMPERING = {
     "SIGNATURE_INVALID",
     "UNEXPECTED_SIGNATURE",
 }
+
+
+_VERSION = re.compile("[1-9][0-9]{0,8}")
 
 
 def _q(name: str) -> str:
@@ -247,7 +251,10 @@ class Verifier:
             if missing
             else _check("complete", "PASS")
         )
-        if status_code == "2":
+        # a revocation is status 2 with event CANCEL; either one alone is read as a revocation
+        # too, never as a record in force
+        revoked = status_code == "2" or event == "CANCEL"
+        if revoked:
             checks.append(_check("record_status", "FAIL", "RECORD_REVOKED"))
         else:
             checks.append(_check("record_status", "PASS"))
@@ -256,7 +263,7 @@ class Verifier:
         if record is not None:
             record["status"] = (
                 "REVOKED"
-                if status_code == "2"
+                if revoked
                 else "ISSUED"
                 if not missing and verdict in ("VALID", "INDETERMINATE")
                 else "SIGNING"
@@ -425,7 +432,7 @@ def _record_info(root: etree._Element) -> dict[str, Any] | None:
     version = _text(info, _q("PHIEN_BAN"))
     return {
         "record_id": _text(info, _q("MA_DINH_DANH_HOC_BA")),
-        "version": int(version) if version.isdigit() else None,
+        "version": int(version) if _VERSION.fullmatch(version) else None,
         "status": "",
         "school_code": _text(info, f"{_q('TRUONG')}/{_q('MA_TRUONG')}"),
         "school_year": _text(info, _q("NAM_HOC")),
