@@ -38,6 +38,8 @@ MESSAGES = {
     "CERT_DIGEST_MISMATCH": "Chứng thư số không khớp với chứng thư đã ký",
     "SIGNATURE_INVALID": "Giá trị chữ ký số không hợp lệ",
     "UNEXPECTED_SIGNATURE": "Có chữ ký nằm ngoài các vị trí ký của học bạ",
+    "UNEXPECTED_CONTENT": "Vị trí ký chứa nội dung không phải chữ ký số",
+    "XML_UNEXPECTED_CONTENT": "Tệp có thuộc tính hoặc văn bản nằm ngoài phần được ký",
     "CHAIN_UNTRUSTED": "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy",
     "CERT_NOT_VALID_AT_SIGNING": "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký",
     "KEY_USAGE": "Chứng thư số không được phép dùng để ký số",
@@ -58,6 +60,7 @@ TAMPERING = {
     "CERT_DIGEST_MISMATCH",
     "SIGNATURE_INVALID",
     "UNEXPECTED_SIGNATURE",
+    "UNEXPECTED_CONTENT",
 }
 
 
@@ -141,6 +144,7 @@ class Verifier:
         checks: list[dict[str, Any]] = []
         try:
             validate(root)
+            _refuse_unsigned_frame(root)
             checks.append(_check("schema", "PASS"))
         except XmlRejected as rejected:
             return _report(
@@ -231,6 +235,15 @@ class Verifier:
             if id(signature.getparent()) not in slot_elements:
                 checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
         for slot in slots:
+            if slot.element.text is not None or any(
+                child.tag != _SIGNATURE for child in slot.element
+            ):
+                # a slot holds signatures and nothing else: no ds:Object with a copy of the
+                # record, no other element, no text
+                checks.append(
+                    _check("signature", "FAIL", "UNEXPECTED_CONTENT", slot=slot.name,
+                           target=slot.target)
+                )  # fmt: skip
             for signature in slot.element.iterchildren(_SIGNATURE):
                 ok = self._one(slot, signature, ids, duplicates, cache, checks)
                 if ok is not None:
@@ -423,6 +436,27 @@ def _verdict(checks: list[dict[str, Any]]) -> str:
     if any(c["status"] == "UNKNOWN" for c in checks):
         return "INDETERMINATE"
     return "VALID"
+
+
+_FRAME_ATTRIBUTES = ["PhienBanDinhDang"]
+
+
+def _refuse_unsigned_frame(root: etree._Element) -> None:
+    """XmlRejected when the parts of a valid record that no signature covers carry anything the
+    schema does not give them: the root's attributes (an `xsi:` attribute passes the schema),
+    text or whitespace between the root's parts or in `PHAT_HANH_HOC_BA`. (The slots are checked
+    with the signatures; everything inside `#data` is signed.)"""
+    data, issue = root[0], root[1]
+    if (
+        root.keys() != _FRAME_ATTRIBUTES
+        or root.text is not None
+        or data.tail is not None
+        or issue.text is not None
+        or issue.tail is not None
+        or len(issue.attrib)
+        or any(len(slot.attrib) or slot.tail is not None for slot in issue)
+    ):
+        raise XmlRejected("XML_UNEXPECTED_CONTENT", MESSAGES["XML_UNEXPECTED_CONTENT"])
 
 
 def _record_info(root: etree._Element) -> dict[str, Any] | None:
