@@ -438,6 +438,21 @@ def _verdict(checks: list[dict[str, Any]]) -> str:
     return "VALID"
 
 
+def signed_content_digest(data: bytes) -> str | None:
+    """The base64 SHA-256 of the canonical `DU_LIEU_HOC_BA` (`#data`) of the record XML `data`:
+    what the principal's and the school's signatures reference, holding everything the other
+    signatures cover. Two records with intact signatures and the same digest carry the same
+    signed content, however their bytes differ. None when `data` is not a record."""
+    try:
+        root = parse_untrusted(data, keep_whitespace=True)
+    except XmlRejected:
+        return None
+    signed = next(root.iterchildren(_q("DU_LIEU_HOC_BA")), None)
+    if root.tag != _q("HOC_BA") or signed is None:
+        return None
+    return profile.digest_b64(signed)
+
+
 _FRAME_ATTRIBUTES = ["PhienBanDinhDang"]
 
 
