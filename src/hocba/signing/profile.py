@@ -185,7 +185,7 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
     return found
 
 
-def _exact_signature() -> re.Pattern[bytes]:
+def _exact_signature() -> re.Pattern[str]:
     """The one serialisation a signature of this profile has (`etree.tostring` of the element,
     which writes the namespaces in scope on it and its tail, and normalises quoting and empty
     elements): every element, attribute, namespace declaration and piece of text, in order, with
@@ -228,7 +228,7 @@ def _exact_signature() -> re.Pattern[bytes]:
         "</xades:SignedSignatureProperties></xades:SignedProperties>"
         "</xades:QualifyingProperties></ds:Object></ds:Signature>"
     )
-    return re.compile(pattern.encode("ascii"))
+    return re.compile(pattern)
 
 
 EXACT = _exact_signature()
@@ -247,23 +247,21 @@ def check(
     `KeyInfo`, the `Object` around the signed properties) hold only what the profile puts
     there, and the signature's `Id` is bound to its signed properties (`<Id>-sp`)."""
     cache = {} if digest_cache is None else digest_cache
-    exact = EXACT.fullmatch(etree.tostring(signature))
+    exact = EXACT.fullmatch(etree.tostring(signature, encoding="unicode"))
     if exact is None:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
     try:
-        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(
-            exact["certificate"].decode()
-        )
+        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(exact["certificate"])
         value = binascii.a2b_base64(exact["value"], strict_mode=True)
     except ValueError:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
-    target_id = exact["target"].decode()
+    target_id = exact["target"]
     try:
-        signing_time = dt.datetime.fromisoformat(exact["time"].decode().replace("Z", "+00:00"))
+        signing_time = dt.datetime.fromisoformat(exact["time"].replace("Z", "+00:00"))
     except ValueError:
         return Checked(target_id, certificate, None, "MALFORMED_SIGNATURE")
     found = ids.get(target_id, [])
-    if len(found) != 1 or len(ids.get(f"{exact['id'].decode()}-sp", [])) != 1:
+    if len(found) != 1 or len(ids.get(f"{exact['id']}-sp", [])) != 1:
         problem = "DUPLICATE_ID" if found else "WRONG_TARGET"
         return Checked(target_id, certificate, signing_time, problem)
     target = found[0]
@@ -271,13 +269,11 @@ def check(
     if key not in cache:
         cache[key] = digest_b64(target)
     properties = signature[3][0][0]
-    if exact["target_digest"].decode() != cache[key] or exact[
-        "props_digest"
-    ].decode() != digest_b64(properties):
+    if exact["target_digest"] != cache[key] or exact["props_digest"] != digest_b64(properties):
         return Checked(target_id, certificate, signing_time, "DIGEST_MISMATCH")
-    if exact["cert_digest"].decode() != cert_digest_b64:
+    if exact["cert_digest"] != cert_digest_b64:
         return Checked(target_id, certificate, signing_time, "CERT_DIGEST_MISMATCH")
-    algorithm = exact["algorithm"].decode()
+    algorithm = exact["algorithm"]
     data = c14n(signature[0])
     try:
         if algorithm != key_algorithm:

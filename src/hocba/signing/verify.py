@@ -235,16 +235,15 @@ class Verifier:
             if id(signature.getparent()) not in slot_elements:
                 checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
         for slot in slots:
-            if slot.element.text is not None or any(
-                child.tag != _SIGNATURE for child in slot.element
-            ):
+            signatures = list(slot.element.iterchildren(_SIGNATURE))
+            if slot.element.text is not None or len(signatures) != len(slot.element):
                 # a slot holds signatures and nothing else: no ds:Object with a copy of the
                 # record, no other element, no text
                 checks.append(
                     _check("signature", "FAIL", "UNEXPECTED_CONTENT", slot=slot.name,
                            target=slot.target)
                 )  # fmt: skip
-            for signature in slot.element.iterchildren(_SIGNATURE):
+            for signature in signatures:
                 ok = self._one(slot, signature, ids, duplicates, cache, checks)
                 if ok is not None:
                     times[slot.name].append(ok)
