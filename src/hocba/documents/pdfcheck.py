@@ -245,17 +245,22 @@ class PdfVerifier:
 
     def verify(self, data: bytes) -> dict[str, Any]:
         """The report for `data`; a file that cannot be read as a view answers MALFORMED."""
+        return self.verify_view(data)[0]
+
+    def verify_view(self, data: bytes) -> tuple[dict[str, Any], bytes | None]:
+        """The report for `data`, and the record XML attached to its drawing that the report
+        judged (None when the file has none or cannot be read as a view)."""
         try:
             return self._verify(data)
         except _Unusable as unusable:
-            return _unusable(unusable.check, unusable.code)
+            return _unusable(unusable.check, unusable.code), None
         except PdfDecodeLimitError:
-            return _unusable("pdf_signature", "PDF_DECODE_LIMIT")
+            return _unusable("pdf_signature", "PDF_DECODE_LIMIT"), None
         except Exception:  # whatever a hostile file makes the PDF library raise
             logger.info("unreadable PDF upload", exc_info=True)
-            return _unusable("pdf_signature", "PDF_UNREADABLE")
+            return _unusable("pdf_signature", "PDF_UNREADABLE"), None
 
-    def _verify(self, data: bytes) -> dict[str, Any]:
+    def _verify(self, data: bytes) -> tuple[dict[str, Any], bytes | None]:
         reader = PdfFileReader(io.BytesIO(data), strict=True, decode_limits=DECODE_LIMITS)
         if reader.encrypt_dict is not None:
             raise _Unusable("pdf_signature", "PDF_ENCRYPTED")
@@ -266,25 +271,21 @@ class PdfVerifier:
         seal, others = _seal_of(reader)
         if seal is None:
             if xml is None:  # not a học bạ view at all
-                return _report(
-                    False,
-                    "MALFORMED",
-                    None,
-                    [
-                        _pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"),
-                        _pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"),
-                    ],
-                )
+                checks = [
+                    _pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"),
+                    _pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"),
+                ]
+                return _report(False, "MALFORMED", None, checks), None
             report = self.verifier.verify(xml)
             unsealed = [_pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"), *report["checks"]]
-            return _report(False, "TAMPERED", report["record"], unsealed)
+            return _report(False, "TAMPERED", report["record"], unsealed), xml
 
         checks = [self._seal(seal, reader, xml)]
         checks += [_pdf_check("pdf_signature", "FAIL", "PDF_OTHER_SIGNATURE", signer=name)
                    for name in others]  # fmt: skip
         if xml is None:
             checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"))
-            return _report(False, _pdf_verdict(checks), None, checks)
+            return _report(False, _pdf_verdict(checks), None, checks), None
         if _latest_xml(reader) != xml:
             checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_REPLACED"))
         else:
@@ -293,7 +294,7 @@ class PdfVerifier:
         checks += self._view(data, reader, drawing, xml)
         checks += report["checks"]
         verdict = _pdf_verdict(checks)
-        return _report(verdict == "VALID", verdict, report["record"], checks)
+        return _report(verdict == "VALID", verdict, report["record"], checks), xml
 
     def _seal(
         self, seal: EmbeddedPdfSignature, reader: PdfFileReader, xml: bytes | None

@@ -17,36 +17,53 @@ from cryptography.x509.oid import ExtensionOID, NameOID
 from hocba import limits
 from hocba.signing.caches import Bounded
 
-PERSONAL_ID = re.compile(r"(?:CCCD|CMND|SDDCN|PID)\s*:\s*(\d{12})")
-TAX_CODE = re.compile(r"MST\s*:\s*(\d{10}(?:-\d{3})?)")
 _SHA256 = hashes.SHA256()
 
+HOLDER = NameOID.USER_ID
+"""The one subject attribute that names a certificate's holder: UID (0.9.2342.19200300.100.1.1),
+as Vietnamese certification providers write it."""
+PERSON = re.compile(r"CCCD:([0-9]{12})")
+"""The whole UID of a personal certificate: the 12-digit personal ID number."""
+ORGANISATION = re.compile(r"MST:([0-9]{10}(?:-[0-9]{3})?)")
+"""The whole UID of an organisation certificate: its tax code (10 digits, or 13 for a branch)."""
 
-def subject_texts(cert: x509.Certificate) -> list[str]:
-    return [str(a.value) for a in cert.subject]
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a certificate names: a person (by personal ID number) or an organisation (by tax
+    code), never both; neither when the subject does not name one the way the profile reads."""
+
+    personal_id: str | None = None
+    tax_code: str | None = None
+
+
+def holder_of(cert: x509.Certificate) -> Holder:
+    """The holder named by the subject's UID attribute, parsed as a whole: `CCCD:<12 digits>`
+    for a person, `MST:<10 digits>[-<3 digits>]` for an organisation. Nothing else in the
+    subject counts (an OU or an O that contains an ID number names nobody), and a subject with
+    no UID or with more than one names nobody: which of two values would be the holder is not
+    for the verifier to guess."""
+    values = cert.subject.get_attributes_for_oid(HOLDER)
+    if len(values) != 1 or not isinstance(values[0].value, str):
+        return Holder()
+    value = values[0].value
+    person = PERSON.fullmatch(value)
+    if person is not None:
+        return Holder(personal_id=person.group(1))
+    organisation = ORGANISATION.fullmatch(value)
+    if organisation is not None:
+        return Holder(tax_code=organisation.group(1))
+    return Holder()
 
 
 def personal_id_of(cert: x509.Certificate) -> str | None:
-    """The 12-digit personal ID a personal certificate names (UID "CCCD:…" as Vietnamese CAs
-    write it, or the serialNumber attribute)."""
-    for text in subject_texts(cert):
-        match = PERSONAL_ID.search(text)
-        if match:
-            return match.group(1)
-    for attribute in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER):
-        value = str(attribute.value)
-        if re.fullmatch(r"\d{12}", value):
-            return value
-    return None
+    """The 12-digit personal ID a personal certificate names (`holder_of`)."""
+    return holder_of(cert).personal_id
 
 
 def tax_code_of(cert: x509.Certificate) -> str | None:
-    """The tax code ("MST:…") an organisation certificate names."""
-    for text in subject_texts(cert):
-        match = TAX_CODE.search(text)
-        if match:
-            return match.group(1)
-    return None
+    """The tax code an organisation certificate names (`holder_of`)."""
+    return holder_of(cert).tax_code
 
 
 def common_name(cert: x509.Certificate) -> str:

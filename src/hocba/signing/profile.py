@@ -17,7 +17,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import operator
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,10 +155,6 @@ class Checked:
     CERT_DIGEST_MISMATCH, SIGNATURE_INVALID."""
 
 
-def _text(element: etree._Element | None) -> str:
-    return "" if element is None or element.text is None else element.text
-
-
 _CERTS: Bounded[str, tuple[x509.Certificate, str, Any, str]] = Bounded(limits.CERTIFICATES_CACHED)
 """Certificates known to chain to a trust anchor (`keep_certificate`), by their base64 text,
 with the base64 SHA-256 of their DER, their public key (loading a public key costs more than
@@ -205,84 +201,54 @@ def _certificate(text: str) -> tuple[x509.Certificate, str, Any, str]:
     return found
 
 
-_SHAPE_SPEC: tuple[tuple[str, int, str], ...] = (
-    # (element, number of children, name used below); the pre-order sequence of elements with
-    # their child counts fixes the tree exactly, so one comparison checks the whole structure
-    (_ds("Signature"), 4, "signature"),
-    (_ds("SignedInfo"), 4, "signed_info"),
-    (_ds("CanonicalizationMethod"), 0, "canon"),
-    (_ds("SignatureMethod"), 0, "method"),
-    (_ds("Reference"), 3, "target_ref"),
-    (_ds("Transforms"), 1, ""),
-    (_ds("Transform"), 0, "target_transform"),
-    (_ds("DigestMethod"), 0, "target_digest_method"),
-    (_ds("DigestValue"), 0, "target_digest"),
-    (_ds("Reference"), 3, "props_ref"),
-    (_ds("Transforms"), 1, ""),
-    (_ds("Transform"), 0, "props_transform"),
-    (_ds("DigestMethod"), 0, "props_digest_method"),
-    (_ds("DigestValue"), 0, "props_digest"),
-    (_ds("SignatureValue"), 0, "value"),
-    (_ds("KeyInfo"), 1, ""),
-    (_ds("X509Data"), 1, ""),
-    (_ds("X509Certificate"), 0, "certificate"),
-    (_ds("Object"), 1, ""),
-    (_xades("QualifyingProperties"), 1, ""),
-    (_xades("SignedProperties"), 1, "properties"),
-    (_xades("SignedSignatureProperties"), 2, ""),
-    (_xades("SigningTime"), 0, "time"),
-    (_xades("SigningCertificateV2"), 1, ""),
-    (_xades("Cert"), 1, ""),
-    (_xades("CertDigest"), 2, ""),
-    (_ds("DigestMethod"), 0, "cert_digest_method"),
-    (_ds("DigestValue"), 0, "cert_digest"),
-)
-SHAPE = tuple((tag, children) for tag, children, _ in _SHAPE_SPEC)
-"""The one structure a signature of this profile has (comments and extra elements break it)."""
-_TAGS = tuple(tag for tag, _, _ in _SHAPE_SPEC)
-_CHILDREN = tuple(children for _, children, _ in _SHAPE_SPEC)
-_TAG = operator.attrgetter("tag")
-_AT = {name: index for index, (_, _, name) in enumerate(_SHAPE_SPEC) if name}
-(
-    _SIGNED_INFO,
-    _CANON,
-    _METHOD,
-    _TARGET_REF,
-    _TARGET_TRANSFORM,
-    _TARGET_DIGEST_METHOD,
-    _TARGET_DIGEST,
-    _PROPS_REF,
-    _PROPS_TRANSFORM,
-    _PROPS_DIGEST_METHOD,
-    _PROPS_DIGEST,
-    _VALUE,
-    _CERTIFICATE,
-    _PROPERTIES,
-    _TIME,
-    _CERT_DIGEST_METHOD,
-    _CERT_DIGEST,
-) = (
-    _AT[name]
-    for name in (
-        "signed_info",
-        "canon",
-        "method",
-        "target_ref",
-        "target_transform",
-        "target_digest_method",
-        "target_digest",
-        "props_ref",
-        "props_transform",
-        "props_digest_method",
-        "props_digest",
-        "value",
-        "certificate",
-        "properties",
-        "time",
-        "cert_digest_method",
-        "cert_digest",
+def _exact_signature() -> re.Pattern[str]:
+    """The one serialisation a signature of this profile has (`etree.tostring` of the element,
+    which writes the namespaces in scope on it and its tail, and normalises quoting and empty
+    elements): every element, attribute, namespace declaration and piece of text, in order, with
+    a named group for each value. Anything else — an extra element (`ds:Object` content, a third
+    Reference, `ds:KeyName`), an extra attribute or namespace declaration on any element, text
+    or whitespace where the profile has none, a comment, another prefix — does not match."""
+    b64 = "[A-Za-z0-9+/]+={0,2}"
+    name = "[A-Za-z_][A-Za-z0-9_.-]{0,99}"
+    time = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
+    exc, sha = re.escape(EXC_C14N), re.escape(SHA256)
+    transform = (
+        f'<ds:Transforms><ds:Transform Algorithm="{exc}"/></ds:Transforms>'
+        f'<ds:DigestMethod Algorithm="{sha}"/>'
     )
-)
+    pattern = (
+        f'<ds:Signature xmlns:ds="{re.escape(DS)}"'
+        # the document's own default namespace, in scope from its root
+        '(?: xmlns="urn:hocba:[a-z-]+:[0-9]+")?'
+        f' Id="(?P<id>{name})">'
+        "<ds:SignedInfo>"
+        f'<ds:CanonicalizationMethod Algorithm="{exc}"/>'
+        f'<ds:SignatureMethod Algorithm="(?P<algorithm>{re.escape(RSA_SHA256)}'
+        f'|{re.escape(ECDSA_SHA256)})"/>'
+        f'<ds:Reference URI="#(?P<target>{name})">{transform}'
+        f"<ds:DigestValue>(?P<target_digest>{b64})</ds:DigestValue></ds:Reference>"
+        f'<ds:Reference Type="{re.escape(SIGNED_PROPERTIES)}" URI="#(?P=id)-sp">{transform}'
+        f"<ds:DigestValue>(?P<props_digest>{b64})</ds:DigestValue></ds:Reference>"
+        "</ds:SignedInfo>"
+        f"<ds:SignatureValue>(?P<value>{b64})</ds:SignatureValue>"
+        f"<ds:KeyInfo><ds:X509Data><ds:X509Certificate>(?P<certificate>{b64})"
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo>"
+        f'<ds:Object><xades:QualifyingProperties xmlns:xades="{re.escape(XADES)}"'
+        ' Target="#(?P=id)">'
+        '<xades:SignedProperties Id="(?P=id)-sp"><xades:SignedSignatureProperties>'
+        f"<xades:SigningTime>(?P<time>{time})</xades:SigningTime>"
+        "<xades:SigningCertificateV2><xades:Cert><xades:CertDigest>"
+        f'<ds:DigestMethod Algorithm="{sha}"/>'
+        f"<ds:DigestValue>(?P<cert_digest>{b64})</ds:DigestValue>"
+        "</xades:CertDigest></xades:Cert></xades:SigningCertificateV2>"
+        "</xades:SignedSignatureProperties></xades:SignedProperties>"
+        "</xades:QualifyingProperties></ds:Object></ds:Signature>"
+    )
+    return re.compile(pattern)
+
+
+EXACT = _exact_signature()
+"""A signature of this profile, as `etree.tostring` writes it (see `_exact_signature`)."""
 
 
 def check(
@@ -290,68 +256,50 @@ def check(
     ids: dict[str, list[etree._Element]],
     digest_cache: dict[int, str] | None = None,
 ) -> Checked:
-    """Verify one ds:Signature of the document whose `Id` map is `ids`."""
+    """Verify one ds:Signature of the document whose `Id` map is `ids`.
+
+    The signature must be exactly of the profile's shape (`EXACT`), so that nothing in it is
+    content nobody signed: the unsigned parts (the signature's `Id`, `SignatureValue`,
+    `KeyInfo`, the `Object` around the signed properties) hold only what the profile puts
+    there, and the signature's `Id` is bound to its signed properties (`<Id>-sp`)."""
     cache = {} if digest_cache is None else digest_cache
-    nodes = list(signature.iter())
-    if tuple(map(len, nodes)) != _CHILDREN or tuple(map(_TAG, nodes)) != _TAGS:
-        return Checked(None, None, None, "MALFORMED_SIGNATURE")
-    value_text = _text(nodes[_VALUE])
-    cert_text = _text(nodes[_CERTIFICATE])
-    if not value_text or not cert_text:
+    exact = EXACT.fullmatch(etree.tostring(signature, encoding="unicode"))
+    if exact is None:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
     try:
-        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(cert_text)
-        value = binascii.a2b_base64(value_text)
+        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(exact["certificate"])
+        value = binascii.a2b_base64(exact["value"], strict_mode=True)
     except ValueError:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
-    algorithm = nodes[_METHOD].get("Algorithm", "")
-    if (
-        nodes[_CANON].get("Algorithm") != EXC_C14N
-        or algorithm not in (RSA_SHA256, ECDSA_SHA256)
-        or nodes[_TARGET_TRANSFORM].get("Algorithm") != EXC_C14N
-        or nodes[_PROPS_TRANSFORM].get("Algorithm") != EXC_C14N
-        or nodes[_TARGET_DIGEST_METHOD].get("Algorithm") != SHA256
-        or nodes[_PROPS_DIGEST_METHOD].get("Algorithm") != SHA256
-        or nodes[_CERT_DIGEST_METHOD].get("Algorithm") != SHA256
-    ):
-        return Checked(None, certificate, None, "MALFORMED_SIGNATURE")
-    target_uri = nodes[_TARGET_REF].get("URI", "")
-    target_id = target_uri[1:] if target_uri.startswith("#") else None
-    properties = nodes[_PROPERTIES]
+    target_id = exact["target"]
     try:
-        signing_time = dt.datetime.fromisoformat(_text(nodes[_TIME]).replace("Z", "+00:00"))
+        signing_time = dt.datetime.fromisoformat(exact["time"].replace("Z", "+00:00"))
     except ValueError:
         return Checked(target_id, certificate, None, "MALFORMED_SIGNATURE")
-    props_ref = nodes[_PROPS_REF]
-    if (
-        props_ref.get("Type") != SIGNED_PROPERTIES
-        or props_ref.get("URI") != f"#{properties.get(ID)}"
-    ):
-        return Checked(target_id, certificate, signing_time, "WRONG_TARGET")
-    if target_id is None:
-        return Checked(None, certificate, signing_time, "WRONG_TARGET")
     found = ids.get(target_id, [])
-    if len(found) != 1 or len(ids.get(properties.get(ID, ""), [])) != 1:
+    if len(found) != 1 or len(ids.get(f"{exact['id']}-sp", [])) != 1:
         problem = "DUPLICATE_ID" if found else "WRONG_TARGET"
         return Checked(target_id, certificate, signing_time, problem)
     target = found[0]
     key = id(target)
     if key not in cache:
         cache[key] = digest_b64(target)
-    if _text(nodes[_TARGET_DIGEST]) != cache[key] or _text(nodes[_PROPS_DIGEST]) != digest_b64(
-        properties
-    ):
+    properties = signature[3][0][0]
+    if exact["target_digest"] != cache[key] or exact["props_digest"] != digest_b64(properties):
         return Checked(target_id, certificate, signing_time, "DIGEST_MISMATCH")
-    if _text(nodes[_CERT_DIGEST]) != cert_digest_b64:
+    if exact["cert_digest"] != cert_digest_b64:
         return Checked(target_id, certificate, signing_time, "CERT_DIGEST_MISMATCH")
-    data = c14n(nodes[_SIGNED_INFO])
+    algorithm = exact["algorithm"]
+    data = c14n(signature[0])
     try:
         if algorithm != key_algorithm:
             return Checked(target_id, certificate, signing_time, "SIGNATURE_INVALID")
         if algorithm == RSA_SHA256:
             public_key.verify(value, data, _PKCS1, _SHA256_HASH)
         else:
-            half = len(value) // 2
+            half = (public_key.curve.key_size + 7) // 8
+            if len(value) != 2 * half:
+                return Checked(target_id, certificate, signing_time, "SIGNATURE_INVALID")
             der_sig = utils.encode_dss_signature(
                 int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
             )

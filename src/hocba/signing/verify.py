@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,8 @@ MESSAGES = {
     "CERT_DIGEST_MISMATCH": "Chứng thư số không khớp với chứng thư đã ký",
     "SIGNATURE_INVALID": "Giá trị chữ ký số không hợp lệ",
     "UNEXPECTED_SIGNATURE": "Có chữ ký nằm ngoài các vị trí ký của học bạ",
+    "UNEXPECTED_CONTENT": "Vị trí ký chứa nội dung không phải chữ ký số",
+    "XML_UNEXPECTED_CONTENT": "Tệp có thuộc tính hoặc văn bản nằm ngoài phần được ký",
     "CHAIN_UNTRUSTED": "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy",
     "CERT_NOT_VALID_AT_SIGNING": "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký",
     "KEY_USAGE": "Chứng thư số không được phép dùng để ký số",
@@ -59,7 +62,11 @@ TAMPERING = {
     "CERT_DIGEST_MISMATCH",
     "SIGNATURE_INVALID",
     "UNEXPECTED_SIGNATURE",
+    "UNEXPECTED_CONTENT",
 }
+
+
+_VERSION = re.compile("[1-9][0-9]{0,8}")
 
 
 def _q(name: str) -> str:
@@ -141,6 +148,7 @@ class Verifier:
         checks: list[dict[str, Any]] = []
         try:
             validate(root)
+            _refuse_unsigned_frame(root)
             checks.append(_check("schema", "PASS"))
         except XmlRejected as rejected:
             return _report(
@@ -231,7 +239,15 @@ class Verifier:
             if id(signature.getparent()) not in slot_elements:
                 checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
         for slot in slots:
-            for signature in slot.element.iterchildren(_SIGNATURE):
+            signatures = list(slot.element.iterchildren(_SIGNATURE))
+            if slot.element.text is not None or len(signatures) != len(slot.element):
+                # a slot holds signatures and nothing else: no ds:Object with a copy of the
+                # record, no other element, no text
+                checks.append(
+                    _check("signature", "FAIL", "UNEXPECTED_CONTENT", slot=slot.name,
+                           target=slot.target)
+                )  # fmt: skip
+            for signature in signatures:
                 ok = self._one(slot, signature, ids, duplicates, cache, checks)
                 if ok is not None:
                     times[slot.name].append(ok)
@@ -251,7 +267,10 @@ class Verifier:
             if missing
             else _check("complete", "PASS")
         )
-        if status_code == "2":
+        # a revocation is status 2 with event CANCEL; either one alone is read as a revocation
+        # too, never as a record in force
+        revoked = status_code == "2" or event == "CANCEL"
+        if revoked:
             checks.append(_check("record_status", "FAIL", "RECORD_REVOKED"))
         else:
             checks.append(_check("record_status", "PASS"))
@@ -260,7 +279,7 @@ class Verifier:
         if record is not None:
             record["status"] = (
                 "REVOKED"
-                if status_code == "2"
+                if revoked
                 else "ISSUED"
                 if not missing and verdict in ("VALID", "INDETERMINATE")
                 else "SIGNING"
@@ -431,6 +450,42 @@ def _verdict(checks: list[dict[str, Any]]) -> str:
     return "VALID"
 
 
+def signed_content_digest(data: bytes) -> str | None:
+    """The base64 SHA-256 of the canonical `DU_LIEU_HOC_BA` (`#data`) of the record XML `data`:
+    what the principal's and the school's signatures reference, holding everything the other
+    signatures cover. Two records with intact signatures and the same digest carry the same
+    signed content, however their bytes differ. None when `data` is not a record."""
+    try:
+        root = parse_untrusted(data, keep_whitespace=True)
+    except XmlRejected:
+        return None
+    signed = next(root.iterchildren(_q("DU_LIEU_HOC_BA")), None)
+    if root.tag != _q("HOC_BA") or signed is None:
+        return None
+    return profile.digest_b64(signed)
+
+
+_FRAME_ATTRIBUTES = ["PhienBanDinhDang"]
+
+
+def _refuse_unsigned_frame(root: etree._Element) -> None:
+    """XmlRejected when the parts of a valid record that no signature covers carry anything the
+    schema does not give them: the root's attributes (an `xsi:` attribute passes the schema),
+    text or whitespace between the root's parts or in `PHAT_HANH_HOC_BA`. (The slots are checked
+    with the signatures; everything inside `#data` is signed.)"""
+    data, issue = root[0], root[1]
+    if (
+        root.keys() != _FRAME_ATTRIBUTES
+        or root.text is not None
+        or data.tail is not None
+        or issue.text is not None
+        or issue.tail is not None
+        or len(issue.attrib)
+        or any(len(slot.attrib) or slot.tail is not None for slot in issue)
+    ):
+        raise XmlRejected("XML_UNEXPECTED_CONTENT", MESSAGES["XML_UNEXPECTED_CONTENT"])
+
+
 def _record_info(root: etree._Element) -> dict[str, Any] | None:
     info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
     if info is None:
@@ -438,7 +493,7 @@ def _record_info(root: etree._Element) -> dict[str, Any] | None:
     version = _text(info, _q("PHIEN_BAN"))
     return {
         "record_id": _text(info, _q("MA_DINH_DANH_HOC_BA")),
-        "version": int(version) if version.isdigit() else None,
+        "version": int(version) if _VERSION.fullmatch(version) else None,
         "status": "",
         "school_code": _text(info, f"{_q('TRUONG')}/{_q('MA_TRUONG')}"),
         "school_year": _text(info, _q("NAM_HOC")),

@@ -3,14 +3,18 @@ address), or an uploaded XML / sealed PDF; the report of `contracts/verify.md`, 
 what only the issuing system knows (a newer version, a revocation), and what a stranger may see.
 
 Lookups need the id *and* the 12-digit check code printed on the record (ids are random UUIDs;
-together they cannot be guessed), and a wrong code looks exactly like an unknown record. The
-cryptographic report of a stored version is cached, but never past the expiry of the revocation
-answers it rests on (at most HOCBA_REVOCATION_REFRESH), so a certificate revoked meanwhile shows
-within that interval on every process; the online status is read each time.
+together they cannot be guessed), and a wrong code looks exactly like an unknown record. An
+upload is completed with a stored version's status, student and school only when it proves to
+be that version (`stored_version_of`): anything else is answered from the file alone, the same
+whether or not a stored record has the id it names. The cryptographic report of a stored
+version is cached, but never past the expiry of the revocation answers it rests on (at most
+HOCBA_REVOCATION_REFRESH), so a certificate revoked meanwhile shows within that interval on
+every process; the online status is read each time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 import uuid
@@ -27,6 +31,7 @@ from hocba import limits
 from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.signing import config, revocation
+from hocba.signing.verify import signed_content_digest
 
 CODE = re.compile(r"^[0-9a-f]{12}$")
 MAX_UPLOAD = limits.VERIFY_UPLOAD_BYTES
@@ -203,6 +208,22 @@ MESSAGES = {
     "Nhà trường đã thu hồi học bạ này": _("The school has revoked this record"),
     "Đã có phiên bản mới hơn": _("A newer version exists"),
     "Học bạ chưa được phát hành": _("The record has not been issued"),
+    "Vị trí ký chứa nội dung không phải chữ ký số": _(
+        "A signing place holds something other than digital signatures"
+    ),
+    "Tệp có thuộc tính hoặc văn bản nằm ngoài phần được ký": _(
+        "The file has attributes or text outside what was signed"
+    ),
+    "Tệp XML chứa chú thích (<!-- … -->), không được phép": _(
+        "The XML file contains a comment (<!-- … -->), which is not allowed"
+    ),
+    "Tệp XML chứa đoạn CDATA (<![CDATA[ … ]]>), không được phép": _(
+        "The XML file contains a CDATA section (<![CDATA[ … ]]>), which is not allowed"
+    ),
+    "Tệp XML chứa thực thể hoặc chỉ thị xử lý": _(
+        "The XML file contains an entity or a processing instruction"
+    ),
+    "Tệp XML phải mã hóa UTF-8": _("The XML file must be encoded in UTF-8"),
 }
 # "… : CBQL trước GVCN" (the order check names the steps it found out of order)
 _BEFORE = re.compile(r"^(\w+) trước (\w+)$")
@@ -335,31 +356,55 @@ def lookup(record_id: str, version: int, code: str) -> Result | None:
 
 
 def check_file(data: bytes) -> Result:
-    """An uploaded record XML or sealed PDF view; completed online when this system issued it."""
+    """An uploaded record XML or sealed PDF view, completed online when it is a version this
+    system issued (`stored_version_of`); any other file is judged on the file alone."""
     if data.startswith(b"%PDF"):
         from hocba.documents.pdfcheck import PdfVerifier
 
-        report = PdfVerifier(config.verifier()).verify(data)
+        report, xml = PdfVerifier(config.verifier()).verify_view(data)
     else:
         report = config.verifier().verify(data)
-    record = report.get("record") or {}
-    known = None
-    if record.get("record_id") and record.get("version"):
-        try:
-            known = (
-                RecordVersion.objects.select_related("record__school", "record__student")
-                .filter(
-                    record__record_id=uuid.UUID(str(record["record_id"])),
-                    version=int(record["version"]),
-                    state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED),
-                )
-                .first()
-            )
-        except ValueError:
-            known = None
-    if known is None or report["verdict"] == "TAMPERED":
+        xml = data
+    known = stored_version_of(report, xml)
+    if known is None:
+        return Result(report)
+    if report["verdict"] == "TAMPERED":
         return Result(report, known)
     return _online(report, known)
+
+
+def stored_version_of(report: dict[str, Any], xml: bytes | None) -> RecordVersion | None:
+    """The stored version the uploaded record XML `xml` (verified as `report`) proves to be:
+    the version with the id and number the file names, if the file is that version's bytes
+    (same SHA-256), or carries exactly its signed content (the same canonical `#data`, which
+    every signature covers or is inside) with its signatures intact. None otherwise: a file
+    that only names a stored record's id and version learns nothing about it."""
+    record = report.get("record") or {}
+    if xml is None or not record.get("record_id") or not record.get("version"):
+        return None
+    try:
+        key = uuid.UUID(str(record["record_id"]))
+    except ValueError:
+        return None
+    candidate = (
+        RecordVersion.objects.select_related("record__school", "record__student")
+        .filter(
+            record__record_id=key,
+            version=int(record["version"]),
+            state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED),
+        )
+        .first()
+    )
+    if candidate is None:
+        return None
+    if hashlib.sha256(xml).hexdigest() == candidate.xml_sha256:
+        return candidate
+    if report["verdict"] in ("MALFORMED", "TAMPERED"):
+        return None
+    digest = signed_content_digest(xml)
+    if digest is not None and digest == signed_content_digest(read_xml(candidate)):
+        return candidate
+    return None
 
 
 def short_code(version: RecordVersion) -> str:
@@ -367,7 +412,9 @@ def short_code(version: RecordVersion) -> str:
 
 
 def public_summary(result: Result) -> dict[str, Any]:
-    """The minimum a verifier needs to match the paper in hand: never the personal ID."""
+    """The minimum a verifier needs to match the paper in hand: never the personal ID. The
+    stored student and school only for a version looked up with its check code or proven by an
+    upload (`result.version`); otherwise only what the report read from the file itself."""
     version = result.version
     record = result.report.get("record") or {}
     summary: dict[str, Any] = {

@@ -1,8 +1,17 @@
-"""Reading XML that comes from outside: no DTD, no entities, no network, a size limit.
+"""Reading XML that comes from outside: no DTD, no entities, no network, a size limit, and
+nothing that canonicalisation would leave out of a signature.
 
 Everything that parses a record or a package goes through `parse_untrusted`. Hostile documents
 (XXE, billion laughs, external DTDs, oversized input) are refused before or during parsing with
 a specific code, never expanded or fetched.
+
+Records and packages are machine-made, so a document is refused as well when it holds a comment,
+a processing instruction or a CDATA section anywhere (also before or after the root element), or
+is not UTF-8. Exclusive canonicalisation drops comments, so an element whose text is interrupted
+by one (`<PHIEN_BAN>1<!---->2</PHIEN_BAN>`) is signed as "12" while its `.text` reads "1"; with
+none of these node kinds left, an element's text is exactly the text its signature covers, and
+whoever reads the tree reads what was signed. A comment or a CDATA section is also where a second
+file (a PDF, say) would hide in a record.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ class XmlRejected(ValueError):
 
 def _parser(keep_whitespace: bool) -> etree.XMLParser:
     return etree.XMLParser(
+        # the bytes are read as UTF-8 whatever they declare or start with, so that the byte
+        # scans below see every markup character (UTF-16 or UTF-7 spell "<!--" otherwise)
+        encoding="UTF-8",
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -58,10 +70,23 @@ def _pair_at(data: bytes, pair: bytes, start: int = 0) -> bool:
     return data.find(pair, start) != -1
 
 
-def _plain_utf8(data: bytes, tree: etree._ElementTree) -> bool:
-    """Whether the document is UTF-8 or ASCII, so that markup is spelled with the bytes the
-    quick scan looks for (UTF-16 or UTF-7 spell "<!DOCTYPE" otherwise)."""
-    return (tree.docinfo.encoding or "").upper() in ("UTF-8", "UTF8", "US-ASCII", "ASCII")
+_ENCODING = re.compile(rb"<\?xml[^>]*?[ \t\r\n]encoding[ \t\r\n]*=[ \t\r\n]*[\"']([^\"']*)")
+_UTF8_NAMES = (b"UTF-8", b"UTF8", b"US-ASCII", b"ASCII")
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The encoding of `data` when it is not UTF-8 (or its subset ASCII): a UTF-16 or UTF-32
+    byte order mark or NUL bytes at the start, or an XML declaration that names another
+    encoding (another tool would read such a file with other characters than we do)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        return "UTF-16/UTF-32"
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    if not data.startswith(b"<?xml", start):
+        return None
+    match = _ENCODING.match(data, start)
+    if match is None or match.group(1).upper() in _UTF8_NAMES:
+        return None
+    return match.group(1).decode("ascii", "replace")
 
 
 def _after_declaration(data: bytes) -> int:
@@ -86,6 +111,9 @@ def parse_untrusted(
         raise XmlRejected(
             "XML_TOO_LARGE", f"Tệp XML quá lớn ({len(data)} byte, tối đa {max_bytes} byte)"
         )
+    encoding = _declared_encoding(data)
+    if encoding is not None:
+        raise XmlRejected("XML_ENCODING_FORBIDDEN", "Tệp XML phải mã hóa UTF-8")
     declares = _pair_at(data, b"<!")
     match = _DECLARATIONS.search(data) if declares else None
     if match:
@@ -96,24 +124,40 @@ def parse_untrusted(
         root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
         raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
-    tree = root.getroottree()
-    if (
-        not declares
-        and _plain_utf8(data, tree)
-        and not _pair_at(data, b"<?", _after_declaration(data))
-    ):
-        # UTF-8 (or ASCII) bytes with no "<!" hold no DTD, entity or declaration, and with no
-        # "<?" after the XML declaration no processing instruction either
+    if not declares and not _pair_at(data, b"<?", _after_declaration(data)):
+        # (UTF-8) bytes with no "<!" hold no DTD, entity, declaration, comment or CDATA section,
+        # and with no "<?" after the XML declaration no processing instruction either
         return root
+    tree = root.getroottree()
     if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
         raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
-    around = [*root.itersiblings(preceding=True), *root.itersiblings()]
-    if (
-        any(isinstance(node, _FORBIDDEN) for node in around)
-        or next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None
-    ):
-        raise XmlRejected("XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý")
+    _refuse_other_nodes(root, declares)
     return root
 
 
-_FORBIDDEN = (etree._Entity, etree._ProcessingInstruction)
+def _refuse_other_nodes(root: etree._Element, declares: bool) -> None:
+    """XmlRejected when the document holds anything but elements, attributes and text: an
+    entity, a processing instruction or a comment (inside the root or around it), a CDATA
+    section."""
+    around = [*root.itersiblings(preceding=True), *root.itersiblings()]
+    if (
+        any(isinstance(node, _INSTRUCTIONS) for node in around)
+        or next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None
+    ):
+        raise XmlRejected("XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý")
+    if (
+        any(isinstance(node, etree._Comment) for node in around)
+        or next(root.iter(etree.Comment), None) is not None
+    ):
+        raise XmlRejected(
+            "XML_COMMENT_FORBIDDEN", "Tệp XML chứa chú thích (<!-- … -->), không được phép"
+        )
+    if declares:
+        # with no DTD, comment or instruction, the only markup left that starts with "<!" is a
+        # CDATA section (the parser has already merged it into the text around it)
+        raise XmlRejected(
+            "XML_CDATA_FORBIDDEN", "Tệp XML chứa đoạn CDATA (<![CDATA[ … ]]>), không được phép"
+        )
+
+
+_INSTRUCTIONS = (etree._Entity, etree._ProcessingInstruction)

@@ -1,0 +1,252 @@
+"""The signer's identity comes from the one subject attribute that names the holder, UID, read as
+a whole (`CCCD:<12 digits>` for a person, `MST:<tax code>` for an organisation), never from a
+search in the whole subject. Before, any attribute whose text contained "CCCD:<id>" (an OU, an
+O, a title) made the certificate the principal's, and an "MST:<tax code>" anywhere made a
+personal certificate the school's seal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hocba.records.xml import build
+from hocba.signing.certs import holder_of, personal_id_of, tax_code_of
+from tests.attacks.record_kit import (
+    HOMEROOM_ID,
+    PRINCIPAL_ID,
+    SUBJECTS,
+    TAX_CODE,
+    TEACHER_ID,
+    failed_codes,
+    make_kit,
+)
+from tests.records.factories import sample_record
+from tests.signing.helpers import sign_all
+
+OUTSIDER_ID = "001099001234"
+OTHER_TAX_CODE = "0100109106"
+_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def certificate(*attributes: tuple[x509.ObjectIdentifier, str]) -> x509.Certificate:
+    """A certificate whose subject is exactly `attributes` (the holder is read from the subject
+    alone, so a quick self-signed one will do here)."""
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in attributes])
+    now = dt.datetime.now(dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(_KEY.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(_KEY, hashes.SHA256())
+    )
+
+
+# attributes that are not the holder's, with UTF8String (or IA5String) values
+OTHER_ATTRIBUTES = [
+    NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME,
+    NameOID.TITLE, NameOID.LOCALITY_NAME, NameOID.STATE_OR_PROVINCE_NAME,
+    NameOID.STREET_ADDRESS, NameOID.GIVEN_NAME, NameOID.SURNAME, NameOID.PSEUDONYM,
+    NameOID.BUSINESS_CATEGORY, NameOID.POSTAL_ADDRESS, NameOID.EMAIL_ADDRESS,
+    NameOID.ORGANIZATION_IDENTIFIER,
+]  # fmt: skip
+WORDS = st.text(alphabet="abc XYZ-_,;()=:/", max_size=12)
+
+
+def claim(kind: str, value: str) -> st.SearchStrategy[str]:
+    """Texts that mention `value` the way a subject attribute might."""
+    prefix = "CCCD" if kind == "person" else "MST"
+    return st.one_of(
+        st.just(f"{prefix}:{value}"),
+        st.sampled_from(
+            [
+                f"{prefix}: {value}",
+                f"{prefix} :{value}",
+                value,
+                f"PID:{value}",
+                f"CMND:{value}",
+                f"SDDCN:{value}",
+            ]
+        ),
+        st.builds(lambda before, after: f"{before}{prefix}:{value}{after}", WORDS, WORDS),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    attribute=st.sampled_from(OTHER_ATTRIBUTES),
+    text=claim("person", PRINCIPAL_ID),
+    uid=st.sampled_from([None, f"CCCD:{OUTSIDER_ID}", f"MST:{OTHER_TAX_CODE}"]),
+)
+def test_a_personal_id_anywhere_but_the_uid_names_nobody(attribute, text, uid):
+    attributes = [(NameOID.COUNTRY_NAME, "VN"), (attribute, text)]
+    if uid is not None:
+        attributes.append((NameOID.USER_ID, uid))
+    assert personal_id_of(certificate(*attributes)) != PRINCIPAL_ID
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    attribute=st.sampled_from(OTHER_ATTRIBUTES),
+    text=claim("organisation", TAX_CODE),
+    uid=st.sampled_from([None, f"CCCD:{PRINCIPAL_ID}", f"MST:{OTHER_TAX_CODE}"]),
+)
+def test_a_tax_code_anywhere_but_the_uid_names_no_school(attribute, text, uid):
+    attributes = [(NameOID.COUNTRY_NAME, "VN"), (attribute, text)]
+    if uid is not None:
+        attributes.append((NameOID.USER_ID, uid))
+    assert tax_code_of(certificate(*attributes)) != TAX_CODE
+
+
+def test_a_serial_number_attribute_is_not_an_identity():
+    cert = certificate((NameOID.COMMON_NAME, "Đỗ Gia Tuấn"), (NameOID.SERIAL_NUMBER, PRINCIPAL_ID))
+    assert personal_id_of(cert) is None
+
+
+@pytest.mark.parametrize(
+    "uid",
+    [f"CCCD:{PRINCIPAL_ID} ", f" CCCD:{PRINCIPAL_ID}", f"CCCD:{PRINCIPAL_ID}0",
+     f"CCCD:{PRINCIPAL_ID[:-1]}", f"cccd:{PRINCIPAL_ID}", f"CCCD: {PRINCIPAL_ID}",
+     f"CCCD:{PRINCIPAL_ID},MST:{TAX_CODE}", f"CCCD:{PRINCIPAL_ID}\n",
+     "CCCD:" + PRINCIPAL_ID.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+     f"OU=CCCD:{PRINCIPAL_ID}", PRINCIPAL_ID],
+)  # fmt: skip
+def test_a_uid_that_is_not_exactly_one_personal_id_names_nobody(uid):
+    assert holder_of(certificate((NameOID.USER_ID, uid))).personal_id is None
+
+
+@pytest.mark.parametrize("other", [f"CCCD:{OUTSIDER_ID}", f"MST:{TAX_CODE}", "x"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_subject_with_two_uid_values_names_nobody(other, first):
+    values = [f"CCCD:{PRINCIPAL_ID}", other] if first else [other, f"CCCD:{PRINCIPAL_ID}"]
+    cert = certificate(*[(NameOID.USER_ID, value) for value in values])
+    assert holder_of(cert).personal_id is None and holder_of(cert).tax_code is None
+
+
+@pytest.mark.parametrize("tax_code", [TAX_CODE, "0100109106-001"])
+def test_an_organisation_certificate_names_its_tax_code_and_no_person(tax_code):
+    holder = holder_of(certificate((NameOID.USER_ID, f"MST:{tax_code}")))
+    assert holder.tax_code == tax_code and holder.personal_id is None
+    person = holder_of(certificate((NameOID.USER_ID, f"CCCD:{PRINCIPAL_ID}")))
+    assert person.personal_id == PRINCIPAL_ID and person.tax_code is None
+
+
+# --- the verdict of a record signed with such a certificate (trusted CA, keys held) ---------
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory):
+    return make_kit(tmp_path_factory.mktemp("identity-pki"))
+
+
+SLOT_PERSON = {"GVBM": TEACHER_ID, "GVCN": HOMEROOM_ID, "CBQL": PRINCIPAL_ID}
+
+
+def verdict_with(kit, slot, signer):
+    signers = {**kit.signers, slot: signer}
+    content = sign_all(build(sample_record()), SUBJECTS, lambda name, _subject: signers[name])
+    return kit.verifier().verify(content)
+
+
+@pytest.mark.parametrize("slot", ["GVBM", "GVCN", "CBQL"])
+@pytest.mark.parametrize(
+    "attribute",
+    [NameOID.ORGANIZATIONAL_UNIT_NAME, NameOID.ORGANIZATION_NAME, NameOID.TITLE,
+     NameOID.COMMON_NAME],
+)  # fmt: skip
+def test_the_persons_id_in_another_attribute_does_not_make_an_outsider_the_signer(
+    kit, slot, attribute
+):
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(attribute, f"Người Lạ CCCD:{SLOT_PERSON[slot]}"),
+            x509.NameAttribute(NameOID.USER_ID, f"CCCD:{OUTSIDER_ID}"),
+        ]
+    )
+    report = verdict_with(kit, slot, kit.person(subject))
+    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # a personal certificate of the principal whose organisation names the school
+        [(NameOID.ORGANIZATION_NAME, f"Trường THCS Chu Văn An MST:{TAX_CODE}"),
+         (NameOID.USER_ID, f"CCCD:{PRINCIPAL_ID}")],
+        # another organisation whose unit names the school's tax code
+        [(NameOID.ORGANIZATIONAL_UNIT_NAME, f"MST:{TAX_CODE}"),
+         (NameOID.USER_ID, f"MST:{OTHER_TAX_CODE}")],
+        # the school's tax code next to another one
+        [(NameOID.USER_ID, f"MST:{TAX_CODE}"), (NameOID.USER_ID, f"MST:{OTHER_TAX_CODE}")],
+        # no UID at all, the tax code in the common name
+        [(NameOID.COMMON_NAME, f"MST:{TAX_CODE}")],
+    ],
+)  # fmt: skip
+def test_a_tax_code_outside_a_single_uid_does_not_make_a_school_seal(kit, subject):
+    name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
+                     + [x509.NameAttribute(oid, value) for oid, value in subject])  # fmt: skip
+    report = verdict_with(kit, "KY_PHAT_HANH", kit.person(name))
+    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
+
+
+def test_the_holders_own_certificates_still_sign(kit):
+    assert kit.verifier().verify(kit.signed())["verdict"] == "VALID"
+
+
+# --- signing through the service (the development PKI of the demo, its trusted CA) ---------
+
+
+def _demo_signer(subject: list[tuple[x509.ObjectIdentifier, str]]):
+    from hocba.signing import config
+    from hocba.signing.pki import DevPki, new_key
+    from hocba.signing.signers import Pkcs12Signer
+
+    pki = DevPki.load(config.pki_dir())
+    key = new_key()
+    name = x509.Name([x509.NameAttribute(oid, value) for oid, value in subject])
+    return Pkcs12Signer(key, pki._issue(name, key))
+
+
+@pytest.mark.django_db
+def test_the_service_signs_nothing_with_a_certificate_naming_the_signer_outside_its_uid(demo):
+    from hocba.organizations.models import Role, RoleAssignment
+    from hocba.records.models import Record
+    from hocba.records.services import correct_record, read_xml
+    from hocba.signing.services import SigningRefused, sign_records
+    from tests.gradebook.conftest import user
+
+    record = Record.objects.filter(class_group__name="7A", school__code="25000201").first()
+    version = correct_record(user("ht.chuvanan"), record, "Điều chỉnh để thử ký")
+    before = read_xml(version)
+    homeroom = RoleAssignment.objects.get(
+        role=Role.HOMEROOM_TEACHER, class_group=record.class_group
+    ).staff
+    keeper = RoleAssignment.objects.get(role=Role.SEAL_KEEPER, school=record.school).staff
+    attempts = [
+        # the homeroom teacher's ID in an OU, the UID someone else's
+        (homeroom, "GVCN", "CERT_NOT_YOURS",
+         [(NameOID.ORGANIZATIONAL_UNIT_NAME, f"CCCD:{homeroom.personal_id}"),
+          (NameOID.USER_ID, f"CCCD:{OUTSIDER_ID}")]),
+        # the seal keeper's own personal certificate, the school's tax code in its O
+        (keeper, "KY_PHAT_HANH", "NOT_ORGANISATION",
+         [(NameOID.ORGANIZATION_NAME, f"{record.school.name} MST:{record.school.tax_code}"),
+          (NameOID.USER_ID, f"CCCD:{keeper.personal_id}")]),
+    ]  # fmt: skip
+    for person, slot, code, subject in attempts:
+        signer = _demo_signer([(NameOID.COUNTRY_NAME, "VN"), *subject])
+        with pytest.raises(SigningRefused) as refused:
+            sign_records(person.user, [version], slot, signer)
+        assert refused.value.code == code
+    version.refresh_from_db()
+    assert read_xml(version) == before
