@@ -27,7 +27,11 @@ class Account(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     province_code = models.CharField(_("province code"), max_length=2, blank=True)
-    """For a Sở: the province of the schools it answers for; for a school: its province."""
+    """For a Sở: the province of the schools it answers for; for a school: its province
+    (MA_TINH of its records)."""
+    province_office_code = models.CharField(_("Sở code"), max_length=2, blank=True)
+    """For a Sở: its own code in the Ministry's dictionary; for a school: the code of its Sở
+    (MA_SO_GD of its records)."""
     school_code = models.CharField(_("school code"), max_length=20, blank=True)
     tax_code = models.CharField(_("tax code of the sealing certificate"), max_length=20, blank=True)
     scopes = models.CharField(_("scopes"), max_length=300)

@@ -7,10 +7,10 @@ answers at once; `process` validates it in the background, in one transaction pe
    the account's own tax code) and the declared sender (the account);
 2. each record, on its own: its bytes against the declared hash, the full verification of the
    record (schema, every signature, order, certificates — `hocba.signing.verify`), its id and
-   version as declared, the school (the account's school, or a school of the account's
-   province), and the version rule: a higher version supersedes (a CANCEL revokes), the same
-   version with the same bytes is answered DUPLICATE, anything else STALE_VERSION or
-   VERSION_CONFLICT and changes nothing.
+   version as declared, every issuer field (school, tax code, province, Sở) against the
+   account's reach and the school's registration at this warehouse, and the version rule: a
+   higher version supersedes (a CANCEL revokes), the same version with the same bytes is
+   answered DUPLICATE, anything else STALE_VERSION or VERSION_CONFLICT and changes nothing.
 
 One bad record never blocks the others; a crash in the middle leaves the package RECEIVED and
 the next run starts it again from nothing.
@@ -38,6 +38,13 @@ from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
+from hocba.warehouse.issuers import (
+    Issuer,
+    Registry,
+    differs_from_stored,
+    issuer_problem,
+    registry,
+)
 from hocba.warehouse.models import (
     Account,
     Ack,
@@ -57,7 +64,16 @@ MESSAGES = {
     "RECORD_HASH_MISMATCH": "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
     "RECORD_ID_MISMATCH": "Mã học bạ hoặc phiên bản trong tệp khác với khai báo trong gói tin",
     "UNKNOWN_SCHOOL": "Trường của học bạ chưa được đăng ký với kho",
-    "SCHOOL_MISMATCH": "Học bạ không thuộc đơn vị gửi gói tin",
+    "SCHOOL_MISMATCH": "Mã trường (MA_TRUONG) của học bạ không phải trường của tài khoản gửi, "
+    "hoặc khác với các phiên bản đã tiếp nhận",
+    "TAX_CODE_MISMATCH": "Mã số thuế (MA_SO_THUE) của học bạ khác với mã số thuế của trường "
+    "đã đăng ký với kho",
+    "PROVINCE_MISMATCH": "Mã tỉnh (MA_TINH) của học bạ không thuộc phạm vi của tài khoản gửi, "
+    "hoặc khác với trường đã đăng ký hay các phiên bản đã tiếp nhận",
+    "OFFICE_MISMATCH": "Mã Sở GDĐT (MA_SO_GD) của học bạ không phải Sở của tài khoản gửi, "
+    "hoặc khác với trường đã đăng ký hay các phiên bản đã tiếp nhận",
+    "SCHOOL_YEAR_MISMATCH": "Năm học của phiên bản này khác với các phiên bản đã tiếp nhận "
+    "của học bạ",
     "SIGNATURE_INVALID": "Chữ ký số của học bạ không hợp lệ (nội dung đã bị sửa đổi)",
     "SIGNER_UNTRUSTED": "Người ký học bạ không được tin cậy hoặc không đúng vai trò",
     "CERTIFICATE_REVOKED": "Chứng thư số của người ký học bạ đã bị thu hồi",
@@ -229,13 +245,7 @@ def _process(row: ReceivedPackage) -> None:
         row.save(update_fields=["status", "code", "message", "processed_at"])
         return
     _take_counts(row.account, package)
-    known = (
-        None
-        if row.account.kind == Account.Kind.SCHOOL or not settings.WAREHOUSE_KNOWN_SCHOOLS_ONLY
-        else set(
-            Account.objects.filter(kind=Account.Kind.SCHOOL).values_list("school_code", flat=True)
-        )
-    )
+    registered = None if row.account.kind == Account.Kind.SCHOOL else registry()
     outcomes: list[Outcome | Candidate] = []
     for position, entry in enumerate(package.entries):
         problem = package.entry_problems.get(position)
@@ -243,7 +253,7 @@ def _process(row: ReceivedPackage) -> None:
             outcomes.append(_rejected(*problem))
             continue
         try:
-            outcomes.append(_check_record(row.account, entry, known))
+            outcomes.append(_check_record(row.account, entry, registered))
         except Exception:  # one record's failure never blocks the others
             log.exception("record %s v%s", entry.record_id, entry.version)
             outcomes.append(_rejected("PROCESSING_FAILED"))
@@ -287,11 +297,14 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
             raise pkg.PackageRejected("PACKAGE_SIGNER_REVOKED", MESSAGES["PACKAGE_SIGNER_REVOKED"])
     sender = package.sender
     expected_kind = "TRUONG" if account.kind == Account.Kind.SCHOOL else "SO"
-    expected_code = account.school_code if account.kind == Account.Kind.SCHOOL else ""
+    expected_code = {
+        Account.Kind.SCHOOL: account.school_code,
+        Account.Kind.PROVINCE: account.province_office_code,
+    }.get(Account.Kind(account.kind))
     if (
         sender.kind != expected_kind
         or sender.tax_code != account.tax_code
-        or (expected_code and sender.code != expected_code)
+        or (expected_code is not None and sender.code != expected_code)
     ):
         raise pkg.PackageRejected("PACKAGE_SENDER_MISMATCH", MESSAGES["PACKAGE_SENDER_MISMATCH"])
 
@@ -332,6 +345,12 @@ class Facts:
     def where(self) -> dict[str, str]:
         return {"school_code": self.school_code, "province_code": self.province_code}
 
+    @property
+    def issuer(self) -> Issuer:
+        return Issuer(
+            self.school_code, self.tax_code, self.province_code, self.province_office_code
+        )
+
 
 def _r(name: str) -> str:
     return f"{{{RECORD_NS}}}{name}"
@@ -370,7 +389,7 @@ class Candidate:
 
 
 def _check_record(
-    account: Account, entry: pkg.Entry, known: set[str] | None
+    account: Account, entry: pkg.Entry, registry: Registry | None
 ) -> Outcome | Candidate:
     """Every check of one record that needs no database."""
     try:
@@ -391,13 +410,9 @@ def _check_record(
         or facts.event != entry.event
     ):
         return _rejected("RECORD_ID_MISMATCH", **where)
-    if account.kind == Account.Kind.SCHOOL:
-        if facts.school_code != account.school_code or facts.tax_code != account.tax_code:
-            return _rejected("SCHOOL_MISMATCH", **where)
-    elif account.kind == Account.Kind.PROVINCE and facts.province_code != account.province_code:
-        return _rejected("SCHOOL_MISMATCH", **where)
-    if known and facts.school_code not in known:
-        return _rejected("UNKNOWN_SCHOOL", **where)
+    problem = issuer_problem(account, facts.issuer, registry)
+    if problem is not None:
+        return _rejected(problem, **where)
     verdict = report["verdict"]
     code = None if verdict in ("SUPERSEDED", "RECORD_REVOKED") else VERDICT_CODES.get(verdict)
     if verdict == "RECORD_REVOKED" and facts.event != "CANCEL":
@@ -430,8 +445,9 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
         rows = stored[entry.record_id]
         digest = entry.sha256
         same = next((r for r in rows if r.version == entry.version), None)
-        if rows and rows[0].school_code != facts.school_code:
-            final.append(_rejected("SCHOOL_MISMATCH", **where))
+        differs = differs_from_stored(rows[0], facts) if rows else None
+        if differs is not None:
+            final.append(_rejected(differs, **where))
         elif same is not None:
             final.append(
                 Outcome(Ack.Status.ACCEPTED, "DUPLICATE", MESSAGES["DUPLICATE"], **where)
