@@ -1,6 +1,6 @@
 """Issuer fields and the version rule's bookkeeping: the comparison of a record's issuer fields
 with what an account binds, what every later version shares with the first, accounts that must
-name their Sở, and the migration that fills in what older versions left."""
+name their Sở, and the migration that fills in and repairs what older versions left."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ import uuid
 import pytest
 from django.apps import apps
 from django.core.management import CommandError, call_command
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
 from hocba.exchange import package as pkg
 from hocba.warehouse.auth import AccountError, Caller, create_account
 from hocba.warehouse.issuers import ISSUER_CODES, Issuer, issuer_mismatch
-from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
-from hocba.warehouse.services import process, receive
+from hocba.warehouse.models import Account, ReceivedPackage, RecordHead, StoredRecord
+from hocba.warehouse.services import lock_records, process, receive
 from tests.warehouse.signed import Issuer as RecordIssuer
 from tests.warehouse.signed import Keys
 
@@ -106,6 +107,17 @@ def test_a_later_version_must_keep_the_school_and_year_of_the_first(
     assert (stored.version, stored.state) == (1, StoredRecord.State.CURRENT)
 
 
+# --- the lock rows -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_locking_writes_one_head_per_record_id_and_again_changes_nothing(demo):
+    ids = {str(uuid.uuid4()) for _ in range(3)}
+    lock_records(ids)
+    lock_records(ids | {str(uuid.uuid4())})
+    assert RecordHead.objects.filter(record_id__in=ids).count() == 3
+
+
 # --- accounts ----------------------------------------------------------------------------------
 
 
@@ -185,3 +197,35 @@ def test_accounts_registered_before_get_their_so_code_from_the_catalogue_or_thei
     assert school.province_office_code == "25"  # from the records it sent
     assert province.province_office_code == "25"  # from the catalogue
     assert stranger.province_office_code == ""  # nobody knows: refused until registered again
+
+
+@pytest.mark.django_db
+def test_versions_left_in_force_by_a_race_are_closed_as_the_rule_would_have(demo):
+    template = StoredRecord.objects.first()
+    assert template is not None
+    with connection.cursor() as cursor:  # the state the race left, before the unique index
+        cursor.execute("DROP INDEX stored_one_current")
+    record_id = uuid.uuid4()
+    raced = [(1, "NEW", "CURRENT"), (2, "UPDATE", "CURRENT"), (3, "CANCEL", "REVOKED")]
+    other_id = uuid.uuid4()
+    for rid, version, event, state in [
+        *((record_id, *row) for row in raced),
+        (other_id, 1, "NEW", "CURRENT"),
+        (other_id, 2, "UPDATE", "CURRENT"),
+    ]:
+        StoredRecord.objects.create(
+            **{
+                f.attname: getattr(template, f.attname)
+                for f in StoredRecord._meta.concrete_fields
+                if f.attname not in ("id", "received_at")
+            }
+            | {"record_id": rid, "version": version, "event": event, "state": state}
+        )
+    migration("0004_record_heads").close_extra_current_versions(apps, None)
+
+    def states(rid: uuid.UUID) -> list[str]:
+        rows = StoredRecord.objects.filter(record_id=rid).order_by("version")
+        return list(rows.values_list("state", flat=True))
+
+    assert states(record_id) == ["SUPERSEDED", "REVOKED", "REVOKED"]
+    assert states(other_id) == ["SUPERSEDED", "CURRENT"]

@@ -13,7 +13,10 @@ answers at once; `process` validates it in the background, in one transaction pe
    answered DUPLICATE, anything else STALE_VERSION or VERSION_CONFLICT and changes nothing.
 
 One bad record never blocks the others; a crash in the middle leaves the package RECEIVED and
-the next run starts it again from nothing.
+the next run starts it again from nothing. Several workers may process packages at once: the
+version rule holds the lock of each record id (its `RecordHead` row) while it decides, so
+versions of one record in packages processed at the same time end as if the packages had come
+one after the other.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from hocba.warehouse.models import (
     Ack,
     CancelRequest,
     ReceivedPackage,
+    RecordHead,
     SchoolCount,
     StoredRecord,
 )
@@ -310,7 +314,9 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
 
 
 def _take_counts(account: Account, package: pkg.Package) -> None:
-    for count in package.counts:
+    # rows locked in one order, so that two workers writing counts of the same schools never
+    # wait on each other
+    for count in sorted(package.counts, key=lambda c: (c.school_code, c.school_year)):
         if account.kind == Account.Kind.SCHOOL and count.school_code != account.school_code:
             continue
         SchoolCount.objects.update_or_create(
@@ -423,14 +429,29 @@ def _check_record(
     return Candidate(entry, facts, unknown)
 
 
+def lock_records(record_ids: set[str]) -> None:
+    """Hold the version rule's lock of each record id until the transaction ends: its head row,
+    written first if the warehouse has never been sent the id (a row another transaction is
+    writing makes this one wait until that one ends), then locked. Both steps go in record id
+    order, so two packages sharing record ids never wait on each other in a circle."""
+    ordered = sorted(uuid.UUID(record_id) for record_id in record_ids)
+    RecordHead.objects.bulk_create(
+        [RecordHead(record_id=record_id) for record_id in ordered], ignore_conflicts=True
+    )
+    heads = RecordHead.objects.filter(record_id__in=ordered).order_by("record_id")
+    list(heads.select_for_update().values_list("record_id", flat=True))
+
+
 def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Outcome]:
-    """The version rule for the package's candidates, in package order, with one query to read
-    what is stored and bulk writes for what changes."""
+    """The version rule for the package's candidates, in package order: the records' locks
+    first, then one query to read what is stored (read after the locks are held, so it sees
+    whatever a worker that held them before has committed) and bulk writes for what changes."""
     candidates = [c for c in outcomes if isinstance(c, Candidate)]
     stored: dict[str, list[StoredRecord]] = defaultdict(list)
     if candidates:
-        query = StoredRecord.objects.filter(record_id__in={c.entry.record_id for c in candidates})
-        for existing in query.select_for_update().order_by("version"):
+        record_ids = {c.entry.record_id for c in candidates}
+        lock_records(record_ids)
+        for existing in StoredRecord.objects.filter(record_id__in=record_ids).order_by("version"):
             stored[str(existing.record_id)].append(existing)
     created: list[StoredRecord] = []
     changed: dict[int, str] = {}
@@ -491,11 +512,13 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
                 else ""
             )
             final.append(Outcome(Ack.Status.ACCEPTED, "ACCEPTED", message, **where))
-    StoredRecord.objects.bulk_create(created)
+    # close the versions a new one replaces before storing it: at most one is in force at any
+    # moment (the database refuses a second, `stored_one_current`)
     for state in set(changed.values()):
         StoredRecord.objects.filter(pk__in=[k for k, v in changed.items() if v == state]).update(
             state=state
         )
+    StoredRecord.objects.bulk_create(created)
     if forward and settings.WAREHOUSE_CODE and settings.UPSTREAM_URL not in ("", "embedded"):
         from hocba.exchange.services import enqueue_forward
 
