@@ -104,7 +104,7 @@ def main() -> None:
         account = create_account(
             "bench-school", "bench-secret-0123456789", first.school.name, "SCHOOL",
             school_code=first.school.code, province_code=first.school.province_code,
-            tax_code=TAX,
+            province_office_code=first.school.province_office_code, tax_code=TAX,
         )  # fmt: skip
         caller = Caller(account, account.scope_set)
         seal = Pkcs12Signer(*pki.issue_org(TAX, first.school.name))

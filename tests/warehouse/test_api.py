@@ -54,6 +54,7 @@ def school_account(code: str) -> Account:
         Account.Kind.SCHOOL,
         school_code=code,
         province_code=school.province_code,
+        province_office_code=school.province_office.code,
         tax_code=school.tax_code,
     )
 
@@ -155,8 +156,20 @@ def test_school_a_cannot_read_school_b_and_a_province_reads_only_its_own(client,
     assert listing.status_code == 403
     assert listing.json()["error"]["code"] == "insufficient_scope"
 
-    account("so-25", Account.Kind.PROVINCE, province_code="25", tax_code="2600000000")
-    account("so-01", Account.Kind.PROVINCE, province_code="01", tax_code="0100000000")
+    account(
+        "so-25",
+        Account.Kind.PROVINCE,
+        province_code="25",
+        province_office_code="25",
+        tax_code="2600000000",
+    )
+    account(
+        "so-01",
+        Account.Kind.PROVINCE,
+        province_code="01",
+        province_office_code="01",
+        tax_code="0100000000",
+    )
     home, away = token(client, "so-25"), token(client, "so-01")
     assert client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(home)).status_code == 200
     refused = client.get(f"{BASE}/records/{theirs.record.record_id}", **auth(away))

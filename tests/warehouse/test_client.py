@@ -22,7 +22,7 @@ def test_a_package_sent_under_a_renewed_account_is_sent_again(live_server, setti
     sender submits it again, instead of retrying a refusal for ever."""
     settings.WAREHOUSE_ENABLED = True
     where = dict(kind=Account.Kind.SCHOOL, school_code=SCHOOL, province_code="25",
-                 tax_code="2600000201")  # fmt: skip
+                 province_office_code="25", tax_code="2600000201")  # fmt: skip
     old = create_account("truong-cu", "bi-mat-cu", "cũ", **where)
     create_account("truong-moi", "bi-mat-moi", "mới", **where)
     package = ReceivedPackage.objects.create(

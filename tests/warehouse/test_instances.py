@@ -154,7 +154,7 @@ def test_school_to_province_to_ministry_survives_killed_processes(tmp_path, proc
             "-v0",
             "-c",
             "import json; from hocba.organizations.models import School; "
-            "print(json.dumps([[s.code, s.province_code, s.tax_code] "
+            "print(json.dumps([[s.code, s.province_code, s.province_office.code, s.tax_code] "
             "for s in School.objects.order_by('code')]))",
         )
     )
@@ -179,12 +179,14 @@ def test_school_to_province_to_ministry_survives_killed_processes(tmp_path, proc
     account = dict(HOCBA_ACCOUNT_SECRET=SECRET)
     run(
         bo | account, "warehouse", "account", "add", f"so-{SO_CODE}", "--kind", "province",
-        "--name", "Sở GDĐT Phú Thọ", "--province", SO_CODE, "--tax-code", SO_TAX,
+        "--name", "Sở GDĐT Phú Thọ", "--province", SO_CODE, "--office", SO_CODE,
+        "--tax-code", SO_TAX,
     )  # fmt: skip
-    for code, province, tax in schools:
+    for code, province, office, tax in schools:
         run(
             so | account, "warehouse", "account", "add", f"truong-{code}", "--kind", "school",
-            "--name", code, "--school", code, "--province", province, "--tax-code", tax,
+            "--name", code, "--school", code, "--province", province, "--office", office,
+            "--tax-code", tax,
         )  # fmt: skip
         run(
             school | {"HOCBA_UPSTREAM_CLIENT_SECRET": SECRET},

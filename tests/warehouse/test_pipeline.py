@@ -135,6 +135,7 @@ def test_a_school_without_an_account_is_unknown_to_the_provincial_warehouse(demo
         "Sở GDĐT Phú Thọ",
         Account.Kind.PROVINCE,
         province_code="25",
+        province_office_code="25",
         tax_code=version.record.school.tax_code,  # sealed with a key of that tax code
     )
     from hocba.exchange import package as pkg

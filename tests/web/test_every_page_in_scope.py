@@ -437,11 +437,13 @@ def _warehouse(world: World) -> None:
 
     accounts = {
         "school": dict(kind=Account.Kind.SCHOOL, school_code=SCHOOL, province_code="25",
-                       tax_code="2600000201"),
+                       province_office_code="25", tax_code="2600000201"),
         "other": dict(kind=Account.Kind.SCHOOL, school_code=OTHER_SCHOOL, province_code="25",
-                      tax_code="2600000301"),
-        "province": dict(kind=Account.Kind.PROVINCE, province_code="25", tax_code="2600000025"),
-        "reader": dict(kind=Account.Kind.PROVINCE, province_code="26", tax_code="2600000026",
+                      province_office_code="25", tax_code="2600000301"),
+        "province": dict(kind=Account.Kind.PROVINCE, province_code="25",
+                         province_office_code="25", tax_code="2600000025"),
+        "reader": dict(kind=Account.Kind.PROVINCE, province_code="26",
+                       province_office_code="26", tax_code="2600000026",
                        scopes="records:read"),
     }  # fmt: skip
     for name, fields in accounts.items():

@@ -334,6 +334,7 @@ def submit_to_warehouse(demo: Any) -> None:
             school.name,
             Account.Kind.SCHOOL,
             province_code=school.province_code,
+            province_office_code=school.province_office.code,
             school_code=school.code,
             tax_code=school.tax_code,
         )

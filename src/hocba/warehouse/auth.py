@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import math
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -61,6 +62,28 @@ class AuthError(Exception):
         self.status = status
 
 
+class AccountError(ValueError):
+    """An account that cannot be registered: a stable code and a Vietnamese message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+ACCOUNT_FIELDS = {
+    "province_code": (re.compile(r"[0-9]{2}"), "mã tỉnh (--province, 2 chữ số)"),
+    "province_office_code": (re.compile(r"[0-9A-Z]{2}"), "mã Sở GDĐT (--office, 2 ký tự)"),
+    "school_code": (re.compile(r"[0-9A-Za-z]{1,20}"), "mã trường (--school)"),
+    "tax_code": (re.compile(r"[0-9]{10}(-[0-9]{3})?"), "mã số thuế (--tax-code)"),
+}
+REQUIRED_FIELDS = {
+    Account.Kind.SCHOOL: ("school_code", "province_code", "province_office_code", "tax_code"),
+    Account.Kind.PROVINCE: ("province_code", "province_office_code", "tax_code"),
+    Account.Kind.MINISTRY: (),
+}
+
+
 def create_account(
     client_id: str,
     secret: str,
@@ -68,20 +91,41 @@ def create_account(
     kind: str,
     *,
     province_code: str = "",
+    province_office_code: str = "",
     school_code: str = "",
     tax_code: str = "",
     scopes: str | None = None,
     allowed_ips: str = "",
 ) -> Account:
-    if kind == Account.Kind.SCHOOL and not (school_code and province_code and tax_code):
-        raise ValueError("a school account needs the school code, province and tax code")
-    if kind == Account.Kind.PROVINCE and not (province_code and tax_code):
-        raise ValueError("a provincial account needs the province and tax code")
+    """Register (or update) a sender. A school's account holds every issuer field its records
+    carry (school code, tax code, province, Sở code); a Sở's its province, its own Sở code and
+    the tax code of its seal. The warehouse accepts from an account only records whose issuer
+    fields are these."""
+    fields = {
+        "province_code": province_code,
+        "province_office_code": province_office_code,
+        "school_code": school_code,
+        "tax_code": tax_code,
+    }
+    missing = [
+        ACCOUNT_FIELDS[name][1] for name in REQUIRED_FIELDS[Account.Kind(kind)] if not fields[name]
+    ]
+    if missing:
+        raise AccountError("ACCOUNT_FIELDS_MISSING", f"Tài khoản cần có {', '.join(missing)}")
+    for name, value in fields.items():
+        pattern, label = ACCOUNT_FIELDS[name]
+        if value and not pattern.fullmatch(value):
+            raise AccountError("ACCOUNT_FIELD_INVALID", f"Sai định dạng {label}: {value!r}")
     unknown = set((scopes or "").split()) - set(SCOPES)
     if unknown:
-        raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
+        raise AccountError("UNKNOWN_SCOPE", f"Phạm vi không tồn tại: {' '.join(sorted(unknown))}")
     for line in allowed_ips.split():
-        ipaddress.ip_network(line, strict=False)
+        try:
+            ipaddress.ip_network(line, strict=False)
+        except ValueError:
+            raise AccountError(
+                "ADDRESS_INVALID", f"Địa chỉ hoặc mạng không hợp lệ: {line!r}"
+            ) from None
     account, _ = Account.objects.update_or_create(
         client_id=client_id,
         defaults={
@@ -89,6 +133,7 @@ def create_account(
             "name": name,
             "kind": kind,
             "province_code": province_code,
+            "province_office_code": province_office_code,
             "school_code": school_code,
             "tax_code": tax_code,
             "scopes": scopes or DEFAULT_SCOPES[Account.Kind(kind)],

@@ -3,7 +3,8 @@
 A package is stored as received and processed in the background; each record in it gets one
 acknowledgement. A stored record version is never changed: a higher version supersedes it, a
 CANCEL version revokes it. Record XML lives in the file storage under its SHA-256, like the
-school side's.
+school side's. Each record id has a head row, written before its first version is stored, that
+the version rule locks (see `RecordHead`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ class Account(models.Model):
     name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     province_code = models.CharField(_("province code"), max_length=2, blank=True)
-    """For a Sở: the province of the schools it answers for; for a school: its province."""
+    """For a Sở: the province of the schools it answers for; for a school: its province
+    (MA_TINH of its records)."""
+    province_office_code = models.CharField(_("Sở code"), max_length=2, blank=True)
+    """For a Sở: its own code in the Ministry's dictionary; for a school: the code of its Sở
+    (MA_SO_GD of its records)."""
     school_code = models.CharField(_("school code"), max_length=20, blank=True)
     tax_code = models.CharField(_("tax code of the sealing certificate"), max_length=20, blank=True)
     scopes = models.CharField(_("scopes"), max_length=300)
@@ -154,11 +159,36 @@ class StoredRecord(models.Model):
         verbose_name_plural = _("stored records")
         ordering = ["record_id", "version"]
         constraints = [
-            models.UniqueConstraint(fields=["record_id", "version"], name="stored_version_once")
+            models.UniqueConstraint(fields=["record_id", "version"], name="stored_version_once"),
+            # at most one version in force per record (the school year, the partition key on
+            # PostgreSQL, is one per record id: the version rule refuses another)
+            models.UniqueConstraint(
+                fields=["record_id", "school_year"],
+                condition=models.Q(state="CURRENT"),
+                name="stored_one_current",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.record_id} v{self.version} ({self.state})"
+
+
+class RecordHead(models.Model):
+    """One row per record id the warehouse has been sent, written (INSERT … ON CONFLICT DO
+    NOTHING) before its first version is stored. Processing a package locks the head rows of
+    its record ids (SELECT … FOR UPDATE, in record id order, so that two workers never wait on
+    each other) before it reads what is stored and applies the version rule: the lock exists
+    before the first version does, and it is keyed by the record id alone, whatever school
+    year partition the versions land in."""
+
+    record_id = models.UUIDField(_("record id"), primary_key=True)
+
+    class Meta:
+        verbose_name = _("record head")
+        verbose_name_plural = _("record heads")
+
+    def __str__(self) -> str:
+        return str(self.record_id)
 
 
 class SchoolCount(models.Model):

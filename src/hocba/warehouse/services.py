@@ -7,13 +7,16 @@ answers at once; `process` validates it in the background, in one transaction pe
    the account's own tax code) and the declared sender (the account);
 2. each record, on its own: its bytes against the declared hash, the full verification of the
    record (schema, every signature, order, certificates — `hocba.signing.verify`), its id and
-   version as declared, the school (the account's school, or a school of the account's
-   province), and the version rule: a higher version supersedes (a CANCEL revokes), the same
-   version with the same bytes is answered DUPLICATE, anything else STALE_VERSION or
-   VERSION_CONFLICT and changes nothing.
+   version as declared, every issuer field (school, tax code, province, Sở) against the
+   account's reach and the school's registration at this warehouse, and the version rule: a
+   higher version supersedes (a CANCEL revokes), the same version with the same bytes is
+   answered DUPLICATE, anything else STALE_VERSION or VERSION_CONFLICT and changes nothing.
 
 One bad record never blocks the others; a crash in the middle leaves the package RECEIVED and
-the next run starts it again from nothing.
+the next run starts it again from nothing. Several workers may process packages at once: the
+version rule holds the lock of each record id (its `RecordHead` row) while it decides, so
+versions of one record in packages processed at the same time end as if the packages had come
+one after the other.
 """
 
 from __future__ import annotations
@@ -38,11 +41,19 @@ from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
+from hocba.warehouse.issuers import (
+    Issuer,
+    Registry,
+    differs_from_stored,
+    issuer_problem,
+    registry,
+)
 from hocba.warehouse.models import (
     Account,
     Ack,
     CancelRequest,
     ReceivedPackage,
+    RecordHead,
     SchoolCount,
     StoredRecord,
 )
@@ -57,7 +68,16 @@ MESSAGES = {
     "RECORD_HASH_MISMATCH": "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
     "RECORD_ID_MISMATCH": "Mã học bạ hoặc phiên bản trong tệp khác với khai báo trong gói tin",
     "UNKNOWN_SCHOOL": "Trường của học bạ chưa được đăng ký với kho",
-    "SCHOOL_MISMATCH": "Học bạ không thuộc đơn vị gửi gói tin",
+    "SCHOOL_MISMATCH": "Mã trường (MA_TRUONG) của học bạ không phải trường của tài khoản gửi, "
+    "hoặc khác với các phiên bản đã tiếp nhận",
+    "TAX_CODE_MISMATCH": "Mã số thuế (MA_SO_THUE) của học bạ khác với mã số thuế của trường "
+    "đã đăng ký với kho",
+    "PROVINCE_MISMATCH": "Mã tỉnh (MA_TINH) của học bạ không thuộc phạm vi của tài khoản gửi, "
+    "hoặc khác với trường đã đăng ký hay các phiên bản đã tiếp nhận",
+    "OFFICE_MISMATCH": "Mã Sở GDĐT (MA_SO_GD) của học bạ không phải Sở của tài khoản gửi, "
+    "hoặc khác với trường đã đăng ký hay các phiên bản đã tiếp nhận",
+    "SCHOOL_YEAR_MISMATCH": "Năm học của phiên bản này khác với các phiên bản đã tiếp nhận "
+    "của học bạ",
     "SIGNATURE_INVALID": "Chữ ký số của học bạ không hợp lệ (nội dung đã bị sửa đổi)",
     "SIGNER_UNTRUSTED": "Người ký học bạ không được tin cậy hoặc không đúng vai trò",
     "CERTIFICATE_REVOKED": "Chứng thư số của người ký học bạ đã bị thu hồi",
@@ -229,13 +249,7 @@ def _process(row: ReceivedPackage) -> None:
         row.save(update_fields=["status", "code", "message", "processed_at"])
         return
     _take_counts(row.account, package)
-    known = (
-        None
-        if row.account.kind == Account.Kind.SCHOOL or not settings.WAREHOUSE_KNOWN_SCHOOLS_ONLY
-        else set(
-            Account.objects.filter(kind=Account.Kind.SCHOOL).values_list("school_code", flat=True)
-        )
-    )
+    registered = None if row.account.kind == Account.Kind.SCHOOL else registry()
     outcomes: list[Outcome | Candidate] = []
     for position, entry in enumerate(package.entries):
         problem = package.entry_problems.get(position)
@@ -243,7 +257,7 @@ def _process(row: ReceivedPackage) -> None:
             outcomes.append(_rejected(*problem))
             continue
         try:
-            outcomes.append(_check_record(row.account, entry, known))
+            outcomes.append(_check_record(row.account, entry, registered))
         except Exception:  # one record's failure never blocks the others
             log.exception("record %s v%s", entry.record_id, entry.version)
             outcomes.append(_rejected("PROCESSING_FAILED"))
@@ -287,17 +301,22 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
             raise pkg.PackageRejected("PACKAGE_SIGNER_REVOKED", MESSAGES["PACKAGE_SIGNER_REVOKED"])
     sender = package.sender
     expected_kind = "TRUONG" if account.kind == Account.Kind.SCHOOL else "SO"
-    expected_code = account.school_code if account.kind == Account.Kind.SCHOOL else ""
+    expected_code = {
+        Account.Kind.SCHOOL: account.school_code,
+        Account.Kind.PROVINCE: account.province_office_code,
+    }.get(Account.Kind(account.kind))
     if (
         sender.kind != expected_kind
         or sender.tax_code != account.tax_code
-        or (expected_code and sender.code != expected_code)
+        or (expected_code is not None and sender.code != expected_code)
     ):
         raise pkg.PackageRejected("PACKAGE_SENDER_MISMATCH", MESSAGES["PACKAGE_SENDER_MISMATCH"])
 
 
 def _take_counts(account: Account, package: pkg.Package) -> None:
-    for count in package.counts:
+    # rows locked in one order, so that two workers writing counts of the same schools never
+    # wait on each other
+    for count in sorted(package.counts, key=lambda c: (c.school_code, c.school_year)):
         if account.kind == Account.Kind.SCHOOL and count.school_code != account.school_code:
             continue
         SchoolCount.objects.update_or_create(
@@ -331,6 +350,12 @@ class Facts:
     @property
     def where(self) -> dict[str, str]:
         return {"school_code": self.school_code, "province_code": self.province_code}
+
+    @property
+    def issuer(self) -> Issuer:
+        return Issuer(
+            self.school_code, self.tax_code, self.province_code, self.province_office_code
+        )
 
 
 def _r(name: str) -> str:
@@ -370,7 +395,7 @@ class Candidate:
 
 
 def _check_record(
-    account: Account, entry: pkg.Entry, known: set[str] | None
+    account: Account, entry: pkg.Entry, registry: Registry | None
 ) -> Outcome | Candidate:
     """Every check of one record that needs no database."""
     try:
@@ -391,13 +416,9 @@ def _check_record(
         or facts.event != entry.event
     ):
         return _rejected("RECORD_ID_MISMATCH", **where)
-    if account.kind == Account.Kind.SCHOOL:
-        if facts.school_code != account.school_code or facts.tax_code != account.tax_code:
-            return _rejected("SCHOOL_MISMATCH", **where)
-    elif account.kind == Account.Kind.PROVINCE and facts.province_code != account.province_code:
-        return _rejected("SCHOOL_MISMATCH", **where)
-    if known and facts.school_code not in known:
-        return _rejected("UNKNOWN_SCHOOL", **where)
+    problem = issuer_problem(account, facts.issuer, registry)
+    if problem is not None:
+        return _rejected(problem, **where)
     verdict = report["verdict"]
     code = None if verdict in ("SUPERSEDED", "RECORD_REVOKED") else VERDICT_CODES.get(verdict)
     if verdict == "RECORD_REVOKED" and facts.event != "CANCEL":
@@ -408,14 +429,29 @@ def _check_record(
     return Candidate(entry, facts, unknown)
 
 
+def lock_records(record_ids: set[str]) -> None:
+    """Hold the version rule's lock of each record id until the transaction ends: its head row,
+    written first if the warehouse has never been sent the id (a row another transaction is
+    writing makes this one wait until that one ends), then locked. Both steps go in record id
+    order, so two packages sharing record ids never wait on each other in a circle."""
+    ordered = sorted(uuid.UUID(record_id) for record_id in record_ids)
+    RecordHead.objects.bulk_create(
+        [RecordHead(record_id=record_id) for record_id in ordered], ignore_conflicts=True
+    )
+    heads = RecordHead.objects.filter(record_id__in=ordered).order_by("record_id")
+    list(heads.select_for_update().values_list("record_id", flat=True))
+
+
 def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Outcome]:
-    """The version rule for the package's candidates, in package order, with one query to read
-    what is stored and bulk writes for what changes."""
+    """The version rule for the package's candidates, in package order: the records' locks
+    first, then one query to read what is stored (read after the locks are held, so it sees
+    whatever a worker that held them before has committed) and bulk writes for what changes."""
     candidates = [c for c in outcomes if isinstance(c, Candidate)]
     stored: dict[str, list[StoredRecord]] = defaultdict(list)
     if candidates:
-        query = StoredRecord.objects.filter(record_id__in={c.entry.record_id for c in candidates})
-        for existing in query.select_for_update().order_by("version"):
+        record_ids = {c.entry.record_id for c in candidates}
+        lock_records(record_ids)
+        for existing in StoredRecord.objects.filter(record_id__in=record_ids).order_by("version"):
             stored[str(existing.record_id)].append(existing)
     created: list[StoredRecord] = []
     changed: dict[int, str] = {}
@@ -430,8 +466,9 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
         rows = stored[entry.record_id]
         digest = entry.sha256
         same = next((r for r in rows if r.version == entry.version), None)
-        if rows and rows[0].school_code != facts.school_code:
-            final.append(_rejected("SCHOOL_MISMATCH", **where))
+        differs = differs_from_stored(rows[0], facts) if rows else None
+        if differs is not None:
+            final.append(_rejected(differs, **where))
         elif same is not None:
             final.append(
                 Outcome(Ack.Status.ACCEPTED, "DUPLICATE", MESSAGES["DUPLICATE"], **where)
@@ -475,11 +512,13 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
                 else ""
             )
             final.append(Outcome(Ack.Status.ACCEPTED, "ACCEPTED", message, **where))
-    StoredRecord.objects.bulk_create(created)
+    # close the versions a new one replaces before storing it: at most one is in force at any
+    # moment (the database refuses a second, `stored_one_current`)
     for state in set(changed.values()):
         StoredRecord.objects.filter(pk__in=[k for k, v in changed.items() if v == state]).update(
             state=state
         )
+    StoredRecord.objects.bulk_create(created)
     if forward and settings.WAREHOUSE_CODE and settings.UPSTREAM_URL not in ("", "embedded"):
         from hocba.exchange.services import enqueue_forward
 

@@ -2,8 +2,10 @@
 
 - `stats [--json] [--year YEAR]` — counts per Ministry / Sở / Phòng / school (on a warehouse:
   what arrived; on a school instance: enrolment, records and outbox);
-- `account add CLIENT_ID --kind school|province|ministry …` — register a sender (the secret is
-  read from `HOCBA_ACCOUNT_SECRET` or standard input, never from the command line);
+- `account add CLIENT_ID --kind school|province|ministry …` — register a sender with the issuer
+  fields its records must carry (a school: `--school`, `--province`, `--office`, `--tax-code`;
+  a Sở: `--province`, `--office`, `--tax-code`); the secret is read from `HOCBA_ACCOUNT_SECRET`
+  or standard input, never from the command line;
 - `account list`;
 - `work [--once]` — process received packages (the web process also does it in the background).
 """
@@ -53,9 +55,12 @@ class Command(BaseCommand):
         add.add_argument("client_id")
         add.add_argument("--kind", choices=("school", "province", "ministry"), required=True)
         add.add_argument("--name", required=True)
-        add.add_argument("--province", default="")
-        add.add_argument("--school", default="")
-        add.add_argument("--tax-code", default="")
+        add.add_argument("--province", default="", help="province code (MA_TINH)")
+        add.add_argument(
+            "--office", default="", help="Sở code (MA_SO_GD): the school's Sở, or the Sở itself"
+        )
+        add.add_argument("--school", default="", help="school code (MA_TRUONG)")
+        add.add_argument("--tax-code", default="", help="tax code (MA_SO_THUE, MST of the seal)")
         add.add_argument("--scopes")
         add.add_argument("--allow-ip", action="append", default=[])
         acc.add_parser("list", help="list accounts")
@@ -102,8 +107,9 @@ class Command(BaseCommand):
         if options["account_action"] == "list":
             for account in Account.objects.order_by("client_id"):
                 where = account.school_code or account.province_code or "*"
+                office = account.province_office_code or "-"
                 self.stdout.write(
-                    f"{account.client_id}\t{account.kind}\t{where}\t{account.tax_code}\t"
+                    f"{account.client_id}\t{account.kind}\t{where}\t{office}\t{account.tax_code}\t"
                     f"{account.scopes}\t{'active' if account.active else 'disabled'}"
                 )
             return
@@ -121,6 +127,7 @@ class Command(BaseCommand):
                 options["name"],
                 kind,
                 province_code=options["province"],
+                province_office_code=options["office"],
                 school_code=options["school"],
                 tax_code=options["tax_code"],
                 scopes=options["scopes"],
