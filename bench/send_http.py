@@ -75,7 +75,7 @@ def _warehouse(data: Path, pki: Path, port: int) -> subprocess.Popen[bytes]:
     _run(
         env | {"HOCBA_ACCOUNT_SECRET": SECRET}, "warehouse", "account", "add", CLIENT_ID,
         "--kind", "school", "--name", NAME, "--school", SCHOOL, "--province", "25",
-        "--tax-code", TAX,
+        "--office", "25", "--tax-code", TAX,
     )  # fmt: skip
     log = (data / "serve.log").open("ab")
     process = subprocess.Popen(

@@ -52,7 +52,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     run(
         env | {"HOCBA_ACCOUNT_SECRET": SECRET}, "warehouse", "account", "add", "truong-gioihan",
         "--kind", "school", "--name", "Trường", "--school", "25000201", "--province", "25",
-        "--tax-code", "2600000201",
+        "--office", "25", "--tax-code", "2600000201",
     )  # fmt: skip
     port = free_port()
     log = (data / "serve.log").open("ab")

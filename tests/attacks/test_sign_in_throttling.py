@@ -131,9 +131,9 @@ SECRET = "a-long-enough-secret-for-tests"
 def warehouse(settings):  # type: ignore[no-untyped-def]
     settings.WAREHOUSE_ENABLED = True
     create_account("so-25", SECRET, "Sở 25", Account.Kind.PROVINCE, province_code="25",
-                   tax_code="2600999999")  # fmt: skip
+                   province_office_code="25", tax_code="2600999999")  # fmt: skip
     create_account("so-26", SECRET, "Sở 26", Account.Kind.PROVINCE, province_code="26",
-                   tax_code="2600999998")  # fmt: skip
+                   province_office_code="26", tax_code="2600999998")  # fmt: skip
     return settings
 
 
@@ -182,7 +182,8 @@ def test_locking_a_schools_client_id_delays_its_packages_and_never_rejects_them(
 
     settings.WAREHOUSE_ENABLED = True
     create_account("truong-25000201", SECRET, "Trường", Account.Kind.SCHOOL,
-                   school_code="25000201", province_code="25", tax_code="2600000201")  # fmt: skip
+                   school_code="25000201", province_code="25", province_office_code="25",
+                   tax_code="2600000201")  # fmt: skip
     for n in range(10):
         token("truong-25000201", f"guess-{n}", f"192.0.2.{n + 1}")
     set_credential("25000201", "truong-25000201", SECRET)

@@ -118,7 +118,8 @@ def seal_keeper(school: School, username: str = "vanthu.thunghiem") -> Any:
 def school_account(**changes: str) -> Account:
     """The school's account at the warehouse (as the Sở registers it), and the school's
     credential for it."""
-    fields = {"school_code": SCHOOL, "province_code": "25", "tax_code": TAX, **changes}
+    fields = {"school_code": SCHOOL, "province_code": "25", "province_office_code": "25",
+              "tax_code": TAX, **changes}  # fmt: skip
     account = create_account(CLIENT_ID, SECRET, NAME, Account.Kind.SCHOOL, **fields)
     set_credential(SCHOOL, CLIENT_ID, SECRET)
     return account
