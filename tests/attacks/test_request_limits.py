@@ -24,6 +24,9 @@ import pytest
 from hocba import limits
 from tests.warehouse.test_instances import HOCBA, clean_env, free_port, run, wait_for
 
+# a server of its own on loopback, independent of the test database: run once
+pytestmark = pytest.mark.instances
+
 SECRET = "gioi-han-bi-mat-0123456789"
 GiB = 1024 * limits.MiB
 

@@ -34,6 +34,9 @@ from hocba.signing import config
 from hocba.signing.pki import DevPki, create
 from hocba.signing.signers import import_to_token
 
+# a server of its own on loopback, independent of the test database: run once
+pytestmark = pytest.mark.instances
+
 SITE = "http://127.0.0.1:8000"
 """The hocba site the agent serves (its signing pages' origin)."""
 
