@@ -8,18 +8,32 @@ signature, register a batch, or wear the token's PIN counter down; a batch an al
 registered is signed only after the teacher confirmed it and typed the PIN on the agent's own
 page, and a post of that page from anywhere else signs nothing.
 
-A real agent on loopback, a SoftHSM2 token of the development PKI, real HTTP.
+What the teacher confirms is what is signed: a batch whose digests are more (or fewer) than the
+records its description lists is refused, and the page leads with the number of signatures. A
+site served over plain http from another computer (whose pages anyone on the network path can
+rewrite) is refused as an origin when the agent starts. Confirmations posted at the same time
+never make the token see more wrong PINs in a row than the agent's limit.
+
+A real agent on loopback, a SoftHSM2 token of the development PKI, real HTTP, the real
+`hocba signer-agent` command.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import re
 import socket
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -27,12 +41,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, utils
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from hocba import limits
 from hocba.signing import config
 from hocba.signing.pki import DevPki, create
-from hocba.signing.signers import import_to_token
+from hocba.signing.signers import SignerError, import_to_token
 
 # a server of its own on loopback, independent of the test database: run once
 pytestmark = pytest.mark.instances
@@ -99,7 +114,9 @@ def digests(n: int = 3) -> list[str]:
     ]
 
 
-def batch_body(token: Token, n: int = 3) -> dict[str, Any]:
+def batch_body(token: Token, n: int = 3, records: int | None = None) -> dict[str, Any]:
+    """A batch of `n` digests described as `records` records (as many as the digests unless
+    said)."""
     return {
         "token": token.label,
         "key": token.key,
@@ -109,7 +126,7 @@ def batch_body(token: Token, n: int = 3) -> dict[str, Any]:
             "school": "Trường THCS Chu Văn An",
             "classes": ["7A"],
             "subject": "Toán",
-            "records": [f"Học sinh {i} — 7A" for i in range(n)],
+            "records": [f"Học sinh {i} — 7A" for i in range(n if records is None else records)],
         },
     }
 
@@ -534,3 +551,291 @@ def test_the_token_flags_stop_the_agent_before_the_token_locks(flags, wrong, res
 
     stop = pin_stop(int(TokenFlag[flags]), PinCount(wrong, resumed))
     assert (stop.value if stop else None) == expected
+
+
+# --- what the teacher confirms is what is signed ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signed", "described"),
+    [(500, 1), (2, 1), (limits.AGENT_DIGESTS, 1), (1, 2), (3, 30), (31, 30)],
+)
+def test_a_batch_with_more_or_fewer_digests_than_the_records_it_lists_is_refused(
+    agent, token, signed, described
+):
+    answer = call(agent, "/v1/batches", batch_body(token, signed, records=described))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "DIGEST_COUNT_MISMATCH"
+    assert str(signed) in answer.json()["message"]
+    assert_nothing_signed(answer)
+    assert agent.pending() == []  # nothing for the teacher to confirm, nothing to sign
+
+
+@pytest.mark.parametrize(
+    "about",
+    [
+        {"subject": ""},
+        {"subject": "   "},
+        {"subject": None},  # left out
+    ],
+)
+def test_a_subject_teachers_batch_that_names_no_subject_is_refused(agent, token, about):
+    body = batch_body(token, 2)
+    body["about"] = {k: v for k, v in {**body["about"], **about}.items() if v is not None}
+    answer = call(agent, "/v1/batches", body)
+    assert answer.status_code == 400 and answer.json()["error"] == "SUBJECT_REQUIRED"
+    assert agent.pending() == []
+
+
+@pytest.fixture(scope="module")
+def describing_agent() -> Iterator[Any]:
+    """One agent for the many batches of a property test (its batches are let expire)."""
+    agent = new_agent()
+    with agent.serve():
+        yield agent
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(signed=st.integers(1, 60), described=st.integers(1, 60))
+def test_the_agent_signs_as_many_values_as_the_records_the_teacher_reads(
+    describing_agent, token, signed, described
+):
+    before = {b.id for b in describing_agent.pending()}
+    answer = call(describing_agent, "/v1/batches", batch_body(token, signed, records=described))
+    if signed != described:
+        assert answer.status_code == 400
+        assert answer.json()["error"] == "DIGEST_COUNT_MISMATCH"
+        assert {b.id for b in describing_agent.pending()} <= before
+        return
+    assert answer.status_code == 201, answer.text
+    page, _ = confirmation(describing_agent, answer.json())
+    assert f'<strong class="count">{signed}</strong>' in page
+    assert f">Ký {signed} học bạ</button>" in page
+    assert page.count("<li>") == signed
+
+
+def test_the_confirmation_page_leads_with_the_number_of_signatures(agent, token):
+    batch = register(agent, token, n=7)
+    page, _ = confirmation(agent, batch)
+    headline = re.search(r'<p class="signatures">(.*?)</p>', page, re.S)
+    assert headline is not None, page
+    assert '<strong class="count">7</strong>' in headline.group(1)
+    assert "chữ ký" in headline.group(1)
+    assert page.index('class="signatures"') < page.index("<dl>")  # before the details
+    english = httpx.get(batch["confirm"] + "?lang=en").text
+    assert '<strong class="count">7</strong> signatures will be made' in english
+
+
+# --- sites served over plain http ------------------------------------------------------------
+
+PLAIN_HTTP_ELSEWHERE = [
+    "http://hocba.example.vn",
+    "http://hocba.example.vn:8000",
+    "HTTP://Hocba.Example.VN/",
+    "http://192.168.1.10:8000",
+    "http://10.0.0.5",
+    "http://127.0.0.2:8000",  # a loopback address, but not a name the agent knows as this computer
+    "http://127.0.0.1.nip.io:8000",
+    "http://localhost.evil.example",
+    "http://[fe80::1]:8000",
+    "http://0.0.0.0:8000",
+]
+THIS_COMPUTER = {
+    "http://127.0.0.1:8000": "http://127.0.0.1:8000",
+    "http://localhost:8000/": "http://localhost:8000",
+    "http://[::1]:8000": "http://[::1]:8000",
+    "http://LOCALHOST": "http://localhost",
+}
+
+
+@pytest.mark.parametrize("origin", PLAIN_HTTP_ELSEWHERE)
+def test_a_plain_http_site_on_another_computer_is_not_an_origin_the_agent_serves(origin):
+    from hocba.signing.agent import normalize_origin
+
+    with pytest.raises(ValueError, match="https"):
+        normalize_origin(origin)
+    with pytest.raises(ValueError, match="https"):
+        new_agent(SITE, origin)
+    # the same site over https is served, and so are plain http sites on this computer
+    secure = "https" + origin[len("http") :]
+    assert new_agent(secure).origins == {normalize_origin(secure)}
+    assert normalize_origin(secure).startswith("https://")
+    for written, normalized in THIS_COMPUTER.items():
+        assert new_agent(written, secure).origins == {normalized, normalize_origin(secure)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    host=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,40}", fullmatch=True),
+    port=st.one_of(st.just(""), st.integers(1, 65535).map(":{}".format)),
+)
+@example(host="localhost", port=":8000")
+@example(host="127.0.0.1", port="")
+def test_no_plain_http_host_but_this_computers_names_is_served(host, port):
+    from hocba.signing.agent import normalize_origin
+
+    if host in ("127.0.0.1", "localhost"):
+        assert normalize_origin(f"http://{host}{port}").startswith("http://")
+    else:
+        with pytest.raises(ValueError):
+            normalize_origin(f"http://{host}{port}")
+    assert normalize_origin(f"https://{host}{port}").startswith("https://")
+
+
+HOCBA = str(Path(sys.executable).parent / "hocba")
+
+
+def start_command(data: Path, *args: str, **environ: str) -> tuple[int | None, str]:
+    """`hocba signer-agent` as an operator starts it: its exit code (None: it was serving, and
+    was stopped here) and what it printed first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOCBA_", "DJANGO_"))}
+    env.update(HOCBA_DATA_DIR=str(data), HOCBA_SECRET_KEY="agent-test-key-" + "x" * 40)
+    env.update(environ)
+    process = subprocess.Popen(
+        [HOCBA, "signer-agent", "--port", "0", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        first = process.stdout.readline()
+        try:
+            code: int | None = process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            code = None
+        rest = "" if code is None else process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+    return code, first + rest
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "refused"),
+    [
+        (["--origin", "http://hocba.example.vn"], {}, "http://hocba.example.vn"),
+        (
+            ["--origin", "https://hocba.example.vn", "--origin", "http://10.0.0.5:8000"],
+            {},
+            "http://10.0.0.5:8000",
+        ),
+        (
+            [],
+            {"HOCBA_SIGNER_AGENT_ORIGINS": "https://a.example.vn,http://hocba.example.vn:8000"},
+            "http://hocba.example.vn:8000",
+        ),
+        (  # the default origin, the site of the deployment
+            [],
+            {"HOCBA_VERIFY_URL": "http://hocba.example.vn/xac-minh"},
+            "http://hocba.example.vn",
+        ),
+    ],
+)
+def test_the_agent_stops_at_start_when_told_to_serve_a_plain_http_site_elsewhere(
+    tmp_path, args, environ, refused
+):
+    code, printed = start_command(tmp_path, *args, **environ)
+    assert code not in (None, 0), printed  # it never listened
+    assert "BAD_ORIGIN" in printed and refused in printed, printed
+    assert "trình ký chỉ phục vụ trang https" in printed
+    assert "Signer agent on" not in printed
+    # the same site over https: the agent starts and serves it
+    secure = "https" + refused[len("http") :]
+    code, printed = start_command(
+        tmp_path,
+        *(a.replace(refused, secure) for a in args),
+        **{k: v.replace(refused, secure) for k, v in environ.items()},
+    )
+    assert code is None, printed
+    assert "Signer agent on http://127.0.0.1:" in printed and secure in printed
+
+
+# --- wrong PINs typed at the same time ------------------------------------------------------
+
+
+@dataclass
+class TokenLogins:
+    """Every PIN the agent tries on the token, and which tries the token refused."""
+
+    pins: list[str]
+    slow: dict[int, int]
+    """Threads whose login the token just refused: how many more lines they run slowly."""
+
+
+@pytest.fixture
+def logins(monkeypatch: pytest.MonkeyPatch) -> Iterator[TokenLogins]:
+    """Counts the agent's logins on the real token, and lets the agent's other threads run
+    while a thread whose PIN was just refused is slow to go on (as when the system schedules it
+    out right then): the order in which two confirmations at once are most likely to break a
+    count that is checked in one step and written in another."""
+    import hocba.signing.agent as module
+
+    seen = TokenLogins([], {})
+    real = module.Pkcs11Signer
+
+    class Watched(real):  # type: ignore[misc, valid-type]
+        def __init__(self, library: str, token: str, pin: str, *rest: Any) -> None:
+            seen.pins.append(pin)
+            try:
+                super().__init__(library, token, pin, *rest)
+            except SignerError:
+                seen.slow[threading.get_ident()] = 10
+                raise
+
+    def slowly(frame: FrameType, event: str, arg: Any) -> Callable[..., Any]:
+        me = threading.get_ident()
+        if event == "line" and seen.slow.get(me, 0) > 0:
+            seen.slow[me] -= 1
+            time.sleep(0.05)
+        return slowly
+
+    def calls(frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
+        return slowly if frame.f_code.co_filename == module.__file__ else None
+
+    monkeypatch.setattr(module, "Pkcs11Signer", Watched)
+    threading.settrace(calls)  # the agent's request threads start after this
+    try:
+        yield seen
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+
+
+def confirm_at_once(agent: Any, batches: list[dict[str, Any]], pin: str) -> None:
+    """The confirmation pages of several batches, each posted with `pin` at the same moment."""
+    forms = [confirmation(agent, b)[1] for b in batches]
+    start = threading.Barrier(len(batches))
+
+    def post(i: int) -> int:
+        start.wait()
+        fields = {"csrf": forms[i], "action": "sign", "pin": pin}
+        return post_form(agent, batches[i], fields).status_code
+
+    with ThreadPoolExecutor(len(batches)) as pool:
+        assert set(pool.map(post, range(len(batches)))) == {303}
+
+
+@pytest.mark.parametrize("earlier", range(limits.AGENT_WRONG_PINS))
+def test_confirmations_at_the_same_time_never_try_more_wrong_pins_than_the_limit(
+    agent, token, logins, earlier
+):
+    for _ in range(earlier):
+        sign_on_the_page(agent, register(agent, token), "000000")
+    at_once = limits.AGENT_WRONG_PINS - earlier + 1
+    batches = [register(agent, token) for _ in range(at_once)]
+    confirm_at_once(agent, batches, "999999")
+    assert len(logins.pins) <= limits.AGENT_WRONG_PINS, logins.pins
+    assert token.pin not in logins.pins
+    for batch in batches:  # nothing signed, and no batch asks for the PIN any more
+        assert 'name="pin"' not in confirmation(agent, batch)[0]
+        assert collect(agent, batch).json() == {"state": "WAITING", "stopped": "WRONG_PINS"}
+
+
+def test_after_the_teacher_asks_again_two_confirmations_at_once_get_one_try(agent, token, logins):
+    first = register(agent, token)
+    for _ in range(limits.AGENT_WRONG_PINS):
+        sign_on_the_page(agent, first, "000000")
+    _, csrf = confirmation(agent, first)
+    post_form(agent, first, {"csrf": csrf, "action": "resume", "understood": "1"})
+    tried = len(logins.pins)
+    confirm_at_once(agent, [register(agent, token), register(agent, token)], "999999")
+    assert len(logins.pins) == tried + 1, logins.pins

@@ -109,9 +109,54 @@ def test_prepare_says_what_the_batch_signs_for_the_agents_page(demo, login):
     assert about["step"] == "GVBM" and about["school"] == record.school.name
     assert about["classes"] == [record.class_group.name] and about["subject"] == subject
     assert len(about["records"]) == prepared["total"] == len(group.versions)
+    # one line per signature, in the digests' order: what the agent shows is what it signs
+    assert len(about["records"]) == len(prepared["digests"])
     assert (
         f"{record.student.full_name} — {record.class_group.name} (phiên bản 2)" in about["records"]
     )
+
+
+def test_the_signer_agent_takes_the_batch_as_prepare_describes_it(demo, login):
+    """The agent signs exactly as many digests as the description lists: what prepare answers
+    is registered as it is, and the agent's page leads with the number of signatures."""
+    import httpx
+
+    from hocba.signing import config
+    from hocba.signing.agent import SignerAgent
+    from hocba.signing.devpki import token_label
+
+    versions = drafts(3)
+    username = teacher_with_work()
+    group = subject_group(username)
+    personal_id = user(username).staff.personal_id
+    token = token_signer(versions[0].record.school, personal_id)
+    der = token.certificate.public_bytes(serialization.Encoding.DER)
+    token.close()
+    prepared = (
+        login(username)
+        .post(
+            "/signing/prepare/",
+            {"group": group.key, "certificate": base64.b64encode(der).decode()},
+            content_type="application/json",
+        )
+        .json()
+    )
+    site = "http://127.0.0.1:8000"
+    agent = SignerAgent(config.pkcs11_library(), config.softhsm_conf(), [site])
+    with agent.serve():
+        answer = httpx.post(
+            f"{agent.url}/v1/batches",
+            json={
+                "token": token_label(versions[0].record.school),
+                "key": personal_id,
+                "digests": prepared["digests"],
+                "about": prepared["batch"],
+            },
+            headers={"Origin": site},
+        )
+        assert answer.status_code == 201, answer.text
+        page = httpx.get(answer.json()["confirm"]).text
+    assert f'<strong class="count">{len(prepared["digests"])}</strong>' in page
 
 
 def test_a_wrong_value_embeds_nothing(demo, login):

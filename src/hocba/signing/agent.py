@@ -6,12 +6,17 @@ How a batch is signed
    `POST /v1/certificate` {token, key}. A certificate is a public object on the token, read
    without the PIN.
 2. The server prepares the digests; the page registers them with what they are:
-   `POST /v1/batches` {token, key, digests, about} → {batch, secret, confirm}.
+   `POST /v1/batches` {token, key, digests, about} → {batch, secret, confirm}. The agent signs
+   one digest per record line of the description, no more and no fewer (it cannot see what the
+   digests are of: it trusts the configured site's description, within that count).
 3. The page opens `confirm`, the agent's own page on the agent's own origin: the teacher sees
    what is signed (the site that asks, how many records, which class and subject, which school,
    which certificate) and types the PIN there. No web page can read that page, frame it or post
    to it, and the PIN never passes through a web page.
 4. The page collects the values with the batch's secret: `POST /v1/batches/<id>` {secret}.
+
+What the agent serves: the configured origins, each an https site or a plain-http site on
+this computer (`normalize_origin`); a plain-http page from elsewhere can be rewritten on its way.
 
 What every request must pass
 - the peer is loopback, and the Host header names a loopback name with the agent's own port
@@ -23,7 +28,9 @@ What every request must pass
   cannot be framed.
 Wrong PINs: after `limits.AGENT_WRONG_PINS` wrong PINs in a row for a token, or when the token
 says its next wrong PIN locks it, the agent stops asking for that token's PIN until the teacher
-confirms on the agent's page; a locked token is never asked again.
+confirms on the agent's page; a locked token is never asked again. The count is checked and
+moved in one step with the login, under the token lock, whatever the number of confirmations
+posted at once.
 """
 
 from __future__ import annotations
@@ -48,7 +55,15 @@ from cryptography.hazmat.primitives import serialization
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from hocba import limits
 from hocba.signing.signers import Pkcs11Signer, SignerError, token_certificate, token_flags
@@ -70,14 +85,30 @@ _RESULT_PATH = re.compile(r"/v1/batches/([A-Za-z0-9_-]{16,64})")
 
 def normalize_origin(text: str) -> str:
     """An origin as a browser sends it (`scheme://host[:port]`, lower case, no default port),
-    from the way an operator writes it (`http://Hocba.example.vn/` …); ValueError otherwise."""
+    from the way an operator writes it (`https://Hocba.example.vn/` …); ValueError (with a
+    Vietnamese message) otherwise.
+
+    Only `https` origins, and plain `http` on this computer (127.0.0.1, localhost, [::1]): a
+    page served over plain http from another host can be rewritten by anyone on the network
+    path, who could then drive the agent with the site's own origin."""
     parts = urlsplit(text.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an origin (http[s]://host[:port]): {text!r}")
+        raise ValueError(f"“{text[:100]}” không phải một trang web (http[s]://tên-máy[:cổng])")
     if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
-        raise ValueError(f"an origin has no path, query or user: {text!r}")
-    port = parts.port
+        raise ValueError(
+            f"“{text[:100]}”: một trang web (origin) không có đường dẫn, truy vấn "
+            "hay tên người dùng"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"“{text[:100]}”: cổng không hợp lệ") from None
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if parts.scheme == "http" and host not in LOOPBACK_NAMES:
+        raise ValueError(
+            f"“{text[:100]}” dùng http không mã hóa: trình ký chỉ phục vụ trang https, hoặc "
+            "trang http trên chính máy này (127.0.0.1, localhost, [::1])"
+        )
     default = 80 if parts.scheme == "http" else 443
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
@@ -116,16 +147,34 @@ class TokenKey(_Request):
 
 class About(_Request):
     """What a batch signs, as the hocba server's prepare step describes it; the teacher reads it
-    on the agent's page before typing the PIN."""
+    on the agent's page before typing the PIN.
+
+    A batch makes one signature per record line: each record has one signature slot for the
+    step, and a subject teacher's batch is one subject (`subject`), so one slot per record. The
+    agent signs exactly as many digests as there are lines (`BatchRequest`): a page cannot
+    describe one record and have hundreds of values signed."""
 
     step: Step
     """The signing step (the record's signature slot)."""
     school: Annotated[str, Field(min_length=1, max_length=limits.AGENT_TEXT_CHARS)]
     classes: Annotated[list[Text], Field(max_length=limits.AGENT_DIGESTS)] = []
     subject: Text = ""
-    """The subject's name, for a subject teacher's step."""
+    """The subject's name: required for a subject teacher's step (`GVBM`)."""
     records: Annotated[list[Text], Field(min_length=1, max_length=limits.AGENT_DIGESTS)]
-    """One line per record (the student and the class)."""
+    """One line per record (the student and the class): one signature each."""
+
+    @model_validator(mode="after")
+    def _subject_of_a_subject_teacher(self) -> About:
+        if self.step == "GVBM" and not self.subject.strip():
+            raise PydanticCustomError(
+                "SUBJECT_REQUIRED", "Lô ký của giáo viên bộ môn phải ghi môn học được ký"
+            )
+        return self
+
+    @property
+    def signatures(self) -> int:
+        """How many signatures the description says the batch makes."""
+        return len(self.records)
 
 
 class BatchRequest(TokenKey):
@@ -144,6 +193,18 @@ class BatchRequest(TokenKey):
             if len(raw) != 32:
                 raise ValueError("not a SHA-256 digest")
         return digests
+
+    @model_validator(mode="after")
+    def _as_described(self) -> BatchRequest:
+        """The digests are exactly what the description lists: one per record line."""
+        if len(self.digests) != self.about.signatures:
+            raise PydanticCustomError(
+                "DIGEST_COUNT_MISMATCH",
+                "Lô ký có {digests} giá trị cần ký nhưng phần mô tả chỉ kể {described} học bạ: "
+                "trình ký chỉ ký đúng những gì nó cho thầy/cô xem",
+                {"digests": len(self.digests), "described": self.about.signatures},
+            )
+        return self
 
 
 _M = TypeVar("_M", bound=_Request)
@@ -202,6 +263,14 @@ class PinCount:
     wrong_in_row: int = 0
     resumed: bool = False
     """The teacher confirmed on the agent's page that they want to try again: good for one try."""
+
+
+class _Stopped(Exception):
+    """The agent does not try the PIN now (`PinStop`)."""
+
+    def __init__(self, why: PinStop) -> None:
+        super().__init__(why.value)
+        self.why = why
 
 
 def pin_stop(flags: int, count: PinCount, limit: int = limits.AGENT_WRONG_PINS) -> PinStop | None:
@@ -296,7 +365,7 @@ class SignerAgent:
         self.softhsm_conf = softhsm_conf
         self.origins = frozenset(normalize_origin(o) for o in origins)
         if not self.origins:
-            raise ValueError("the signer agent needs at least one origin to serve")
+            raise ValueError("trình ký cần ít nhất một trang web để phục vụ (--origin)")
         self.batch_seconds = batch_seconds
         self.port = 0
         self._batches: OrderedDict[str, Batch] = OrderedDict()
@@ -528,24 +597,13 @@ class SignerAgent:
             batch.state = BatchState.SIGNING
         try:
             with self._token_lock:
-                stop = pin_stop(self._flags(batch.token), self._count(batch.token))
-                if stop is not None:
-                    with self._lock:
-                        batch.stop, batch.notice, batch.state = stop, "", BatchState.WAITING
-                    return
-                signer = Pkcs11Signer(self.library, batch.token, pin, batch.key, self.softhsm_conf)
-                try:
-                    if signer.certificate != batch.certificate:
-                        raise SignerError("CERT_CHANGED", "Chứng thư số trên token đã đổi")
-                    values = signer.sign_digests(batch.digests)
-                finally:
-                    signer.close()
+                values = self._sign_on_token(batch, pin)
+        except _Stopped as stopped:
+            with self._lock:
+                batch.stop, batch.notice, batch.state = stopped.why, "", BatchState.WAITING
+            return
         except SignerError as error:
             with self._lock:
-                count = self._pins.setdefault(batch.token, PinCount())
-                if error.code == "WRONG_PIN":
-                    count.wrong_in_row += 1
-                    count.resumed = False
                 batch.notice, batch.state = error.code, BatchState.WAITING
             return
         except pkcs11.exceptions.PKCS11Error:
@@ -553,9 +611,35 @@ class SignerAgent:
                 batch.notice, batch.state = "TOKEN_ERROR", BatchState.WAITING
             return
         with self._lock:
-            self._pins[batch.token] = PinCount()
             batch.signatures, batch.state = values, BatchState.SIGNED
             batch.notice, batch.stop = "", None
+
+    def _sign_on_token(self, batch: Batch, pin: str) -> list[bytes]:
+        """One try of the PIN and, if it is right, the signatures. Called with the token lock
+        held: whether the agent may still try a PIN, the login and the count of its outcome are
+        one step, so confirmations posted at the same time never try more PINs in a row than
+        `limits.AGENT_WRONG_PINS` (each would otherwise pass the check before the other's wrong
+        PIN is counted)."""
+        count = self._count(batch.token)
+        stop = pin_stop(self._flags(batch.token), count)
+        if stop is not None:
+            raise _Stopped(stop)
+        try:
+            signer = Pkcs11Signer(self.library, batch.token, pin, batch.key, self.softhsm_conf)
+        except SignerError as error:
+            if error.code == "WRONG_PIN":
+                with self._lock:
+                    count.wrong_in_row += 1
+                    count.resumed = False
+            raise
+        with self._lock:
+            self._pins[batch.token] = PinCount()  # the PIN was right: the count starts again
+        try:
+            if signer.certificate != batch.certificate:
+                raise SignerError("CERT_CHANGED", "Chứng thư số trên token đã đổi")
+            return signer.sign_digests(batch.digests)
+        finally:
+            signer.close()
 
     def _batch_page(self, start: StartResponse, batch: Batch, language: str) -> Iterable[bytes]:
         stop: PinStop | None = None
@@ -577,8 +661,8 @@ class SignerAgent:
         context = {
             "batch": batch,
             "about": batch.about,
-            "count": len(batch.about.records),
             "signatures": len(batch.digests),
+            "records": len(batch.about.records),
             "holder": str(names[0].value) if names else subject.rfc4514_string(),
             "issuer": batch.certificate.issuer.rfc4514_string(),
             "step": STEPS[batch.about.step],
@@ -731,11 +815,18 @@ def _names_a_pin(data: Any) -> bool:
     return False
 
 
+_OWN_CODES = frozenset({"DIGEST_COUNT_MISMATCH", "SUBJECT_REQUIRED"})
+"""Refusals of a request's content that answer their own code (the others: `BAD_REQUEST`)."""
+
+
 def _valid(model: type[_M], data: dict[str, Any]) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        where = ".".join(str(p) for p in error.errors()[0]["loc"])
+        first = error.errors()[0]
+        if first["type"] in _OWN_CODES:
+            raise Refusal(first["type"], first["msg"], "400 Bad Request") from None
+        where = ".".join(str(p) for p in first["loc"])
         raise Refusal(
             "BAD_REQUEST", f"Yêu cầu không hợp lệ (trường {where})", "400 Bad Request"
         ) from None

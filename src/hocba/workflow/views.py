@@ -105,11 +105,14 @@ def prepare(request: HttpRequest) -> JsonResponse:
 
 def _about(group: services.Group, session: SigningSession) -> dict[str, Any]:
     """What the batch signs, for the signer agent's confirmation page (the teacher reads it there
-    before typing the PIN): the step, the school, the classes, the subject, one line a record."""
+    before typing the PIN): the step, the school, the classes, the subject, and one line per
+    signature, in the order of the digests. The agent signs exactly as many digests as there are
+    lines; a group is one step (and one subject for a subject teacher), so each record prepared
+    has one signature and one line."""
     from hocba.gradebook.models import ClassSubject
 
-    prepared = {int(pk) for pk in session.digests}
-    versions = [v for v in group.versions if v.pk in prepared]
+    by_pk = {v.pk: v for v in group.versions}
+    versions = [by_pk[int(pk)] for pk, values in session.digests.items() for _value in values]
     classes = sorted({v.record.class_group.name for v in versions})
     subject = ""
     if group.subject_code and versions:

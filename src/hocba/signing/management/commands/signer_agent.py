@@ -1,9 +1,11 @@
 """`hocba signer_agent` (also `hocba signer-agent`): the local signer agent on loopback, for the
 signing pages of the configured hocba sites only (`--origin`, repeatable;
-`HOCBA_SIGNER_AGENT_ORIGINS`; by default the site of this deployment)."""
+`HOCBA_SIGNER_AGENT_ORIGINS`; by default the site of this deployment). Each is an https site,
+or a plain http one on this computer only; any other stops the agent at start (`BAD_ORIGIN`)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +28,8 @@ class Command(BaseCommand):
             "--origin",
             action="append",
             default=None,
-            help="a hocba site whose signing pages may use the agent (scheme://host[:port]); "
+            help="a hocba site whose signing pages may use the agent (https://host[:port], or "
+            "http://127.0.0.1|localhost|[::1][:port]); "
             "repeat for several (default: HOCBA_SIGNER_AGENT_ORIGINS, else this site)",
         )
         parser.add_argument("--library", default=None, help="PKCS#11 module of the token")
@@ -39,8 +42,17 @@ class Command(BaseCommand):
                 options["library"] or config.pkcs11_library(), config.softhsm_conf(), normalized
             )
         except ValueError as error:
-            raise CommandError(f"BAD_ORIGIN: {error}") from None
+            raise CommandError(f"BAD_ORIGIN: {error} ({_origins_from(options)})") from None
         server = agent.serve(options["port"])
         self.stdout.write(f"Signer agent on {server.url} for pages from {', '.join(normalized)}")
         self.stdout.flush()
         server.server.serve_forever()
+
+
+def _origins_from(options: dict[str, Any]) -> str:
+    """Where the refused origins were configured, for the operator to mend."""
+    if options["origin"]:
+        return "--origin"
+    if os.environ.get("HOCBA_SIGNER_AGENT_ORIGINS", "").strip():
+        return "HOCBA_SIGNER_AGENT_ORIGINS"
+    return "trang mặc định lấy từ HOCBA_VERIFY_URL"
