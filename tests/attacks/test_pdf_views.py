@@ -18,9 +18,11 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
@@ -28,7 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
@@ -47,6 +49,7 @@ from hocba.signing.revocation import RevocationChecker
 from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
+from tests.conftest import require_tool
 from tests.records.factories import sample_record
 from tests.signing.helpers import sign_all
 
@@ -420,6 +423,282 @@ def _shifted(pdf: bytes, by: int) -> bytes:
         rb"startxref\s+(\d+)", lambda m: b"startxref\n%d" % (int(m.group(1)) + by), pdf[table_end:]
     )
     return pdf[:xref] + table + tail
+
+
+# --- what other readers show: every byte after the drawing ----------------------------------
+
+
+RED = b"q 1 0 0 rg 0 0 600 850 re f Q"
+
+
+def paint_every_page_red(writer):
+    for page in range(int(writer.root["/Pages"]["/Count"])):
+        writer.add_stream_to_page(page, writer.add_object(generic.StreamObject(stream_data=RED)))
+
+
+def last_startxref(pdf: bytes) -> int:
+    return int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+
+
+def poppler(pdf: bytes) -> tuple[list[bytes], list[bytes]]:
+    """What poppler shows of `pdf`: the text of each page (pdftotext) and each page drawn at
+    9 dpi (pdftoppm); nothing when it cannot open the file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "view.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(
+            [require_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True
+        ).stdout
+        subprocess.run(
+            [require_tool("pdftoppm"), "-r", "9", str(path), str(Path(folder) / "page")],
+            capture_output=True,
+        )
+        images = [page.read_bytes() for page in sorted(Path(folder).glob("page-*.ppm"))]
+    return text.split(b"\f"), images
+
+
+def mostly_red(image: bytes) -> bool:
+    pixels = image[-3 * 60 * 60 :]  # the bottom rows of a PPM page
+    red = sum(
+        1
+        for at in range(0, len(pixels) - 2, 3)
+        if pixels[at] > 200 and pixels[at + 1] < 60 and pixels[at + 2] < 60
+    )
+    return red > len(pixels) // 3 * 0.9
+
+
+@pytest.fixture(scope="module")
+def red_update(sealed):
+    """The sealed view with an incremental update painting every page red."""
+    return updated(sealed, paint_every_page_red)
+
+
+POINTERS = {
+    "on the line of the last %%EOF": b" startxref %d\n",
+    "on the next line": b"\nstartxref\n%d\n",
+    "after a NUL byte": b"\x00startxref\n%d\n",
+    "in a comment": b"\n%% startxref %d\n",
+    "after spaces, with no end of line": b"   startxref\t%d",
+    "followed by a second %%EOF after carriage returns": b"\rstartxref\r%d\r%%%%EOF",
+}
+"""How the file goes on after the seal's own `startxref S %%EOF`, naming the update's table."""
+
+
+@pytest.mark.parametrize("pointer", list(POINTERS.values()), ids=list(POINTERS))
+def test_an_update_whose_pointer_only_other_readers_follow_is_tampering(
+    verifier, sealed, red_update, pointer
+):
+    # the file ends with the seal's pointer and %%EOF, so pyHanko sees the drawing and the seal;
+    # poppler, MuPDF and pdf.js take the last `startxref` and show the red pages
+    body = red_update[: red_update.rindex(b"startxref")]
+    ending = b"startxref\n%d\n%%%%EOF" % last_startxref(sealed)
+    attacked = body + ending + pointer % last_startxref(red_update)
+    assert all(mostly_red(page) for page in poppler(attacked)[1])
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] & {"PDF_TRAILING_DATA", "PDF_UNLISTED_OBJECT"}
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"garbage", b"\x00" * 3 + b"1 0 obj", b"<< /Root 42 0 R >>", b"%PDF-1.7\n", b"\n%%EO"],
+)
+def test_anything_but_whitespace_after_the_last_eof_is_tampering(verifier, sealed, tail):
+    report = verifier.verify(sealed + tail)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_TRAILING_DATA"}
+
+
+def test_whitespace_after_the_last_eof_is_nothing(verifier, sealed):
+    report = verifier.verify(sealed + b"\r\n \t\x00\n")
+    assert report["verdict"] == "VALID", failing(report)
+
+
+def restamped(writer):
+    """An update pyHanko allows: the information dictionary written again with a new date."""
+    writer.update_container(writer.trailer["/Info"])
+
+
+def with_producer(pdf: bytes, text: bytes) -> bytes:
+    """`pdf` with an update written by hand: the information dictionary again, its producer a
+    literal string holding `text` byte for byte (a new producer is allowed)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    info_ref = reader.trailer.raw_get("/Info").reference
+    info = generic.DictionaryObject(
+        {k: v for k, v in reader.trailer["/Info"].items() if k != "/Producer"}
+    )
+    written = io.BytesIO()
+    info.write_to_stream(written)
+    body = written.getvalue()[:-2] + b"/Producer (" + text + b")>>"
+    at = len(pdf)
+    update = b"%d 0 obj\n%s\nendobj\n" % (info_ref.idnum, body)
+    xref = at + len(update)
+    update += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (info_ref.idnum, at)
+    update += b"trailer\n<</Size %d/Root %d 0 R/Info %d 0 R/Prev %d>>\n" % (
+        int(reader.trailer["/Size"]),
+        reader.trailer.raw_get("/Root").reference.idnum,
+        info_ref.idnum,
+        reader.last_startxref,
+    )
+    return pdf + update + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def inserted_before_the_update(pdf: bytes, before: int, blob: bytes) -> bytes:
+    """`pdf`, whose last update begins at `before`, with `blob` inserted there and the update's
+    table and pointer moved along: the table lists none of it."""
+    moved = _shifted(pdf, len(blob))
+    return moved[:before] + blob + moved[before:]
+
+
+@pytest.fixture(scope="module")
+def red_objects(sealed, red_update):
+    """The objects of the red update (pages pointing at red content streams), without their
+    table: a reader that rebuilds the cross-reference data takes the last of each object."""
+    return red_update[len(sealed) : red_update.rindex(b"\nxref\n") + 1]
+
+
+def hidden_in_an_update(sealed, red_objects):
+    return inserted_before_the_update(updated(sealed, restamped), len(sealed), red_objects)
+
+
+def hidden_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\n" + red_objects)
+
+
+def hidden_trailer_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\ntrailer\n<</Root 42 0 R/Size 60>>\n")
+
+
+def hidden_end_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\nstartxref\n%d\n%%%%EOF\n" % last_startxref(sealed))
+
+
+def hidden_in_the_xmp_packet(sealed, red_objects):
+    comment = b"<!-- " + red_objects.replace(b"--", b"- -") + b" -->"
+    return updated(sealed, xmp_text(b"<x:xmpmeta", comment + b"<x:xmpmeta"), restamp=False)
+
+
+def hidden_between_trailer_and_pointer(sealed, red_objects):
+    pdf = updated(sealed, restamped)
+    at = pdf.rindex(b"startxref")
+    return pdf[:at] + red_objects + pdf[at:]
+
+
+HIDDEN = {
+    "objects before an allowed update's own objects": hidden_in_an_update,
+    "objects in the producer string of an allowed update": hidden_in_a_string,
+    "a trailer in the producer string": hidden_trailer_in_a_string,
+    "a startxref and %%EOF in the producer string": hidden_end_in_a_string,
+    "objects in a comment of a rewritten XMP packet": hidden_in_the_xmp_packet,
+    "objects between the trailer and startxref": hidden_between_trailer_and_pointer,
+}
+
+
+@pytest.mark.parametrize("hide", list(HIDDEN.values()), ids=list(HIDDEN))
+def test_objects_or_structure_hidden_in_an_allowed_update_are_tampering(
+    verifier, sealed, red_objects, hide
+):
+    attacked = hide(sealed, red_objects)
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UNLISTED_OBJECT"}
+
+
+def test_objects_hidden_between_the_drawing_and_the_seal_are_tampering(verifier, sealer, drawing):
+    page = updated(drawing, paint_over)
+    objects = page[len(drawing) : page.rindex(b"\nxref\n") + 1]
+    attacked = sealer.seal(inserted_before_the_update(updated(drawing, restamped), len(drawing),
+                                                      objects))  # fmt: skip
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert "PDF_UNLISTED_OBJECT" in failing(report)["view_matches_xml"]
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [lambda sealed: updated(sealed, restamped), lambda sealed: with_producer(sealed, b"Typst")],
+    ids=["by pyHanko", "by hand"],
+)
+def test_an_allowed_update_written_plainly_stays_valid(verifier, sealed, allowed):
+    report = verifier.verify(allowed(sealed))
+    assert report["verdict"] == "VALID", failing(report)
+
+
+@pytest.fixture(scope="module")
+def shown(sealed):
+    """What poppler shows of the genuine sealed view (the drawing: the seal shows nothing)."""
+    return poppler(sealed)
+
+
+@pytest.fixture(scope="module")
+def pieces(sealed, red_update, red_objects):
+    seal_at, update_at = last_startxref(sealed), last_startxref(red_update)
+    body = red_update[len(sealed) : red_update.rindex(b"startxref")]
+    return {
+        "the red update": red_update[len(sealed) :],
+        "the red update's objects and table": body,
+        "the red update's objects": red_objects,
+        "the seal's ending": b"startxref\n%d\n%%%%EOF" % seal_at,
+        "the red update's ending": b"startxref\n%d\n%%%%EOF" % update_at,
+        "the red update's pointer": b"startxref %d" % update_at,
+        "startxref": b"startxref",
+        "%%EOF": b"%%EOF",
+        "a trailer": b"trailer\n<</Root 42 0 R/Size 60/Prev %d>>" % seal_at,
+        "whitespace": b" ",
+        "end of line": b"\n",
+        "carriage return": b"\r",
+        "NUL": b"\x00",
+        "comment": b"%",
+    }
+
+
+PIECE_NAMES = st.sampled_from(
+    [
+        "the red update",
+        "the red update's objects and table",
+        "the red update's objects",
+        "the seal's ending",
+        "the red update's ending",
+        "the red update's pointer",
+        "startxref",
+        "%%EOF",
+        "a trailer",
+        "whitespace",
+        "end of line",
+        "carriage return",
+        "NUL",
+        "comment",
+    ]
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    names=st.lists(PIECE_NAMES | st.binary(min_size=1, max_size=8), min_size=1, max_size=5),
+    where=st.sampled_from(["at the end", "before an allowed update"]),
+)
+@example(names=["the red update's objects and table", "the seal's ending", "whitespace",
+                "the red update's pointer"], where="at the end")  # fmt: skip
+@example(names=["the red update's objects"], where="before an allowed update")
+def test_a_view_that_verifies_shows_in_poppler_exactly_the_drawing(
+    verifier, sealed, pieces, shown, names, where
+):
+    blob = b"".join(pieces[n] if isinstance(n, str) else n for n in names)
+    if where == "at the end":
+        attacked = sealed + blob
+    else:
+        attacked = inserted_before_the_update(updated(sealed, restamped), len(sealed), blob)
+    report = verifier.verify(attacked)
+    assert report["verdict"] in VERDICTS
+    event(report["verdict"])
+    if report["verdict"] == "VALID":
+        assert poppler(attacked) == shown
 
 
 # --- limits ----------------------------------------------------------------------------------

@@ -8,10 +8,12 @@
   file's first revision: the XML, the layout version and the verification address (keywords)
   are read from it and nowhere else, the XML is drawn again and the two are compared byte for
   byte. After the drawing only signatures that show nothing on a page (the seal), document time
-  stamps and validation data (DSS) may follow: pyHanko's difference analysis reviews every later
-  revision against the drawing (`hocba.documents.updates`), and whatever else an update brings
-  (a page painted over, a page added, an annotation, a visible signature, a changed catalog or
-  metadata) is named by its own code.
+  stamps and validation data (DSS) may follow, and every byte must belong to one of them: the
+  layout of the bytes is accounted for and pyHanko's difference analysis reviews every later
+  revision against the drawing (`hocba.documents.updates`); whatever else an update brings (a
+  page painted over, a page added, an annotation, a visible signature, a changed catalog or
+  metadata, data that other readers would take for the document's end or for more objects) is
+  named by its own code.
 
 The bytes come from anyone: they are read in pyHanko's strict mode (no hybrid cross-reference
 files, whose objects differ from one reader to another) with tight decode limits
@@ -72,6 +74,14 @@ MESSAGES = {
     "EMBEDDED_XML_REPLACED": "Tệp XML đính kèm đã bị thay thế sau khi nhà trường ký số",
     "VIEW_MISMATCH": "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm",
     "VIEW_RENDERER_CHANGED": "Bản thể hiện được tạo bằng mẫu khác, không so sánh được",
+    "PDF_TRAILING_DATA": (
+        "Tệp PDF có dữ liệu nằm sau điểm kết thúc của lần cập nhật cuối cùng "
+        "(trình đọc PDF có thể hiển thị nội dung khác)"
+    ),
+    "PDF_UNLISTED_OBJECT": (
+        "Tệp PDF có dữ liệu ẩn không được khai báo trong bảng tham chiếu "
+        "(trình đọc PDF có thể hiển thị nội dung khác)"
+    ),
     "PDF_PAGE_ADDED": "Tệp PDF đã bị thêm, bớt hoặc thay trang sau khi dựng bản thể hiện",
     "PDF_PAGE_CONTENT_CHANGED": (
         "Nội dung trang đã bị vẽ thêm hoặc thay thế sau khi dựng bản thể hiện"
@@ -102,6 +112,8 @@ UPDATES = {
     "PDF_CATALOG_CHANGED",
     "PDF_METADATA_CHANGED",
     "PDF_UPDATE_NOT_ALLOWED",
+    "PDF_TRAILING_DATA",
+    "PDF_UNLISTED_OBJECT",
 }
 """What an update after the drawing brought that a view may not have."""
 PDF_TAMPERING = {
@@ -342,7 +354,9 @@ class PdfVerifier:
             return [drawn]
         code, revision, detail = refused
         update = _pdf_check("view_matches_xml", "FAIL", code, revision=revision, detail=detail)
-        return [update, drawn] if drawn["status"] == "FAIL" else [update]
+        if drawn["status"] == "FAIL" and drawn.get("code") != code:
+            return [update, drawn]
+        return [update]
 
     def _drawing(
         self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes

@@ -165,6 +165,16 @@ MESSAGES = {
     "Bản thể hiện được tạo bằng mẫu khác, không so sánh được": _(
         "The view was drawn with another template and cannot be compared"
     ),
+    "Tệp PDF có dữ liệu nằm sau điểm kết thúc của lần cập nhật cuối cùng "
+    "(trình đọc PDF có thể hiển thị nội dung khác)": _(
+        "The PDF file holds data after the end of its last update (a PDF reader may show other "
+        "content)"
+    ),
+    "Tệp PDF có dữ liệu ẩn không được khai báo trong bảng tham chiếu "
+    "(trình đọc PDF có thể hiển thị nội dung khác)": _(
+        "The PDF file holds hidden data that its cross-reference table does not list (a PDF "
+        "reader may show other content)"
+    ),
     "Tệp PDF có dữ liệu nén giải ra quá lớn (vượt giới hạn cho phép)": _(
         "The PDF file holds compressed data that inflates beyond the allowed limit"
     ),
