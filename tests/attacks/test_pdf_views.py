@@ -1,17 +1,24 @@
-"""Attack class: a sealed PDF view whose pages (or title, or keywords) show something else than
-its signed XML, and PDFs made to exhaust or crash the verifier.
+"""Attack class: a sealed PDF view whose pages (or title, or keywords, or QR code) show something
+else than its signed XML, and PDFs made to exhaust or crash the verifier.
 
-The attacker is the seal keeper: they hold the school's seal key, so they can add any
-incremental update to a genuine drawing and seal the result, or seal first and update after.
-Whatever they add besides invisible signatures, document time stamps and validation data must
-give TAMPERED with a code naming what was added; Info and XMP metadata written after the drawing
-must neither verify nor steer the page comparison. A PDF whose attached XML inflates without
-bound must be refused while it inflates (MALFORMED, memory bounded), and no rewritten, cut or
-mangled PDF may give anything but a report (the API: 422 with a JSON error; the CLI: exit 2 with
-one line)."""
+The attacker is the seal keeper: they hold the school's seal key, so they can draw revision 0
+as they like, add any incremental update to a genuine drawing and seal the result, or seal first
+and update after. Whatever they add besides invisible signatures, document time stamps and
+validation data must give TAMPERED with a code naming what was added, including what only other
+readers than pyHanko would show (a `startxref` after the last `%%EOF`, objects or structure hidden
+in an allowed update): poppler is the independent reader, and a view that verifies must show in
+it exactly the drawing. Info and XMP metadata written after the drawing must neither verify nor
+steer the page comparison; a drawing naming a layout the verifier does not draw, or a QR code
+leading to an unknown site, must not verify. The seal itself must be the school's (the tax code
+the record names, always), trusted and not revoked, and a failed seal costs no new drawing. A PDF
+whose attached XML inflates without bound must be refused while it inflates (MALFORMED, memory
+bounded), and no rewritten, cut or mangled PDF may give anything but a report (the API: 422 with
+a JSON error; the CLI: exit 2 with one line)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import json
 import os
@@ -40,8 +47,9 @@ from pyhanko.stamp import TextStampStyle
 
 from hocba import limits
 from hocba.documents.pdfcheck import MESSAGES, PdfVerifier
-from hocba.documents.render import Renderer
+from hocba.documents.render import Renderer, qr_svg
 from hocba.documents.seal import FIELD, Sealer, asn1_certificate
+from hocba.documents.view import view_of
 from hocba.records.xml import build
 from hocba.signing.certs import TrustStore
 from hocba.signing.pki import create
@@ -122,7 +130,8 @@ def verifier(pki):
         [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
     )
     return PdfVerifier(
-        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)),
+        verify_urls=[BASE],
     )
 
 
@@ -699,6 +708,245 @@ def test_a_view_that_verifies_shows_in_poppler_exactly_the_drawing(
     event(report["verdict"])
     if report["verdict"] == "VALID":
         assert poppler(attacked) == shown
+
+
+# --- the drawing names its layout and its address -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer(BASE)
+
+
+def drawn_otherwise(renderer, signed, **view) -> bytes:
+    """Pages drawn by the seal keeper from a record with another score, with the genuine signed
+    XML attached, the view data changed as given (the drawing is theirs entirely)."""
+    changed = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.9</DIEM_CA_NAM>")
+    assert changed != signed
+    data, when = view_of(changed, BASE)
+    data = {**data, **view}
+    return renderer.render_view(data, signed, qr_svg(data["address"]), when)
+
+
+LAYOUTS = ["x3", "2", "4", "3a", "03", "", "3 "]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_view_naming_a_layout_this_verifier_cannot_draw_is_tampering(
+    verifier, sealer, renderer, signed, layout
+):
+    attacked = sealer.seal(drawn_otherwise(renderer, signed, view_version=layout))
+    assert f"hocba-view:{layout},".encode() in attacked
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_LAYOUT_UNKNOWN"}}
+    check = next(c for c in report["checks"] if c.get("code") == "VIEW_LAYOUT_UNKNOWN")
+    assert check["message"] == MESSAGES["VIEW_LAYOUT_UNKNOWN"]
+    assert "hãy dùng tệp XML" in check["message"]
+
+
+@pytest.mark.parametrize(
+    "address", ["", "https://hocba.example.vn/xac-minh", "hocba-view:3", "a/b/1?h=xyz"]
+)
+def test_a_view_whose_keywords_name_no_verification_address_is_tampering(
+    verifier, sealer, renderer, signed, address
+):
+    report = verifier.verify(sealer.seal(drawn_otherwise(renderer, signed, address=address)))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_MISMATCH"}}
+
+
+FOREIGN_SITES = [
+    "https://xac-minh.example.com/hocba",
+    "http://hocba.example.vn/xac-minh",
+    "https://hocba.example.vn.example.com/xac-minh",
+    "https://hocba.example.vn/xac-minh/gia",
+    "https://hocba.example.vn@lua-dao.example/xac-minh",
+    "https://hocba.example.vn/xac-minh?",
+]
+
+
+@pytest.mark.parametrize("site", FOREIGN_SITES)
+def test_a_view_whose_qr_code_leads_to_an_unknown_site_is_tampering(
+    verifier, sealer, renderer, signed, site, tmp_path
+):
+    attacked = sealer.seal(renderer.render(signed, verify_base=site))
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_ADDRESS_UNKNOWN"}}
+    check = next(c for c in report["checks"] if c.get("code") == "VIEW_ADDRESS_UNKNOWN")
+    assert check["message"] == MESSAGES["VIEW_ADDRESS_UNKNOWN"]
+    assert check["address"] == site.rstrip("/")
+
+
+OTHER_INSTANCE = "https://hocba.phutho.example.vn/xac-minh"
+
+
+def test_a_view_of_another_configured_instance_verifies(pki, sealer, renderer, signed):
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+    verifier = PdfVerifier(Verifier(trust, checker), verify_urls=[BASE, OTHER_INSTANCE + "/"])
+    report = verifier.verify(sealer.seal(renderer.render(signed, verify_base=OTHER_INSTANCE)))
+    assert report["verdict"] == "VALID", failing(report)
+
+
+def test_the_verification_sites_are_this_deployments_and_the_configured_ones(
+    pki, sealer, renderer, signed, settings
+):
+    settings.VERIFY_URL = OTHER_INSTANCE
+    settings.TRUSTED_VERIFY_URLS = [BASE]
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    verifier = PdfVerifier(
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+    )
+    for site, verdict in [
+        (OTHER_INSTANCE, "VALID"),
+        (BASE, "VALID"),
+        (FOREIGN_SITES[0], "TAMPERED"),
+    ]:
+        report = verifier.verify(sealer.seal(renderer.render(signed, verify_base=site)))
+        assert report["verdict"] == verdict, (site, failing(report))
+
+
+def test_the_trusted_verification_sites_are_read_from_the_environment(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "from hocba.config import settings; print(settings.TRUSTED_VERIFY_URLS)"],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "HOCBA_DATA_DIR": str(tmp_path),
+            "HOCBA_TRUSTED_VERIFY_URLS": " https://a.example.vn/xac-minh , ,https://b.example/x ",
+        },
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['https://a.example.vn/xac-minh', 'https://b.example/x']"
+
+
+# --- the seal's certificate and identity -----------------------------------------------------
+
+
+def verifier_of(pki, checker: RevocationChecker) -> PdfVerifier:
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    return PdfVerifier(Verifier(trust, checker), verify_urls=[BASE])
+
+
+@pytest.mark.parametrize("source", ["crl", "ocsp"])
+def test_a_seal_whose_certificate_was_revoked_before_sealing_is_a_revoked_certificate(
+    pki, drawing, source
+):
+    # another certificate of the same school (the XML's own seal is by a good one)
+    key, cert = pki.issue_org(TAX, SCHOOL)
+    pki.revoke(cert, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    attacked = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
+    checker = (
+        RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+        if source == "crl"
+        else RevocationChecker(use_ocsp=True)
+    )
+    report = verifier_of(pki, checker).verify(attacked)
+    assert report["verdict"] == "REVOKED_CERTIFICATE", failing(report)
+    assert failing(report) == {"pdf_signature": {"PDF_SIGNER_REVOKED"}}
+    assert report["checks"][0]["source"] == source
+
+
+def test_a_seal_whose_certificate_was_revoked_after_sealing_still_verifies(pki, drawing):
+    # the rule of the XML's signatures: a revocation after the time of signing does not undo it
+    key, cert = pki.issue_org(TAX, SCHOOL)
+    sealed = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
+    pki.revoke(cert, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+    report = verifier_of(pki, checker).verify(sealed)
+    assert report["verdict"] == "VALID", failing(report)
+    assert report["checks"][0]["revocation"] == "crl"
+
+
+def test_a_seal_whose_revocation_nobody_answers_is_indeterminate(pki, sealed):
+    report = verifier_of(pki, RevocationChecker(use_ocsp=False)).verify(sealed)
+    assert report["verdict"] == "INDETERMINATE", failing(report)
+    seal = report["checks"][0]
+    assert (seal["check"], seal["status"], seal["code"]) == (
+        "pdf_signature",
+        "UNKNOWN",
+        "PDF_SIGNER_REVOCATION_UNKNOWN",
+    )
+
+
+def test_a_record_without_a_tax_code_accepts_no_seal(pki, school_key, sealer, renderer):
+    record = sample_record()
+    record = dataclasses.replace(record, school=dataclasses.replace(record.school, tax_code=""))
+    people = {
+        slot: Pkcs12Signer(*pki.issue_person(pid, name))
+        for slot, pid, name in (
+            ("GVBM", "025085001234", "Nguyễn Thị Hoa"),
+            ("GVCN", "025085004321", "Lê Văn Chủ"),
+            ("CBQL", "025070001111", "Đỗ Gia Tuấn"),
+        )
+    }
+    people["KY_PHAT_HANH"] = Pkcs12Signer(*school_key)
+    signed = sign_all(build(record), ["TOAN", "GDTC"], lambda slot, _: people[slot])
+    assert b"MA_SO_THUE" not in signed
+    report = verifier_of(pki, RevocationChecker(use_ocsp=False)).verify(
+        sealer.seal(renderer.render(signed))
+    )
+    assert report["verdict"] == "UNTRUSTED_SIGNER", failing(report)
+    assert failing(report)["pdf_signature"] == {"PDF_SIGNER_MISMATCH"}
+
+
+def untrusted_seal(drawing):
+    other = create(Path(tempfile.mkdtemp(prefix="hocba-other-pki-")))
+    return Sealer(Pkcs12Signer(*other.issue_org(TAX, SCHOOL)), [other.issuing]).seal(drawing)
+
+
+SEAL_FAILURES = {
+    "an untrusted seal": (lambda pki, drawing, sealed: untrusted_seal(drawing),
+                          "PDF_SIGNER_UNTRUSTED"),
+    "another school's seal": (
+        lambda pki, drawing, sealed: Sealer(
+            Pkcs12Signer(*pki.issue_org("0100000000", "Trường khác")), [pki.issuing]
+        ).seal(drawing),
+        "PDF_SIGNER_MISMATCH",
+    ),
+    "a broken seal": (
+        lambda pki, drawing, sealed: sealed.replace(b"/Type/Pages", b"/Type/Pagez", 1),
+        "PDF_SIGNATURE_INVALID",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("what", list(SEAL_FAILURES))
+def test_a_view_whose_seal_fails_is_not_drawn_again(
+    verifier, pki, drawing, sealed, what, monkeypatch
+):
+    make, code = SEAL_FAILURES[what]
+    attacked = make(pki, drawing, sealed)
+    drawn = []
+    original = Renderer.render
+
+    def counting(self, *args, **kwargs):
+        drawn.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render", counting)
+    report = verifier.verify(attacked)
+    assert report["verdict"] != "VALID"
+    assert code in failing(report)["pdf_signature"]
+    view = [c for c in report["checks"] if c["check"] == "view_matches_xml"]
+    assert [(c["status"], c["code"]) for c in view] == [("UNKNOWN", "VIEW_NOT_COMPARED")]
+    assert drawn == []
+
+
+def test_every_pdf_message_is_known_to_the_verification_page():
+    from hocba.verification.services import MESSAGES as PAGE
+
+    assert set(MESSAGES.values()) <= set(PAGE)
 
 
 # --- limits ----------------------------------------------------------------------------------
