@@ -615,6 +615,42 @@ def test_objects_or_structure_hidden_in_an_allowed_update_are_tampering(
     assert failing(report)["view_matches_xml"] == {"PDF_UNLISTED_OBJECT"}
 
 
+def listed_elsewhere(sealed: bytes) -> bytes:
+    """An update whose table lists the information dictionary where the drawing has it (in
+    another revision's bytes) and writes nothing."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+    info = reader.trailer.raw_get("/Info").reference
+    offset = reader.xrefs.get_historical_ref(info, 0)
+    xref = len(sealed)
+    update = b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (info.idnum, offset)
+    update += b"trailer\n<</Size %d/Root %d 0 R/Info %d 0 R/Prev %d>>\n" % (
+        int(reader.trailer["/Size"]),
+        reader.trailer.raw_get("/Root").reference.idnum,
+        info.idnum,
+        reader.last_startxref,
+    )
+    return sealed + update + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def test_an_update_listing_an_object_outside_its_own_bytes_is_tampering(verifier, sealed):
+    report = verifier.verify(listed_elsewhere(sealed))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UNLISTED_OBJECT"}
+
+
+def test_an_update_with_a_cross_reference_stream_is_not_allowed(verifier, sealed):
+    # every update after the drawing is written as a table, as pyHanko writes it for a view
+    def change(writer):
+        writer.stream_xrefs = True
+        restamped(writer)
+
+    report = verifier.verify(updated(sealed, change))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UPDATE_NOT_ALLOWED"}
+
+
 def test_objects_hidden_between_the_drawing_and_the_seal_are_tampering(verifier, sealer, drawing):
     page = updated(drawing, paint_over)
     objects = page[len(drawing) : page.rindex(b"\nxref\n") + 1]
