@@ -1,26 +1,35 @@
-"""Attack class: a sealed PDF view whose pages (or title, or keywords) show something else than
-its signed XML, and PDFs made to exhaust or crash the verifier.
+"""Attack class: a sealed PDF view whose pages (or title, or keywords, or QR code) show something
+else than its signed XML, and PDFs made to exhaust or crash the verifier.
 
-The attacker is the seal keeper: they hold the school's seal key, so they can add any
-incremental update to a genuine drawing and seal the result, or seal first and update after.
-Whatever they add besides invisible signatures, document time stamps and validation data must
-give TAMPERED with a code naming what was added; Info and XMP metadata written after the drawing
-must neither verify nor steer the page comparison. A PDF whose attached XML inflates without
-bound must be refused while it inflates (MALFORMED, memory bounded), and no rewritten, cut or
-mangled PDF may give anything but a report (the API: 422 with a JSON error; the CLI: exit 2 with
-one line)."""
+The attacker is the seal keeper: they hold the school's seal key, so they can draw revision 0
+as they like, add any incremental update to a genuine drawing and seal the result, or seal first
+and update after. Whatever they add besides invisible signatures, document time stamps and
+validation data must give TAMPERED with a code naming what was added, including what only other
+readers than pyHanko would show (a `startxref` after the last `%%EOF`, objects or structure hidden
+in an allowed update): poppler is the independent reader, and a view that verifies must show in
+it exactly the drawing. Info and XMP metadata written after the drawing must neither verify nor
+steer the page comparison; a drawing naming a layout the verifier does not draw, or a QR code
+leading to an unknown site, must not verify. The seal itself must be the school's (the tax code
+the record names, always), trusted and not revoked, and a failed seal costs no new drawing. A PDF
+whose attached XML inflates without bound must be refused while it inflates (MALFORMED, memory
+bounded), and no rewritten, cut or mangled PDF may give anything but a report (the API: 422 with
+a JSON error; the CLI: exit 2 with one line)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
@@ -28,7 +37,7 @@ from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
@@ -38,8 +47,9 @@ from pyhanko.stamp import TextStampStyle
 
 from hocba import limits
 from hocba.documents.pdfcheck import MESSAGES, PdfVerifier
-from hocba.documents.render import Renderer
+from hocba.documents.render import Renderer, qr_svg
 from hocba.documents.seal import FIELD, Sealer, asn1_certificate
+from hocba.documents.view import view_of
 from hocba.records.xml import build
 from hocba.signing.certs import TrustStore
 from hocba.signing.pki import create
@@ -47,6 +57,7 @@ from hocba.signing.revocation import RevocationChecker
 from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
+from tests.conftest import require_tool
 from tests.records.factories import sample_record
 from tests.signing.helpers import sign_all
 
@@ -119,7 +130,8 @@ def verifier(pki):
         [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
     )
     return PdfVerifier(
-        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)),
+        verify_urls=[BASE],
     )
 
 
@@ -420,6 +432,557 @@ def _shifted(pdf: bytes, by: int) -> bytes:
         rb"startxref\s+(\d+)", lambda m: b"startxref\n%d" % (int(m.group(1)) + by), pdf[table_end:]
     )
     return pdf[:xref] + table + tail
+
+
+# --- what other readers show: every byte after the drawing ----------------------------------
+
+
+RED = b"q 1 0 0 rg 0 0 600 850 re f Q"
+
+
+def paint_every_page_red(writer):
+    for page in range(int(writer.root["/Pages"]["/Count"])):
+        writer.add_stream_to_page(page, writer.add_object(generic.StreamObject(stream_data=RED)))
+
+
+def last_startxref(pdf: bytes) -> int:
+    return int(re.findall(rb"startxref\s+(\d+)", pdf)[-1])
+
+
+def poppler(pdf: bytes) -> tuple[list[bytes], list[bytes]]:
+    """What poppler shows of `pdf`: the text of each page (pdftotext) and each page drawn at
+    9 dpi (pdftoppm); nothing when it cannot open the file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "view.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(
+            [require_tool("pdftotext"), "-layout", str(path), "-"], capture_output=True
+        ).stdout
+        subprocess.run(
+            [require_tool("pdftoppm"), "-r", "9", str(path), str(Path(folder) / "page")],
+            capture_output=True,
+        )
+        images = [page.read_bytes() for page in sorted(Path(folder).glob("page-*.ppm"))]
+    return text.split(b"\f"), images
+
+
+def mostly_red(image: bytes) -> bool:
+    pixels = image[-3 * 60 * 60 :]  # the bottom rows of a PPM page
+    red = sum(
+        1
+        for at in range(0, len(pixels) - 2, 3)
+        if pixels[at] > 200 and pixels[at + 1] < 60 and pixels[at + 2] < 60
+    )
+    return red > len(pixels) // 3 * 0.9
+
+
+@pytest.fixture(scope="module")
+def red_update(sealed):
+    """The sealed view with an incremental update painting every page red."""
+    return updated(sealed, paint_every_page_red)
+
+
+POINTERS = {
+    "on the line of the last %%EOF": b" startxref %d\n",
+    "on the next line": b"\nstartxref\n%d\n",
+    "after a NUL byte": b"\x00startxref\n%d\n",
+    "in a comment": b"\n%% startxref %d\n",
+    "after spaces, with no end of line": b"   startxref\t%d",
+    "followed by a second %%EOF after carriage returns": b"\rstartxref\r%d\r%%%%EOF",
+}
+"""How the file goes on after the seal's own `startxref S %%EOF`, naming the update's table."""
+
+
+@pytest.mark.parametrize("pointer", list(POINTERS.values()), ids=list(POINTERS))
+def test_an_update_whose_pointer_only_other_readers_follow_is_tampering(
+    verifier, sealed, red_update, pointer
+):
+    # the file ends with the seal's pointer and %%EOF, so pyHanko sees the drawing and the seal;
+    # poppler, MuPDF and pdf.js take the last `startxref` and show the red pages
+    body = red_update[: red_update.rindex(b"startxref")]
+    ending = b"startxref\n%d\n%%%%EOF" % last_startxref(sealed)
+    attacked = body + ending + pointer % last_startxref(red_update)
+    assert all(mostly_red(page) for page in poppler(attacked)[1])
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] & {"PDF_TRAILING_DATA", "PDF_UNLISTED_OBJECT"}
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [b"garbage", b"\x00" * 3 + b"1 0 obj", b"<< /Root 42 0 R >>", b"%PDF-1.7\n", b"\n%%EO"],
+)
+def test_anything_but_whitespace_after_the_last_eof_is_tampering(verifier, sealed, tail):
+    report = verifier.verify(sealed + tail)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_TRAILING_DATA"}
+
+
+def test_whitespace_after_the_last_eof_is_nothing(verifier, sealed):
+    report = verifier.verify(sealed + b"\r\n \t\x00\n")
+    assert report["verdict"] == "VALID", failing(report)
+
+
+def restamped(writer):
+    """An update pyHanko allows: the information dictionary written again with a new date."""
+    writer.update_container(writer.trailer["/Info"])
+
+
+def with_producer(pdf: bytes, text: bytes) -> bytes:
+    """`pdf` with an update written by hand: the information dictionary again, its producer a
+    literal string holding `text` byte for byte (a new producer is allowed)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    info_ref = reader.trailer.raw_get("/Info").reference
+    info = generic.DictionaryObject(
+        {k: v for k, v in reader.trailer["/Info"].items() if k != "/Producer"}
+    )
+    written = io.BytesIO()
+    info.write_to_stream(written)
+    body = written.getvalue()[:-2] + b"/Producer (" + text + b")>>"
+    at = len(pdf)
+    update = b"%d 0 obj\n%s\nendobj\n" % (info_ref.idnum, body)
+    xref = at + len(update)
+    update += b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (info_ref.idnum, at)
+    update += b"trailer\n<</Size %d/Root %d 0 R/Info %d 0 R/Prev %d>>\n" % (
+        int(reader.trailer["/Size"]),
+        reader.trailer.raw_get("/Root").reference.idnum,
+        info_ref.idnum,
+        reader.last_startxref,
+    )
+    return pdf + update + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def inserted_before_the_update(pdf: bytes, before: int, blob: bytes) -> bytes:
+    """`pdf`, whose last update begins at `before`, with `blob` inserted there and the update's
+    table and pointer moved along: the table lists none of it."""
+    moved = _shifted(pdf, len(blob))
+    return moved[:before] + blob + moved[before:]
+
+
+@pytest.fixture(scope="module")
+def red_objects(sealed, red_update):
+    """The objects of the red update (pages pointing at red content streams), without their
+    table: a reader that rebuilds the cross-reference data takes the last of each object."""
+    return red_update[len(sealed) : red_update.rindex(b"\nxref\n") + 1]
+
+
+def hidden_in_an_update(sealed, red_objects):
+    return inserted_before_the_update(updated(sealed, restamped), len(sealed), red_objects)
+
+
+def hidden_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\n" + red_objects)
+
+
+def hidden_trailer_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\ntrailer\n<</Root 42 0 R/Size 60>>\n")
+
+
+def hidden_end_in_a_string(sealed, red_objects):
+    return with_producer(sealed, b"\nstartxref\n%d\n%%%%EOF\n" % last_startxref(sealed))
+
+
+def hidden_in_the_xmp_packet(sealed, red_objects):
+    comment = b"<!-- " + red_objects.replace(b"--", b"- -") + b" -->"
+    return updated(sealed, xmp_text(b"<x:xmpmeta", comment + b"<x:xmpmeta"), restamp=False)
+
+
+def hidden_between_trailer_and_pointer(sealed, red_objects):
+    pdf = updated(sealed, restamped)
+    at = pdf.rindex(b"startxref")
+    return pdf[:at] + red_objects + pdf[at:]
+
+
+HIDDEN = {
+    "objects before an allowed update's own objects": hidden_in_an_update,
+    "objects in the producer string of an allowed update": hidden_in_a_string,
+    "a trailer in the producer string": hidden_trailer_in_a_string,
+    "a startxref and %%EOF in the producer string": hidden_end_in_a_string,
+    "objects in a comment of a rewritten XMP packet": hidden_in_the_xmp_packet,
+    "objects between the trailer and startxref": hidden_between_trailer_and_pointer,
+}
+
+
+@pytest.mark.parametrize("hide", list(HIDDEN.values()), ids=list(HIDDEN))
+def test_objects_or_structure_hidden_in_an_allowed_update_are_tampering(
+    verifier, sealed, red_objects, hide
+):
+    attacked = hide(sealed, red_objects)
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UNLISTED_OBJECT"}
+
+
+def listed_elsewhere(sealed: bytes) -> bytes:
+    """An update whose table lists the information dictionary where the drawing has it (in
+    another revision's bytes) and writes nothing."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(sealed), strict=False)
+    info = reader.trailer.raw_get("/Info").reference
+    offset = reader.xrefs.get_historical_ref(info, 0)
+    xref = len(sealed)
+    update = b"xref\n0 1\n0000000000 65535 f \n%d 1\n%010d 00000 n \n" % (info.idnum, offset)
+    update += b"trailer\n<</Size %d/Root %d 0 R/Info %d 0 R/Prev %d>>\n" % (
+        int(reader.trailer["/Size"]),
+        reader.trailer.raw_get("/Root").reference.idnum,
+        info.idnum,
+        reader.last_startxref,
+    )
+    return sealed + update + b"startxref\n%d\n%%%%EOF\n" % xref
+
+
+def test_an_update_listing_an_object_outside_its_own_bytes_is_tampering(verifier, sealed):
+    report = verifier.verify(listed_elsewhere(sealed))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UNLISTED_OBJECT"}
+
+
+def test_an_update_with_a_cross_reference_stream_is_not_allowed(verifier, sealed):
+    # every update after the drawing is written as a table, as pyHanko writes it for a view
+    def change(writer):
+        writer.stream_xrefs = True
+        restamped(writer)
+
+    report = verifier.verify(updated(sealed, change))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report)["view_matches_xml"] == {"PDF_UPDATE_NOT_ALLOWED"}
+
+
+def test_objects_hidden_between_the_drawing_and_the_seal_are_tampering(verifier, sealer, drawing):
+    page = updated(drawing, paint_over)
+    objects = page[len(drawing) : page.rindex(b"\nxref\n") + 1]
+    attacked = sealer.seal(inserted_before_the_update(updated(drawing, restamped), len(drawing),
+                                                      objects))  # fmt: skip
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert "PDF_UNLISTED_OBJECT" in failing(report)["view_matches_xml"]
+
+
+@pytest.mark.parametrize(
+    "allowed",
+    [lambda sealed: updated(sealed, restamped), lambda sealed: with_producer(sealed, b"Typst")],
+    ids=["by pyHanko", "by hand"],
+)
+def test_an_allowed_update_written_plainly_stays_valid(verifier, sealed, allowed):
+    report = verifier.verify(allowed(sealed))
+    assert report["verdict"] == "VALID", failing(report)
+
+
+@pytest.fixture(scope="module")
+def shown(sealed):
+    """What poppler shows of the genuine sealed view (the drawing: the seal shows nothing)."""
+    return poppler(sealed)
+
+
+@pytest.fixture(scope="module")
+def pieces(sealed, red_update, red_objects):
+    seal_at, update_at = last_startxref(sealed), last_startxref(red_update)
+    body = red_update[len(sealed) : red_update.rindex(b"startxref")]
+    return {
+        "the red update": red_update[len(sealed) :],
+        "the red update's objects and table": body,
+        "the red update's objects": red_objects,
+        "the seal's ending": b"startxref\n%d\n%%%%EOF" % seal_at,
+        "the red update's ending": b"startxref\n%d\n%%%%EOF" % update_at,
+        "the red update's pointer": b"startxref %d" % update_at,
+        "startxref": b"startxref",
+        "%%EOF": b"%%EOF",
+        "a trailer": b"trailer\n<</Root 42 0 R/Size 60/Prev %d>>" % seal_at,
+        "whitespace": b" ",
+        "end of line": b"\n",
+        "carriage return": b"\r",
+        "NUL": b"\x00",
+        "comment": b"%",
+    }
+
+
+PIECE_NAMES = st.sampled_from(
+    [
+        "the red update",
+        "the red update's objects and table",
+        "the red update's objects",
+        "the seal's ending",
+        "the red update's ending",
+        "the red update's pointer",
+        "startxref",
+        "%%EOF",
+        "a trailer",
+        "whitespace",
+        "end of line",
+        "carriage return",
+        "NUL",
+        "comment",
+    ]
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    names=st.lists(PIECE_NAMES | st.binary(min_size=1, max_size=8), min_size=1, max_size=5),
+    where=st.sampled_from(["at the end", "before an allowed update"]),
+)
+@example(names=["the red update's objects and table", "the seal's ending", "whitespace",
+                "the red update's pointer"], where="at the end")  # fmt: skip
+@example(names=["the red update's objects"], where="before an allowed update")
+def test_a_view_that_verifies_shows_in_poppler_exactly_the_drawing(
+    verifier, sealed, pieces, shown, names, where
+):
+    blob = b"".join(pieces[n] if isinstance(n, str) else n for n in names)
+    if where == "at the end":
+        attacked = sealed + blob
+    else:
+        attacked = inserted_before_the_update(updated(sealed, restamped), len(sealed), blob)
+    report = verifier.verify(attacked)
+    assert report["verdict"] in VERDICTS
+    event(report["verdict"])
+    if report["verdict"] == "VALID":
+        assert poppler(attacked) == shown
+
+
+# --- the drawing names its layout and its address -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def renderer():
+    return Renderer(BASE)
+
+
+def drawn_otherwise(renderer, signed, **view) -> bytes:
+    """Pages drawn by the seal keeper from a record with another score, with the genuine signed
+    XML attached, the view data changed as given (the drawing is theirs entirely)."""
+    changed = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.9</DIEM_CA_NAM>")
+    assert changed != signed
+    data, when = view_of(changed, BASE)
+    data = {**data, **view}
+    return renderer.render_view(data, signed, qr_svg(data["address"]), when)
+
+
+LAYOUTS = ["x3", "2", "4", "3a", "03", "", "3 "]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_view_naming_a_layout_this_verifier_cannot_draw_is_tampering(
+    verifier, sealer, renderer, signed, layout
+):
+    attacked = sealer.seal(drawn_otherwise(renderer, signed, view_version=layout))
+    assert f"hocba-view:{layout},".encode() in attacked
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_LAYOUT_UNKNOWN"}}
+    check = next(c for c in report["checks"] if c.get("code") == "VIEW_LAYOUT_UNKNOWN")
+    assert check["message"] == MESSAGES["VIEW_LAYOUT_UNKNOWN"]
+    assert "hãy dùng tệp XML" in check["message"]
+
+
+@pytest.mark.parametrize(
+    "address", ["", "https://hocba.example.vn/xac-minh", "hocba-view:3", "a/b/1?h=xyz"]
+)
+def test_a_view_whose_keywords_name_no_verification_address_is_tampering(
+    verifier, sealer, renderer, signed, address
+):
+    report = verifier.verify(sealer.seal(drawn_otherwise(renderer, signed, address=address)))
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_MISMATCH"}}
+
+
+FOREIGN_SITES = [
+    "https://xac-minh.example.com/hocba",
+    "http://hocba.example.vn/xac-minh",
+    "https://hocba.example.vn.example.com/xac-minh",
+    "https://hocba.example.vn/xac-minh/gia",
+    "https://hocba.example.vn@lua-dao.example/xac-minh",
+    "https://hocba.example.vn/xac-minh?",
+]
+
+
+@pytest.mark.parametrize("site", FOREIGN_SITES)
+def test_a_view_whose_qr_code_leads_to_an_unknown_site_is_tampering(
+    verifier, sealer, renderer, signed, site, tmp_path
+):
+    attacked = sealer.seal(renderer.render(signed, verify_base=site))
+    report = verifier.verify(attacked)
+    assert report["verdict"] == "TAMPERED", failing(report)
+    assert failing(report) == {"view_matches_xml": {"VIEW_ADDRESS_UNKNOWN"}}
+    check = next(c for c in report["checks"] if c.get("code") == "VIEW_ADDRESS_UNKNOWN")
+    assert check["message"] == MESSAGES["VIEW_ADDRESS_UNKNOWN"]
+    assert check["address"] == site.rstrip("/")
+
+
+OTHER_INSTANCE = "https://hocba.phutho.example.vn/xac-minh"
+
+
+def test_a_view_of_another_configured_instance_verifies(pki, sealer, renderer, signed):
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+    verifier = PdfVerifier(Verifier(trust, checker), verify_urls=[BASE, OTHER_INSTANCE + "/"])
+    report = verifier.verify(sealer.seal(renderer.render(signed, verify_base=OTHER_INSTANCE)))
+    assert report["verdict"] == "VALID", failing(report)
+
+
+def test_the_verification_sites_are_this_deployments_and_the_configured_ones(
+    pki, sealer, renderer, signed, settings
+):
+    settings.VERIFY_URL = OTHER_INSTANCE
+    settings.TRUSTED_VERIFY_URLS = [BASE]
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    verifier = PdfVerifier(
+        Verifier(trust, RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False))
+    )
+    for site, verdict in [
+        (OTHER_INSTANCE, "VALID"),
+        (BASE, "VALID"),
+        (FOREIGN_SITES[0], "TAMPERED"),
+    ]:
+        report = verifier.verify(sealer.seal(renderer.render(signed, verify_base=site)))
+        assert report["verdict"] == verdict, (site, failing(report))
+
+
+def test_the_trusted_verification_sites_are_read_from_the_environment(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c",
+         "from hocba.config import settings; print(settings.TRUSTED_VERIFY_URLS)"],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "HOCBA_DATA_DIR": str(tmp_path),
+            "HOCBA_TRUSTED_VERIFY_URLS": " https://a.example.vn/xac-minh , ,https://b.example/x ",
+        },
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['https://a.example.vn/xac-minh', 'https://b.example/x']"
+
+
+# --- the seal's certificate and identity -----------------------------------------------------
+
+
+def verifier_of(pki, checker: RevocationChecker) -> PdfVerifier:
+    trust = TrustStore.from_pem(
+        [(pki.path / "ca/root.pem").read_bytes()], [(pki.path / "ca/issuing.pem").read_bytes()]
+    )
+    return PdfVerifier(Verifier(trust, checker), verify_urls=[BASE])
+
+
+@pytest.mark.parametrize("source", ["crl", "ocsp"])
+def test_a_seal_whose_certificate_was_revoked_before_sealing_is_a_revoked_certificate(
+    pki, drawing, source
+):
+    # another certificate of the same school (the XML's own seal is by a good one)
+    key, cert = pki.issue_org(TAX, SCHOOL)
+    pki.revoke(cert, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    attacked = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
+    checker = (
+        RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+        if source == "crl"
+        else RevocationChecker(use_ocsp=True)
+    )
+    report = verifier_of(pki, checker).verify(attacked)
+    assert report["verdict"] == "REVOKED_CERTIFICATE", failing(report)
+    assert failing(report) == {"pdf_signature": {"PDF_SIGNER_REVOKED"}}
+    assert report["checks"][0]["source"] == source
+
+
+def test_a_seal_whose_certificate_was_revoked_after_sealing_still_verifies(pki, drawing):
+    # the rule of the XML's signatures: a revocation after the time of signing does not undo it
+    key, cert = pki.issue_org(TAX, SCHOOL)
+    sealed = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
+    pki.revoke(cert, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+    report = verifier_of(pki, checker).verify(sealed)
+    assert report["verdict"] == "VALID", failing(report)
+    assert report["checks"][0]["revocation"] == "crl"
+
+
+def test_a_seal_whose_revocation_nobody_answers_is_indeterminate(pki, sealed):
+    report = verifier_of(pki, RevocationChecker(use_ocsp=False)).verify(sealed)
+    assert report["verdict"] == "INDETERMINATE", failing(report)
+    seal = report["checks"][0]
+    assert (seal["check"], seal["status"], seal["code"]) == (
+        "pdf_signature",
+        "UNKNOWN",
+        "PDF_SIGNER_REVOCATION_UNKNOWN",
+    )
+
+
+def test_a_record_without_a_tax_code_accepts_no_seal(pki, school_key, sealer, renderer):
+    record = sample_record()
+    record = dataclasses.replace(record, school=dataclasses.replace(record.school, tax_code=""))
+    people = {
+        slot: Pkcs12Signer(*pki.issue_person(pid, name))
+        for slot, pid, name in (
+            ("GVBM", "025085001234", "Nguyễn Thị Hoa"),
+            ("GVCN", "025085004321", "Lê Văn Chủ"),
+            ("CBQL", "025070001111", "Đỗ Gia Tuấn"),
+        )
+    }
+    people["KY_PHAT_HANH"] = Pkcs12Signer(*school_key)
+    signed = sign_all(build(record), ["TOAN", "GDTC"], lambda slot, _: people[slot])
+    assert b"MA_SO_THUE" not in signed
+    report = verifier_of(pki, RevocationChecker(use_ocsp=False)).verify(
+        sealer.seal(renderer.render(signed))
+    )
+    assert report["verdict"] == "UNTRUSTED_SIGNER", failing(report)
+    assert failing(report)["pdf_signature"] == {"PDF_SIGNER_MISMATCH"}
+
+
+def untrusted_seal(drawing):
+    other = create(Path(tempfile.mkdtemp(prefix="hocba-other-pki-")))
+    return Sealer(Pkcs12Signer(*other.issue_org(TAX, SCHOOL)), [other.issuing]).seal(drawing)
+
+
+SEAL_FAILURES = {
+    "an untrusted seal": (lambda pki, drawing, sealed: untrusted_seal(drawing),
+                          "PDF_SIGNER_UNTRUSTED"),
+    "another school's seal": (
+        lambda pki, drawing, sealed: Sealer(
+            Pkcs12Signer(*pki.issue_org("0100000000", "Trường khác")), [pki.issuing]
+        ).seal(drawing),
+        "PDF_SIGNER_MISMATCH",
+    ),
+    "a broken seal": (
+        lambda pki, drawing, sealed: sealed.replace(b"/Type/Pages", b"/Type/Pagez", 1),
+        "PDF_SIGNATURE_INVALID",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("what", list(SEAL_FAILURES))
+def test_a_view_whose_seal_fails_is_not_drawn_again(
+    verifier, pki, drawing, sealed, what, monkeypatch
+):
+    make, code = SEAL_FAILURES[what]
+    attacked = make(pki, drawing, sealed)
+    drawn = []
+    original = Renderer.render
+
+    def counting(self, *args, **kwargs):
+        drawn.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "render", counting)
+    report = verifier.verify(attacked)
+    assert report["verdict"] != "VALID"
+    assert code in failing(report)["pdf_signature"]
+    view = [c for c in report["checks"] if c["check"] == "view_matches_xml"]
+    assert [(c["status"], c["code"]) for c in view] == [("UNKNOWN", "VIEW_NOT_COMPARED")]
+    assert drawn == []
+
+
+def test_every_pdf_message_is_known_to_the_verification_page():
+    from hocba.verification.services import MESSAGES as PAGE
+
+    assert set(MESSAGES.values()) <= set(PAGE)
 
 
 # --- limits ----------------------------------------------------------------------------------

@@ -163,6 +163,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = limits.REQUEST_BODY_BYTES
 VERIFY_URL = os.environ.get("HOCBA_VERIFY_URL", "http://127.0.0.1:8000/xac-minh")
 """Where printed records send their readers: the QR code and footer carry
 `<VERIFY_URL>/<record id>/<version>?h=<short hash>`."""
+TRUSTED_VERIFY_URLS = [
+    url.strip() for url in os.environ.get("HOCBA_TRUSTED_VERIFY_URLS", "").split(",") if url.strip()
+]
+"""The verification addresses of other hocba instances (comma-separated, as each one's
+HOCBA_VERIFY_URL): a PDF view whose QR code leads anywhere but VERIFY_URL or one of these does
+not verify (`VIEW_ADDRESS_UNKNOWN`)."""
 
 
 def _caches() -> dict[str, dict[str, object]]:

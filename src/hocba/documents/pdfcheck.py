@@ -1,17 +1,24 @@
 """Verifying a sealed PDF view: the report of `contracts/verify.md` with three more checks.
 
-- `pdf_signature`: the school's PAdES seal is intact, chains to the trust anchors and belongs to
-  the school named in the record; no other signature was added;
+- `pdf_signature`: the school's PAdES seal is intact, chains to the trust anchors, belongs to
+  the school whose tax code the record names (as the XML verifier reads it for the school's own
+  seal) and its certificate is not revoked (asked of the XML verifier's revocation checker); no
+  other signature was added;
 - `embedded_xml`: the drawing carries the record's XML (and a later revision does not carry
   another one); the XML's own verification follows, with all its checks;
 - `view_matches_xml`: the pages a person sees are the drawing of that XML. The drawing is the
   file's first revision: the XML, the layout version and the verification address (keywords)
-  are read from it and nowhere else, the XML is drawn again and the two are compared byte for
-  byte. After the drawing only signatures that show nothing on a page (the seal), document time
-  stamps and validation data (DSS) may follow: pyHanko's difference analysis reviews every later
-  revision against the drawing (`hocba.documents.updates`), and whatever else an update brings
-  (a page painted over, a page added, an annotation, a visible signature, a changed catalog or
-  metadata) is named by its own code.
+  are read from it and nowhere else. The layout must be the one this verifier draws and the
+  address one of the configured verification sites (this deployment's and the other hocba
+  instances' it trusts); then the XML is drawn again and the two are compared byte for byte.
+  After the drawing only signatures that show nothing on a page (the seal), document time stamps
+  and validation data (DSS) may follow, and every byte must belong to one of them: the layout of
+  the bytes is accounted for and pyHanko's difference analysis reviews every later revision
+  against the drawing (`hocba.documents.updates`); whatever else an update brings (a page
+  painted over, a page added, an annotation, a visible signature, a changed catalog or
+  metadata, data that other readers would take for the document's end or for more objects) is
+  named by its own code. A seal that fails decides the verdict: the view is then not drawn
+  again (`VIEW_NOT_COMPARED`).
 
 The bytes come from anyone: they are read in pyHanko's strict mode (no hybrid cross-reference
 files, whose objects differ from one reader to another) with tight decode limits
@@ -21,14 +28,17 @@ never an exception.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 import logging
 import re
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
+from lxml import etree
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import (
     DEFAULT_PURPOSE_LIMITS,
@@ -52,7 +62,8 @@ from hocba.documents.view import VIEW_VERSION
 from hocba.records.xml import XmlRejected, parse_untrusted
 from hocba.records.xml.builder import NS
 from hocba.signing.certs import tax_code_of
-from hocba.signing.verify import Verifier, _check, _report, _verdict
+from hocba.signing.revocation import Status
+from hocba.signing.verify import TAMPERING, Verifier, _check, _report, _verdict
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +77,33 @@ MESSAGES = {
     "PDF_SIGNATURE_INVALID": "Chữ ký số trên tệp PDF không hợp lệ: nội dung đã bị thay đổi",
     "PDF_SIGNER_UNTRUSTED": "Chữ ký số trên tệp PDF không thuộc tổ chức được tin cậy",
     "PDF_SIGNER_MISMATCH": "Chữ ký số trên tệp PDF không phải của trường ghi trong học bạ",
+    "PDF_SIGNER_REVOKED": "Chứng thư số của chữ ký trên tệp PDF đã bị thu hồi trước thời điểm ký",
+    "PDF_SIGNER_REVOCATION_UNKNOWN": (
+        "Không kiểm tra được tình trạng thu hồi chứng thư số của chữ ký trên tệp PDF"
+    ),
     "PDF_OTHER_SIGNATURE": "Tệp PDF có thêm chữ ký số khác ngoài chữ ký của nhà trường",
     "EMBEDDED_XML_MISSING": "Tệp PDF không kèm tệp XML học bạ đã ký",
     "EMBEDDED_XML_TOO_LARGE": "Tệp XML đính kèm giải nén ra quá lớn (vượt giới hạn một học bạ)",
     "EMBEDDED_XML_REPLACED": "Tệp XML đính kèm đã bị thay thế sau khi nhà trường ký số",
     "VIEW_MISMATCH": "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm",
-    "VIEW_RENDERER_CHANGED": "Bản thể hiện được tạo bằng mẫu khác, không so sánh được",
+    "VIEW_LAYOUT_UNKNOWN": (
+        "Bản thể hiện ghi một mẫu trình bày mà hệ thống không dựng lại được, nên không chứng minh "
+        "được trang hiển thị đúng với tệp XML; hãy dùng tệp XML đính kèm"
+    ),
+    "VIEW_ADDRESS_UNKNOWN": (
+        "Mã QR trên bản thể hiện dẫn tới một trang không phải trang xác minh học bạ được công nhận"
+    ),
+    "VIEW_NOT_COMPARED": (
+        "Không so sánh nội dung hiển thị với tệp XML vì chữ ký số trên tệp PDF không đạt"
+    ),
+    "PDF_TRAILING_DATA": (
+        "Tệp PDF có dữ liệu nằm sau điểm kết thúc của lần cập nhật cuối cùng "
+        "(trình đọc PDF có thể hiển thị nội dung khác)"
+    ),
+    "PDF_UNLISTED_OBJECT": (
+        "Tệp PDF có dữ liệu ẩn không được khai báo trong bảng tham chiếu "
+        "(trình đọc PDF có thể hiển thị nội dung khác)"
+    ),
     "PDF_PAGE_ADDED": "Tệp PDF đã bị thêm, bớt hoặc thay trang sau khi dựng bản thể hiện",
     "PDF_PAGE_CONTENT_CHANGED": (
         "Nội dung trang đã bị vẽ thêm hoặc thay thế sau khi dựng bản thể hiện"
@@ -102,6 +134,8 @@ UPDATES = {
     "PDF_CATALOG_CHANGED",
     "PDF_METADATA_CHANGED",
     "PDF_UPDATE_NOT_ALLOWED",
+    "PDF_TRAILING_DATA",
+    "PDF_UNLISTED_OBJECT",
 }
 """What an update after the drawing brought that a view may not have."""
 PDF_TAMPERING = {
@@ -110,9 +144,14 @@ PDF_TAMPERING = {
     "PDF_OTHER_SIGNATURE",
     "EMBEDDED_XML_REPLACED",
     "VIEW_MISMATCH",
+    "VIEW_LAYOUT_UNKNOWN",
+    "VIEW_ADDRESS_UNKNOWN",
     *UPDATES,
 }
-_KEYWORD = re.compile(r"hocba-view:(\w+)")
+_KEYWORDS = re.compile(r"hocba-view:(?P<layout>[^,]*), (?P<address>\S+)")
+"""The drawing's keywords: its layout version and its verification address."""
+_ADDRESS = re.compile(r"(?P<base>.+)/[^/?#]+/[0-9]+\?h=[0-9a-f]{12}")
+"""A verification address, `<base>/<record id>/<version>?h=<check code>`."""
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*\Z")
 
 _LIMITED = StreamDecodeLimits(
@@ -204,6 +243,19 @@ def _seal_of(reader: PdfFileReader) -> tuple[EmbeddedPdfSignature | None, list[s
     return seal, others
 
 
+def configured_verify_urls() -> list[str]:
+    """The verification sites a view's QR code may lead to: this deployment's
+    (`HOCBA_VERIFY_URL`) and the other hocba instances' it trusts
+    (`HOCBA_TRUSTED_VERIFY_URLS`)."""
+    from django.conf import settings
+
+    return [settings.VERIFY_URL, *settings.TRUSTED_VERIFY_URLS]
+
+
+def _site(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
 @functools.cache
 def shared_renderer() -> Renderer:
     """One typst compiler for every verification in this process, whatever address a view
@@ -223,11 +275,19 @@ def _unusable(check: str, code: str) -> dict[str, Any]:
 
 
 class PdfVerifier:
-    """Verifies sealed PDF views with the XML verifier's trust anchors."""
+    """Verifies sealed PDF views with the XML verifier's trust anchors and revocation checker.
+    `verify_urls`: the verification sites a view may name (by default `configured_verify_urls`)."""
 
-    def __init__(self, verifier: Verifier, renderer: Renderer | None = None) -> None:
+    def __init__(
+        self,
+        verifier: Verifier,
+        renderer: Renderer | None = None,
+        verify_urls: Iterable[str] | None = None,
+    ) -> None:
         self.verifier = verifier
         self._given_renderer = renderer
+        urls = configured_verify_urls() if verify_urls is None else verify_urls
+        self.verify_urls = frozenset(_site(url) for url in urls if _site(url))
         trust = verifier.trust
         self._context = ValidationContext(
             trust_roots=[asn1_certificate(c) for c in trust.roots],
@@ -280,7 +340,8 @@ class PdfVerifier:
             unsealed = [_pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"), *report["checks"]]
             return _report(False, "TAMPERED", report["record"], unsealed), xml
 
-        checks = [self._seal(seal, reader, xml)]
+        seal_check = self._seal(seal, reader, xml)
+        checks = [seal_check]
         checks += [_pdf_check("pdf_signature", "FAIL", "PDF_OTHER_SIGNATURE", signer=name)
                    for name in others]  # fmt: skip
         if xml is None:
@@ -291,7 +352,12 @@ class PdfVerifier:
         else:
             checks.append(_pdf_check("embedded_xml", "PASS"))
         report = self.verifier.verify(xml)
-        checks += self._view(data, reader, drawing, xml)
+        if seal_check["status"] == "FAIL":
+            # the verdict is decided: no new drawing for a seal that is broken, untrusted,
+            # someone else's or revoked (anyone can make such a file, as many as they like)
+            checks.append(_pdf_check("view_matches_xml", "UNKNOWN", "VIEW_NOT_COMPARED"))
+        else:
+            checks += self._view(data, reader, drawing, xml)
         checks += report["checks"]
         verdict = _pdf_verdict(checks)
         return _report(verdict == "VALID", verdict, report["record"], checks), xml
@@ -300,7 +366,8 @@ class PdfVerifier:
         self, seal: EmbeddedPdfSignature, reader: PdfFileReader, xml: bytes | None
     ) -> dict[str, Any]:
         """The seal's own check: intact over the drawing and its own revision, trusted, the
-        school's. What follows its revision is the business of `review_updates`."""
+        school's, its certificate not revoked. What follows its revision is the business of
+        `review_updates`."""
         if seal.sig_object_type != "/Sig":
             return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID")
         status = validate_pdf_signature(
@@ -327,10 +394,35 @@ class PdfVerifier:
             return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID", **signer)
         if not status.trusted:
             return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_UNTRUSTED", **signer)
-        school_tax = _school_tax_code(xml) if xml is not None else ""
-        if school_tax and tax_code_of(seal_cert) != school_tax:
+        school_tax = record_tax_code(xml) if xml is not None else None
+        if school_tax is not None and (not school_tax or tax_code_of(seal_cert) != school_tax):
             return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_MISMATCH", **signer)
-        return _pdf_check("pdf_signature", "PASS", **signer)
+        signed_at = (
+            status.timestamp_validity.timestamp
+            if status.timestamp_validity is not None
+            else status.signer_reported_dt
+        )
+        return self._revocation(seal_cert, signed_at, signer)
+
+    def _revocation(
+        self, cert: x509.Certificate, signed_at: dt.datetime | None, signer: dict[str, str]
+    ) -> dict[str, Any]:
+        """The seal's certificate asked of the XML verifier's revocation checker, with the rule
+        the XML verifier applies to each signer: revoked at or before the time of the seal
+        (the time stamp's when there is one) fails; nobody answering leaves it UNKNOWN."""
+        chain = self.verifier.trust.chain(cert)
+        if chain is None or len(chain) < 2:
+            return _pdf_check("pdf_signature", "UNKNOWN", "PDF_SIGNER_REVOCATION_UNKNOWN", **signer)
+        answer = self.verifier.revocation.status(cert, chain[1])
+        if answer.status is Status.REVOKED and (
+            answer.revoked_at is None or signed_at is None or answer.revoked_at <= signed_at
+        ):
+            return _pdf_check(
+                "pdf_signature", "FAIL", "PDF_SIGNER_REVOKED", source=answer.source, **signer
+            )
+        if answer.status is Status.UNKNOWN:
+            return _pdf_check("pdf_signature", "UNKNOWN", "PDF_SIGNER_REVOCATION_UNKNOWN", **signer)
+        return _pdf_check("pdf_signature", "PASS", revocation=answer.source, **signer)
 
     def _view(
         self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
@@ -342,19 +434,26 @@ class PdfVerifier:
             return [drawn]
         code, revision, detail = refused
         update = _pdf_check("view_matches_xml", "FAIL", code, revision=revision, detail=detail)
-        return [update, drawn] if drawn["status"] == "FAIL" else [update]
+        if drawn["status"] == "FAIL" and drawn.get("code") != code:
+            return [update, drawn]
+        return [update]
 
     def _drawing(
         self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
     ) -> dict[str, Any]:
-        """The first revision is the drawing of `xml`, byte for byte, with the layout version
-        and the verification address the drawing itself names."""
-        keywords = _keywords(drawing)
-        version = _KEYWORD.search(keywords)
-        if version is None or version.group(1) != VIEW_VERSION:
-            return _pdf_check("view_matches_xml", "UNKNOWN", "VIEW_RENDERER_CHANGED")
-        address = keywords.split(",", 1)[1].strip() if "," in keywords else ""
-        base = address.split("?", 1)[0].rsplit("/", 2)[0]
+        """The first revision is the drawing of `xml`, byte for byte, in the layout this
+        verifier draws and with a verification address of a configured site."""
+        named = _KEYWORDS.fullmatch(_keywords(drawing))
+        address = _ADDRESS.fullmatch(named["address"]) if named is not None else None
+        if named is None or address is None:
+            return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
+        if named["layout"] != VIEW_VERSION:
+            # only one layout has ever been issued: a view naming another cannot be shown to
+            # be the drawing of its XML (whoever holds the seal key writes the keywords)
+            return _pdf_check("view_matches_xml", "FAIL", "VIEW_LAYOUT_UNKNOWN")
+        base = _site(address["base"])
+        if base not in self.verify_urls:
+            return _pdf_check("view_matches_xml", "FAIL", "VIEW_ADDRESS_UNKNOWN", address=base)
         try:
             drawn = self.renderer.render(xml, verify_base=base)
         except Exception:  # an XML that cannot be drawn is not what the pages show
@@ -370,18 +469,27 @@ class PdfVerifier:
         return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
 
 
-def _school_tax_code(xml: bytes) -> str:
+def record_tax_code(xml: bytes) -> str | None:
+    """The school's tax code in the record `xml`, read where the XML verifier reads the tax code
+    the school's seal must carry (`DU_LIEU_HOC_BA/THONG_TIN_HOC_BA/TRUONG/MA_SO_THUE`, nowhere
+    else): "" when the record has none, None when `xml` is not XML at all."""
     try:
-        root = parse_untrusted(xml)
+        element: etree._Element | None = parse_untrusted(xml, keep_whitespace=True)
     except XmlRejected:
-        return ""
-    return root.findtext(f".//{{{NS}}}TRUONG/{{{NS}}}MA_SO_THUE") or ""
+        return None
+    for name in ("DU_LIEU_HOC_BA", "THONG_TIN_HOC_BA", "TRUONG", "MA_SO_THUE"):
+        if element is None:
+            return ""
+        element = next(element.iterchildren(f"{{{NS}}}{name}"), None)
+    return "" if element is None else element.text or ""
 
 
 def _pdf_verdict(checks: list[dict[str, Any]]) -> str:
     codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
-    if codes & PDF_TAMPERING:
+    if codes & (PDF_TAMPERING | TAMPERING):
         return "TAMPERED"
+    if "PDF_SIGNER_REVOKED" in codes:
+        return "REVOKED_CERTIFICATE"
     if codes & {"PDF_SIGNER_UNTRUSTED", "PDF_SIGNER_MISMATCH"}:
         return "UNTRUSTED_SIGNER"
     if codes & UNUSABLE:

@@ -10,12 +10,26 @@ policy can demand LTA_UPDATES of every update. The information dictionary and th
 be written again (pyHanko does when it adds validation data) but must say what the drawing says.
 Objects that nothing refers to are refused too (pyHanko's standard policy lets them pass), and an
 update writing more objects than validation data ever needs is refused before it is read.
+
+pyHanko reviews the revisions it finds by following the chain back from the `startxref` before
+the file's last line that begins with `%%EOF`; other readers find that pointer otherwise (poppler,
+MuPDF and pdf.js take the last word `startxref` near the end; a reader that finds the
+cross-reference data damaged rebuilds it from every `N G obj` in the file). So before any update
+is reviewed, every byte after the drawing is accounted for (`unaccounted`): each update is its
+objects, each beginning exactly where its cross-reference table says and running to the next
+one, ending with `endobj`; then that table (written in the one form ISO 32000 gives it, no object
+listed twice or freed), its trailer, `startxref` with the table's own offset and `%%EOF`, with
+only whitespace between; the last `%%EOF` ends the file. Nothing that a reader takes for
+structure (an object header, a trailer, a startxref, an end of file) may stand anywhere else after
+the drawing, not even inside a string or stream of a listed object. Every reader then finds the
+revisions pyHanko reviews, and one that rebuilds the cross-reference data finds the same objects.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -25,6 +39,7 @@ from pyhanko.pdf_utils.metadata import model as xmp
 from pyhanko.pdf_utils.metadata.xmp_xml import parse_xmp
 from pyhanko.pdf_utils.misc import PdfReadError
 from pyhanko.pdf_utils.reader import HistoricalResolver, PdfFileReader, RawPdfPath
+from pyhanko.pdf_utils.xref import XRefSectionType
 from pyhanko.sign.diff_analysis import (
     ModificationLevel,
     StandardDiffPolicy,
@@ -335,14 +350,208 @@ def _named(old: HistoricalResolver, new: HistoricalResolver) -> str:
     return "PDF_UPDATE_NOT_ALLOWED"
 
 
+# --- every byte after the drawing -------------------------------------------------------------
+
+_SPACE = re.compile(rb"[ \t\n\r\f\x00]*")
+"""PDF whitespace (ISO 32000-1, 7.2.2), none or more."""
+_TABLE = re.compile(rb"xref(?:\r\n|\n|\r)")
+_SUBSECTION = re.compile(rb"(\d{1,10}) (\d{1,10})(?:\r\n|\n|\r)")
+_ENTRY = re.compile(rb"(\d{10}) (\d{5}) ([nf])(?: \r| \n|\r\n)")
+"""A cross-reference entry as ISO 32000-1, 7.5.4 writes it: exactly 20 bytes."""
+_FREE_HEAD = (0, 65535)
+"""The one free entry an update writes: object 0, the head of the (empty) list of free objects."""
+_TRAILER = re.compile(rb"trailer[ \t\n\r\f\x00]*")
+_OBJECT = re.compile(rb"(\d{1,10}) (\d{1,5}) obj[ \t\n\r\f\x00]")
+_ENDOBJ = re.compile(rb"[ \t\n\r\f\x00>\])]endobj[ \t\n\r\f\x00]*\Z")
+"""The end of an object: `endobj` after whitespace or the end of its value, then whitespace
+only (up to the next object, or the table)."""
+_END = re.compile(rb"(startxref)[ \t\n\r\f\x00]+(\d{1,20})[ \t\n\r\f\x00]+(%%EOF)(?:\r\n|\n|\r)?")
+_MARKER = re.compile(
+    rb"(?<!\d)\d++[ \t\n\r\f\x00]++\d++[ \t\n\r\f\x00]++obj|trailer|startxref|%%EOF"
+)
+"""What a reader looking for the end of a file, or rebuilding a damaged cross-reference table,
+takes for structure: an object header, a trailer, a startxref pointer, an end-of-file marker."""
+SHOWN_BYTES = 32
+"""Bytes of an unaccounted place quoted in the explanation."""
+
+
+class _Unaccounted(Exception):
+    """Bytes after the drawing that are not what pyHanko reviews: (code, revision, detail)."""
+
+    def __init__(self, code: str, revision: int, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.revision = revision
+        self.detail = detail
+
+
+def _quoted(data: bytes, at: int) -> str:
+    return repr(data[at : at + SHOWN_BYTES])
+
+
+class _Layout:
+    """Walks the revisions of a file in order, accounting for each byte (see the module's
+    docstring); `structure` collects where each object header, trailer, startxref and %%EOF of
+    an update begins."""
+
+    def __init__(self, reader: PdfFileReader, data: bytes) -> None:
+        self.reader = reader
+        self.data = data
+        self.structure: set[int] = set()
+
+    def space(self, at: int) -> int:
+        match = _SPACE.match(self.data, at)
+        assert match is not None  # none or more
+        return match.end()
+
+    def fail(self, code: str, revision: int, detail: str) -> _Unaccounted:
+        # the drawing is not reviewed here but compared with a new drawing, which then fails
+        return _Unaccounted("VIEW_MISMATCH" if revision == 0 else code, revision, detail)
+
+    def table(self, revision: int, at: int) -> tuple[dict[int, tuple[int, int]], set[int], int]:
+        """The in-use entries of the cross-reference table at `at` ({number: (generation,
+        offset)}), the objects it frees, and where it ends."""
+        head = _TABLE.match(self.data, at)
+        if head is None:
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, f"no table at {at}")
+        at = head.end()
+        used: dict[int, tuple[int, int]] = {}
+        freed: set[int] = set()
+        seen: set[int] = set()
+        while (subsection := _SUBSECTION.match(self.data, at)) is not None:
+            at = subsection.end()
+            first, count = int(subsection[1]), int(subsection[2])
+            for number in range(first, first + count):
+                entry = _ENTRY.match(self.data, at)
+                if entry is None or number in seen:
+                    raise self.fail(
+                        "PDF_UNLISTED_OBJECT", revision, f"cross-reference entry at {at}"
+                    )
+                seen.add(number)
+                at = entry.end()
+                generation = int(entry[2])
+                if entry[3] == b"n" and number != 0:
+                    used[number] = (generation, int(entry[1]))
+                elif entry[3] == b"f" and (number, generation) != _FREE_HEAD:
+                    freed.add(number)
+                elif entry[3] == b"n":
+                    raise self.fail("PDF_UNLISTED_OBJECT", revision, "object 0 in use")
+        if not seen:
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, f"empty table at {at}")
+        return used, freed, at
+
+    def revision(self, revision: int, start: int) -> int:
+        """Accounts for `revision`, which begins at `start`; where it ends."""
+        info = self.reader.xrefs.get_xref_container_info(revision)
+        xref_at = info.declared_startxref
+        if info.xref_section_type is not XRefSectionType.STANDARD:
+            raise self.fail("PDF_UPDATE_NOT_ALLOWED", revision, "not a cross-reference table")
+        used, freed, at = self.table(revision, xref_at)
+        section = self.reader.xrefs.get_xref_data(revision)
+        if section.standard_xrefs != used or set(section.freed) != freed:
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, "the table reads two ways")
+        if freed and revision:
+            raise self.fail("PDF_UPDATE_NOT_ALLOWED", revision, f"objects freed: {sorted(freed)}")
+        trailer = _TRAILER.match(self.data, self.space(at))
+        if trailer is None or trailer.end() != info.end_location:
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, f"no trailer after the table at {at}")
+        stream = self.reader.stream
+        stream.seek(trailer.end())
+        generic.DictionaryObject.read_from_stream(stream, generic.TrailerReference(self.reader))
+        end = _END.match(self.data, self.space(stream.tell()))
+        if end is None or int(end[2]) != xref_at:
+            detail = f"no startxref {xref_at} and %%EOF after the trailer"
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, detail)
+        if revision:
+            self._objects(revision, start, xref_at, used)
+            self.structure |= {xref_at, trailer.start(), end.start(1), end.start(3)}
+        return end.end()
+
+    def _objects(
+        self, revision: int, start: int, xref_at: int, used: dict[int, tuple[int, int]]
+    ) -> None:
+        """From `start` to the table at `xref_at`: the objects the table lists, nothing else.
+        Each begins where the table says, with its own number (`N G obj`), and runs to the next
+        one listed (or the table), ending with `endobj`; whitespace only before the first."""
+        listed = sorted(
+            (offset, number, generation) for number, (generation, offset) in used.items()
+        )
+        outside = [(n, g) for offset, n, g in listed if not start <= offset < xref_at]
+        if outside:
+            detail = f"object {outside[0][0]} {outside[0][1]} listed outside its update"
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, detail)
+        if len({offset for offset, _, _ in listed}) != len(listed):
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, "two objects listed at one place")
+        first = self.space(start)
+        if first != (listed[0][0] if listed else xref_at):
+            detail = f"unlisted bytes at {first}: {_quoted(self.data, first)}"
+            raise self.fail("PDF_UNLISTED_OBJECT", revision, detail)
+        ends = [offset for offset, _, _ in listed[1:]] + [xref_at]
+        for (offset, number, generation), end in zip(listed, ends, strict=True):
+            header = _OBJECT.match(self.data, offset, end)
+            if header is None or (int(header[1]), int(header[2])) != (number, generation):
+                detail = f"object {number} {generation} listed at {offset}: "
+                raise self.fail(
+                    "PDF_UNLISTED_OBJECT", revision, detail + _quoted(self.data, offset)
+                )
+            if _ENDOBJ.search(self.data, header.end(), end) is None:
+                detail = f"object {number} {generation} does not end with endobj before {end}"
+                raise self.fail("PDF_UNLISTED_OBJECT", revision, detail)
+            self.structure.add(offset)
+
+
+def unaccounted(reader: PdfFileReader) -> tuple[str, int, str] | None:
+    """Bytes after the drawing that pyHanko's review would not see, as (code, revision,
+    detail): PDF_TRAILING_DATA after the last revision's `%%EOF`, PDF_UNLISTED_OBJECT inside an
+    update (anything its table does not list where it says, or structure hidden in a listed
+    object), PDF_UPDATE_NOT_ALLOWED for an update that is not a cross-reference table or frees
+    objects, VIEW_MISMATCH when the first revision is not laid out as a drawing is. None when
+    every byte is accounted for."""
+    stream = reader.stream
+    stream.seek(0)
+    data = stream.read()
+    layout = _Layout(reader, data)
+    last = reader.xrefs.total_revisions - 1
+    try:
+        drawn = end = layout.revision(0, 0)
+        for revision in range(1, last + 1):
+            end = layout.revision(revision, end)
+    except _Unaccounted as found:
+        return found.code, found.revision, found.detail[:DETAIL_CHARS]
+    if layout.space(end) != len(data):
+        detail = f"{len(data) - end} bytes after the last %%EOF: {_quoted(data, end)}"
+        return "PDF_TRAILING_DATA", last, detail[:DETAIL_CHARS]
+    for marker in _MARKER.finditer(data, drawn):
+        if marker.start() not in layout.structure:
+            detail = f"{marker[0][:SHOWN_BYTES]!r} at {marker.start()}, inside a listed object"
+            return "PDF_UNLISTED_OBJECT", _revision_at(reader, marker.start()), detail
+    return None
+
+
+def _revision_at(reader: PdfFileReader, at: int) -> int:
+    """The first revision whose table lies after `at`."""
+    last = int(reader.xrefs.total_revisions) - 1
+    for revision in range(1, last):
+        if at < reader.xrefs.get_xref_container_info(revision).declared_startxref:
+            return revision
+    return last
+
+
 def review_updates(reader: PdfFileReader) -> tuple[str, int, str] | None:
-    """The first revision after the drawing that `VIEW_POLICY` refuses, as (code naming what it
-    brought, revision, pyHanko's explanation); None when every update is allowed."""
-    drawing = reader.get_historical_resolver(0)
-    for revision in range(1, reader.xrefs.total_revisions):
+    """The first revision after the drawing that is not allowed, as (code naming what it
+    brought, revision, explanation); None when every update is allowed. An update that writes
+    more than `limits.PDF_UPDATE_OBJECTS` objects is refused unread; then every byte after the
+    drawing must be accounted for (`unaccounted`); then `VIEW_POLICY` reviews each update."""
+    total = reader.xrefs.total_revisions
+    for revision in range(1, total):
         written = len(reader.xrefs.get_xref_data(revision).explicit_refs_in_revision)
         if written > limits.PDF_UPDATE_OBJECTS:
             return "PDF_UPDATE_NOT_ALLOWED", revision, f"{written} objects in one update"
+    hidden = unaccounted(reader)
+    if hidden is not None:
+        return hidden
+    drawing = reader.get_historical_resolver(0)
+    for revision in range(1, total):
         update = reader.get_historical_resolver(revision)
         try:
             result = VIEW_POLICY.apply(drawing, update)

@@ -162,8 +162,35 @@ MESSAGES = {
     "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm": _(
         "The displayed content does not match the attached XML record file"
     ),
-    "Bản thể hiện được tạo bằng mẫu khác, không so sánh được": _(
-        "The view was drawn with another template and cannot be compared"
+    "Bản thể hiện ghi một mẫu trình bày mà hệ thống không dựng lại được, nên không chứng minh "
+    "được trang hiển thị đúng với tệp XML; hãy dùng tệp XML đính kèm": _(
+        "The view names a layout this system cannot draw, so its pages cannot be shown to match "
+        "the XML file; use the attached XML file instead"
+    ),
+    "Mã QR trên bản thể hiện dẫn tới một trang không phải trang xác minh học bạ được công nhận": _(
+        "The QR code on the view leads to a site that is not a known verification site"
+    ),
+    "Không so sánh nội dung hiển thị với tệp XML vì chữ ký số trên tệp PDF không đạt": _(
+        "The displayed content was not compared with the XML file because the digital signature "
+        "on the PDF file did not pass"
+    ),
+    "Tệp PDF có dữ liệu nằm sau điểm kết thúc của lần cập nhật cuối cùng "
+    "(trình đọc PDF có thể hiển thị nội dung khác)": _(
+        "The PDF file holds data after the end of its last update (a PDF reader may show other "
+        "content)"
+    ),
+    "Tệp PDF có dữ liệu ẩn không được khai báo trong bảng tham chiếu "
+    "(trình đọc PDF có thể hiển thị nội dung khác)": _(
+        "The PDF file holds hidden data that its cross-reference table does not list (a PDF "
+        "reader may show other content)"
+    ),
+    "Chứng thư số của chữ ký trên tệp PDF đã bị thu hồi trước thời điểm ký": _(
+        "The certificate of the digital signature on the PDF file was revoked before the time "
+        "of signing"
+    ),
+    "Không kiểm tra được tình trạng thu hồi chứng thư số của chữ ký trên tệp PDF": _(
+        "The revocation status of the certificate of the digital signature on the PDF file could "
+        "not be checked"
     ),
     "Tệp PDF có dữ liệu nén giải ra quá lớn (vượt giới hạn cho phép)": _(
         "The PDF file holds compressed data that inflates beyond the allowed limit"
