@@ -145,18 +145,16 @@ class Verifier:
             )
         except Exception:
             return _unreadable(None)
+        return self.verify_parsed(root, data)
+
+    def verify_parsed(self, root: etree._Element, data: bytes | None = None) -> dict[str, Any]:
+        """The report for a record already read with `parse_untrusted(…, keep_whitespace=True)`
+        (for callers that go on using the tree; `data`, the bytes it was read from, if at hand,
+        spares a walk of the tree). Always a report: whatever a hostile file makes a library
+        raise on the way (a certificate, a revocation answer, anything not foreseen) ends as a
+        MALFORMED report with the code XML_UNREADABLE, and is logged."""
         try:
             return self._verify_parsed(root, data)
-        except Exception:
-            return _unreadable(root)
-
-    def verify_parsed(self, root: etree._Element) -> dict[str, Any]:
-        """The report for a record already read with `parse_untrusted(…, keep_whitespace=True)`
-        (for callers that go on using the tree). Always a report: whatever a hostile file makes
-        a library raise on the way (a certificate, a revocation answer, anything not foreseen)
-        ends as a MALFORMED report with the code XML_UNREADABLE, and is logged."""
-        try:
-            return self._verify_parsed(root)
         except Exception:
             return _unreadable(root)
 
