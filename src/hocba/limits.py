@@ -125,6 +125,17 @@ AGENT_WRONG_PINS: Final = 2
 """Wrong PINs in a row for one token after which the agent stops asking for its PIN until the
 teacher confirms on the agent's page (or the agent restarts): tokens lock after 3 to 15."""
 
+# --- revocation answers fetched from outside ---------------------------------------------------
+
+OCSP_RESPONSE_BYTES: Final = 64 * KiB
+"""An OCSP answer read from a responder (one about one certificate is 1.5-2 KiB, 3-5 KiB with a
+delegated responder's certificate); a larger one is dropped while it is read, as no answer."""
+
+OCSP_EXCHANGE_SECONDS: Final = 2.0
+"""The whole OCSP exchange with a responder (connecting, sending, every byte of the answer):
+past it the answer is dropped as none, however slowly its bytes still come (a timeout that
+bounds each read would let a responder hold a worker by sending a byte at a time)."""
+
 # --- caches kept by a long-running process (bounded, least recently used dropped) -----------
 
 CERTIFICATES_CACHED: Final = 4_096

@@ -33,13 +33,13 @@ class Kit:
     signers: dict[str, Pkcs12Signer]
     """By slot: GVBM, GVCN, CBQL, KY_PHAT_HANH."""
 
-    def verifier(self) -> Verifier:
+    def verifier(self, use_ocsp: bool = False) -> Verifier:
         trust = TrustStore.from_pem(
             [(self.pki.path / "ca/root.pem").read_bytes()],
             [(self.pki.path / "ca/issuing.pem").read_bytes()],
         )
         return Verifier(
-            trust, RevocationChecker.from_files([str(self.pki.crl_path)], use_ocsp=False)
+            trust, RevocationChecker.from_files([str(self.pki.crl_path)], use_ocsp=use_ocsp)
         )
 
     def signed(self, record: Record | None = None) -> bytes:
@@ -61,8 +61,8 @@ class Kit:
         return Pkcs12Signer(key, self.pki._issue(subject, key))
 
 
-def make_kit(path: Path) -> Kit:
-    pki = create(path, ocsp_url="http://127.0.0.1:9/ocsp")
+def make_kit(path: Path, ocsp_url: str = "http://127.0.0.1:9/ocsp") -> Kit:
+    pki = create(path, ocsp_url=ocsp_url)
     signers = {
         "GVBM": Pkcs12Signer(*pki.issue_person(TEACHER_ID, "Nguyễn Thị Hoa")),
         "GVCN": Pkcs12Signer(*pki.issue_person(HOMEROOM_ID, "Lê Văn Chủ")),

@@ -163,9 +163,18 @@ def test_a_running_verifier_sees_a_certificate_revoked_in_a_new_crl_within_the_i
     assert failed_revocations(report) == [(slot, "crl")] * expected
 
 
+@pytest.mark.parametrize(
+    ("reason", "honest_verdict"),
+    [
+        # the key is in the thief's hands: no signature of it stands, whatever time it claims
+        (x509.ReasonFlags.key_compromise, "REVOKED_CERTIFICATE"),
+        # the certificate replaced: what was signed before stands
+        (x509.ReasonFlags.superseded, "VALID"),
+    ],
+)
 @pytest.mark.parametrize("slot", ["GVBM", "KY_PHAT_HANH"])
 def test_a_record_signed_with_a_stolen_key_after_its_revocation_is_refused_by_a_running_verifier(
-    school, slot
+    school, slot, reason, honest_verdict
 ):
     verifier = school.verifier(REFRESH)
     honest = school.sign()
@@ -174,7 +183,9 @@ def test_a_record_signed_with_a_stolen_key_after_its_revocation_is_refused_by_a_
     # signing times are written to the second: the key is stolen in a later second
     time.sleep(1.05)
     school.pki.revoke(
-        school.signers[slot].certificate, when=dt.datetime.now(dt.UTC).replace(microsecond=0)
+        school.signers[slot].certificate,
+        when=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        reason=reason,
     )
     forged = school.sign(record_id="0d3b1f47-8a6e-4c59-b2d1-7e9f4a6c3b28")  # by the thief
     wait_past(time.time() + REFRESH)
@@ -182,8 +193,9 @@ def test_a_record_signed_with_a_stolen_key_after_its_revocation_is_refused_by_a_
     report = verifier.verify(forged)
     assert report["verdict"] == "REVOKED_CERTIFICATE"
     assert {where for where, _ in failed_revocations(report)} == {slot}
-    # signed before the revocation, the honest record keeps its signatures
-    assert verifier.verify(honest)["verdict"] == "VALID"
+    # signed before the revocation, the honest record keeps its signatures only when the
+    # reason says nothing against the key
+    assert verifier.verify(honest)["verdict"] == honest_verdict
 
 
 def test_a_crl_whose_next_update_passes_is_read_again_before_the_interval(school):
@@ -229,6 +241,83 @@ def test_a_crl_file_caught_half_written_keeps_the_last_good_copy(school):
     school.pki.revoke(school.signers["GVCN"].certificate, when=before_signing())
     wait_past(time.time() + REFRESH)
     assert verifier.verify(signed)["verdict"] == "REVOKED_CERTIFICATE"
+
+
+def crl_pem(
+    school: School, revoked: Iterable[x509.Certificate], number: int, valid_for: float = 86_400
+) -> bytes:
+    """A CRL of the issuing CA listing `revoked`, numbered `number`."""
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(school.pki.issuing.subject)
+        .last_update(now - dt.timedelta(minutes=1))
+        .next_update(now + dt.timedelta(seconds=valid_for))
+        .add_extension(x509.CRLNumber(number), critical=False)
+    )
+    for cert in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(before_signing())
+            .build()
+        )
+    crl = builder.sign(school.pki.issuing_key, hashes.SHA256())
+    return crl.public_bytes(serialization.Encoding.PEM)
+
+
+@pytest.mark.parametrize("listed_in", ["first", "second"])
+@pytest.mark.parametrize("slot", ["GVCN", "KY_PHAT_HANH"])
+def test_every_crl_of_the_issuer_is_asked_and_one_listing_the_certificate_revokes_it(
+    school, tmp_path, slot, listed_in
+):
+    """Two CRLs of the same CA are configured (a deployment publishing a new one beside the
+    old, or partitioned lists): the first one that is valid answered alone, so a certificate
+    listed only in the other one was GOOD."""
+    signed = school.sign()
+    revoked = school.signers[slot].certificate
+    files = [tmp_path / "first.crl", tmp_path / "second.crl"]
+    for path in files:
+        listing = [revoked] if path.stem == listed_in else []
+        path.write_bytes(crl_pem(school, listing, number=7))
+    checker = RevocationChecker.from_files([str(path) for path in files], use_ocsp=False)
+    report = Verifier(school.verifier(REFRESH).trust, checker).verify(signed)
+    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert {where for where, _ in failed_revocations(report)} == {slot}
+
+
+def test_a_crl_replaced_by_an_older_copy_is_not_believed(school):
+    """Whoever can write the published CRL (or sits between the publisher and the server)
+    puts back an older CRL, validly signed and not yet past its nextUpdate, from before the
+    revocation."""
+    signed = school.sign()
+    revoked = school.signers["CBQL"].certificate
+    older = crl_pem(school, [], number=41)
+    school.pki.crl_path.write_bytes(crl_pem(school, [revoked], number=42))
+    verifier = school.verifier(REFRESH)
+    assert verifier.verify(signed)["verdict"] == "REVOKED_CERTIFICATE"
+
+    school.pki.crl_path.write_bytes(older)
+    wait_past(time.time() + REFRESH)
+    report = verifier.verify(signed)
+    assert report["verdict"] == "INDETERMINATE"
+    assert {c["status"] for c in report["checks"] if c["check"] == "revocation"} == {"UNKNOWN"}
+
+    # a newer CRL is believed again (the certificate taken off the list: a hold released)
+    school.pki.crl_path.write_bytes(crl_pem(school, [], number=43))
+    wait_past(time.time() + REFRESH)
+    assert verifier.verify(signed)["verdict"] == "VALID"
+
+
+def test_an_older_crl_configured_beside_a_newer_one_is_not_believed(school, tmp_path):
+    signed = school.sign()
+    revoked = school.signers["GVBM"].certificate
+    newer, older = tmp_path / "newer.crl", tmp_path / "older.crl"
+    newer.write_bytes(crl_pem(school, [], number=9))
+    older.write_bytes(crl_pem(school, [revoked], number=8))  # listed, then taken off
+    checker = RevocationChecker.from_files([str(older), str(newer)], use_ocsp=False)
+    report = Verifier(school.verifier(REFRESH).trust, checker).verify(signed)
+    assert report["verdict"] == "VALID"
 
 
 # --- OCSP ------------------------------------------------------------------------------------

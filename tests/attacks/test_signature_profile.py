@@ -18,7 +18,7 @@ from lxml import etree
 
 from hocba.records.xml import parse_untrusted
 from hocba.records.xml.builder import NS, serialize
-from hocba.signing.profile import DS
+from hocba.signing.profile import DS, XADES
 from tests.attacks.record_kit import failed_codes, make_kit
 
 Q = f"{{{NS}}}"
@@ -72,7 +72,7 @@ def test_a_forged_copy_of_the_record_in_a_ds_object_in_a_slot_is_refused(
     kit, issued, slot, keep_ids
 ):
     root = tree(issued)
-    holder = etree.SubElement(root.find(SLOTS[slot]), f"{{{DS}}}Object")
+    holder = etree.SubElement(root.find(SLOTS[slot]), f"{{{DS}}}Object", nsmap={"ds": DS})
     holder.append(forged_copy(root, keep_ids))
     report = refused(kit, serialize(root))
     if slot in ("CBQL", "KY_PHAT_HANH") and not keep_ids:
@@ -85,7 +85,11 @@ def test_a_forged_copy_inside_a_signature_is_refused(kit, issued, where):
     root = tree(issued)
     signature = root.find(SLOTS["KY_PHAT_HANH"])[0]
     parent = {"signature": signature, "object": signature[3], "key_info": signature[2]}[where]
-    holder = etree.SubElement(parent, f"{{{DS}}}Object") if where != "object" else parent
+    holder = (
+        etree.SubElement(parent, f"{{{DS}}}Object", nsmap={"ds": DS})
+        if where != "object"
+        else parent
+    )
     holder.append(forged_copy(root, keep_ids=False))
     report = refused(kit, serialize(root))
     assert "MALFORMED_SIGNATURE" in failed_codes(report)
@@ -96,7 +100,7 @@ def test_thousands_of_extra_xmldsig_elements_in_a_slot_are_refused(kit, issued, 
     root = tree(issued)
     slot = root.find(SLOTS["KY_PHAT_HANH"])
     for index in range(3000):
-        etree.SubElement(slot, f"{{{DS}}}{tag}").text = f"{index}"
+        etree.SubElement(slot, f"{{{DS}}}{tag}", nsmap={"ds": DS}).text = f"{index}"
     report = refused(kit, serialize(root))
     assert report["verdict"] == "TAMPERED"
 
@@ -161,6 +165,89 @@ def test_a_namespace_declaration_carrying_content_on_a_signature_or_its_slot_is_
     at = start + 1 + len(tag)
     forged = issued[:at] + b' xmlns:f="urn:forged:TOAN=10.0"' + issued[at:]
     refused(kit, forged)
+
+
+START_TAG = re.compile(rb"<(?![/?!])[A-Za-z_][A-Za-z0-9_.:-]*")
+PREFIXES = st.one_of(
+    st.sampled_from(["f", "ds", "xades", "r", "junk", "xsi"]),
+    st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,20}", fullmatch=True).filter(
+        lambda p: not p.lower().startswith("xml")
+    ),
+    st.just("J" * 100_000),  # a prefix can carry data too
+)
+URIS = st.one_of(
+    st.sampled_from([NS, DS, XADES, XSI, "urn:forged:TOAN=10.0", "http://example.com/x"]),
+    st.just("urn:junk:" + "A" * 100_000),
+    st.text(alphabet="abcXYZ019:/.-_=?#", min_size=1, max_size=60),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_namespace_declaration_other_than_the_records_own_anywhere_is_malformed(
+    kit, issued, data
+):
+    """Exclusive canonicalisation leaves out a declaration nothing uses: inside the signed data
+    as well as around it, its URI (and its prefix) would be unsigned bytes that verify."""
+    prefix, uri = data.draw(st.tuples(PREFIXES, URIS))
+    assume((prefix, uri) not in {("ds", DS), ("xades", XADES)})
+    starts = [m.end() for m in START_TAG.finditer(issued)]
+    at = data.draw(st.sampled_from(starts))
+    declaration = data.draw(spellings(f"xmlns:{prefix}", uri))
+    forged = issued[:at] + declaration + issued[at:]
+    report = kit.verifier().verify(forged)
+    assert report["verdict"] == "MALFORMED" and not report["valid"], report["verdict"]
+    assert failed_codes(report) <= {"XML_NAMESPACE_FORBIDDEN", "XML_MALFORMED"}
+
+
+def spellings(name: str, uri: str) -> st.SearchStrategy[bytes]:
+    """The declaration `name`="`uri`" as XML lets it be written: spaces around "=", either
+    quote, characters written as references."""
+    return st.builds(
+        lambda space, before, after, quote, refs: (
+            f"{space}{name}{before}={after}{quote}"
+            + "".join(f"&#x{ord(c):x};" if c in refs else c for c in uri)
+            + quote
+        ).encode(),
+        st.sampled_from([" ", "\n", "\t", "  "]),
+        st.sampled_from(["", " ", "\n"]),
+        st.sampled_from(["", " ", "\t"]),
+        st.sampled_from(['"', "'"]),
+        st.sets(st.sampled_from(sorted(set("#:/.abcA1")))),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_the_records_own_declarations_however_spelt_still_verify(kit, issued, data):
+    """Only the namespace and prefix count, not how the bytes spell them (on elements that hold
+    no signature: around one, any declaration is refused with the signature's exact form)."""
+    prefix, uri = data.draw(st.sampled_from([("", NS), ("ds", DS), ("xades", XADES)]))
+    name = f"xmlns:{prefix}" if prefix else "xmlns"
+    element = data.draw(st.sampled_from([b"THONG_TIN_HOC_BA", b"DIEM_TONG_KET", b"TRUONG"]))
+    at = re.search(b"<" + element + b"(?=[ >/])", issued).end()  # type: ignore[union-attr]
+    again = issued[:at] + data.draw(spellings(name, uri)) + issued[at:]
+    assert kit.verifier().verify(again)["verdict"] == "VALID"
+
+
+@pytest.mark.parametrize(
+    "element", [b"DU_LIEU_HOC_BA", b"THONG_TIN_HOC_BA", b"DIEM_TONG_KET", b"MA_MON_HOC",
+                b"TRUONG", b"HO_TEN_ME", b"PHIEN_BAN"],
+)  # fmt: skip
+def test_an_unused_namespace_of_100_kb_on_a_signed_element_is_malformed(kit, issued, element):
+    at = re.search(b"<" + element + b"(?=[ >/])", issued).end()  # type: ignore[union-attr]
+    forged = issued[:at] + b' xmlns:junk="urn:junk:' + b"A" * 100_000 + b'"' + issued[at:]
+    report = kit.verifier().verify(forged)
+    assert report["verdict"] == "MALFORMED"
+    assert failed_codes(report) == {"XML_NAMESPACE_FORBIDDEN"}
+
+
+def test_the_records_own_declarations_written_again_still_verify(kit, issued):
+    """Declaring the record's, xmldsig's or XAdES's namespace again under its own prefix adds
+    nothing anyone could read."""
+    at = issued.find(b"<THONG_TIN_HOC_BA") + len(b"<THONG_TIN_HOC_BA")
+    again = f' xmlns="{NS}" xmlns:ds="{DS}" xmlns:xades="{XADES}"'.encode()
+    assert kit.verifier().verify(issued[:at] + again + issued[at:])["verdict"] == "VALID"
 
 
 @pytest.mark.parametrize("text", [b"\n", b"  ", b"%PDF-1.7"])

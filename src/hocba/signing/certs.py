@@ -9,10 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from hocba import limits
 from hocba.signing.caches import Bounded
@@ -22,10 +21,12 @@ _SHA256 = hashes.SHA256()
 HOLDER = NameOID.USER_ID
 """The one subject attribute that names a certificate's holder: UID (0.9.2342.19200300.100.1.1),
 as Vietnamese certification providers write it."""
-PERSON = re.compile(r"CCCD:([0-9]{12})")
-"""The whole UID of a personal certificate: the 12-digit personal ID number."""
+PERSON = re.compile(r"(?:CCCD|CMND|SDDCN|PID):([0-9]{12})")
+"""A whole UID value naming a person: the 12-digit personal ID number under one of the labels
+Vietnamese certification providers write it with (căn cước công dân, chứng minh nhân dân, số
+định danh cá nhân, personal ID)."""
 ORGANISATION = re.compile(r"MST:([0-9]{10}(?:-[0-9]{3})?)")
-"""The whole UID of an organisation certificate: its tax code (10 digits, or 13 for a branch)."""
+"""A whole UID value naming an organisation: its tax code (10 digits, or 13 for a branch)."""
 
 
 @dataclass(frozen=True)
@@ -38,21 +39,31 @@ class Holder:
 
 
 def holder_of(cert: x509.Certificate) -> Holder:
-    """The holder named by the subject's UID attribute, parsed as a whole: `CCCD:<12 digits>`
-    for a person, `MST:<10 digits>[-<3 digits>]` for an organisation. Nothing else in the
-    subject counts (an OU or an O that contains an ID number names nobody), and a subject with
-    no UID or with more than one names nobody: which of two values would be the holder is not
-    for the verifier to guess."""
-    values = cert.subject.get_attributes_for_oid(HOLDER)
-    if len(values) != 1 or not isinstance(values[0].value, str):
+    """The holder named by the subject's UID values, each parsed as a whole (never a search):
+
+    - a person when the values name exactly one personal ID number (`PERSON`; the same number
+      under two labels is one person, two different numbers name nobody). Other UID values
+      beside it, such as the employer's `MST:` on the certificate of an employee ("cá nhân thuộc
+      tổ chức"), do not change whose certificate it is: a person's certificate is never an
+      organisation's;
+    - an organisation when the UID values are its tax code and nothing else (`ORGANISATION`,
+      one tax code): a value that might name a person, under a label this reader does not
+      know, could make an employee's certificate pass for the organisation's seal.
+
+    Nothing else in the subject counts: an ID number or tax code in an OU, an O, a CN or a
+    serialNumber, or inside a longer UID value, names nobody."""
+    try:
+        values = [a.value for a in cert.subject.get_attributes_for_oid(HOLDER)]
+    except ValueError:  # a subject that cannot be decoded names nobody
         return Holder()
-    value = values[0].value
-    person = PERSON.fullmatch(value)
-    if person is not None:
-        return Holder(personal_id=person.group(1))
-    organisation = ORGANISATION.fullmatch(value)
-    if organisation is not None:
-        return Holder(tax_code=organisation.group(1))
+    texts = [value if isinstance(value, str) else "" for value in values]
+    people = {match.group(1) for match in map(PERSON.fullmatch, texts) if match is not None}
+    if people:
+        return Holder(personal_id=people.pop()) if len(people) == 1 else Holder()
+    organisations = [ORGANISATION.fullmatch(text) for text in texts]
+    codes = {match.group(1) for match in organisations if match is not None}
+    if len(codes) == 1 and None not in organisations:
+        return Holder(tax_code=codes.pop())
     return Holder()
 
 
@@ -72,35 +83,34 @@ def common_name(cert: x509.Certificate) -> str:
 
 
 def can_sign_documents(cert: x509.Certificate) -> bool:
-    """Key usage allows digital signatures or non-repudiation (absent extension: allowed)."""
+    """Key usage allows digital signatures or non-repudiation (absent extension: allowed; an
+    extension that cannot be decoded: not allowed)."""
     try:
         usage = cert.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
     except x509.ExtensionNotFound:
         return True
+    except ValueError:
+        return False
     return bool(usage.digital_signature or usage.content_commitment)
 
 
-def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    key = issuer.public_key()
+def can_sign_ocsp(cert: x509.Certificate) -> bool:
+    """The extended key usage names OCSPSigning (a responder the CA delegated its answers to)."""
     try:
-        if isinstance(key, rsa.RSAPublicKey):
-            assert cert.signature_hash_algorithm is not None
-            key.verify(
-                cert.signature,
-                cert.tbs_certificate_bytes,
-                padding.PKCS1v15(),
-                cert.signature_hash_algorithm,
-            )
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            assert cert.signature_hash_algorithm is not None
-            key.verify(
-                cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(cert.signature_hash_algorithm)
-            )
-        else:
-            return False
-    except InvalidSignature:
+        usage = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
+    except (x509.ExtensionNotFound, ValueError):
+        return False
+    return ExtendedKeyUsageOID.OCSP_SIGNING in usage
+
+
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether `issuer` issued `cert`: the names match and the issuer's key verifies the
+    certificate's signature (cryptography's own check, whatever the algorithms). Anything a
+    hostile certificate can make that check raise (a signature algorithm nobody knows, a key and
+    algorithm that do not go together, fields that cannot be decoded) answers False."""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
         return False
     return True
 
@@ -112,7 +122,7 @@ def valid_at(cert: x509.Certificate, when: dt.datetime) -> bool:
 def ocsp_urls(cert: x509.Certificate) -> list[str]:
     try:
         aia = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS)
-    except x509.ExtensionNotFound:
+    except (x509.ExtensionNotFound, ValueError):
         return []
     return [
         str(d.access_location.value)

@@ -221,30 +221,52 @@ class DevPki:
 
     # --- revocation --------------------------------------------------------------------------
 
-    def revoke(self, cert: x509.Certificate, when: dt.datetime | None = None) -> None:
+    def revoke(
+        self,
+        cert: x509.Certificate,
+        when: dt.datetime | None = None,
+        reason: x509.ReasonFlags | None = None,
+    ) -> None:
+        """Revoke `cert` from `when` (now by default), for `reason` (none given by default: a
+        verifier then trusts no signature of the key, whatever its signing time)."""
         revoked = self.index.setdefault("revoked", {})
-        revoked[str(cert.serial_number)] = {"at": (when or _NOW(dt.UTC)).isoformat()}
+        entry = {"at": (when or _NOW(dt.UTC)).isoformat()}
+        if reason is not None:
+            entry["reason"] = reason.value
+        revoked[str(cert.serial_number)] = entry
         self.save()
         self.write_crl()
 
     def revoked_serials(self) -> dict[int, dt.datetime]:
+        return {serial: at for serial, (at, _reason) in self.revocations().items()}
+
+    def revocations(self) -> dict[int, tuple[dt.datetime, x509.ReasonFlags | None]]:
+        """Each revoked serial number with its revocation time and reason."""
         return {
-            int(serial): dt.datetime.fromisoformat(info["at"])
+            int(serial): (
+                dt.datetime.fromisoformat(info["at"]),
+                x509.ReasonFlags(info["reason"]) if info.get("reason") else None,
+            )
             for serial, info in self.index.get("revoked", {}).items()
         }
 
     def write_crl(self) -> None:
         now = _NOW(dt.UTC)
+        # each CRL numbered after the one before, by the time it is written in microseconds (a
+        # verifier refuses a CRL older than one it has read: a replayed copy)
+        number = int(now.timestamp() * 1_000_000)
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.issuing.subject)
             .last_update(now - dt.timedelta(minutes=5))
             .next_update(now + dt.timedelta(days=7))
+            .add_extension(x509.CRLNumber(number), critical=False)
         )
-        for serial, at in self.revoked_serials().items():
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(at).build()
-            )
+        for serial, (at, reason) in self.revocations().items():
+            entry = x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(at)
+            if reason is not None:
+                entry = entry.add_extension(x509.CRLReason(reason), critical=False)
+            builder = builder.add_revoked_certificate(entry.build())
         crl = builder.sign(self.issuing_key, hashes.SHA256())
         self.crl_path.parent.mkdir(parents=True, exist_ok=True)
         # replaced in one step: a running server reading it never sees half a file

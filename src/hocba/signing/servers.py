@@ -61,13 +61,13 @@ def ocsp_app(pki: DevPki) -> Callable[[Environ, StartResponse], Iterable[bytes]]
                 response.public_bytes(serialization.Encoding.DER),
                 "application/ocsp-response",
             )
-        revoked = pki.revoked_serials()
+        revoked = pki.revocations()
         now = dt.datetime.now(dt.UTC)
         serial = request.serial_number
-        status, at = (
+        status, (at, reason) = (
             (ocsp.OCSPCertStatus.REVOKED, revoked[serial])
             if serial in revoked
-            else (ocsp.OCSPCertStatus.GOOD, None)
+            else (ocsp.OCSPCertStatus.GOOD, (None, None))
         )
         builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
             issuer_name_hash=request.issuer_name_hash,
@@ -78,7 +78,7 @@ def ocsp_app(pki: DevPki) -> Callable[[Environ, StartResponse], Iterable[bytes]]
             this_update=now,
             next_update=now + dt.timedelta(hours=1),
             revocation_time=at,
-            revocation_reason=None,
+            revocation_reason=reason,
         )
         builder = builder.responder_id(ocsp.OCSPResponderEncoding.HASH, pki.issuing)
         response = builder.sign(pki.issuing_key, hashes.SHA256())

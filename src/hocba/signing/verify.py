@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from hocba.signing.certs import (
 )
 from hocba.signing.revocation import RevocationChecker, Status
 
+logger = logging.getLogger(__name__)
+
 MESSAGES = {
     "XML_SCHEMA_INVALID": "Tệp không đúng lược đồ học bạ",
     "MALFORMED_SIGNATURE": "Chữ ký số không đúng cấu trúc",
@@ -42,11 +45,17 @@ MESSAGES = {
     "UNEXPECTED_SIGNATURE": "Có chữ ký nằm ngoài các vị trí ký của học bạ",
     "UNEXPECTED_CONTENT": "Vị trí ký chứa nội dung không phải chữ ký số",
     "XML_UNEXPECTED_CONTENT": "Tệp có thuộc tính hoặc văn bản nằm ngoài phần được ký",
+    "XML_NAMESPACE_FORBIDDEN": "Tệp khai báo không gian tên XML không thuộc học bạ số",
+    "XML_UNREADABLE": "Không đọc được học bạ để kiểm tra (tệp có phần hỏng hoặc không hỗ trợ)",
     "CHAIN_UNTRUSTED": "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy",
     "CERT_NOT_VALID_AT_SIGNING": "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký",
     "KEY_USAGE": "Chứng thư số không được phép dùng để ký số",
     "SIGNER_MISMATCH": "Chứng thư số không phải của người (hoặc trường) ghi ở vị trí ký này",
     "CERT_REVOKED": "Chứng thư số đã bị thu hồi trước thời điểm ký",
+    "CERT_REVOKED_UNSAFE_REASON": (
+        "Chứng thư số đã bị thu hồi vì lộ khóa hoặc không nêu lý do: thời điểm ký do người ký tự "
+        "ghi không chứng minh được chữ ký có trước khi thu hồi"
+    ),
     "REVOCATION_UNKNOWN": "Không kiểm tra được tình trạng thu hồi của chứng thư số",
     "OCSP_UNREACHABLE": "Không kết nối được dịch vụ kiểm tra trạng thái chứng thư (OCSP) hay CRL",
     "ORDER_VIOLATION": "Các bước ký không đúng thứ tự",
@@ -124,6 +133,7 @@ class Verifier:
     )
 
     def verify(self, data: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
+        """The report for the record XML `data`: always a report, never an exception."""
         try:
             root = parse_untrusted(data, keep_whitespace=True)
         except XmlRejected as rejected:
@@ -133,11 +143,22 @@ class Verifier:
                 None,
                 [_check("schema", "FAIL", rejected.code, rejected.message)],
             )
-        return self.verify_parsed(root)
+        except Exception:
+            return _unreadable(None)
+        return self.verify_parsed(root, data)
 
-    def verify_parsed(self, root: etree._Element) -> dict[str, Any]:
+    def verify_parsed(self, root: etree._Element, data: bytes | None = None) -> dict[str, Any]:
         """The report for a record already read with `parse_untrusted(…, keep_whitespace=True)`
-        (for callers that go on using the tree)."""
+        (for callers that go on using the tree; `data`, the bytes it was read from, if at hand,
+        spares a walk of the tree). Always a report: whatever a hostile file makes a library
+        raise on the way (a certificate, a revocation answer, anything not foreseen) ends as a
+        MALFORMED report with the code XML_UNREADABLE, and is logged."""
+        try:
+            return self._verify_parsed(root, data)
+        except Exception:
+            return _unreadable(root)
+
+    def _verify_parsed(self, root: etree._Element, data: bytes | None = None) -> dict[str, Any]:
         if root.tag != _q("HOC_BA"):
             return _report(
                 False,
@@ -149,6 +170,7 @@ class Verifier:
         try:
             validate(root)
             _refuse_unsigned_frame(root)
+            _refuse_other_namespaces(root, data)
             checks.append(_check("schema", "PASS"))
         except XmlRejected as rejected:
             return _report(
@@ -368,11 +390,14 @@ class Verifier:
             checks.append(_check("revocation", "UNKNOWN", "REVOCATION_UNKNOWN", slot=slot.name))
             return None
         answer = self.revocation.status(cert, chain[1], facts.serial)
-        if answer.status is Status.REVOKED and (
-            answer.revoked_at is None or answer.revoked_at <= when
-        ):
+        if answer.invalidates(when):
+            # the signing time is the signer's own claim: only a revocation whose reason says
+            # nothing against the key leaves the signatures dated before it standing
+            before = answer.revoked_at is not None and answer.revoked_at <= when
+            code = "CERT_REVOKED" if before else "CERT_REVOKED_UNSAFE_REASON"
+            reason = {"reason": answer.reason.value} if answer.reason is not None else {}
             checks.append(
-                _check("revocation", "FAIL", "CERT_REVOKED", slot=slot.name, source=answer.source)
+                _check("revocation", "FAIL", code, slot=slot.name, source=answer.source, **reason)
             )
             return None
         if answer.status is Status.UNKNOWN:
@@ -433,11 +458,13 @@ def _check(
 
 def _verdict(checks: list[dict[str, Any]]) -> str:
     codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
-    if any(c["check"] == "schema" and c["status"] == "FAIL" for c in checks):
+    if "XML_UNREADABLE" in codes or any(
+        c["check"] == "schema" and c["status"] == "FAIL" for c in checks
+    ):
         return "MALFORMED"
     if codes & TAMPERING:
         return "TAMPERED"
-    if "CERT_REVOKED" in codes:
+    if codes & {"CERT_REVOKED", "CERT_REVOKED_UNSAFE_REASON"}:
         return "REVOKED_CERTIFICATE"
     if codes & {"CHAIN_UNTRUSTED", "CERT_NOT_VALID_AT_SIGNING", "KEY_USAGE", "SIGNER_MISMATCH"}:
         return "UNTRUSTED_SIGNER"
@@ -484,6 +511,49 @@ def _refuse_unsigned_frame(root: etree._Element) -> None:
         or any(len(slot.attrib) or slot.tail is not None for slot in issue)
     ):
         raise XmlRejected("XML_UNEXPECTED_CONTENT", MESSAGES["XML_UNEXPECTED_CONTENT"])
+
+
+_NAMESPACES = frozenset({("", NS), ("ds", profile.DS), ("xades", profile.XADES)})
+"""The namespace declarations a record has: its own as the default namespace, xmldsig's as
+`ds`, XAdES's as `xades` (what the builder and `profile.prepare` write)."""
+_OTHER_XMLNS = re.compile(
+    b"xmlns(?!"
+    + b"|".join(
+        re.escape(f'="{uri}"' if not prefix else f':{prefix}="{uri}"').encode()
+        for prefix, uri in sorted(_NAMESPACES)
+    )
+    + b")"
+)
+"""An "xmlns" in the bytes not followed by exactly one of the declarations above."""
+
+
+def _refuse_other_namespaces(root: etree._Element, data: bytes | None = None) -> None:
+    """XmlRejected when any element of the record declares another namespace (or one of these
+    under another prefix). Exclusive canonicalisation leaves out a declaration that nothing
+    uses, so its URI, whatever it holds, is signed by no one.
+
+    The tree's declarations are walked (lxml's `iterwalk`, `start-ns` events: a few percent of
+    a verification), unless the record's UTF-8 bytes `data` show none could be another: every
+    declaration's name starts with "xmlns" in the bytes, so when every "xmlns" there is followed
+    by exactly `="<uri>"` or `:<prefix>="<uri>"` of an allowed pair (none of whose URIs holds a
+    character reference), every declaration is an allowed one. Anything else in the bytes (an
+    "xmlns" in a text, another spelling of an allowed declaration) goes to the walk, which
+    decides."""
+    if data is not None and _OTHER_XMLNS.search(data) is None:
+        return
+    for _event, declared in etree.iterwalk(root, events=("start-ns",)):
+        if declared not in _NAMESPACES:
+            raise XmlRejected("XML_NAMESPACE_FORBIDDEN", MESSAGES["XML_NAMESPACE_FORBIDDEN"])
+
+
+def _unreadable(root: etree._Element | None) -> dict[str, Any]:
+    """The report for a record whose verification raised: MALFORMED, code XML_UNREADABLE."""
+    logger.warning("record verification failed; the file is reported MALFORMED", exc_info=True)
+    try:
+        record = _record_info(root) if root is not None else None
+    except Exception:
+        record = None
+    return _report(False, "MALFORMED", record, [_check("schema", "FAIL", "XML_UNREADABLE")])
 
 
 def _record_info(root: etree._Element) -> dict[str, Any] | None:

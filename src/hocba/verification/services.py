@@ -251,6 +251,20 @@ MESSAGES = {
         "The XML file contains an entity or a processing instruction"
     ),
     "Tệp XML phải mã hóa UTF-8": _("The XML file must be encoded in UTF-8"),
+    (
+        "Chứng thư số đã bị thu hồi vì lộ khóa hoặc không nêu lý do: thời điểm ký do người ký tự "
+        "ghi không chứng minh được chữ ký có trước khi thu hồi"
+    ): _(
+        "The certificate was revoked because its key may be in other hands, or with no reason "
+        "given: the signing time, written by the signer, does not prove the signature came "
+        "before the revocation"
+    ),
+    "Tệp khai báo không gian tên XML không thuộc học bạ số": _(
+        "The file declares an XML namespace that does not belong to a digital student record"
+    ),
+    "Không đọc được học bạ để kiểm tra (tệp có phần hỏng hoặc không hỗ trợ)": _(
+        "The record cannot be read for checking (part of the file is damaged or not supported)"
+    ),
 }
 # "… : CBQL trước GVCN" (the order check names the steps it found out of order)
 _BEFORE = re.compile(r"^(\w+) trước (\w+)$")

@@ -1,6 +1,7 @@
-"""`hocba pki init-dev [DIR]`, `hocba pki revoke PERSONAL_ID`, `hocba pki ocsp [--port]`,
-`hocba pki issue-org TAX_CODE NAME` (an organisation certificate as a PKCS#12 file, e.g. for a
-Sở that seals the packages it forwards; the file's password is the development PIN)."""
+"""`hocba pki init-dev [DIR]`, `hocba pki revoke PERSONAL_ID [--reason REASON]`,
+`hocba pki ocsp [--port]`, `hocba pki issue-org TAX_CODE NAME` (an organisation certificate as
+a PKCS#12 file, e.g. for a Sở that seals the packages it forwards; the file's password is the
+development PIN)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ class Command(BaseCommand):
         init.add_argument("--ocsp-url", default=DEFAULT_OCSP_URL)
         revoke = sub.add_parser("revoke", help="revoke a person's certificate (CRL and OCSP)")
         revoke.add_argument("personal_id")
+        revoke.add_argument(
+            "--reason",
+            choices=[reason.value for reason in x509.ReasonFlags],
+            help="the CRLReason (keyCompromise, affiliationChanged, superseded, …); without it "
+            "no signature of the key stands, whatever its signing time",
+        )
         org = sub.add_parser("issue-org", help="issue an organisation certificate (PKCS#12)")
         org.add_argument("tax_code")
         org.add_argument("name")
@@ -51,7 +58,8 @@ class Command(BaseCommand):
             if entry is None:
                 raise CommandError(f"Không có chứng thư của {options['personal_id']}", returncode=2)
             pem = Path(entry["p12"]).with_suffix(".pem").read_bytes()
-            pki.revoke(x509.load_pem_x509_certificate(pem))
+            reason = x509.ReasonFlags(options["reason"]) if options["reason"] else None
+            pki.revoke(x509.load_pem_x509_certificate(pem), reason=reason)
             self.stdout.write(f"Revoked; CRL written to {pki.crl_path}")
             return
         if action == "issue-org":

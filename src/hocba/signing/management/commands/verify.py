@@ -36,9 +36,11 @@ VERDICTS = {
 
 @contextmanager
 def _library_logs_silenced() -> Iterator[None]:
-    """The PDF libraries log what they could not validate, with tracebacks; the report says it
-    for people, so the command's output is the report and one line."""
-    loggers = [logging.getLogger(name) for name in ("pyhanko", "pyhanko_certvalidator")]
+    """The PDF libraries log what they could not validate, and the verifier a file it could not
+    read (`XML_UNREADABLE`), with tracebacks; the report says it for people, so the command's
+    output is the report and one line."""
+    names = ("pyhanko", "pyhanko_certvalidator", "hocba.signing.verify")
+    loggers = [logging.getLogger(name) for name in names]
     levels = [logger.level for logger in loggers]
     for logger in loggers:
         logger.setLevel(logging.CRITICAL + 1)
