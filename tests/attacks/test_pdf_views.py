@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from django.core.cache import cache
 from django.core.management import call_command
@@ -894,14 +895,31 @@ def test_a_seal_whose_certificate_was_revoked_before_sealing_is_a_revoked_certif
 
 
 def test_a_seal_whose_certificate_was_revoked_after_sealing_still_verifies(pki, drawing):
-    # the rule of the XML's signatures: a revocation after the time of signing does not undo it
+    # the rule of the XML's signatures: a revocation after the time of signing does not undo it,
+    # when its reason cannot be a stolen key (the school replaced its certificate)
     key, cert = pki.issue_org(TAX, SCHOOL)
     sealed = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
-    pki.revoke(cert, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10))
+    pki.revoke(
+        cert, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10), x509.ReasonFlags.superseded
+    )
     checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
     report = verifier_of(pki, checker).verify(sealed)
     assert report["verdict"] == "VALID", failing(report)
     assert report["checks"][0]["revocation"] == "crl"
+
+
+def test_a_seal_whose_key_was_compromised_fails_whatever_time_the_seal_claims(pki, drawing):
+    # without a time stamp the time of the seal is the seal keeper's word: a key revoked for
+    # compromise (or for no stated reason) may have sealed this yesterday or today
+    key, cert = pki.issue_org(TAX, SCHOOL)
+    sealed = Sealer(Pkcs12Signer(key, cert), [pki.issuing], SCHOOL).seal(drawing)
+    pki.revoke(
+        cert, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10), x509.ReasonFlags.key_compromise
+    )
+    checker = RevocationChecker.from_files([str(pki.crl_path)], use_ocsp=False)
+    report = verifier_of(pki, checker).verify(sealed)
+    assert report["verdict"] == "REVOKED_CERTIFICATE", failing(report)
+    assert failing(report) == {"pdf_signature": {"PDF_SIGNER_REVOKED"}}
 
 
 def test_a_seal_whose_revocation_nobody_answers_is_indeterminate(pki, sealed):

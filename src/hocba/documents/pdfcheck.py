@@ -397,26 +397,35 @@ class PdfVerifier:
         school_tax = record_tax_code(xml) if xml is not None else None
         if school_tax is not None and (not school_tax or tax_code_of(seal_cert) != school_tax):
             return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_MISMATCH", **signer)
-        signed_at = (
-            status.timestamp_validity.timestamp
-            if status.timestamp_validity is not None
-            else status.signer_reported_dt
+        stamped_at = (
+            status.timestamp_validity.timestamp if status.timestamp_validity is not None else None
         )
-        return self._revocation(seal_cert, signed_at, signer)
+        return self._revocation(seal_cert, stamped_at, status.signer_reported_dt, signer)
 
     def _revocation(
-        self, cert: x509.Certificate, signed_at: dt.datetime | None, signer: dict[str, str]
+        self,
+        cert: x509.Certificate,
+        stamped_at: dt.datetime | None,
+        claimed_at: dt.datetime | None,
+        signer: dict[str, str],
     ) -> dict[str, Any]:
-        """The seal's certificate asked of the XML verifier's revocation checker, with the rule
-        the XML verifier applies to each signer: revoked at or before the time of the seal
-        (the time stamp's when there is one) fails; nobody answering leaves it UNKNOWN."""
+        """The seal's certificate asked of the XML verifier's revocation checker. With a time
+        stamp (a time nobody chose), a revocation after it leaves the seal valid; without one,
+        the rule the XML verifier applies to each signer (`Answer.invalidates`: the time the
+        seal keeper wrote is believed only for a revocation whose reason cannot be a stolen
+        key). Nobody answering leaves it UNKNOWN."""
         chain = self.verifier.trust.chain(cert)
         if chain is None or len(chain) < 2:
             return _pdf_check("pdf_signature", "UNKNOWN", "PDF_SIGNER_REVOCATION_UNKNOWN", **signer)
         answer = self.verifier.revocation.status(cert, chain[1])
-        if answer.status is Status.REVOKED and (
-            answer.revoked_at is None or signed_at is None or answer.revoked_at <= signed_at
-        ):
+        if stamped_at is not None:
+            revoked = answer.status is Status.REVOKED and (
+                answer.revoked_at is None or answer.revoked_at <= stamped_at
+            )
+        else:
+            revoked = claimed_at is None or answer.invalidates(claimed_at)
+            revoked = revoked and answer.status is Status.REVOKED
+        if revoked:
             return _pdf_check(
                 "pdf_signature", "FAIL", "PDF_SIGNER_REVOKED", source=answer.source, **signer
             )
