@@ -247,6 +247,12 @@ WAREHOUSE_INLINE = False
 (tests, the embedded demo warehouse)."""
 WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 """A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
+WAREHOUSE_PROCESSING_ATTEMPTS = int(os.environ.get("HOCBA_WAREHOUSE_ATTEMPTS", "5"))
+"""Attempts at processing a received package before it is answered as a whole with
+PACKAGE_PROCESSING_FAILED (the sender sends its records again later)."""
+WAREHOUSE_RETRY_SECONDS = float(os.environ.get("HOCBA_WAREHOUSE_RETRY_SECONDS", "30"))
+"""The wait after a failed processing attempt, doubled after each (at most an hour): other
+packages are processed meanwhile."""
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
 warehouse of this same instance. Empty: nothing is sent."""

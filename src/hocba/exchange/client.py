@@ -246,12 +246,15 @@ class EmbeddedClient:
 
     def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None:
         from hocba.warehouse.models import ReceivedPackage
-        from hocba.warehouse.services import acks_of
+        from hocba.warehouse.services import acks_of, process
 
         caller = self._caller(sender_code)
         row = ReceivedPackage.objects.filter(account=caller.account, package_id=package_id).first()
         if row is None:
             return None
+        if row.status == ReceivedPackage.Status.RECEIVED:
+            process(row.pk)  # embedded: an attempt that failed is made again once it is due
+            row.refresh_from_db()
         return {
             "package_id": str(row.package_id),
             "status": row.status,

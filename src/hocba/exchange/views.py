@@ -73,6 +73,11 @@ WHAT_TO_DO = {
         "The school code or tax code of this school here differs from the account at the "
         "warehouse: correct the school's details, or ask the Sở to correct the account."
     ),
+    "PACKAGE_PROCESSING_FAILED": gettext_lazy(
+        "The warehouse could not process the package (a failure on its side, not of the "
+        "records): sending goes on by itself, one record at a time and waiting longer each "
+        "time, until the warehouse answers. If it lasts, tell the Sở. No record was rejected."
+    ),
     "NO_SEAL_KEY": gettext_lazy(
         "The organisation key that seals the packages is not configured: set "
         "HOCBA_UPSTREAM_P12 and HOCBA_UPSTREAM_P12_PASSWORD."
