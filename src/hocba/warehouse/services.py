@@ -9,8 +9,9 @@ answers at once; `process` validates it in the background, in one transaction pe
    record (schema, every signature, order, certificates — `hocba.signing.verify`), its id and
    version as declared, every issuer field (school, tax code, province, Sở) against the
    account's reach and the school's registration at this warehouse, and the version rule: a
-   higher version supersedes (a CANCEL revokes), the same version with the same bytes is
-   answered DUPLICATE, anything else STALE_VERSION or VERSION_CONFLICT and changes nothing.
+   higher version supersedes (a CANCEL revokes, for good: nothing after it is taken,
+   RECORD_REVOKED), the same version with the same bytes is answered DUPLICATE, anything else
+   STALE_VERSION or VERSION_CONFLICT and changes nothing.
 
 One bad record never blocks the others: a record the database refuses is answered
 PROCESSING_FAILED (which the sender takes as "send it again later") and the rest of its package
@@ -70,6 +71,7 @@ MESSAGES = {
     "ACCEPTED": "Đã tiếp nhận",
     "DUPLICATE": "Phiên bản này đã được tiếp nhận trước đó; không thay đổi gì",
     "STALE_VERSION": "Kho đã có phiên bản mới hơn của học bạ này; không thay đổi gì",
+    "RECORD_REVOKED": "Học bạ đã bị thu hồi; kho không nhận phiên bản mới",
     "VERSION_CONFLICT": "Kho đã có phiên bản này với nội dung khác; không thay đổi gì",
     "RECORD_HASH_MISMATCH": "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
     "RECORD_ID_MISMATCH": "Mã học bạ hoặc phiên bản trong tệp khác với khai báo trong gói tin",
@@ -570,6 +572,9 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             )
         elif rows and rows[-1].version > entry.version:
             final.append(_rejected("STALE_VERSION", **where))
+        elif any(r.event == "CANCEL" for r in rows):
+            # a revocation is final: the school never builds a version after it
+            final.append(_rejected("RECORD_REVOKED", **where))
         else:
             store_xml(entry.content)
             revoking = entry.event == "CANCEL"
