@@ -255,7 +255,11 @@ WAREHOUSE_RETRY_SECONDS = float(os.environ.get("HOCBA_WAREHOUSE_RETRY_SECONDS", 
 packages are processed meanwhile."""
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
-warehouse of this same instance. Empty: nothing is sent."""
+warehouse of this same instance. Empty: nothing is sent. It must be https, except on this
+machine (127.0.0.0/8, ::1, localhost) or with UPSTREAM_ALLOW_HTTP (check hocba.E103)."""
+UPSTREAM_ALLOW_HTTP = os.environ.get("HOCBA_UPSTREAM_ALLOW_HTTP", "") in ("1", "true", "yes")
+"""Allow a plain-http upstream on another machine: only on a closed private network, where
+nobody can read or change what travels (the client secret, the answers)."""
 EXCHANGE_PACKAGE_RECORDS = int(
     os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
 )

@@ -169,9 +169,13 @@ def resend(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def send_now(request: HttpRequest, code: str) -> HttpResponse:
     school = _school_for_sealing(request, code)
-    from hocba.exchange.client import upstream_client
+    from hocba.exchange.client import InsecureUpstream, upstream_client
 
-    client = upstream_client()
+    try:
+        client = upstream_client()
+    except InsecureUpstream as insecure:
+        messages.error(request, str(insecure))
+        return redirect("exchange-outbox", code=school.code)
     if client is None:
         messages.error(request, _("No upstream warehouse is configured (HOCBA_UPSTREAM_URL)."))
         return redirect("exchange-outbox", code=school.code)
