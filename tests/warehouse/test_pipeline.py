@@ -188,3 +188,33 @@ def test_the_embedded_warehouse_processes_a_failed_package_again_once_it_is_due(
     answer = client.status(TH, receipt["package_id"])
     assert answer["status"] == "DONE"
     assert [(a["status"], a["code"]) for a in answer["acks"]] == [("ACCEPTED", "ACCEPTED")]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HOCBA_WAREHOUSE_ATTEMPTS", "0"),
+        ("HOCBA_WAREHOUSE_ATTEMPTS", "2.5"),
+        ("HOCBA_WAREHOUSE_RETRY_SECONDS", "-1"),
+        ("HOCBA_WAREHOUSE_RETRY_SECONDS", "nan"),
+    ],
+)
+def test_a_warehouse_does_not_start_with_retries_it_cannot_make(tmp_path, variable, value):
+    """No attempts would answer every package PACKAGE_PROCESSING_FAILED unread; no wait would
+    retry a failing package without pause."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {**os.environ, "HOCBA_DATA_DIR": str(tmp_path), variable: value}
+    environment.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "hocba"), "check"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("hocba: CONFIG_INVALID:") and variable in done.stderr

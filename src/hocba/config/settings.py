@@ -247,10 +247,29 @@ WAREHOUSE_INLINE = False
 (tests, the embedded demo warehouse)."""
 WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 """A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
-WAREHOUSE_PROCESSING_ATTEMPTS = int(os.environ.get("HOCBA_WAREHOUSE_ATTEMPTS", "5"))
+
+
+def _above_zero(variable: str, default: str, whole: bool = False) -> float:
+    """A number above 0 from the environment (a whole one if `whole`); anything else stops the
+    start with the variable named."""
+    value = os.environ.get(variable, default)
+    try:
+        number = float(int(value)) if whole else float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        kind = "số nguyên" if whole else "số"
+        raise ImproperlyConfigured(
+            f"{variable} phải là một {kind} lớn hơn 0, không phải {value!r} "
+            f"(must be a {'whole ' if whole else ''}number above 0)"
+        )
+    return number
+
+
+WAREHOUSE_PROCESSING_ATTEMPTS = int(_above_zero("HOCBA_WAREHOUSE_ATTEMPTS", "5", whole=True))
 """Attempts at processing a received package before it is answered as a whole with
 PACKAGE_PROCESSING_FAILED (the sender sends its records again later)."""
-WAREHOUSE_RETRY_SECONDS = float(os.environ.get("HOCBA_WAREHOUSE_RETRY_SECONDS", "30"))
+WAREHOUSE_RETRY_SECONDS = _above_zero("HOCBA_WAREHOUSE_RETRY_SECONDS", "30")
 """The wait after a failed processing attempt, doubled after each (at most an hour): other
 packages are processed meanwhile."""
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
