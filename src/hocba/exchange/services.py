@@ -70,10 +70,11 @@ MESSAGES = {
         "nhận gói tin cỡ này"
     ),
     "NO_ANSWER": "Kho học bạ chưa trả lời cho học bạ này; học bạ được gửi lại",
-    "SENT_AGAIN_LATER": "học bạ sẽ được gửi lại",
     "PACKAGE_REFUSED": "Kho học bạ từ chối cả gói tin",
     "NOT_A_RECEIPT": "Câu trả lời không phải biên nhận gói tin của kho học bạ",
 }
+SENT_AGAIN_LATER = "học bạ sẽ được gửi lại"
+"""Added to the warehouse's message for a transient answer."""
 
 
 # --- filling the outbox ----------------------------------------------------------------------
@@ -471,7 +472,7 @@ def poll(client: Client, package: OutgoingPackage, now: dt.datetime | None = Non
                 _send_again_later(item, "NO_ANSWER", MESSAGES["NO_ANSWER"], now)
             elif answer["status"] == "REJECTED" and answer["code"] in pkg.TRANSIENT_CODES:
                 # the warehouse's own failure, not the record's
-                message = f"{answer['message']} ({MESSAGES['SENT_AGAIN_LATER']})"
+                message = f"{answer['message']} ({SENT_AGAIN_LATER})"
                 _send_again_later(item, answer["code"], message, now)
             else:
                 accepted = answer["status"] == "ACCEPTED"
