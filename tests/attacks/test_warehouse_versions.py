@@ -2,12 +2,14 @@
 
 A warehouse keeps, per record id, at most one version in force: a higher version supersedes the
 ones before, a CANCEL revokes them, a lower version arriving late is STALE_VERSION, a version
-received again is DUPLICATE (same bytes) or VERSION_CONFLICT (other bytes), and none of these
-fails the rest of its package. Several workers process packages at the same time (each takes a
+received again is DUPLICATE (same bytes) or VERSION_CONFLICT (other bytes), a version after a
+stored CANCEL RECORD_REVOKED (a revocation is final), and none of these fails the rest of its
+package. Several workers process packages at the same time (each takes a
 package nobody else holds); versions of one record arriving in packages that two workers process
 at once must end exactly as if the packages had been processed one after the other, in some
-order. SQLite serialises whole transactions and cannot show a race, so this runs on PostgreSQL
-(the suite's PostgreSQL pass), with two real worker processes started at the same moment.
+order. SQLite serialises whole transactions and cannot show a race, so the races run on
+PostgreSQL (the suite's PostgreSQL pass), with two real worker processes started at the same
+moment; the rule itself, one package after the other, is checked on both databases.
 """
 
 from __future__ import annotations
@@ -25,16 +27,14 @@ from django.db import connection
 from hocba.exchange import package as pkg
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
-from hocba.warehouse.services import receive
+from hocba.warehouse.services import MESSAGES, process, receive
 from tests.warehouse.race import Workers
 from tests.warehouse.signed import Issuer, Keys
 
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="a race needs PostgreSQL (SQLite serialises)"
-    ),
-    pytest.mark.django_db,
-]
+pytestmark = pytest.mark.django_db
+raced = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="a race needs PostgreSQL (SQLite serialises)"
+)
 
 SCHOOL = Issuer("25000201", "2600100202", "25", "25")  # the demo's THCS Chu Văn An
 SENDER = pkg.Sender("TRUONG", SCHOOL.school_code, SCHOOL.tax_code)
@@ -94,6 +94,7 @@ def serial(arrivals: Sequence[Arrival]) -> tuple[list[str], dict[int, tuple[str,
     """The documented rule applied in this order: the code answered for each arrival, and the
     state of each stored version (by version: its hash and state)."""
     stored: dict[int, tuple[str, str]] = {}
+    cancelled = False
     codes = []
     for arrival in arrivals:
         if arrival.version in stored:
@@ -101,7 +102,10 @@ def serial(arrivals: Sequence[Arrival]) -> tuple[list[str], dict[int, tuple[str,
             codes.append("DUPLICATE" if same else "VERSION_CONFLICT")
         elif stored and max(stored) > arrival.version:
             codes.append("STALE_VERSION")
+        elif cancelled:
+            codes.append("RECORD_REVOKED")
         else:
+            cancelled = arrival.event == "CANCEL"
             closing = "REVOKED" if arrival.event == "CANCEL" else "SUPERSEDED"
             for version, (sha, state) in stored.items():
                 if state == "CURRENT":
@@ -191,8 +195,13 @@ class Rounds:
 
 @pytest.fixture(
     scope="module",
-    params=[("NEW", "UPDATE", "CANCEL"), ("NEW", "CANCEL"), ("NEW", "UPDATE")],
-    ids=["v1-v2-cancel-v3", "v1-cancel-v2", "v1-v2"],
+    params=[
+        ("NEW", "UPDATE", "CANCEL"),
+        ("NEW", "CANCEL"),
+        ("NEW", "UPDATE"),
+        ("NEW", "CANCEL", "UPDATE"),
+    ],
+    ids=["v1-v2-cancel-v3", "v1-cancel-v2", "v1-v2", "v1-cancel-v2-v3"],
 )
 def versions_raced(arena, django_db_blocker, request) -> Rounds:  # type: ignore[no-untyped-def]
     """Every order of arrival of the versions' packages, each repeated."""
@@ -244,15 +253,18 @@ def conflicts_raced(arena, django_db_blocker) -> Rounds:  # type: ignore[no-unty
     return rounds
 
 
+@raced
 def test_two_workers_racing_versions_of_one_record_end_as_one_serial_order_would(
     versions_raced,
 ):
     """Exactly one version in force (none once the highest is a CANCEL), a lower version that
-    arrives late STALE_VERSION, every package processed, in every order of arrival."""
+    arrives late STALE_VERSION, a version after a stored CANCEL RECORD_REVOKED, every package
+    processed, in every order of arrival."""
     assert not versions_raced.problems, str(versions_raced)
     assert versions_raced.shared >= versions_raced.count // 2, "the workers hardly raced"
 
 
+@raced
 def test_the_same_version_in_two_packages_at_once_is_accepted_once_and_answered_duplicate(
     duplicates_raced,
 ):
@@ -260,8 +272,71 @@ def test_the_same_version_in_two_packages_at_once_is_accepted_once_and_answered_
     assert duplicates_raced.shared >= duplicates_raced.count // 2, "the workers hardly raced"
 
 
+@raced
 def test_one_version_with_other_bytes_in_two_packages_at_once_is_a_version_conflict(
     conflicts_raced,
 ):
     assert not conflicts_raced.problems, str(conflicts_raced)
     assert conflicts_raced.shared >= conflicts_raced.count // 2, "the workers hardly raced"
+
+
+# --- a revocation is final (one package after the other; both databases) ---------------------
+
+
+@pytest.fixture(scope="module")
+def keys(demo) -> Keys:  # type: ignore[no-untyped-def]
+    return Keys.load()
+
+
+def one_after_the_other(keys: Keys, *packages: list[pkg.Entry]) -> list[list[tuple[str, str]]]:
+    """Each package received and processed in turn; the answers (status, code) of each."""
+    account = Account.objects.get(client_id=f"truong-{SCHOOL.school_code}")
+    caller = Caller(account, account.scope_set)
+    answered = []
+    for entries in packages:
+        row, _ = receive(caller, keys.package(SENDER, entries), inline=False)
+        process(row.pk)
+        row.refresh_from_db()
+        assert row.status == ReceivedPackage.Status.DONE, (row.code, row.message)
+        answered.append([(a.status, a.code) for a in row.acks.order_by("position")])
+    return answered
+
+
+AFTER_A_CANCEL = {
+    "a correction": (3, "UPDATE", {}),
+    "a correction far above": (7, "UPDATE", {}),
+    "another revocation": (3, "CANCEL", {}),
+    "a correction with other grades": (3, "UPDATE", {"class_name": "7C"}),
+}
+
+
+@pytest.mark.parametrize("late", AFTER_A_CANCEL.values(), ids=AFTER_A_CANCEL.keys())
+@pytest.mark.parametrize("together", [False, True], ids=["later-package", "same-package"])
+def test_no_version_is_taken_after_a_stored_cancel(keys, late, together):
+    record_id = str(uuid.uuid4())
+    first = keys.record(SCHOOL, record_id, 1, "NEW")
+    cancel = keys.record(SCHOOL, record_id, 2, "CANCEL")
+    version, event, changes = late
+    after = keys.record(SCHOOL, record_id, version, event, **changes)
+    if together:
+        (answers,) = one_after_the_other(keys, [first, cancel, after])
+    else:
+        answers = [a for (a,) in one_after_the_other(keys, [first], [cancel], [after])]
+    assert answers == [
+        ("ACCEPTED", "ACCEPTED"),
+        ("ACCEPTED", "ACCEPTED"),
+        ("REJECTED", "RECORD_REVOKED"),
+    ]
+    versions = StoredRecord.objects.filter(record_id=record_id).order_by("version")
+    assert [(r.version, r.state) for r in versions] == [(1, "REVOKED"), (2, "REVOKED")]
+    assert MESSAGES["RECORD_REVOKED"] == "Học bạ đã bị thu hồi; kho không nhận phiên bản mới"
+
+
+def test_the_same_cancel_again_is_a_duplicate_and_changes_nothing(keys):
+    record_id = str(uuid.uuid4())
+    first = keys.record(SCHOOL, record_id, 1, "NEW")
+    cancel = keys.record(SCHOOL, record_id, 2, "CANCEL")
+    answers = one_after_the_other(keys, [first, cancel], [cancel])
+    assert answers[1] == [("ACCEPTED", "DUPLICATE")]
+    versions = StoredRecord.objects.filter(record_id=record_id).order_by("version")
+    assert [(r.version, r.state) for r in versions] == [(1, "REVOKED"), (2, "REVOKED")]

@@ -203,3 +203,19 @@ def test_the_default_package_fits_what_a_warehouse_takes(settings):
     settings.EXCHANGE_PACKAGE_BYTES = limits.PACKAGE_BYTES + 1
     settings.EXCHANGE_PACKAGE_RECORDS = limits.PACKAGE_RECORDS + 1
     assert {e.id for e in package_size_fits()} == {"hocba.E101", "hocba.E102"}
+
+
+@pytest.mark.django_db
+def test_a_record_waiting_to_be_sent_again_goes_at_once_after_send_now_or_resend():
+    school_with_outbox(signed_records(FEW))
+    now = timezone.now()
+    later = now + dt.timedelta(hours=1)
+    outbox().update(code="PROCESSING_FAILED", retries=1, next_attempt_at=later)
+    assert services.pack(SCHOOL, now=now) is None  # each waits for its time
+    assert services.pack(SCHOOL, now=later).records == FEW
+    outbox().update(state="PENDING", package=None, next_attempt_at=later)
+    services.retry_now(SCHOOL)
+    assert services.pack(SCHOOL, now=now).records == FEW
+    outbox().update(state="REJECTED", package=None, next_attempt_at=later)
+    assert services.resend(outbox()) == FEW
+    assert services.pack(SCHOOL, now=now).records == FEW

@@ -33,7 +33,9 @@ class Issuer:
     province_code: str
     province_office_code: str
 
-    def school(self) -> m.School:
+    def school(self, **changes: object) -> m.School:
+        """The sample record's school with these issuer fields (and `changes`: its name,
+        district …)."""
         base = sample_record().school
         return dataclasses.replace(
             base,
@@ -41,6 +43,7 @@ class Issuer:
             tax_code=self.tax_code,
             province_code=self.province_code,
             province_office_code=self.province_office_code,
+            **changes,  # type: ignore[arg-type]
         )
 
 
@@ -77,10 +80,12 @@ class Keys:
         event: str = "NEW",
         reason: str = "",
         school_year: str | None = None,
+        school_changes: dict[str, object] | None = None,
         **record_changes: object,
     ) -> pkg.Entry:
         """An issued record (every step signed) or, for a CANCEL, a revocation signed by the
-        principal, as a package entry; `record_changes` replace fields of the sample record."""
+        principal, as a package entry; `record_changes` replace fields of the sample record,
+        `school_changes` fields of its school (TRUONG) besides the issuer's."""
         record_id = record_id or str(uuid.uuid4())
         changes: dict[str, object] = {"record_id": record_id, "version": version, "event": event}
         if version > 1:
@@ -89,9 +94,8 @@ class Keys:
             changes.update(status=2, reason=reason or "Cấp nhầm")
         if school_year is not None:
             changes["school_year"] = school_year
-        record = dataclasses.replace(
-            sample_record(**changes), school=issuer.school(), **record_changes
-        )
+        school = issuer.school(**(school_changes or {}))
+        record = dataclasses.replace(sample_record(**changes), school=school, **record_changes)
         if event == "CANCEL":
             content = sign_step(build(record), "CBQL", self.people[PRINCIPAL_ID])
         else:

@@ -161,3 +161,60 @@ def test_submitting_the_same_package_twice_keeps_one(demo):
     process(first.pk)  # a second worker arriving late finds nothing to do
     assert Ack.objects.filter(package=first).count() == 1
     assert StoredRecord.objects.filter(record_id=version.record.record_id).count() == 1
+
+
+def test_the_embedded_warehouse_processes_a_failed_package_again_once_it_is_due(demo, settings):
+    """Embedded, no worker processes packages: asking for the answers makes the attempt that
+    is due."""
+    import time
+
+    from hocba.exchange.client import EmbeddedClient
+    from hocba.exchange.services import set_credential
+    from tests.warehouse.faults import refusing
+
+    settings.WAREHOUSE_RETRY_SECONDS = 0.3
+    version = issued(TH)[0]
+    StoredRecord.objects.filter(record_id=version.record.record_id).delete()
+    account = Account.objects.get(client_id=f"truong-{TH}")
+    set_credential(TH, account.client_id, "")
+    client = EmbeddedClient()
+    with refusing("warehouse_ack", "school_code", TH):
+        receipt = client.submit(TH, sealed(TH, [entry(version)]))
+        assert receipt["status"] == "RECEIVED"
+        assert client.status(TH, receipt["package_id"])["status"] == "RECEIVED"  # not yet due
+    row = ReceivedPackage.objects.get(package_id=receipt["package_id"])
+    assert row.attempts == 1 and row.last_error
+    time.sleep(0.4)
+    answer = client.status(TH, receipt["package_id"])
+    assert answer["status"] == "DONE"
+    assert [(a["status"], a["code"]) for a in answer["acks"]] == [("ACCEPTED", "ACCEPTED")]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HOCBA_WAREHOUSE_ATTEMPTS", "0"),
+        ("HOCBA_WAREHOUSE_ATTEMPTS", "2.5"),
+        ("HOCBA_WAREHOUSE_RETRY_SECONDS", "-1"),
+        ("HOCBA_WAREHOUSE_RETRY_SECONDS", "nan"),
+    ],
+)
+def test_a_warehouse_does_not_start_with_retries_it_cannot_make(tmp_path, variable, value):
+    """No attempts would answer every package PACKAGE_PROCESSING_FAILED unread; no wait would
+    retry a failing package without pause."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    environment = {**os.environ, "HOCBA_DATA_DIR": str(tmp_path), variable: value}
+    environment.pop("DATABASE_URL", None)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "hocba"), "check"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("hocba: CONFIG_INVALID:") and variable in done.stderr

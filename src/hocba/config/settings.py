@@ -253,9 +253,38 @@ WAREHOUSE_INLINE = False
 (tests, the embedded demo warehouse)."""
 WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 """A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
+
+
+def _above_zero(variable: str, default: str, whole: bool = False) -> float:
+    """A number above 0 from the environment (a whole one if `whole`); anything else stops the
+    start with the variable named."""
+    value = os.environ.get(variable, default)
+    try:
+        number = float(int(value)) if whole else float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number > 0):
+        kind = "số nguyên" if whole else "số"
+        raise ImproperlyConfigured(
+            f"{variable} phải là một {kind} lớn hơn 0, không phải {value!r} "
+            f"(must be a {'whole ' if whole else ''}number above 0)"
+        )
+    return number
+
+
+WAREHOUSE_PROCESSING_ATTEMPTS = int(_above_zero("HOCBA_WAREHOUSE_ATTEMPTS", "5", whole=True))
+"""Attempts at processing a received package before it is answered as a whole with
+PACKAGE_PROCESSING_FAILED (the sender sends its records again later)."""
+WAREHOUSE_RETRY_SECONDS = _above_zero("HOCBA_WAREHOUSE_RETRY_SECONDS", "30")
+"""The wait after a failed processing attempt, doubled after each (at most an hour): other
+packages are processed meanwhile."""
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
-warehouse of this same instance. Empty: nothing is sent."""
+warehouse of this same instance. Empty: nothing is sent. It must be https, except on this
+machine (127.0.0.0/8, ::1, localhost) or with UPSTREAM_ALLOW_HTTP (check hocba.E103)."""
+UPSTREAM_ALLOW_HTTP = os.environ.get("HOCBA_UPSTREAM_ALLOW_HTTP", "") in ("1", "true", "yes")
+"""Allow a plain-http upstream on another machine: only on a closed private network, where
+nobody can read or change what travels (the client secret, the answers)."""
 EXCHANGE_PACKAGE_RECORDS = int(
     os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
 )

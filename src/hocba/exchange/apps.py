@@ -31,9 +31,21 @@ def package_size_fits(**kwargs: Any) -> list[checks.CheckMessage]:
     return problems
 
 
+def upstream_is_private(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The way to the upstream warehouse cannot be read or answered by someone on the network:
+    https, or plain http only to this machine or with HOCBA_UPSTREAM_ALLOW_HTTP."""
+    from django.conf import settings
+
+    from hocba.exchange.client import upstream_problem
+
+    problem = upstream_problem(settings.UPSTREAM_URL, settings.UPSTREAM_ALLOW_HTTP)
+    return [] if problem is None else [checks.Error(problem, id="hocba.E103")]
+
+
 class ExchangeConfig(AppConfig):
     name = "hocba.exchange"
     verbose_name = _("Exchange with the warehouse")
 
     def ready(self) -> None:
         checks.register(package_size_fits)
+        checks.register(upstream_is_private)

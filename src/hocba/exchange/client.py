@@ -5,11 +5,13 @@ hosts its Sở's warehouse).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -246,12 +248,15 @@ class EmbeddedClient:
 
     def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None:
         from hocba.warehouse.models import ReceivedPackage
-        from hocba.warehouse.services import acks_of
+        from hocba.warehouse.services import acks_of, process
 
         caller = self._caller(sender_code)
         row = ReceivedPackage.objects.filter(account=caller.account, package_id=package_id).first()
         if row is None:
             return None
+        if row.status == ReceivedPackage.Status.RECEIVED:
+            process(row.pk)  # embedded: an attempt that failed is made again once it is due
+            row.refresh_from_db()
         return {
             "package_id": str(row.package_id),
             "status": row.status,
@@ -264,10 +269,65 @@ class EmbeddedClient:
         pass
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
+
+
+def on_this_machine(host: str) -> bool:
+    """A loopback address (127.0.0.0/8, ::1, also written as an IPv4-mapped IPv6 address) or
+    the name `localhost`: what travels there never crosses a network."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def upstream_problem(url: str, allow_http: bool = False) -> str | None:
+    """Why the upstream address `url` must not be used (a Vietnamese sentence), None when it
+    may: https, or plain http to this machine, or with `allow_http` (a closed private network).
+    Over plain http anyone on the way reads the client secret and can answer in the
+    warehouse's place (rejecting records for good)."""
+    if url in ("", "embedded"):
+        return None
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return f"HOCBA_UPSTREAM_URL={url!r} không phải một địa chỉ hợp lệ"
+    scheme = parts.scheme.lower()
+    if scheme not in ("https", "http") or not host:
+        return (
+            f"HOCBA_UPSTREAM_URL={url!r}: cần một địa chỉ https://… của kho học bạ "
+            "(…/api/v1/warehouse) hoặc embedded"
+        )
+    if scheme == "http" and not on_this_machine(host) and not allow_http:
+        return (
+            f"HOCBA_UPSTREAM_URL={url!r} dùng http không mã hóa tới máy khác: ai đứng giữa "
+            "đường truyền đọc được mật khẩu ứng dụng và trả lời thay kho học bạ. Dùng https, "
+            "hoặc đặt HOCBA_UPSTREAM_ALLOW_HTTP=1 nếu chỉ dùng trong mạng nội bộ khép kín"
+        )
+    return None
+
+
+class InsecureUpstream(Exception):
+    """The upstream address may not be used (`upstream_problem`)."""
+
+    code = "UPSTREAM_INSECURE"
+
+
 def upstream_client() -> Client | None:
+    """The client for HOCBA_UPSTREAM_URL (None when nothing is sent); InsecureUpstream for an
+    address that must not be used, whether or not the system checks ran (hocba.E103)."""
     url = settings.UPSTREAM_URL
     if not url:
         return None
     if url == "embedded":
         return EmbeddedClient()
+    problem = upstream_problem(url, settings.UPSTREAM_ALLOW_HTTP)
+    if problem is not None:
+        raise InsecureUpstream(problem)
     return HttpClient(url)

@@ -6,7 +6,9 @@ writes one for each record it accepts (forwarding). A package is built and seale
 transaction with the rows it carries, then submitted until the warehouse has it (it is
 idempotent by package id), then polled until every row has its answer. A package the warehouse
 did not take as it was (too large, or refused as a whole) gives its rows back to the outbox and
-is never sent again; only a per-record answer rejects a row.
+is never sent again; only a per-record answer rejects a row, and not one the warehouse
+documents as transient (`package.TRANSIENT_CODES`): that row goes back to the outbox and waits
+before it is sent again.
 """
 
 from __future__ import annotations
@@ -77,6 +79,18 @@ class OutboxItem(models.Model):
     code = models.CharField(_("answer code"), max_length=40, blank=True)
     message = models.TextField(_("answer"), blank=True)
     sends = models.PositiveIntegerField(_("times packed"), default=0)
+    retries = models.PositiveIntegerField(
+        _("times to be sent again"),
+        default=0,
+        db_default=0,
+        help_text=_("answers that asked for the record to be sent again later"),
+    )
+    next_attempt_at = models.DateTimeField(
+        _("not sent before"),
+        null=True,
+        blank=True,
+        help_text=_("after an answer asking for it to be sent again later"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
 

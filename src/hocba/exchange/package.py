@@ -42,6 +42,10 @@ ENTRY_OVERHEAD_BYTES = 512
 """At least what one record adds besides its base64 text: its element (about 180 bytes) and
 the count line of its school (about 150 bytes)."""
 EVENTS = ("NEW", "UPDATE", "CANCEL")
+TRANSIENT_CODES = frozenset({"PROCESSING_FAILED"})
+"""Per-record answers (status REJECTED) that a warehouse gives for a failure of its own, not of
+the record: the sender sends the record again later and never holds it rejected
+(docs/warehouse.md). A whole package failed this way is answered PACKAGE_PROCESSING_FAILED."""
 
 
 def _q(name: str) -> str:

@@ -11,11 +11,13 @@ once:
 - `submit` posts a built package; the warehouse keeps one package per id, so posting again after
   a lost answer is harmless;
 - `poll` asks for the answers and records them (DUPLICATE counts as accepted: the warehouse
-  already holds exactly these bytes);
+  already holds exactly these bytes; a transient answer such as PROCESSING_FAILED, or none,
+  puts the row back in the outbox to be sent again after a wait, longer each time);
 - `resend` puts rejected rows back in the outbox (after the cause was fixed).
 
-Only the warehouse's answer for a record rejects that record. Everything else leaves the rows
-waiting, with the reason visible:
+Only the warehouse's answer for a record rejects that record, and not an answer the warehouse
+documents as transient (its own failure: `package.TRANSIENT_CODES`). Everything else leaves the
+rows waiting, with the reason visible:
 
 - no answer of the warehouse's own (a broken connection, a 5xx, 429, a proxy's HTML page, a
   2xx that is not a receipt): the same package is posted again later, waiting
@@ -71,6 +73,8 @@ MESSAGES = {
     "PACKAGE_REFUSED": "Kho học bạ từ chối cả gói tin",
     "NOT_A_RECEIPT": "Câu trả lời không phải biên nhận gói tin của kho học bạ",
 }
+SENT_AGAIN_LATER = "học bạ sẽ được gửi lại"
+"""Added to the warehouse's message for a transient answer."""
 
 
 # --- filling the outbox ----------------------------------------------------------------------
@@ -188,16 +192,19 @@ def package_bytes_for(sender_code: str) -> int:
     return min(limit, learnt) if learnt else limit
 
 
-def pack(sender_code: str, limit: int | None = None) -> OutgoingPackage | None:
-    """Seal one package of waiting rows of `sender_code` (None when nothing waits)."""
+def pack(
+    sender_code: str, limit: int | None = None, now: dt.datetime | None = None
+) -> OutgoingPackage | None:
+    """Seal one package of waiting rows of `sender_code` that are due (None when none is)."""
     limit = limit or settings.EXCHANGE_PACKAGE_RECORDS
+    now = now or timezone.now()
     max_bytes = package_bytes_for(sender_code)
     sender, signer = sender_for(sender_code)
     try:
         with transaction.atomic():
             items = list(
                 OutboxItem.objects.select_for_update()
-                .filter(state=OutboxItem.State.PENDING, sender_code=sender_code)
+                .filter(_due(now), state=OutboxItem.State.PENDING, sender_code=sender_code)
                 .order_by("created_at", "pk")[:limit]
             )
             if not items:
@@ -307,6 +314,10 @@ def retry_now(sender_code: str | None = None) -> None:
         packages = packages.filter(sender_code=sender_code)
     states.update(next_attempt_at=None, package_bytes=0)
     packages.update(next_attempt_at=None)
+    items = OutboxItem.objects.filter(state=OutboxItem.State.PENDING, next_attempt_at__isnull=False)
+    if sender_code is not None:
+        items = items.filter(sender_code=sender_code)
+    items.update(next_attempt_at=None)
 
 
 def _retire(package: OutgoingPackage, code: str, message: str, now: dt.datetime) -> bool:
@@ -458,19 +469,40 @@ def poll(client: Client, package: OutgoingPackage, now: dt.datetime | None = Non
             answer = answers.get((str(item.record_id), item.version))
             if answer is None:
                 # no answer is not a rejection: the record goes in another package
-                item.state, item.package = OutboxItem.State.PENDING, None
-                item.code, item.message = "NO_ANSWER", MESSAGES["NO_ANSWER"]
+                _send_again_later(item, "NO_ANSWER", MESSAGES["NO_ANSWER"], now)
+            elif answer["status"] == "REJECTED" and answer["code"] in pkg.TRANSIENT_CODES:
+                # the warehouse's own failure, not the record's
+                message = f"{answer['message']} ({SENT_AGAIN_LATER})"
+                _send_again_later(item, answer["code"], message, now)
             else:
                 accepted = answer["status"] == "ACCEPTED"
                 item.state = OutboxItem.State.ACCEPTED if accepted else OutboxItem.State.REJECTED
                 item.code, item.message = answer["code"], answer["message"]
                 item.answered_at = now
-            item.save(update_fields=["state", "package", "code", "message", "answered_at"])
+            item.save(
+                update_fields=[
+                    "state",
+                    "package",
+                    "code",
+                    "message",
+                    "answered_at",
+                    "retries",
+                    "next_attempt_at",
+                ]
+            )
         package.state = OutgoingPackage.State.DONE
         package.done_at = now
         package.save(update_fields=["state", "done_at"])
         _resume(package.sender_code)
     return True
+
+
+def _send_again_later(item: OutboxItem, code: str, message: str, now: dt.datetime) -> None:
+    """Back to the outbox, packed again once its wait is over (doubled each time)."""
+    item.state, item.package = OutboxItem.State.PENDING, None
+    item.code, item.message = code[:40], message
+    item.retries += 1
+    item.next_attempt_at = now + _delay(item.retries)
 
 
 @dataclass
@@ -481,7 +513,7 @@ class Round:
     waiting: int = 0
     """Packages built or submitted, not answered yet."""
     ready: int = 0
-    """Rows waiting in the outbox of senders that are not paused."""
+    """Rows waiting in the outbox of senders that are not paused, due to be packed."""
     paused: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -495,7 +527,7 @@ def _pack_sender(sender_code: str, now: dt.datetime, result: Round) -> None:
     state = SenderState.objects.filter(sender_code=sender_code).first()
     try:
         if state is None or not state.paused:
-            while pack(sender_code) is not None:
+            while pack(sender_code, now=now) is not None:
                 result.packed += 1
             return
         result.paused.append(sender_code)
@@ -503,7 +535,7 @@ def _pack_sender(sender_code: str, now: dt.datetime, result: Round) -> None:
         in_flight = OutgoingPackage.objects.filter(
             sender_code=sender_code, state__in=IN_FLIGHT
         ).exists()
-        if due and not in_flight and pack(sender_code, limit=1) is not None:
+        if due and not in_flight and pack(sender_code, limit=1, now=now) is not None:
             result.packed += 1  # one record tries the way again
     except (Refused, SignerError) as error:
         pause_sending(sender_code, error.code, error.message, now)
@@ -534,7 +566,7 @@ def run_once(client: Client, now: dt.datetime | None = None) -> Round:
     result.waiting = OutgoingPackage.objects.filter(state__in=IN_FLIGHT).count()
     paused = SenderState.objects.exclude(code="").values_list("sender_code", flat=True)
     result.ready = (
-        OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+        OutboxItem.objects.filter(_due(now), state=OutboxItem.State.PENDING)
         .exclude(sender_code__in=list(paused))
         .count()
     )
@@ -566,5 +598,5 @@ def resend(items: Iterable[OutboxItem]) -> int:
     """Put rejected rows back in the outbox (a new package carries them)."""
     pks = [i.pk for i in items if i.state == OutboxItem.State.REJECTED]
     return OutboxItem.objects.filter(pk__in=pks, state=OutboxItem.State.REJECTED).update(
-        state=OutboxItem.State.PENDING, package=None
+        state=OutboxItem.State.PENDING, package=None, next_attempt_at=None
     )

@@ -73,6 +73,11 @@ WHAT_TO_DO = {
         "The school code or tax code of this school here differs from the account at the "
         "warehouse: correct the school's details, or ask the Sở to correct the account."
     ),
+    "PACKAGE_PROCESSING_FAILED": gettext_lazy(
+        "The warehouse could not process the package (a failure on its side, not of the "
+        "records): sending goes on by itself, one record at a time and waiting longer each "
+        "time, until the warehouse answers. If it lasts, tell the Sở. No record was rejected."
+    ),
     "NO_SEAL_KEY": gettext_lazy(
         "The organisation key that seals the packages is not configured: set "
         "HOCBA_UPSTREAM_P12 and HOCBA_UPSTREAM_P12_PASSWORD."
@@ -164,9 +169,13 @@ def resend(request: HttpRequest, code: str) -> HttpResponse:
 @require_POST
 def send_now(request: HttpRequest, code: str) -> HttpResponse:
     school = _school_for_sealing(request, code)
-    from hocba.exchange.client import upstream_client
+    from hocba.exchange.client import InsecureUpstream, upstream_client
 
-    client = upstream_client()
+    try:
+        client = upstream_client()
+    except InsecureUpstream as insecure:
+        messages.error(request, str(insecure))
+        return redirect("exchange-outbox", code=school.code)
     if client is None:
         messages.error(request, _("No upstream warehouse is configured (HOCBA_UPSTREAM_URL)."))
         return redirect("exchange-outbox", code=school.code)

@@ -71,6 +71,14 @@ class AccessToken(models.Model):
 
 
 class ReceivedPackage(models.Model):
+    """A package as received; processed by a worker, in one transaction, into one
+    acknowledgement per record (DONE) or a refusal of the whole (REJECTED, with `code`).
+
+    An attempt that fails is tried again later, waiting longer each time
+    (`WAREHOUSE_RETRY_SECONDS`, doubled); after `WAREHOUSE_PROCESSING_ATTEMPTS` the package is
+    answered as a whole with PACKAGE_PROCESSING_FAILED, which the sender takes as "send again
+    later", never as a refusal of its records."""
+
     class Status(models.TextChoices):
         RECEIVED = "RECEIVED", _("Received")
         DONE = "DONE", _("Processed")
@@ -86,6 +94,15 @@ class ReceivedPackage(models.Model):
     records = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("processing attempts"), default=0, db_default=0)
+    """Processing attempts begun, counted (and committed) before each one starts: an attempt
+    that ends the worker's process counts too."""
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
+    """Workers leave the package alone until then (set when an attempt begins, for the case
+    that it fails)."""
+    last_error = models.TextField(_("last processing error"), blank=True, db_default="")
+    """What made the last attempt fail (for the warehouse's operators; never sent to the
+    sender)."""
 
     class Meta:
         verbose_name = _("received package")
@@ -129,7 +146,10 @@ class Ack(models.Model):
 
 
 class StoredRecord(models.Model):
-    """One accepted record version (partitioned by school year on PostgreSQL, see docs)."""
+    """One accepted record version (partitioned by school year on PostgreSQL, see docs).
+
+    Each text field holds whatever the record schema allows in the element it is read from
+    (`hocba-record.xsd`): a valid record is never refused by the database."""
 
     class State(models.TextChoices):
         CURRENT = "CURRENT", _("In force")
@@ -143,7 +163,7 @@ class StoredRecord(models.Model):
     school_year = models.CharField(max_length=9, db_index=True)
     province_code = models.CharField(max_length=2, db_index=True)
     province_office_code = models.CharField(max_length=2)
-    district_name = models.CharField(max_length=150, blank=True)
+    district_name = models.CharField(max_length=250, blank=True)
     school_code = models.CharField(max_length=20, db_index=True)
     school_name = models.CharField(max_length=200)
     personal_id = models.CharField(max_length=12, db_index=True)
@@ -197,7 +217,7 @@ class SchoolCount(models.Model):
     school_code = models.CharField(max_length=20)
     school_year = models.CharField(max_length=9)
     province_code = models.CharField(max_length=2)
-    district_name = models.CharField(max_length=150, blank=True)
+    district_name = models.CharField(max_length=250, blank=True)
     students = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)

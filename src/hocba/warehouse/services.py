@@ -9,18 +9,24 @@ answers at once; `process` validates it in the background, in one transaction pe
    record (schema, every signature, order, certificates — `hocba.signing.verify`), its id and
    version as declared, every issuer field (school, tax code, province, Sở) against the
    account's reach and the school's registration at this warehouse, and the version rule: a
-   higher version supersedes (a CANCEL revokes), the same version with the same bytes is
-   answered DUPLICATE, anything else STALE_VERSION or VERSION_CONFLICT and changes nothing.
+   higher version supersedes (a CANCEL revokes, for good: nothing after it is taken,
+   RECORD_REVOKED), the same version with the same bytes is answered DUPLICATE, anything else
+   STALE_VERSION or VERSION_CONFLICT and changes nothing.
 
-One bad record never blocks the others; a crash in the middle leaves the package RECEIVED and
-the next run starts it again from nothing. Several workers may process packages at once: the
-version rule holds the lock of each record id (its `RecordHead` row) while it decides, so
-versions of one record in packages processed at the same time end as if the packages had come
-one after the other.
+One bad record never blocks the others: a record the database refuses is answered
+PROCESSING_FAILED (which the sender takes as "send it again later") and the rest of its package
+goes in. One bad package never blocks the others: each attempt is counted before it starts, a
+failed one (or a crash in the middle, which leaves the package RECEIVED) is tried again from
+nothing after a wait that doubles each time, other packages are processed meanwhile, and after
+`WAREHOUSE_PROCESSING_ATTEMPTS` the package is answered as a whole PACKAGE_PROCESSING_FAILED.
+Several workers may process packages at once: the version rule holds the lock of each record id
+(its `RecordHead` row) while it decides, so versions of one record in packages processed at the
+same time end as if the packages had come one after the other.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -31,7 +37,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hocba.exchange import package as pkg
@@ -64,6 +71,7 @@ MESSAGES = {
     "ACCEPTED": "Đã tiếp nhận",
     "DUPLICATE": "Phiên bản này đã được tiếp nhận trước đó; không thay đổi gì",
     "STALE_VERSION": "Kho đã có phiên bản mới hơn của học bạ này; không thay đổi gì",
+    "RECORD_REVOKED": "Học bạ đã bị thu hồi; kho không nhận phiên bản mới",
     "VERSION_CONFLICT": "Kho đã có phiên bản này với nội dung khác; không thay đổi gì",
     "RECORD_HASH_MISMATCH": "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
     "RECORD_ID_MISMATCH": "Mã học bạ hoặc phiên bản trong tệp khác với khai báo trong gói tin",
@@ -84,6 +92,8 @@ MESSAGES = {
     "SIGNATURES_INCOMPLETE": "Học bạ chưa đủ chữ ký số theo đúng thứ tự",
     "NOT_ISSUED": "Học bạ chưa được phát hành",
     "PROCESSING_FAILED": "Lỗi xử lý học bạ; hãy gửi lại sau",
+    "PACKAGE_PROCESSING_FAILED": "Kho học bạ chưa xử lý được gói tin sau nhiều lần thử (lỗi phía "
+    "kho); các học bạ trong gói cần được gửi lại sau",
     "PACKAGE_SENDER_MISMATCH": "Đơn vị gửi khai báo trong gói tin không phải tài khoản gửi",
     "PACKAGE_SIGNER_UNTRUSTED": "Chứng thư số ký gói tin không được tin cậy",
     "PACKAGE_SIGNER_REVOKED": "Chứng thư số ký gói tin đã bị thu hồi",
@@ -193,9 +203,11 @@ def _rejected(code: str, message: str | None = None, **where: str) -> Outcome:
 
 
 def process_pending(limit: int | None = None) -> int:
-    """Process received packages, oldest first, until none is left (or `limit` were done); how
-    many this call processed. Several workers may run at once: each takes a package nobody
-    else holds (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL)."""
+    """Process the received packages that are due, oldest first, until none is left (or `limit`
+    were taken); how many this call took (processed, or answered after their last failed
+    attempt). Several workers may run at once: each takes a package nobody else holds
+    (SELECT … FOR UPDATE SKIP LOCKED on PostgreSQL). A package whose attempt fails waits for its
+    next attempt, and the others are processed meanwhile."""
     done = 0
     while (limit is None or done < limit) and process_next():
         done += 1
@@ -203,33 +215,111 @@ def process_pending(limit: int | None = None) -> int:
 
 
 def process_next() -> bool:
-    """Process the oldest received package nobody else is processing; False when none."""
-    with transaction.atomic():
-        query = (
-            ReceivedPackage.objects.select_related("account")
-            .filter(status=ReceivedPackage.Status.RECEIVED)
-            .order_by("received_at", "pk")
-        )
-        if connection.features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True, of=("self",))
-        row = query.first()
-        if row is None:
-            return False
-        _process(row)
-        return True
+    """Take the oldest due package nobody else is processing; False when there is none."""
+    taken = _take(ReceivedPackage.objects.all())
+    if taken is None:
+        return False
+    _attempt(taken)
+    return True
 
 
 def process(pk: int) -> None:
-    """Process one package if it is still waiting (and nobody else is processing it)."""
+    """Process one package if it is still waiting, due, and nobody else is processing it."""
+    taken = _take(ReceivedPackage.objects.filter(pk=pk))
+    if taken is not None:
+        _attempt(taken)
+
+
+def _due(now: dt.datetime) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """The wait after attempt `attempts` failed: WAREHOUSE_RETRY_SECONDS, doubled after each
+    attempt, at most an hour."""
+    first = float(settings.WAREHOUSE_RETRY_SECONDS)
+    return dt.timedelta(seconds=min(first * 2 ** min(max(attempts - 1, 0), 20), 3600.0))
+
+
+def _locked(packages: QuerySet[ReceivedPackage]) -> QuerySet[ReceivedPackage]:
+    if connection.features.has_select_for_update_skip_locked:
+        return packages.select_for_update(skip_locked=True, of=("self",))
+    return packages
+
+
+def _take(packages: QuerySet[ReceivedPackage]) -> ReceivedPackage | None:
+    """Begin an attempt at the oldest due package of `packages` that nobody else holds: count
+    it and set when the next one may begin, committed before the work starts, so that an
+    attempt that ends the worker's process counts too. A package whose attempts are used up is
+    answered PACKAGE_PROCESSING_FAILED instead (its status then says so)."""
+    now = timezone.now()
     with transaction.atomic():
-        query = ReceivedPackage.objects.select_related("account").filter(
-            pk=pk, status=ReceivedPackage.Status.RECEIVED
+        query = packages.filter(_due(now), status=ReceivedPackage.Status.RECEIVED).order_by(
+            "received_at", "pk"
         )
-        if connection.features.has_select_for_update_skip_locked:
-            query = query.select_for_update(skip_locked=True, of=("self",))
-        row = query.first()
-        if row is not None:
-            _process(row)
+        row = _locked(query).first()
+        if row is None:
+            return None
+        if row.attempts >= settings.WAREHOUSE_PROCESSING_ATTEMPTS:
+            _give_up(row, now)
+            return row
+        row.attempts += 1
+        row.next_attempt_at = now + retry_delay(row.attempts)
+        row.save(update_fields=["attempts", "next_attempt_at"])
+    return row
+
+
+def _attempt(taken: ReceivedPackage) -> None:
+    """One attempt at a package begun by `_take`, in one transaction; a failure is noted and
+    leaves the package waiting for its next attempt (or answers it, after the last)."""
+    if taken.status != ReceivedPackage.Status.RECEIVED:
+        return
+    try:
+        with transaction.atomic():
+            query = ReceivedPackage.objects.select_related("account").filter(
+                pk=taken.pk, status=ReceivedPackage.Status.RECEIVED, attempts=taken.attempts
+            )
+            row = _locked(query).first()
+            if row is not None:  # else another worker began a later attempt meanwhile
+                _process(row)
+    except Exception as error:  # one package's failure never stops the worker
+        log.exception("package %s, attempt %s", taken.package_id, taken.attempts)
+        _failed(taken, error)
+
+
+def _failed(taken: ReceivedPackage, error: Exception) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        query = ReceivedPackage.objects.filter(
+            pk=taken.pk, status=ReceivedPackage.Status.RECEIVED, attempts=taken.attempts
+        )
+        row = _locked(query).first()
+        if row is None:
+            return
+        row.last_error = f"{type(error).__name__}: {error}"[:2000]
+        if row.attempts >= settings.WAREHOUSE_PROCESSING_ATTEMPTS:
+            _give_up(row, now)
+        else:
+            row.save(update_fields=["last_error"])
+
+
+def _give_up(row: ReceivedPackage, now: dt.datetime) -> None:
+    """Answer the package as a whole: the sender sends its records again later (inside the
+    transaction that holds `row`)."""
+    log.error(
+        "package %s answered PACKAGE_PROCESSING_FAILED after %s attempts: %s",
+        row.package_id,
+        row.attempts,
+        row.last_error,
+    )
+    row.status = ReceivedPackage.Status.REJECTED
+    row.code = "PACKAGE_PROCESSING_FAILED"
+    row.message = MESSAGES["PACKAGE_PROCESSING_FAILED"]
+    row.processed_at = now
+    row.next_attempt_at = None
+    row.save(
+        update_fields=["status", "code", "message", "processed_at", "next_attempt_at", "last_error"]
+    )
 
 
 def _process(row: ReceivedPackage) -> None:
@@ -261,7 +351,12 @@ def _process(row: ReceivedPackage) -> None:
         except Exception:  # one record's failure never blocks the others
             log.exception("record %s v%s", entry.record_id, entry.version)
             outcomes.append(_rejected("PROCESSING_FAILED"))
-    final = _apply(row, outcomes)
+    try:
+        with transaction.atomic():  # a savepoint: what one record's writes break is undone alone
+            final = _apply(row, outcomes)
+    except Exception:
+        log.exception("package %s: the version rule again, record by record", row.package_id)
+        final = _apply_each(row, outcomes)
     acks = [
         Ack(
             package=row,
@@ -477,6 +572,9 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             )
         elif rows and rows[-1].version > entry.version:
             final.append(_rejected("STALE_VERSION", **where))
+        elif any(r.event == "CANCEL" for r in rows):
+            # a revocation is final: the school never builds a version after it
+            final.append(_rejected("RECORD_REVOKED", **where))
         else:
             store_xml(entry.content)
             revoking = entry.event == "CANCEL"
@@ -527,6 +625,27 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
     return final
 
 
+def _apply_each(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Outcome]:
+    """The version rule for a package whose writes failed together: each record on its own, in
+    a savepoint (after the locks of all its record ids, taken in order as `_apply` takes them),
+    so that a record the database refuses is answered PROCESSING_FAILED and the others go in."""
+    candidates = [c for c in outcomes if isinstance(c, Candidate)]
+    if candidates:
+        lock_records({c.entry.record_id for c in candidates})
+    final: list[Outcome] = []
+    for outcome in outcomes:
+        if not isinstance(outcome, Candidate):
+            final.append(outcome)
+            continue
+        try:
+            with transaction.atomic():
+                final.extend(_apply(row, [outcome]))
+        except Exception:
+            log.exception("record %s v%s", outcome.entry.record_id, outcome.entry.version)
+            final.append(_rejected("PROCESSING_FAILED", **outcome.facts.where))
+    return final
+
+
 # --- the background worker ------------------------------------------------------------------
 
 _WAKE = threading.Event()
@@ -556,18 +675,25 @@ def ensure_worker() -> None:
 
 
 def _work() -> None:
-    from django.db import close_old_connections
-
     while True:
         _WAKE.clear()
-        try:
-            close_old_connections()
-            process_pending()
-        except Exception:
-            log.exception("warehouse worker")
-        finally:
-            close_old_connections()
+        work_pass()
         _WAKE.wait(timeout=2.0)
+
+
+def work_pass() -> int:
+    """One pass of a worker loop (this process's background worker, `hocba warehouse work`):
+    the packages that are due, until none is; how many were taken. Each package's failure is
+    handled with the package; anything else (the database gone away) is logged, and the loop
+    tries again after its pause."""
+    try:
+        close_old_connections()
+        return process_pending()
+    except Exception:
+        log.exception("warehouse worker")
+        return 0
+    finally:
+        close_old_connections()
 
 
 def read_stored(stored: StoredRecord) -> bytes:

@@ -2,7 +2,8 @@
 
 - `send [--loop] [--interval S] [--now]` — pack, seal, submit and collect answers (one round, or
   until stopped; safe to kill and start again at any moment); `--now` first drops the waits
-  (after a cause was fixed);
+  (after a cause was fixed); an upstream in plain http on the network is refused (exit 2,
+  UPSTREAM_INSECURE) before anything is sent;
 - `status` — the outbox: waiting / sent / accepted / rejected, with the reasons of rejections,
   paused senders with the reason, packages on their way with their last problem;
 - `credential SENDER CLIENT_ID` — how a school (or this Sở) signs in upstream (the secret from
@@ -21,7 +22,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
 from hocba.exchange import services
-from hocba.exchange.client import upstream_client
+from hocba.exchange.client import InsecureUpstream, upstream_client
 from hocba.exchange.models import OutboxItem, OutgoingPackage, SenderState
 
 
@@ -71,7 +72,10 @@ class Command(BaseCommand):
                 items = items.filter(sender_code=options["sender"])
             self.stdout.write(f"{services.resend(items)} học bạ được xếp gửi lại")
             return
-        client = upstream_client()
+        try:
+            client = upstream_client()
+        except InsecureUpstream as insecure:
+            raise CommandError(f"{insecure.code}: {insecure}", returncode=2) from None
         if client is None:
             raise CommandError(
                 "Chưa cấu hình kho học bạ cấp trên (HOCBA_UPSTREAM_URL)", returncode=2

@@ -7,7 +7,8 @@
   a Sở: `--province`, `--office`, `--tax-code`); the secret is read from `HOCBA_ACCOUNT_SECRET`
   or standard input, never from the command line;
 - `account list`;
-- `work [--once]` — process received packages (the web process also does it in the background).
+- `work [--once]` — process received packages (the web process also does it in the background):
+  a package whose processing fails waits for its next attempt while the others go on.
 """
 
 from __future__ import annotations
@@ -74,15 +75,27 @@ class Command(BaseCommand):
         elif action == "account":
             self._account(options)
         else:
-            from hocba.warehouse.services import process_pending
+            self._work(once=options["once"])
 
-            while True:
+    def _work(self, once: bool) -> None:
+        """Each package's failure is handled with the package (tried again later, answered
+        PACKAGE_PROCESSING_FAILED after the last attempt); an error beyond one package (the
+        database gone away) is logged and the loop goes on, or, with --once, ends the command
+        with exit 1."""
+        from hocba.warehouse.services import process_pending, work_pass
+
+        if once:
+            try:
                 done = process_pending()
-                if done:
-                    self.stdout.write(f"{done} gói tin đã xử lý")
-                if options["once"]:
-                    return
-                time.sleep(1.0)
+            except Exception as error:
+                raise CommandError(f"Lỗi khi xử lý gói tin: {error}", returncode=1) from error
+            self.stdout.write(f"{done} gói tin đã xử lý")
+            return
+        while True:
+            done = work_pass()
+            if done:
+                self.stdout.write(f"{done} gói tin đã xử lý")
+            time.sleep(1.0)
 
     def _stats(self, options: dict[str, Any]) -> None:
         side = options["side"]
