@@ -497,7 +497,7 @@ def _check_record(
         root = parse_untrusted(entry.content, keep_whitespace=True)
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
-    report = config.verifier().verify_parsed(root)
+    report = config.verifier().verify_parsed(root, entry.content)
     if report["verdict"] == "MALFORMED":
         failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
         return _rejected(
