@@ -91,11 +91,28 @@ route's own limit has answered 413."""
 SPREADSHEET_UNPACKED_BYTES: Final = 64 * MiB
 """The sum of the declared unpacked sizes of an .xlsx file's parts."""
 
-SPREADSHEET_XML_PART_BYTES: Final = 2 * MiB
-"""The declared unpacked size of any one XML part of an .xlsx file (a sheet, the shared strings,
-the styles). A row is parsed whole, so a 30 kB file holding one row of a million cells would
-take many seconds: this bounds the time any file takes. A class's grade-book sheet is about
-150 kB."""
+SPREADSHEET_PART_BYTES: Final = 2 * MiB
+"""The declared unpacked size of any one part of an .xlsx file, whatever its name: a reader
+finds the sheet and the shared strings under any name the relationships give them, so every
+part is held to this (the unpacking itself stops at the declared size). It bounds the time any
+one part takes to read (about a second at worst). A class's grade-book sheet is about 150 kB;
+no part of a grade-book template comes near 2 MiB."""
+
+SPREADSHEET_PARTS: Final = 1_000
+"""Parts (zip entries) of an .xlsx file: a grade-book template has about ten."""
+
+SPREADSHEET_SHEETS: Final = 100
+"""Sheets listed by an .xlsx file's workbook: the template has one, a class book one per subject
+and a summary. The reader names each sheet against all the others, so the time grows with the
+square of their number."""
+
+SPREADSHEET_SHARED_STRINGS: Final = 20_000
+"""Shared strings of an .xlsx file, counted as they are read and before any row: the reader
+keeps every one in memory. A grade-book template holds a few hundred (headers, names, codes)."""
+
+SPREADSHEET_TEXT_SHOWN_CHARS: Final = 100
+"""Characters of a text from a spreadsheet (a formula, a code, a sheet's name) repeated in an
+error message; longer texts are cut with "…", so that a refusal never carries the file back."""
 
 SPREADSHEET_ROWS: Final = 20_000
 """Rows of one sheet, as the sheet declares them and as they are read."""

@@ -1,10 +1,14 @@
-"""Rate limits hold for the whole deployment, not per process.
+"""Rate limits and failure counts hold for the whole deployment, not per process, and not
+per moment.
 
 Attack: a client spreads its requests over the worker processes of `hocba serve --workers N`
 (every new connection may land on another worker) so that each worker counts only its share and
 the client gets N times the published limit. Variants: requests one after the other on fresh
 connections, and bursts of parallel requests (two workers counting the same request at the same
-moment); the counters in the database (the default) and in Redis (HOCBA_REDIS_URL).
+moment); the counters in the database (the default) and in Redis (HOCBA_REDIS_URL). And bursts
+of parallel wrong passwords (the login page) and client secrets (the warehouse's token
+endpoint), from one address or many: each attempt was compared with the limit before any
+failure of the burst was counted, so every password checked at once got through the comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +24,14 @@ import httpx
 import pytest
 
 from tests.conftest import require_tool
-from tests.warehouse.test_instances import Processes, clean_env, free_port, run, wait_for
+from tests.warehouse.test_instances import (
+    Processes,
+    clean_env,
+    free_port,
+    query,
+    run,
+    wait_for,
+)
 
 pytestmark = pytest.mark.instances
 
@@ -72,15 +83,16 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def serve_two_workers(
-    processes: Processes, data: Path, template: Path | None = None, **extra: str
+    processes: Processes, data: Path, template: Path | None = None, threads: int = 2, **extra: str
 ) -> str:
     if template is not None:
         shutil.copytree(template, data)
     env = clean_env(data, HOCBA_VERIFY_RATE=str(LIMIT), **extra)
     port = free_port()
     processes.start(
-        "web", env, "serve", "--addr", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2"
-    )
+        "web", env, "serve", "--addr", f"127.0.0.1:{port}", "--workers", "2",
+        "--threads", str(threads),
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -137,3 +149,77 @@ def test_the_shared_counters_need_no_step_before_serve(processes, tmp_path, migr
     base = serve_two_workers(processes, data)
     codes = [lookup(base) for _ in range(LIMIT + 2)]
     assert codes == [404] * LIMIT + [429, 429]
+
+
+# --- bursts of wrong passwords and client secrets ---------------------------------------------
+# The server runs with its real password hasher (each check takes a good part of a second), four
+# requests at a time; the limits are the defaults (10 per account, 30 per address).
+
+SECRET = "a-long-enough-secret-for-tests"
+PASSWORD = "mat-khau-dung-ca-truong"
+
+
+def checked_failures(data: Path) -> int:
+    """Failed passwords checked and recorded (axes' attempts)."""
+    return int(
+        query(data, "select coalesce(sum(failures_since_start), 0) from axes_accessattempt")[0][0]
+    )
+
+
+def test_a_burst_of_wrong_passwords_checks_no_more_than_the_limit(processes, tmp_path, migrated):
+    data = tmp_path / "data"
+    shutil.copytree(migrated, data)
+    run(clean_env(data, DJANGO_SUPERUSER_PASSWORD=PASSWORD), "createsuperuser", "--noinput",
+        "--username", "hieutruong", "--email", "ht@example.edu.vn")  # fmt: skip
+    base = serve_two_workers(processes, data, threads=4)
+    with httpx.Client(base_url=base, timeout=60) as browser:
+        browser.get("/login/")
+        csrf = browser.cookies["csrftoken"]
+        cookies = dict(browser.cookies)
+
+    def attempt(password: str) -> int:
+        response = httpx.post(
+            f"{base}/login/",
+            data={"username": "hieutruong", "password": password, "csrfmiddlewaretoken": csrf},
+            cookies=cookies,
+            headers={"Referer": f"{base}/login/", "Connection": "close"},
+            timeout=120,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(attempt, [f"doan-{n}" for n in range(24)]))
+    assert set(codes) <= {200, 429}, codes
+    assert checked_failures(data) <= 10
+    assert attempt(PASSWORD) == 429  # locked: even the right password
+
+
+def test_a_burst_of_wrong_client_secrets_checks_no_more_than_the_limit(
+    processes, tmp_path, migrated
+):
+    """From many addresses at once (behind a trusted proxy that forwards each client's
+    address), so that only the client id's limit can hold."""
+    data = tmp_path / "data"
+    shutil.copytree(migrated, data)
+    run(clean_env(data, HOCBA_ACCOUNT_SECRET=SECRET), "warehouse", "account", "add", "so-25",
+        "--kind", "province", "--name", "Sở 25", "--province", "25", "--office", "25",
+        "--tax-code", "2600999999")  # fmt: skip
+    base = serve_two_workers(
+        processes, data, threads=4, HOCBA_WAREHOUSE="1", HOCBA_TRUSTED_PROXIES="127.0.0.1"
+    )
+
+    def attempt(n: int, secret: str = "") -> int:
+        response = httpx.post(
+            f"{base}/api/v1/warehouse/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": "so-25",
+                  "client_secret": secret or f"doan-{n}"},
+            headers={"X-Forwarded-For": f"198.51.100.{n + 1}", "Connection": "close"},
+            timeout=120,
+        )  # fmt: skip
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        codes = list(pool.map(attempt, range(24)))
+    assert set(codes) <= {401, 429}, codes
+    assert codes.count(401) <= 10  # secrets checked
+    assert attempt(200, SECRET) == 429

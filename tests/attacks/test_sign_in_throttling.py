@@ -193,3 +193,18 @@ def test_locking_a_schools_client_id_delays_its_packages_and_never_rejects_them(
             client.status("25000201", "00000000-0000-0000-0000-000000000000")
     finally:
         client.close()
+
+
+def test_an_address_list_keeps_outsiders_from_locking_its_sender_out(warehouse):
+    """Before, failures from outside the list were counted against the client id first: anyone
+    could keep a school's or a Sở's sender locked out whatever its address list."""
+    create_account("so-27", SECRET, "Sở 27", Account.Kind.PROVINCE, province_code="27",
+                   province_office_code="27", tax_code="2700999999",
+                   allowed_ips="192.0.2.0/24 2001:db8:27::/48")  # fmt: skip
+    for n in range(40):
+        assert token("so-27", f"guess-{n}", f"198.51.100.{n + 1}") == (403, "access_denied")
+        assert token("so-27", f"guess-{n}", f"2001:db8:99::{n + 1:x}")[0] == 403
+    assert token("so-27", SECRET, ATTACKER)[0] == 403  # the right secret from outside: no
+    assert token("so-27", SECRET, "192.0.2.10") == (200, "")
+    assert token("so-27", SECRET, "2001:db8:27::5") == (200, "")
+    assert token("so-26", SECRET, "198.51.100.1") == (200, "")  # nothing counted outside either

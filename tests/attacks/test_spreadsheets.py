@@ -302,7 +302,7 @@ def test_a_cell_in_the_last_column_is_refused(template_of):
     assert "16384 cột" in quickly_refused(cs, crafted(marker, row, "A1:XFD7"))
 
 
-def test_a_part_declaring_hundreds_of_megabytes_is_refused_unread(template_of):
+def test_parts_declaring_hundreds_of_megabytes_are_refused_unread(template_of):
     cs, marker = template_of
     out = io.BytesIO()
     with (
@@ -311,7 +311,8 @@ def test_a_part_declaring_hundreds_of_megabytes_is_refused_unread(template_of):
     ):
         for item in source.infolist():
             target.writestr(item.filename, source.read(item), compress_type=zipfile.ZIP_DEFLATED)
-        target.writestr("xl/media/padding.bin", b"\0" * (300 * 1024 * 1024))
+        for n in range(160):  # each under the limit of one part, 300 MB in all
+            target.writestr(f"xl/media/padding{n}.bin", b"\0" * (1900 * 1024))
     content = out.getvalue()
     assert len(content) < 1_000_000
     message = quickly_refused(cs, content)
@@ -326,3 +327,291 @@ def test_the_upload_page_refuses_the_inflated_workbook_by_name(template_of, logi
         f"/gradebook/subjects/{cs.pk}/import/", {"file": upload}, follow=True
     )
     assert "tối đa 20000 dòng" in page.content.decode()
+
+
+# --- in: every part, whatever its name, however it is stored ---------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+SHARED_STRINGS_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
+
+
+def parts_of(content: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return {item.filename: archive.read(item) for item in archive.infolist()}
+
+
+def packed(parts: dict[str, bytes], methods: dict[str, int] | None = None) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            method = (methods or {}).get(name, zipfile.ZIP_DEFLATED)
+            target.writestr(name, data, compress_type=method)
+    return out.getvalue()
+
+
+def renamed(parts: dict[str, bytes], old: str, new: str) -> dict[str, bytes]:
+    """The part moved to another name, with the relationships and content types that point to
+    it rewritten: what a reader follows, not the name, says what the part is."""
+    moved = {}
+    for name, data in parts.items():
+        if name.endswith(".rels") or name == "[Content_Types].xml":
+            data = data.replace(f"/{old}".encode(), f"/{new}".encode())
+        moved[new if name == old else name] = data
+    return moved
+
+
+def with_shared_strings(parts: dict[str, bytes], name: str, table: bytes) -> dict[str, bytes]:
+    types = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        f'<Override PartName="/{name}" ContentType="{SHARED_STRINGS_TYPE}"/></Types>'.encode(),
+    )
+    return {**parts, "[Content_Types].xml": types, name: table}
+
+
+def sheet_with(marker: str, body_rows: str, prolog: str = "") -> bytes:
+    return (
+        f'{prolog}<worksheet xmlns="{MAIN}"><sheetData>'
+        f'<row r="5"><c r="A5" t="inlineStr"><is><t>{escape(marker)}</t></is></c></row>'
+        f"{body_rows}</sheetData></worksheet>"
+    ).encode()
+
+
+def answered_quickly(cs: ClassSubject, content: bytes) -> list[str]:
+    """Whatever the answer (refused or imported), it comes within seconds and changes nothing;
+    the refusal's messages, or [] when the file was imported."""
+    before = stored(cs)
+    started = time.monotonic()
+    try:
+        excel.import_workbook(teacher(), cs, content)
+        errors: list[str] = []
+    except ValidationFailed as failed:
+        errors = failed.errors
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert stored(cs) == before
+    return errors
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["xl/worksheets/sheet1.bin", "xl/worksheets/sheet1", "xl/data.dat", "xl/sheet1.XML.txt"],
+)
+def test_a_sheet_under_another_name_is_held_to_the_part_limit(template_of, name):
+    """One row of a million cells and no declared dimension, in a part whose name does not end
+    in .xml: 8 seconds and 780 MB before, refused unread now."""
+    cs, marker = template_of
+    sheet = sheet_with(marker, "<row>" + "<c><v>1</v></c>" * 1_000_000 + "</row>")
+    parts = renamed(parts_of(ClientlessTemplate.content), "xl/worksheets/sheet1.xml", name)
+    content = packed({**parts, name: sheet})
+    assert len(content) < 100_000
+    message = quickly_refused(cs, content)
+    assert f"“{name}”" in message and "tối đa 2048 kB" in message
+
+
+def test_shared_strings_under_another_name_are_held_to_the_part_limit(template_of):
+    cs, marker = template_of
+    table = (
+        f'<sst xmlns="{MAIN}">' + "".join(f"<si><t>chuỗi {n}</t></si>" for n in range(200_000))
+    ).encode() + b"</sst>"
+    assert len(table) > 4 * 1024 * 1024
+    parts = with_shared_strings(parts_of(crafted(marker, "", None)), "xl/strings.bin", table)
+    message = quickly_refused(cs, packed(parts))
+    assert "“xl/strings.bin”" in message and "tối đa 2048 kB" in message
+
+
+@pytest.mark.parametrize("name", ["xl/sharedStrings.xml", "xl/strings.bin"])
+def test_shared_strings_are_counted_before_the_sheet_is_read(template_of, name):
+    """Within the part limit, 100,000 strings: every one would be kept in memory."""
+    cs, marker = template_of
+    table = f'<sst xmlns="{MAIN}">'.encode() + b"<si><t>a</t></si>" * 100_000 + b"</sst>"
+    assert len(table) < 2 * 1024 * 1024
+    parts = with_shared_strings(parts_of(crafted(marker, "", None)), name, table)
+    message = quickly_refused(cs, packed(parts))
+    assert f"“{name}”" in message and "hơn 20000 chuỗi" in message
+
+
+def patched(content: bytes, name: str, *, method: int | None = None, flags: int = 0) -> bytes:
+    """The file with one entry's compression method or flag bits rewritten in its local header
+    and in the central directory (what zip tools write for AES or password-protected
+    entries)."""
+    data = bytearray(content)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        local = archive.getinfo(name).header_offset
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        size = int.from_bytes(data[central + 28 : central + 30], "little")
+        if data[central + 46 : central + 46 + size] == name.encode():
+            break
+        central = data.find(b"PK\x01\x02", central + 46)
+    for at, flag_at in ((local + 8, local + 6), (central + 10, central + 8)):
+        if method is not None:
+            data[at : at + 2] = method.to_bytes(2, "little")
+        old = int.from_bytes(data[flag_at : flag_at + 2], "little")
+        data[flag_at : flag_at + 2] = (old | flags).to_bytes(2, "little")
+    return bytes(data)
+
+
+STORAGE = {
+    "bzip2": (lambda c: packed(parts_of(c), {"xl/worksheets/sheet1.xml": zipfile.ZIP_BZIP2}),
+              "phương pháp số 12"),
+    "lzma": (lambda c: packed(parts_of(c), {"xl/worksheets/sheet1.xml": zipfile.ZIP_LZMA}),
+             "phương pháp số 14"),
+    "aes": (lambda c: patched(c, "xl/worksheets/sheet1.xml", method=99), "phương pháp số 99"),
+    "unknown": (lambda c: patched(c, "xl/styles.xml", method=77), "phương pháp số 77"),
+    "password": (lambda c: patched(c, "xl/worksheets/sheet1.xml", flags=0x1),
+                 "mã hóa bằng mật khẩu"),
+    "strong encryption": (lambda c: patched(c, "xl/workbook.xml", flags=0x41),
+                          "mã hóa bằng mật khẩu"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("storage", list(STORAGE))
+def test_a_part_stored_another_way_is_refused_naming_why(template_of, storage):
+    cs, _marker = template_of
+    make, why = STORAGE[storage]
+    message = quickly_refused(cs, make(ClientlessTemplate.content))
+    assert "không phải bảng tính Excel" in message and why in message
+
+
+@pytest.mark.parametrize("storage", ["aes", "password", "strong encryption"])
+def test_the_upload_page_answers_a_part_it_cannot_unpack_with_the_reason(
+    template_of, login, storage
+):
+    """Before: HTTP 500 (NotImplementedError, RuntimeError from the zip reader)."""
+    cs, _marker = template_of
+    make, why = STORAGE[storage]
+    upload = io.BytesIO(make(ClientlessTemplate.content))
+    upload.name = "so-diem.xlsx"
+    before = stored(cs)
+    page = login(TEACHER).post(
+        f"/gradebook/subjects/{cs.pk}/import/", {"file": upload}, follow=True
+    )
+    assert page.status_code == 200
+    assert why in page.content.decode()
+    assert stored(cs) == before
+
+
+def test_an_old_excel_file_or_one_with_a_password_is_refused_naming_why(toan_7a):
+    compound = bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 4000
+    message = refused(toan_7a, compound)[0]
+    assert ".xls" in message and "mật khẩu" in message
+
+
+BOMB = (
+    '<!DOCTYPE worksheet [<!ENTITY a "' + "x" * 1000 + '">'
+    + "".join(f'<!ENTITY {b} "{("&" + a + ";") * 10}">'
+              for a, b in zip("abcdef", "bcdefg", strict=True))
+    + "]>"
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "where, prolog, text",
+    [
+        ("sheet", BOMB, "&g;"),
+        ("sheet", '<!DOCTYPE worksheet SYSTEM "file:///etc/hostname">', "x"),
+        ("sheet", '<!DOCTYPE worksheet [<!ENTITY e SYSTEM "file:///etc/hostname">]>', "&e;"),
+        ("sheet", "<!DOCTYPE worksheet>", "x"),
+        ("strings", BOMB.replace("worksheet", "sst"), "&g;"),
+        ("strings", '<!DOCTYPE sst [<!ENTITY e SYSTEM "file:///etc/hostname">]>', "&e;"),
+    ],
+    ids=["entity bomb", "external dtd", "external entity", "bare doctype", "strings bomb",
+         "strings external entity"],
+)  # fmt: skip
+def test_a_part_declaring_a_dtd_is_refused_and_nothing_is_expanded(
+    template_of, where, prolog, text
+):
+    cs, marker = template_of
+    parts = parts_of(crafted(marker, "", None))
+    if where == "sheet":
+        body = f'<row r="7"><c r="C7" t="inlineStr"><is><t>{text}</t></is></c></row>'
+        parts["xl/worksheets/sheet1.xml"] = sheet_with(marker, body, prolog)
+    else:
+        table = f'{prolog}<sst xmlns="{MAIN}"><si><t>{text}</t></si></sst>'.encode()
+        parts = with_shared_strings(parts, "xl/sharedStrings.xml", table)
+        body = '<row r="7"><c r="C7" t="s"><v>0</v></c></row>'
+        parts["xl/worksheets/sheet1.xml"] = sheet_with(marker, body)
+    message = quickly_refused(cs, packed(parts))
+    assert "DTD" in message
+
+
+def test_a_long_formula_shared_by_thousands_of_cells_is_refused_at_once(template_of):
+    """One formula of thousands of references written once and used by 15,000 cells: each
+    use was translated to its cell (minutes); now each cell is named, with where the formula
+    is written, and the message does not repeat the whole formula."""
+    cs, marker = template_of
+    formula = "+".join(f"A{n}" for n in range(1, 3000))
+    rows = [f'<row r="7"><c r="D7"><f t="shared" si="0" ref="D7:D15007">{formula}</f></c></row>']
+    rows += [f'<row r="{r}"><c r="D{r}"><f t="shared" si="0"/></c></row>' for r in range(8, 15007)]
+    content = crafted(marker, "".join(rows), None)
+    errors = answered_quickly(cs, content)
+    assert len(errors) == 15000
+    assert "ô D7" in errors[0] and "A1+A2+A3" in errors[0]
+    assert "ô D9000" in errors[8993] and "dùng chung, viết ở ô D7" in errors[8993]
+    assert all(len(error) < 400 for error in errors)
+
+
+def workbook_listing(parts: dict[str, bytes], sheets: int) -> bytes:
+    entries = "".join(f'<sheet name="S{n}" sheetId="{n + 1}" r:id="rId1"/>' for n in range(sheets))
+    return (
+        f'<workbook xmlns="{MAIN}" xmlns:r="{RELS}"><sheets>{entries}</sheets></workbook>'
+    ).encode()
+
+
+def test_a_workbook_listing_tens_of_thousands_of_sheets_is_refused_at_once(template_of):
+    """Each sheet's name was compared with all the others: the time grew with the square."""
+    cs, marker = template_of
+    parts = parts_of(crafted(marker, "", None))
+    parts["xl/workbook.xml"] = workbook_listing(parts, 40_000)
+    message = quickly_refused(cs, packed(parts))
+    assert "40000 trang" in message and "tối đa 100" in message
+
+
+def test_a_hundred_sheets_sharing_one_large_part_are_read_once(template_of):
+    """Every sheet was measured when the workbook was opened, each time parsing the part up
+    to its rows: a hundred sheets on one part of 2 MB parsed 200 MB."""
+    cs, marker = template_of
+    parts = parts_of(crafted(marker, "", None))
+    columns = "".join(f'<col min="{n}" max="{n}" width="9"/>' for n in range(1, 36_000))
+    parts["xl/worksheets/sheet1.xml"] = sheet_with(marker, "").replace(
+        b"<sheetData>", f"<cols>{columns}</cols><sheetData>".encode()
+    )
+    assert len(parts["xl/worksheets/sheet1.xml"]) < 2 * 1024 * 1024
+    parts["xl/workbook.xml"] = workbook_listing(parts, 100)
+    answered_quickly(cs, packed(parts))
+
+
+def test_external_links_are_not_followed(template_of):
+    """A workbook naming the same large external link part hundreds of times: each was parsed
+    when the workbook was opened."""
+    cs, marker = template_of
+    parts = parts_of(crafted(marker, "", None))
+    link = (
+        f'<externalLink xmlns="{MAIN}"><externalBook xmlns:r="{RELS}" r:id="rId1"><sheetNames>'
+        + '<sheetName val="x"/>' * 60_000
+        + "</sheetNames></externalBook></externalLink>"
+    ).encode()
+    references = "".join(f'<externalReference r:id="rIdL{n}"/>' for n in range(300))
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b"</workbook>",
+        f'<externalReferences xmlns:r="{RELS}">{references}</externalReferences>'
+        "</workbook>".encode(),
+    )
+    relations = "".join(
+        f'<Relationship Id="rIdL{n}" Target="/xl/externalLinks/externalLink1.xml" '
+        f'Type="{RELS}/externalLink"/>'
+        for n in range(300)
+    )
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", relations.encode() + b"</Relationships>"
+    )
+    parts["xl/externalLinks/externalLink1.xml"] = link
+    parts["xl/externalLinks/_rels/externalLink1.xml.rels"] = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Target="file:///C:/diem.xlsx" TargetMode="External" '
+        f'Type="{RELS}/externalLinkPath"/></Relationships>'
+    ).encode()
+    answered_quickly(cs, packed(parts))

@@ -70,6 +70,6 @@ def test_an_ipv4_mapped_address_counts_as_the_ipv4_address():
 @pytest.mark.django_db
 def test_failures_are_counted_under_any_key_from_outside():
     key = "x" * 5000 + " \n\x00é"
-    assert ratelimit.failures("test", key) == 0
+    assert ratelimit.failures("test", key, 60) == 0
     assert [ratelimit.count_failure("test", key, 60) for _ in range(3)] == [1, 2, 3]
-    assert ratelimit.failures("test", key) == 3
+    assert ratelimit.failures("test", key, 60) == 3

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hocba.audit.models import GENESIS, AuditEvent, AuditHead
+from hocba.verification import ratelimit
 
 
 def _plain(value: Any) -> Any:
@@ -23,9 +24,10 @@ def _plain(value: Any) -> Any:
 
 
 def client_address(request: HttpRequest | None) -> str | None:
+    """Where a change came from: the client's address, behind trusted proxies too."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return ratelimit.client_address(request.META) or None
 
 
 def record_event(

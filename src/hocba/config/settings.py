@@ -4,11 +4,13 @@ Everything that differs between a laptop demo and a Sở platform comes from the
 `HOCBA_DATA_DIR` (database, files, development PKI), `DATABASE_URL` (PostgreSQL),
 `HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
 verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files),
-`HOCBA_REDIS_URL` (the shared cache), `HOCBA_SIGNIN_*` (sign-in throttling).
+`HOCBA_REDIS_URL` (the shared cache), `HOCBA_SIGNIN_*` (sign-in throttling),
+`HOCBA_TRUSTED_PROXIES` (reverse proxies whose X-Forwarded-For is believed).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import secrets
@@ -180,7 +182,7 @@ def _caches() -> dict[str, dict[str, object]]:
     redis_url = os.environ.get("HOCBA_REDIS_URL")
     if redis_url:
         shared: dict[str, object] = {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "hocba.config.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": os.environ.get("HOCBA_REDIS_PREFIX", "hocba"),
         }
@@ -188,7 +190,8 @@ def _caches() -> dict[str, dict[str, object]]:
         shared = {
             "BACKEND": "hocba.config.cache.DatabaseCache",
             "LOCATION": "hocba_cache",
-            # expired rows are culled past this count; live counters are never culled below it
+            # past this count, expired rows and then cached values are culled; live counters
+            # never (hocba.config.cache)
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     return {
@@ -198,6 +201,32 @@ def _caches() -> dict[str, dict[str, object]]:
 
 
 CACHES = _caches()
+
+
+# --- client addresses behind reverse proxies (docs/security.md) ------------------------------
+
+
+def _trusted_proxies() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    value = os.environ.get("HOCBA_TRUSTED_PROXIES", "")
+    networks = []
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip(), strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"HOCBA_TRUSTED_PROXIES: {item.strip()!r} không phải địa chỉ hay mạng IP "
+                "(is not an IP address or network)"
+            ) from None
+    return tuple(networks)
+
+
+TRUSTED_PROXIES = _trusted_proxies()
+"""The reverse proxies (addresses or networks, HOCBA_TRUSTED_PROXIES, comma-separated) whose
+X-Forwarded-For is believed: a request from one of them comes from the right-most address in
+that header that is not itself a trusted proxy. From any other peer the header is ignored, and
+the client is the connection's address (`hocba.verification.ratelimit.client_address`)."""
 
 VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
 """Public verification lookups allowed per client address per minute (uploads: a sixth)."""

@@ -29,7 +29,15 @@ from hocba.gradebook.services import (
 )
 from hocba.gradebook.values import display
 from hocba.organizations.models import ClassGroup
-from hocba.spreadsheets import Formula, SpreadsheetRefused, clean, open_sheet, rows, to_bytes
+from hocba.spreadsheets import (
+    Formula,
+    SpreadsheetRefused,
+    clean,
+    open_sheet,
+    rows,
+    shown,
+    to_bytes,
+)
 
 KEY_ROW = 5
 HEADER_ROW = 6
@@ -144,7 +152,7 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
         )
         if cell not in allowed:
             errors.append(
-                f"{get_column_letter(index + 1)}{KEY_ROW}: cột “{key}” không thuộc môn này"
+                f"{get_column_letter(index + 1)}{KEY_ROW}: cột “{shown(key)}” không thuộc môn này"
             )
             continue
         keyed[index] = cell
@@ -157,10 +165,12 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
         code = str(row[1]).strip() if len(row) > 1 and row[1] is not None else ""
         student = students.get(code)
         if student is None:
-            errors.append(f"B{number}: mã học sinh “{code}” không thuộc lớp {cs.class_group.name}")
+            errors.append(
+                f"B{number}: mã học sinh “{shown(code)}” không thuộc lớp {cs.class_group.name}"
+            )
             continue
         if code in seen:
-            errors.append(f"B{number}: học sinh {code} xuất hiện hai lần")
+            errors.append(f"B{number}: học sinh {shown(code)} xuất hiện hai lần")
             continue
         seen.add(code)
         for index, (term, kind, seq) in keyed.items():
@@ -216,13 +226,17 @@ def _formulas(title: str, found: dict[int, tuple[Any, ...]]) -> list[str]:
                 continue
             header = headers[index] if index < len(headers) else None
             column = (
-                f" (cột “{header}”)"
+                f" (cột “{shown(header)}”)"
                 if header is not None and not isinstance(header, Formula)
                 else ""
             )
+            shared = ""
+            if value.shared_from:
+                shared = f" (công thức dùng chung, viết ở ô {value.shared_from})"
             errors.append(
-                f"Trang “{title}”, ô {get_column_letter(index + 1)}{number}{column}: ô chứa công "
-                f"thức “{value}”; hãy nhập giá trị (điểm hoặc nhận xét), không dùng công thức"
+                f"Trang “{shown(title)}”, ô {get_column_letter(index + 1)}{number}{column}: ô "
+                f"chứa công thức “{shown(value)}”{shared}; hãy nhập giá trị (điểm hoặc nhận "
+                "xét), không dùng công thức"
             )
     return errors
 

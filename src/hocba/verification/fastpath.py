@@ -71,7 +71,7 @@ class FastPath:
         if match is None:
             return self.app(environ, start_response)
         code = parse_qs(environ.get("QUERY_STRING", "")).get("h", [""])[0].strip().lower()
-        address = str(environ.get("REMOTE_ADDR", ""))
+        address = ratelimit.client_address(environ)
         hit = stored(match.group(1), int(match.group(2)), code, language_of(environ))
         if hit is not None and ratelimit.allow_address(
             address, "lookup", settings.VERIFY_LOOKUPS_PER_MINUTE

@@ -1,15 +1,22 @@
-"""Counters per client address (and per named key) kept in the shared cache, so that every
-process of a deployment counts together: the gunicorn workers of `hocba serve --workers N`, and
-several machines behind a load balancer (settings `CACHES["default"]`: the database, or Redis
-with HOCBA_REDIS_URL; `hocba.config.cache` makes the database's increments atomic).
+"""Client addresses, and counters per client address (and per named key) kept in the shared
+cache, so that every process of a deployment counts together: the gunicorn workers of
+`hocba serve --workers N`, and several machines behind a load balancer (settings
+`CACHES["default"]`: the database, or Redis with HOCBA_REDIS_URL; `hocba.config.cache` keeps the
+counts atomic).
 
+- `client_address` / `client`: who is asking. The connection's address; behind reverse proxies
+  named in HOCBA_TRUSTED_PROXIES, the right-most X-Forwarded-For address that is not one of
+  them. Everything that reads a client's address goes through here (rate limits, sign-in
+  throttling through axes, the warehouse's address lists and token throttling, the audit log).
 - `allow` / `allow_address`: a fixed window of one minute per address and kind (public
   verification lookups and uploads);
-- `failures` / `count_failure`: failed attempts per key within a period (the warehouse's token
-  endpoint: per client id and per address), for refusing before a secret is checked.
+- `failures` / `count_failure` / `forgive_failure`: failed attempts per key within a period
+  (the warehouse's token endpoint: per client id and per address), for refusing before a secret
+  is checked.
 
-An address is the client's IPv4 address, or the /64 network of an IPv6 address (one subscriber
-usually holds a whole /64: counting single IPv6 addresses would let one client use millions).
+An address is counted as the client's IPv4 address, or the /64 network of an IPv6 address (one
+subscriber usually holds a whole /64: counting single IPv6 addresses would let one client use
+millions).
 """
 
 from __future__ import annotations
@@ -17,11 +24,44 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from django.core.cache import caches
+from django.conf import settings
 from django.http import HttpRequest
 
+from hocba.config import cache
+
 WINDOW_SECONDS = 60
+
+
+def client_address(meta: Mapping[str, Any]) -> str:
+    """The client's own address, whole (a request's META or a WSGI environ): the connection's
+    (REMOTE_ADDR), unless that is a trusted proxy (settings.TRUSTED_PROXIES); then the
+    right-most X-Forwarded-For address that is not a trusted proxy. Each proxy appends the
+    address it was connected from, so the right-most addresses are the ones trusted proxies
+    wrote; anything left of the first untrusted one was written by the client and is never
+    believed. A hop that is not an address stops the walk at the proxy that wrote it."""
+    remote = str(meta.get("REMOTE_ADDR", "")).strip()
+    trusted = settings.TRUSTED_PROXIES
+    client = _ip(remote)
+    if client is None or not trusted or not _among(client, trusted):
+        return str(client) if client is not None else remote
+    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR", ""))
+    for hop in reversed(forwarded.split(",") if forwarded.strip() else []):
+        address = _ip(hop)
+        if address is None:
+            break
+        client = address
+        if not _among(address, trusted):
+            break
+    return str(client)
+
+
+def client(request: HttpRequest) -> str:
+    """The address a request's client is counted under (also axes' AXES_CLIENT_IP_CALLABLE:
+    sign-in counts the same way)."""
+    return address_of(client_address(request.META))
 
 
 def address_of(remote: str) -> str:
@@ -37,9 +77,28 @@ def address_of(remote: str) -> str:
     return str(ip)
 
 
-def client(request: HttpRequest) -> str:
-    """The client's address (also axes' AXES_CLIENT_IP_CALLABLE: sign-in counts the same way)."""
-    return address_of(str(request.META.get("REMOTE_ADDR", "")))
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write it ("192.0.2.7", "192.0.2.7:4711", "[2001:db8::7]:443",
+    "2001:db8::7"); an IPv4-mapped IPv6 address as its IPv4 address; None for anything else."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _among(
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> bool:
+    return any(ip.version == network.version and ip in network for network in networks)
 
 
 def allow(request: HttpRequest, kind: str, per_minute: int) -> bool:
@@ -47,37 +106,28 @@ def allow(request: HttpRequest, kind: str, per_minute: int) -> bool:
 
 
 def allow_address(address: str, kind: str, per_minute: int) -> bool:
+    """Count one request from `address`; whether it is within `per_minute` in this minute."""
     window = int(time.time() // WINDOW_SECONDS)
     key = f"rate:{kind}:{_key(address_of(address))}:{window}"
-    return _count(key, WINDOW_SECONDS + 30) <= per_minute
+    return cache.count(key, WINDOW_SECONDS + 30) <= per_minute
 
 
-def failures(kind: str, key: str) -> int:
+def failures(kind: str, key: str, period_seconds: int) -> int:
     """Failures counted under `key` in its current period (0 when none)."""
-    found = caches["default"].get(f"fail:{kind}:{_key(key)}")
-    return int(found) if isinstance(found, int) else 0
+    return cache.counted(f"fail:{kind}:{_key(key)}", max(1, period_seconds))
 
 
 def count_failure(kind: str, key: str, period_seconds: int) -> int:
     """Count one failure; the period starts with the first failure and the count with it."""
-    return _count(f"fail:{kind}:{_key(key)}", period_seconds)
+    return cache.count(f"fail:{kind}:{_key(key)}", max(1, period_seconds))
+
+
+def forgive_failure(kind: str, key: str) -> None:
+    """Take back one failure counted before an attempt was checked (it succeeded, or it was
+    refused unchecked)."""
+    cache.uncount(f"fail:{kind}:{_key(key)}")
 
 
 def _key(text: str) -> str:
     """Keys from outside (a client id, an address) hashed: any length, any character."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _count(key: str, seconds: int) -> int:
-    """Count one under `key`; the first count starts its period. The increment comes first:
-    once a period has started (the common case) it is the only call."""
-    cache = caches["default"]
-    for _ in range(2):
-        try:
-            return int(cache.incr(key))
-        except ValueError:
-            pass
-        if cache.add(key, 1, seconds):
-            return 1
-        # another process started the period between the two calls: count in it
-    return 1

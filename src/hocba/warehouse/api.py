@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from ninja import Field, Form, Router, Schema, Status
 from ninja.security import HttpBearer
 
+from hocba.verification import ratelimit
 from hocba.warehouse import services, stats
 from hocba.warehouse.auth import AuthError, Caller, caller_for, issue_token
 from hocba.warehouse.models import ReceivedPackage, StoredRecord
@@ -33,7 +34,9 @@ XML_BODY = {
 
 
 def client_address(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
+    """The client's own address, behind trusted proxies too: what its account's address list
+    is compared with, and what its failed secrets are counted under."""
+    return ratelimit.client_address(request.META)
 
 
 def _enabled() -> None:

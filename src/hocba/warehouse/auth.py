@@ -12,10 +12,14 @@ expire. Scopes:
 Reach: a school account sees its own school, a Sở account its province, the Ministry account
 everything.
 
-Client secrets cannot be guessed by trying: failed attempts are counted per client id and per
-client address in the shared cache (every process counts together), with the sign-in limits
-(`SIGNIN_FAILURES_PER_ACCOUNT`, `SIGNIN_FAILURES_PER_ADDRESS`, `SIGNIN_LOCK_MINUTES`); past one,
-the endpoint answers 429 TOO_MANY_ATTEMPTS before any secret is checked.
+Client secrets cannot be guessed by trying: failed attempts are counted per client id (of an
+account that exists) and per client address in the shared cache (every process counts
+together), with the sign-in limits (`SIGNIN_FAILURES_PER_ACCOUNT`, `SIGNIN_FAILURES_PER_ADDRESS`,
+`SIGNIN_LOCK_MINUTES`); each attempt is counted before its secret is checked, so that past one
+limit the endpoint answers 429 TOO_MANY_ATTEMPTS before any secret is checked, even for a burst
+of parallel attempts. An account's address list is checked before all of this: from outside
+it, 403 and nothing counted. The client's address is `ratelimit.client_address` (behind
+trusted reverse proxies, the address they forward).
 """
 
 from __future__ import annotations
@@ -154,19 +158,35 @@ def address_allowed(account: Account, address: str) -> bool:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in networks)
 
 
-def _refuse_when_throttled(client_id: str, address: str) -> None:
-    if ratelimit.failures("token-client", client_id) < settings.SIGNIN_FAILURES_PER_ACCOUNT and (
-        ratelimit.failures("token-address", ratelimit.address_of(address))
-        < settings.SIGNIN_FAILURES_PER_ADDRESS
-    ):
-        return
-    minutes = max(1, math.ceil(settings.SIGNIN_LOCK_MINUTES))
-    raise AuthError(
-        "TOO_MANY_ATTEMPTS",
-        f"Sai mật khẩu ứng dụng quá nhiều lần; tài khoản hoặc địa chỉ này tạm bị khóa, "
-        f"hãy thử lại sau {minutes} phút",
-        429,
-    )
+def _count_attempt(account: Account | None, address: str) -> list[tuple[str, str]]:
+    """Count an attempt as a failure before its secret is checked, then compare (a success
+    takes it back): however many attempts arrive at once, no more than the limit are checked
+    in a period. Per client address always; per client id only when the account exists, so
+    that made-up ids cost nothing to store and an id's lock is about that account. Past either
+    limit the attempt is refused unchecked (429) and not counted."""
+    period = max(1, int(settings.SIGNIN_LOCK_MINUTES * 60))
+    counters = [
+        ("token-address", ratelimit.address_of(address), settings.SIGNIN_FAILURES_PER_ADDRESS)
+    ]
+    if account is not None:
+        counters.append(("token-client", account.client_id, settings.SIGNIN_FAILURES_PER_ACCOUNT))
+    over = [ratelimit.count_failure(kind, key, period) > limit for kind, key, limit in counters]
+    counted = [(kind, key) for kind, key, _limit in counters]
+    if any(over):
+        _forgive(counted)
+        minutes = max(1, math.ceil(settings.SIGNIN_LOCK_MINUTES))
+        raise AuthError(
+            "TOO_MANY_ATTEMPTS",
+            f"Sai mật khẩu ứng dụng quá nhiều lần; tài khoản hoặc địa chỉ này tạm bị khóa, "
+            f"hãy thử lại sau {minutes} phút",
+            429,
+        )
+    return counted
+
+
+def _forgive(counted: list[tuple[str, str]]) -> None:
+    for kind, key in counted:
+        ratelimit.forgive_failure(kind, key)
 
 
 def _hash(token: str) -> str:
@@ -176,18 +196,21 @@ def _hash(token: str) -> str:
 def issue_token(
     client_id: str, secret: str, scope: str | None, address: str
 ) -> tuple[str, AccessToken]:
-    """Client-credentials grant: a bearer token for the requested (or all granted) scopes."""
-    _refuse_when_throttled(client_id, address)
+    """Client-credentials grant: a bearer token for the requested (or all granted) scopes.
+
+    An account with an address list refuses every other address first (403), before any
+    throttle or secret is looked at and without counting anything: nobody outside the list can
+    lock its sender out. Then the attempt is counted and compared (`_count_attempt`), and only
+    then is the secret checked."""
     account = Account.objects.filter(client_id=client_id, active=True).first()
-    if account is None or not check_password(secret, account.secret_hash):
-        period = int(settings.SIGNIN_LOCK_MINUTES * 60)
-        ratelimit.count_failure("token-client", client_id, period)
-        ratelimit.count_failure("token-address", ratelimit.address_of(address), period)
-        raise AuthError("invalid_client", "Sai mã tài khoản hoặc mật khẩu ứng dụng")
-    if not address_allowed(account, address):
+    if account is not None and not address_allowed(account, address):
         raise AuthError(
             "access_denied", f"Địa chỉ {address} không được phép dùng tài khoản này", 403
         )
+    counted = _count_attempt(account, address)
+    if account is None or not check_password(secret, account.secret_hash):
+        raise AuthError("invalid_client", "Sai mã tài khoản hoặc mật khẩu ứng dụng")
+    _forgive(counted)
     wanted = set(scope.split()) if scope else set(account.scope_set)
     if not wanted <= account.scope_set:
         extra = " ".join(sorted(wanted - account.scope_set))

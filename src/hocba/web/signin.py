@@ -7,6 +7,13 @@ address) or an address that failed `SIGNIN_FAILURES_PER_ADDRESS` times (to any a
 the last `SIGNIN_LOCK_MINUTES`. An address gets the higher limit because a school's teachers
 often share one public address. Attempts during a lock are refused without being counted, so a
 lock ends `SIGNIN_LOCK_MINUTES` after the last failure that counted.
+
+Axes compares the failures it has recorded with the limit before a password is checked, and
+records a failure after: a burst of parallel attempts would all pass the comparison before any
+was recorded. Here each attempt is also counted as it arrives, in the shared cache, per account
+and per address (`in flight`), until its failure is recorded or it succeeds; the comparison
+counts the attempts in flight before this one as failures. However many arrive at once, no
+more passwords than the limit are checked.
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from hocba.verification import ratelimit
+
 
 def lock_period(request: HttpRequest | None = None) -> dt.timedelta:
     """AXES_COOLOFF_TIME."""
@@ -40,18 +49,70 @@ def _failures(attempts: QuerySet[AccessAttempt]) -> int:
     return int(attempts.aggregate(n=Sum("failures_since_start"))["n"] or 0)
 
 
+IN_FLIGHT_SECONDS = 60
+"""How long an attempt counted in flight may stay counted if neither its failure nor its success
+is ever seen (a request that broke off): far longer than a password check takes."""
+
+
 class SignInHandler(AxesDatabaseHandler):  # type: ignore[misc]
-    """Axes' database handler with a limit per account and another per address."""
+    """Axes' database handler with a limit per account and another per address, counting each
+    attempt before it is compared (see the module's docstring)."""
+
+    def is_allowed(self, request: HttpRequest, credentials: Any = None) -> bool:
+        username = get_client_username(request, credentials)
+        flying = [("signin-address", request.axes_ip_address)]  # type: ignore[attr-defined]
+        if username:
+            flying.append(("signin-account", username))
+        for kind, key in flying:
+            ratelimit.count_failure(kind, key, IN_FLIGHT_SECONDS)
+        request.hocba_in_flight = flying  # type: ignore[attr-defined]
+        allowed = bool(super().is_allowed(request, credentials))
+        if not allowed:
+            _landed(request)
+        return allowed
+
+    def user_login_failed(
+        self, sender: Any, credentials: Any, request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
+        try:
+            super().user_login_failed(sender, credentials, request, **kwargs)
+        finally:
+            _landed(request)  # recorded by now: no longer in flight
+
+    def user_logged_in(self, sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
+        try:
+            super().user_logged_in(sender, request, user, **kwargs)
+        finally:
+            _landed(request)
 
     def get_failures(self, request: HttpRequest, credentials: Any = None) -> int:
         recent = AccessAttempt.objects.filter(attempt_time__gte=get_cool_off_threshold(request))
         username = get_client_username(request, credentials)
-        by_account = _failures(recent.filter(username=username)) if username else 0
-        by_address = _failures(recent.filter(ip_address=request.axes_ip_address))  # type: ignore[attr-defined]
+        address = request.axes_ip_address  # type: ignore[attr-defined]
+        by_account = 0
+        if username:
+            by_account = _failures(recent.filter(username=username))
+            by_account += _in_flight(request, "signin-account", username)
+        by_address = _failures(recent.filter(ip_address=address))
+        by_address += _in_flight(request, "signin-address", address)
         per_account, per_address = account_limit(), max(1, settings.SIGNIN_FAILURES_PER_ADDRESS)
         # axes compares one count with the account's limit: the address's count is scaled so
         # that it reaches that limit exactly when the address reaches its own
         return max(by_account, by_address * per_account // per_address)
+
+
+def _in_flight(request: HttpRequest, kind: str, key: str) -> int:
+    """Attempts under `key` being checked now, other than this request's own."""
+    own = 1 if (kind, key) in getattr(request, "hocba_in_flight", ()) else 0
+    return max(0, ratelimit.failures(kind, key, IN_FLIGHT_SECONDS) - own)
+
+
+def _landed(request: HttpRequest | None) -> None:
+    """This request's attempt is no longer in flight."""
+    for kind, key in getattr(request, "hocba_in_flight", ()):
+        ratelimit.forgive_failure(kind, key)
+    if request is not None:
+        request.hocba_in_flight = []  # type: ignore[attr-defined]
 
 
 def locked_out(
