@@ -42,7 +42,7 @@ def behind_proxies(settings):  # type: ignore[no-untyped-def]
 
 def client_address(meta: dict[str, str]) -> str:
     """The address a request with this META is answered as (the one function that decides)."""
-    from hocba.verification import ratelimit
+    from hocba import ratelimit
 
     return ratelimit.client_address(meta)
 

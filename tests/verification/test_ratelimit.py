@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import caches
 from django.db import connection
 
-from hocba.verification import ratelimit
+from hocba import ratelimit
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,8 +12,8 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from hocba import ratelimit
 from hocba.audit.models import GENESIS, AuditEvent, AuditHead
-from hocba.verification import ratelimit
 
 
 def _plain(value: Any) -> Any:

@@ -2,7 +2,7 @@
 database cache (the default: the same database every process already uses, nothing more to run)
 or Redis (`HOCBA_REDIS_URL`), each with counting made safe for rate limits and failure counts.
 
-`count`, `counted` and `uncount` are the only way counters are kept (`hocba.verification.ratelimit`
+`count`, `counted` and `uncount` are the only way counters are kept (`hocba.ratelimit`
 counts through them). A counter is a fixed window: the first count starts its period, later
 counts never extend it, and when the period ends the next count starts a new one at 1.
 

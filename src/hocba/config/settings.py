@@ -226,7 +226,7 @@ TRUSTED_PROXIES = _trusted_proxies()
 """The reverse proxies (addresses or networks, HOCBA_TRUSTED_PROXIES, comma-separated) whose
 X-Forwarded-For is believed: a request from one of them comes from the right-most address in
 that header that is not itself a trusted proxy. From any other peer the header is ignored, and
-the client is the connection's address (`hocba.verification.ratelimit.client_address`)."""
+the client is the connection's address (`hocba.ratelimit.client_address`)."""
 
 VERIFY_LOOKUPS_PER_MINUTE = int(os.environ.get("HOCBA_VERIFY_RATE", "60"))
 """Public verification lookups allowed per client address per minute (uploads: a sixth)."""
@@ -373,7 +373,7 @@ AXES_FAILURE_LIMIT = SIGNIN_FAILURES_PER_ACCOUNT
 AXES_COOLOFF_TIME = "hocba.web.signin.lock_period"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "hocba.web.signin.locked_out"
-AXES_CLIENT_IP_CALLABLE = "hocba.verification.ratelimit.client"
+AXES_CLIENT_IP_CALLABLE = "hocba.ratelimit.client"
 # attempts during a lock are refused without being recorded: the lock ends on time, and a
 # stream of attempts cannot grow the attempt rows
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from hocba.verification import ratelimit, services
+from hocba import ratelimit
+from hocba.verification import services
 from hocba.verification.views import uploads_per_minute
 
 router = Router(tags=["verification"], auth=None)

@@ -26,8 +26,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import parse_cookie
 
+from hocba import ratelimit
 from hocba.signing import config
-from hocba.verification import ratelimit, services
+from hocba.verification import services
 
 KEY_HEADER = "X-Hocba-Page-Key"
 UNTIL_HEADER = "X-Hocba-Page-Until"

@@ -11,7 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from hocba.verification import ratelimit, services
+from hocba import ratelimit
+from hocba.verification import services
 from hocba.verification.fastpath import KEY_HEADER, UNTIL_HEADER, page_key
 
 

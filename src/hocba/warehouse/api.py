@@ -20,7 +20,7 @@ from django.http import HttpRequest
 from ninja import Field, Form, Router, Schema, Status
 from ninja.security import HttpBearer
 
-from hocba.verification import ratelimit
+from hocba import ratelimit
 from hocba.warehouse import services, stats
 from hocba.warehouse.auth import AuthError, Caller, caller_for, issue_token
 from hocba.warehouse.models import ReceivedPackage, StoredRecord

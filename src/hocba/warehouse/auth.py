@@ -37,7 +37,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.db.models import Q
 from django.utils import timezone
 
-from hocba.verification import ratelimit
+from hocba import ratelimit
 from hocba.warehouse.models import AccessToken, Account
 
 SCOPES = (

@@ -32,7 +32,7 @@ from django.db.models import QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from hocba.verification import ratelimit
+from hocba import ratelimit
 
 
 def lock_period(request: HttpRequest | None = None) -> dt.timedelta:
