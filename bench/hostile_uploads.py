@@ -405,7 +405,15 @@ def run(n: int, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)
             start = time.perf_counter()
             for i in range(n):
                 name, make = kinds[i % len(kinds)]
-                answer = post(make(i))
+                try:
+                    answer = post(make(i))
+                except httpx.TransportError as error:
+                    # the connection closed before an answer could be read: for a body refused
+                    # from its declared length, the server answers and closes while the client
+                    # is still sending
+                    statuses["closed"] += 1
+                    verdicts[name][f"closed ({type(error).__name__})"] += 1
+                    continue
                 statuses[str(answer.status_code)] += 1
                 if answer.status_code >= 500:
                     server_errors += 1
