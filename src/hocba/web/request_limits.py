@@ -10,8 +10,9 @@ otherwise be neither measured nor read.
 The routes with their own limit are named in `ROUTES` (by URL name); every other route has
 `limits.REQUEST_BODY_BYTES`. Django's own ceiling (DATA_UPLOAD_MAX_MEMORY_SIZE) is set to
 `limits.LARGEST_REQUEST_BODY_BYTES`, above every route's limit, so Django never answers its HTML
-400 first. The answer is given without reading the body; the server discards what the client
-still sends, so the client reads the answer instead of a broken connection.
+400 first. The answer is given without reading the body; the server closes the connection
+gracefully, discarding the first 64 KiB of what the client still sends (docs/limits.md says what
+a client sending far more may see).
 """
 
 from __future__ import annotations
