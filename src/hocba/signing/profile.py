@@ -255,19 +255,29 @@ def check(
     signature: etree._Element,
     ids: dict[str, list[etree._Element]],
     digest_cache: dict[int, str] | None = None,
+    certificates: dict[str, tuple[x509.Certificate, str, Any, str]] | None = None,
 ) -> Checked:
     """Verify one ds:Signature of the document whose `Id` map is `ids`.
 
     The signature must be exactly of the profile's shape (`EXACT`), so that nothing in it is
     content nobody signed: the unsigned parts (the signature's `Id`, `SignatureValue`,
     `KeyInfo`, the `Object` around the signed properties) hold only what the profile puts
-    there, and the signature's `Id` is bound to its signed properties (`<Id>-sp`)."""
+    there, and the signature's `Id` is bound to its signed properties (`<Id>-sp`).
+
+    `digest_cache` and `certificates`: what the signatures of one document share (digests of
+    their targets, the certificates they carry), kept by the caller for that document."""
     cache = {} if digest_cache is None else digest_cache
     exact = EXACT.fullmatch(etree.tostring(signature, encoding="unicode"))
     if exact is None:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")
     try:
-        certificate, cert_digest_b64, public_key, key_algorithm = _certificate(exact["certificate"])
+        text = exact["certificate"]
+        found = certificates.get(text) if certificates is not None else None
+        if found is None:
+            found = _certificate(text)
+            if certificates is not None:
+                certificates[text] = found
+        certificate, cert_digest_b64, public_key, key_algorithm = found
         value = binascii.a2b_base64(exact["value"], strict_mode=True)
     except ValueError:
         return Checked(None, None, None, "MALFORMED_SIGNATURE")

@@ -30,7 +30,7 @@ from hocba.signing.certs import (
     personal_id_of,
     tax_code_of,
 )
-from hocba.signing.revocation import RevocationChecker, Status
+from hocba.signing.revocation import Answer, RevocationChecker, Status
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +120,19 @@ class Slot:
     person: str = ""
     tax_code: str = ""
     subject: str = ""
+
+
+@dataclass
+class _Shared:
+    """What the signatures of one record share while it is verified: the digests of their
+    targets, the certificates they carry (one object per certificate text), and what the
+    verifier learned about each certificate (a record's fifteen signatures come from a handful
+    of certificates, asked of the process's caches once each)."""
+
+    digests: dict[int, str] = field(default_factory=dict)
+    certificates: dict[str, Any] = field(default_factory=dict)
+    known: dict[int, tuple[object, CertFacts | None, Answer | None]] = field(default_factory=dict)
+    """By the certificate object's id; the entry holds the object, so the id stays its own."""
 
 
 @dataclass
@@ -249,7 +262,7 @@ class Verifier:
         duplicates = {k for k, v in ids.items() if len(v) > 1}
         slots = self._slots(root)
         slot_elements = {id(s.element) for s in slots}
-        cache: dict[int, str] = {}
+        shared = _Shared()
         times: dict[str, list[dt.datetime]] = {
             "GVBM": [],
             "GVCN": [],
@@ -270,7 +283,7 @@ class Verifier:
                            target=slot.target)
                 )  # fmt: skip
             for signature in signatures:
-                ok = self._one(slot, signature, ids, duplicates, cache, checks)
+                ok = self._one(slot, signature, ids, duplicates, shared, checks)
                 if ok is not None:
                     times[slot.name].append(ok)
                     if slot.name == "GVBM":
@@ -339,15 +352,21 @@ class Verifier:
         signature: etree._Element,
         ids: dict[str, list[etree._Element]],
         duplicates: set[str],
-        cache: dict[int, str],
+        shared: _Shared,
         checks: list[dict[str, Any]],
     ) -> dt.datetime | None:
         """Check one signature; its signing time when everything about it holds."""
-        result = profile.check(signature, ids, cache)
-        try:
-            facts = self.facts(result.certificate) if result.certificate is not None else None
-        except ValueError:  # cryptography reads certificate fields lazily: garbled DER fails here
-            facts = None
+        result = profile.check(signature, ids, shared.digests, shared.certificates)
+        memo = shared.known.get(id(result.certificate))
+        if memo is not None and memo[0] is result.certificate:  # the entry holds the object
+            _, facts, answer = memo
+        else:
+            answer = None
+            try:
+                facts = self.facts(result.certificate) if result.certificate is not None else None
+            except ValueError:  # cryptography reads certificate fields lazily: garbled DER fails
+                facts = None
+            shared.known[id(result.certificate)] = (result.certificate, facts, None)
         signer = facts.name if facts is not None else ""
         base = {"slot": slot.name, "target": slot.target, "signer": signer}
         problem = result.problem
@@ -389,7 +408,9 @@ class Verifier:
         if chain is None or len(chain) < 2:
             checks.append(_check("revocation", "UNKNOWN", "REVOCATION_UNKNOWN", slot=slot.name))
             return None
-        answer = self.revocation.status(cert, chain[1], facts.serial)
+        if answer is None:
+            answer = self.revocation.status(cert, chain[1], facts.serial)
+            shared.known[id(cert)] = (cert, facts, answer)
         if answer.invalidates(when):
             # the signing time is the signer's own claim: only a revocation whose reason says
             # nothing against the key leaves the signatures dated before it standing
