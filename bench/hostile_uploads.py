@@ -76,7 +76,7 @@ def genuine(data: Path) -> tuple[bytes, bytes, object]:
     from bench.sign import fully_signed
     from hocba.documents.render import Renderer
     from hocba.documents.seal import Sealer
-    from hocba.signing.pki import create
+    from hocba.signing.dev.pki import create
     from hocba.signing.signers import Pkcs12Signer
 
     pki = create(data / "pki", ocsp_url="http://127.0.0.1:9/ocsp")

@@ -67,7 +67,7 @@ def main() -> None:
 
     from bench.records import records as synthetic
     from bench.sign import fully_signed
-    from hocba.signing.pki import create
+    from hocba.signing.dev.pki import create
 
     data = tempfile.mkdtemp(prefix="hocba-bench-ingest-")
     pki_dir = Path(data) / "pki"
@@ -94,7 +94,7 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         from hocba.exchange import package as pkg
-        from hocba.records.xml import parse
+        from hocba.formats import parse
         from hocba.signing.signers import Pkcs12Signer
         from hocba.warehouse.auth import Caller, create_account
         from hocba.warehouse.models import Ack, StoredRecord

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lxml import etree
 
 from _common import report
-from hocba.records.xml import build, parse_untrusted, validate
-from hocba.records.xml import model as m
+from hocba.formats import build, parse_untrusted, validate
+from hocba.formats import model as m
 from hocba.rules.catalogue import Level, Mode, subjects_for
 
 FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]

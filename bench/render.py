@@ -35,7 +35,7 @@ from bench.sign import fully_signed
 from hocba.documents.render import Renderer, blank, qr_svg
 from hocba.documents.seal import Sealer
 from hocba.documents.view import view_of
-from hocba.signing.pki import SOFTHSM_LIBRARY, create
+from hocba.signing.dev.pki import SOFTHSM_LIBRARY, create
 from hocba.signing.signers import Pkcs11Signer, import_to_token
 
 TAX = "2600100202"

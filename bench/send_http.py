@@ -130,12 +130,12 @@ def main() -> None:
     from hocba.exchange import services
     from hocba.exchange.client import upstream_client
     from hocba.exchange.models import OutboxItem, OutgoingPackage
+    from hocba.formats import parse
     from hocba.organizations.models import ProvinceOffice, School
     from hocba.records.services import store_xml
-    from hocba.records.xml import parse
     from hocba.signing import config
-    from hocba.signing.devpki import ensure_dev_pki
-    from hocba.signing.pki import DevPki
+    from hocba.signing.dev.pki import DevPki
+    from hocba.signing.dev.tokens import ensure_dev_pki
 
     province = ProvinceOffice.objects.create(
         code="25", name="Sở Giáo dục và Đào tạo Phú Thọ", province_code="25",

@@ -31,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.signing.helpers import sign_all
 
 from _common import report
-from hocba.records.xml import build, parse_untrusted
-from hocba.records.xml.builder import serialize
-from hocba.records.xml.model import Record
+from hocba.formats import build, parse_untrusted
+from hocba.formats.builder import serialize
+from hocba.formats.model import Record
 from hocba.signing import profile
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import SOFTHSM_LIBRARY, DevPki, create
+from hocba.signing.dev.pki import SOFTHSM_LIBRARY, DevPki, create
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import SHA256_DIGEST_INFO, Pkcs11Signer, Pkcs12Signer, import_to_token
 from hocba.signing.verify import Verifier

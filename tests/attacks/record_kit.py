@@ -9,10 +9,10 @@ from pathlib import Path
 
 from cryptography import x509
 
-from hocba.records.xml import build
-from hocba.records.xml.model import Record
+from hocba.formats import build
+from hocba.formats.model import Record
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import DevPki, create, new_key
+from hocba.signing.dev.pki import DevPki, create, new_key
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier

@@ -51,11 +51,11 @@ from hocba.documents.pdfcheck import MESSAGES, PdfVerifier
 from hocba.documents.render import Renderer, qr_svg
 from hocba.documents.seal import FIELD, Sealer, asn1_certificate
 from hocba.documents.view import view_of
-from hocba.records.xml import build
+from hocba.formats import build
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import create
+from hocba.signing.dev.pki import create
+from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
-from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.conftest import require_tool

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hocba.records.xml import XmlRejected, build, parse_untrusted
+from hocba.formats import XmlRejected, build, parse_untrusted
 from tests.attacks.record_kit import failed_codes, make_kit
 from tests.records.factories import sample_record
 from tests.signing.helpers import sign_step

@@ -26,8 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from hocba.records.xml import build
-from hocba.signing.servers import LoopbackServer
+from hocba.formats import build
+from hocba.signing.dev.servers import LoopbackServer
 from tests.attacks.record_kit import SLOTS, SUBJECTS, Kit, make_kit
 from tests.records.factories import sample_record
 from tests.signing.helpers import sign_step

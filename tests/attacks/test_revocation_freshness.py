@@ -42,13 +42,13 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from hocba import limits
-from hocba.records.xml import build, parse_untrusted
-from hocba.records.xml.builder import serialize
+from hocba.formats import build, parse_untrusted
+from hocba.formats.builder import serialize
 from hocba.signing import profile
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import DevPki, create
+from hocba.signing.dev.pki import DevPki, create
+from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
-from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.records.factories import sample_record

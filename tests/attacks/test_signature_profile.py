@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from hocba.records.xml import parse_untrusted
-from hocba.records.xml.builder import NS, serialize
+from hocba.formats import parse_untrusted
+from hocba.formats.builder import NS, serialize
 from hocba.signing.profile import DS, XADES
 from tests.attacks.record_kit import failed_codes, make_kit
 

@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 
 from hocba import limits
 from hocba.signing import config
-from hocba.signing.pki import DevPki, create
+from hocba.signing.dev.pki import DevPki, create
 from hocba.signing.signers import SignerError, import_to_token
 
 # a server of its own on loopback, independent of the test database: run once

@@ -21,7 +21,7 @@ from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hocba.records.xml import build
+from hocba.formats import build
 from hocba.signing.certs import Holder, holder_of, personal_id_of, tax_code_of
 from tests.attacks.record_kit import (
     HOMEROOM_ID,
@@ -323,7 +323,7 @@ def test_a_certificate_naming_two_people_signs_for_neither(kit, slot):
 
 def _demo_signer(subject: list[tuple[x509.ObjectIdentifier, str]]):
     from hocba.signing import config
-    from hocba.signing.pki import DevPki, new_key
+    from hocba.signing.dev.pki import DevPki, new_key
     from hocba.signing.signers import Pkcs12Signer
 
     pki = DevPki.load(config.pki_dir())

@@ -18,11 +18,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from hocba.documents.models import Document
 from hocba.documents.services import read_pdf
+from hocba.formats import build, parse
+from hocba.formats.model import Slots
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml, revoke_record
-from hocba.records.xml import build, parse
-from hocba.records.xml.model import Slots
-from hocba.signing.devpki import org_label, token_signer
+from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.signing.services import sign_records
 from tests.gradebook.conftest import user
 from tests.signing.helpers import sign_step

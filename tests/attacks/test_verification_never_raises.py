@@ -36,9 +36,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hocba.records.xml import build, parse_untrusted
-from hocba.signing.pki import new_key
-from hocba.signing.servers import LoopbackServer
+from hocba.formats import build, parse_untrusted
+from hocba.signing.dev.pki import new_key
+from hocba.signing.dev.servers import LoopbackServer
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.attacks.record_kit import PRINCIPAL_ID, TAX_CODE, Kit, failed_codes, make_kit

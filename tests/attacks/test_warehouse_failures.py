@@ -49,7 +49,7 @@ from hocba.exchange import package as pkg
 from hocba.exchange.client import HttpClient
 from hocba.exchange.models import OutboxItem
 from hocba.exchange.services import run_once
-from hocba.records.xml import xsd_text
+from hocba.formats import xsd_text
 from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, process_pending, receive

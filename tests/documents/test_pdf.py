@@ -20,11 +20,11 @@ from hocba.documents.pdfcheck import PdfVerifier
 from hocba.documents.render import Renderer, RenderError, page_count, qr_svg, template_dir
 from hocba.documents.seal import Sealer
 from hocba.documents.view import short_hash, view_of
-from hocba.records.xml import build
+from hocba.formats import build
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import create
+from hocba.signing.dev.pki import create
+from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
-from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.conftest import require_tool
@@ -431,7 +431,7 @@ def test_with_a_time_stamping_authority_the_seal_is_long_term(pki, renderer, sig
     from pyhanko_certvalidator import ValidationContext
 
     from hocba.documents.seal import asn1_certificate
-    from hocba.signing.servers import tsa_app
+    from hocba.signing.dev.servers import tsa_app
 
     with LoopbackServer(tsa_app(*pki.issue_tsa(), [pki.issuing])) as tsa:
         sealer = Sealer(

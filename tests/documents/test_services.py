@@ -15,9 +15,9 @@ from pypdf import PdfReader
 
 from hocba.documents.models import Document, RenderJob
 from hocba.documents.services import read_pdf, run_job
+from hocba.formats import parse
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
-from hocba.records.xml import parse
 from tests.documents.test_pdf import text_of
 
 pytestmark = pytest.mark.django_db

@@ -20,14 +20,14 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from hocba.exchange.models import OutboxItem
+from hocba.formats.parser import parse
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import correct_record, read_xml, revoke_record
-from hocba.records.xml.parser import parse
 from hocba.signing import config
 from hocba.signing.agent import SignerAgent
-from hocba.signing.devpki import token_signer
+from hocba.signing.dev.tokens import token_signer
 from hocba.signing.services import sign_records
 from tests.conftest import require_tool
 from tests.e2e.test_login import CHROMIUM_ARGS, demo_data  # noqa: F401 - fixture

@@ -28,12 +28,12 @@ from django.utils import timezone
 from hocba.exchange.client import HttpClient
 from hocba.exchange.models import OutboxItem, OutgoingPackage
 from hocba.exchange.services import run_once, set_credential
+from hocba.formats import parse
 from hocba.organizations.models import ProvinceOffice, School
 from hocba.records.services import store_xml
-from hocba.records.xml import parse
 from hocba.signing import config
-from hocba.signing.devpki import ensure_dev_pki
-from hocba.signing.pki import DevPki, create
+from hocba.signing.dev.pki import DevPki, create
+from hocba.signing.dev.tokens import ensure_dev_pki
 from hocba.warehouse.auth import create_account
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, StoredRecord
 

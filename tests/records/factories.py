@@ -3,7 +3,7 @@
 import dataclasses
 import datetime as dt
 
-from hocba.records.xml import model as m
+from hocba.formats import model as m
 
 TEACHER = m.Person("025085001234", "Nguyễn Thị Hoa")
 

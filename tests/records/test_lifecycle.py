@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from hocba.formats import build, parse, xsd_text
 from hocba.records.models import (
     Event,
     ImmutableVersionError,
@@ -23,7 +24,6 @@ from hocba.records.services import (
     read_xml,
     revoke_record,
 )
-from hocba.records.xml import build, parse, xsd_text
 from tests.conftest import require_tool
 from tests.gradebook.conftest import current_class, user
 

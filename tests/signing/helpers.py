@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from hocba.records.xml import parse_untrusted
-from hocba.records.xml.builder import NS, serialize
+from hocba.formats import parse_untrusted
+from hocba.formats.builder import NS, serialize
 from hocba.signing import profile
 from hocba.signing.signers import Signer
 

@@ -8,12 +8,12 @@ import datetime as dt
 
 import pytest
 
-from hocba.records.xml import build
-from hocba.records.xml import model as m
+from hocba.formats import build
+from hocba.formats import model as m
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import create, new_key
+from hocba.signing.dev.pki import create, new_key
+from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
-from hocba.signing.servers import LoopbackServer, ocsp_app
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.records.factories import sample_record
@@ -151,8 +151,8 @@ def test_signature_wrapping_with_a_duplicated_id(pki, signed):
 
     from lxml import etree
 
-    from hocba.records.xml import parse_untrusted
-    from hocba.records.xml.builder import serialize
+    from hocba.formats import parse_untrusted
+    from hocba.formats.builder import serialize
 
     root = parse_untrusted(signed, keep_whitespace=True)
     ns = "{urn:hocba:xml:1}"

@@ -18,9 +18,9 @@ from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import correct_record, read_xml, revoke_record
 from hocba.signing import config
 from hocba.signing.agent import SignerAgent
-from hocba.signing.devpki import org_label, token_signer
-from hocba.signing.pki import DevPki
-from hocba.signing.servers import CscCredential, CscService, LoopbackServer
+from hocba.signing.dev.pki import DevPki
+from hocba.signing.dev.servers import CscCredential, CscService, LoopbackServer
+from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.signing.services import SigningRefused, sign_records
 from hocba.signing.signers import CscSigner, Pkcs12Signer, SignerError
 from hocba.signing.verify import Verifier

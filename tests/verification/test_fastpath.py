@@ -12,7 +12,7 @@ from werkzeug.test import Client
 from hocba.config.wsgi import django_application
 from hocba.records.models import Record, State
 from hocba.records.services import revoke_record
-from hocba.signing.devpki import token_signer
+from hocba.signing.dev.tokens import token_signer
 from hocba.signing.services import sign_records
 from hocba.verification.fastpath import FastPath
 from tests.gradebook.conftest import user

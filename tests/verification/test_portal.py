@@ -13,7 +13,7 @@ from hocba.documents.models import Document
 from hocba.documents.services import read_pdf
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import read_xml, revoke_record
-from hocba.signing.devpki import token_signer
+from hocba.signing.dev.tokens import token_signer
 from hocba.signing.services import sign_records
 from tests.gradebook.conftest import user
 

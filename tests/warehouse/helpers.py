@@ -8,7 +8,7 @@ from hocba.exchange import package as pkg
 from hocba.organizations.models import School
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
-from hocba.signing.devpki import org_label, token_signer
+from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account
 

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hocba.exchange import package as pkg
-from hocba.records.xml import build
-from hocba.records.xml import model as m
+from hocba.formats import build
+from hocba.formats import model as m
 from hocba.signing import config
-from hocba.signing.pki import DevPki
+from hocba.signing.dev.pki import DevPki
 from hocba.signing.signers import Pkcs12Signer
 from tests.records.factories import sample_record
 from tests.signing.helpers import sign_all, sign_step

@@ -139,7 +139,7 @@ def test_a_school_without_an_account_is_unknown_to_the_provincial_warehouse(demo
         tax_code=version.record.school.tax_code,  # sealed with a key of that tax code
     )
     from hocba.exchange import package as pkg
-    from hocba.signing.devpki import org_label, token_signer
+    from hocba.signing.dev.tokens import org_label, token_signer
 
     school = version.record.school
     signer = token_signer(school, org_label(school))

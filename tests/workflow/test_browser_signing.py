@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from hocba.records.models import Record, State
 from hocba.records.services import correct_record
-from hocba.signing.devpki import token_signer
+from hocba.signing.dev.tokens import token_signer
 from hocba.workflow import services
 from tests.gradebook.conftest import user
 
@@ -123,7 +123,7 @@ def test_the_signer_agent_takes_the_batch_as_prepare_describes_it(demo, login):
 
     from hocba.signing import config
     from hocba.signing.agent import SignerAgent
-    from hocba.signing.devpki import token_label
+    from hocba.signing.dev.tokens import token_label
 
     versions = drafts(3)
     username = teacher_with_work()
@@ -241,8 +241,8 @@ def test_remote_signing_from_the_page_with_pin_and_otp(demo, login, settings):
     from pathlib import Path
 
     from hocba.signing import config
-    from hocba.signing.pki import DevPki
-    from hocba.signing.servers import CscCredential, CscService, LoopbackServer
+    from hocba.signing.dev.pki import DevPki
+    from hocba.signing.dev.servers import CscCredential, CscService, LoopbackServer
     from hocba.signing.signers import Pkcs12Signer
 
     versions = drafts(2)

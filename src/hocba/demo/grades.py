@@ -238,7 +238,7 @@ def build_all_records(demo: Any) -> None:
 
 
 def build_pki(demo: Any) -> None:
-    from hocba.signing.devpki import ensure_dev_pki
+    from hocba.signing.dev.tokens import ensure_dev_pki
 
     summary = ensure_dev_pki()
     demo.add_count("certificates (personal)", summary.people)
@@ -248,7 +248,7 @@ def build_pki(demo: Any) -> None:
 def sign_all_records(demo: Any) -> None:
     """Every record signed through the four steps with the staff's PKCS#11 keys, then issued."""
     from hocba.records.models import RecordVersion, State
-    from hocba.signing.devpki import org_label, token_signer
+    from hocba.signing.dev.tokens import org_label, token_signer
     from hocba.signing.services import sign_records
 
     signatures = issued = 0

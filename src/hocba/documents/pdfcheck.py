@@ -59,8 +59,8 @@ from hocba.documents.render import Renderer
 from hocba.documents.seal import FIELD, asn1_certificate
 from hocba.documents.updates import TREE_NODES, info_of, review_updates
 from hocba.documents.view import VIEW_VERSION
-from hocba.records.xml import XmlRejected, parse_untrusted
-from hocba.records.xml.builder import NS
+from hocba.formats import XmlRejected, parse_untrusted
+from hocba.formats.builder import NS
 from hocba.signing.certs import tax_code_of
 from hocba.signing.revocation import Status
 from hocba.signing.verify import TAMPERING, Verifier, _check, _report, _verdict

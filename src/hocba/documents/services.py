@@ -48,7 +48,7 @@ def renderer() -> Renderer:
 def school_sealer(school: School) -> Sealer:
     """The school's organisation key on its token (the development PKI's SoftHSM2 token here;
     a deployment's HSM through `HOCBA_PKCS11_LIBRARY`)."""
-    from hocba.signing.devpki import org_label, token_signer
+    from hocba.signing.dev.tokens import org_label, token_signer
 
     signer = token_signer(school, org_label(school))
     trust = config.trust_store()

@@ -15,11 +15,11 @@ from typing import Any
 
 from lxml import etree
 
+from hocba.formats import parse_untrusted, validate
+from hocba.formats.builder import NS
+from hocba.formats.model import Record, SubjectResult
+from hocba.formats.parser import read
 from hocba.identity.codes import ETHNICITIES, SEXES
-from hocba.records.xml import parse_untrusted, validate
-from hocba.records.xml.builder import NS
-from hocba.records.xml.model import Record, SubjectResult
-from hocba.records.xml.parser import read
 from hocba.signing import profile
 from hocba.signing.certs import common_name
 

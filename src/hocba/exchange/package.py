@@ -4,7 +4,7 @@ A package carries each record as the exact bytes that were signed (base64 in `HO
 its id, version, event and SHA-256), so nothing the record's signatures cover is touched on the
 way. The sender's organisation certificate seals `NOI_DUNG` with the same XMLDSig + XAdES-BES
 profile as the record (`hocba.signing.profile`); the seal goes in `CHU_KY`, outside what it
-signs. The schema is `records/xml/hocba-package.xsd` (`hocba records xsd --package`).
+signs. The schema is `formats/hocba-package.xsd` (`hocba records xsd --package`).
 
 Pure: lxml + the signature profile, no Django.
 """
@@ -25,7 +25,7 @@ from cryptography import x509
 from lxml import etree
 
 from hocba import limits
-from hocba.records.xml.safe import XmlRejected, parse_untrusted
+from hocba.formats.safe import XmlRejected, parse_untrusted
 from hocba.signing import profile
 from hocba.signing.signers import Signer
 
@@ -53,7 +53,7 @@ def _q(name: str) -> str:
 
 
 def xsd_text() -> str:
-    return resources.files("hocba.records.xml").joinpath("hocba-package.xsd").read_text("utf-8")
+    return resources.files("hocba.formats").joinpath("hocba-package.xsd").read_text("utf-8")
 
 
 @cache

@@ -123,7 +123,7 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 
     school = School.objects.filter(code=sender_code).first()
     if school is not None:
-        from hocba.signing.devpki import org_label, token_signer
+        from hocba.signing.dev.tokens import org_label, token_signer
 
         return pkg.Sender("TRUONG", school.code, school.tax_code), token_signer(
             school, org_label(school)

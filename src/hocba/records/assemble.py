@@ -1,4 +1,4 @@
-"""From the grade book and the student's data to the record dataclasses (`records.xml.model`).
+"""From the grade book and the student's data to the record dataclasses (`hocba.formats.model`).
 
 Everything a record needs must be present and final; otherwise `NotReady` lists what is missing,
 in Vietnamese, for the school to fix.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from hocba.formats import model as m
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
-from hocba.records.xml import model as m
 from hocba.rules.catalogue import Level
 from hocba.students.models import Student
 

@@ -19,12 +19,12 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from hocba.audit.services import record_event
+from hocba.formats import build, parse, parse_untrusted, validate
+from hocba.formats.model import Envelope, Slots
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
 from hocba.records.assemble import NotReady, assemble, circular_for
 from hocba.records.models import Event, Record, RecordVersion, State, storage_name
-from hocba.records.xml import build, parse, parse_untrusted, validate
-from hocba.records.xml.model import Envelope, Slots
 from hocba.students.models import Student
 from hocba.students.services import review_students
 

@@ -69,7 +69,7 @@ from hocba import limits
 from hocba.signing.signers import Pkcs11Signer, SignerError, token_certificate, token_flags
 
 if TYPE_CHECKING:
-    from hocba.signing.servers import LoopbackServer
+    from hocba.signing.dev.servers import LoopbackServer
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -375,7 +375,7 @@ class SignerAgent:
 
     def serve(self, port: int = 0) -> LoopbackServer:
         """A loopback server for this agent (not started: `with` it, or `serve_forever`)."""
-        from hocba.signing.servers import LoopbackServer
+        from hocba.signing.dev.servers import LoopbackServer
 
         server = LoopbackServer(self, port, threads=True)
         self.port = server.port

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from hocba.signing.certs import TrustStore
-from hocba.signing.pki import SOFTHSM_LIBRARY
+from hocba.signing.dev.pki import SOFTHSM_LIBRARY
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.verify import Verifier
 

@@ -22,12 +22,12 @@ from django.utils import timezone
 from lxml import etree
 
 from hocba.audit.services import record_event
+from hocba.formats import XmlRejected, parse_untrusted
+from hocba.formats.builder import NS, serialize
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.permissions import Permission, can
 from hocba.records.models import Event, RecordVersion, State
 from hocba.records.services import RecordError, mark_issued, read_xml, store_xml
-from hocba.records.xml import XmlRejected, parse_untrusted
-from hocba.records.xml.builder import NS, serialize
 from hocba.signing import config, profile
 from hocba.signing.certs import can_sign_documents, personal_id_of, tax_code_of, valid_at
 from hocba.signing.revocation import Status

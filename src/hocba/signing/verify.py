@@ -19,8 +19,8 @@ from cryptography import x509
 from lxml import etree
 
 from hocba import limits
-from hocba.records.xml import XmlRejected, parse_untrusted, validate
-from hocba.records.xml.builder import NS
+from hocba.formats import XmlRejected, parse_untrusted, validate
+from hocba.formats.builder import NS
 from hocba.signing import profile
 from hocba.signing.caches import Bounded
 from hocba.signing.certs import (

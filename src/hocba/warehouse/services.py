@@ -42,9 +42,9 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hocba.exchange import package as pkg
+from hocba.formats.builder import NS as RECORD_NS
+from hocba.formats.safe import XmlRejected, parse_untrusted
 from hocba.records.services import keep_file, store_xml
-from hocba.records.xml.builder import NS as RECORD_NS
-from hocba.records.xml.safe import XmlRejected, parse_untrusted
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller

@@ -33,7 +33,7 @@ from hocba.workflow.models import SigningSession
 
 def _defaults(request: HttpRequest, group: services.Group) -> dict[str, str]:
     """What the development tokens are called (a real token's labels are typed by the user)."""
-    from hocba.signing.devpki import org_label, token_label
+    from hocba.signing.dev.tokens import org_label, token_label
 
     staff = request.user.staff  # type: ignore[union-attr]
     version = group.versions[0] if group.versions else None

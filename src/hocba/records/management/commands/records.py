@@ -10,10 +10,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hocba.formats import xsd_text
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment, School, SchoolYear
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import build_records, read_xml
-from hocba.records.xml import xsd_text
 
 STATES = [s.value for s in State]
 

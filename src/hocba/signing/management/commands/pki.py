@@ -12,8 +12,8 @@ from cryptography import x509
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hocba.signing import config
-from hocba.signing.devpki import ensure_dev_pki
-from hocba.signing.pki import DEFAULT_OCSP_URL, DevPki
+from hocba.signing.dev.pki import DEFAULT_OCSP_URL, DevPki
+from hocba.signing.dev.tokens import ensure_dev_pki
 
 
 class Command(BaseCommand):
@@ -70,7 +70,7 @@ class Command(BaseCommand):
             pki.save()
             self.stdout.write(str(p12))
             return
-        from hocba.signing.servers import LoopbackServer, ocsp_app
+        from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 
         server = LoopbackServer(ocsp_app(pki), options["port"])
         self.stdout.write(f"OCSP responder on {server.url}/ocsp, CRL on {server.url}/crl")

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from hocba.signing.pki import DevPki
+from hocba.signing.dev.pki import DevPki
 from hocba.signing.signers import Signer
 
 Environ = dict[str, Any]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from lxml import etree
 
-from hocba.records.xml.model import (
+from hocba.formats.model import (
     Mark,
     Person,
     Place,
     Record,
     Signature,
 )
-from hocba.records.xml.safe import parse_untrusted
+from hocba.formats.safe import parse_untrusted
 
 NS = "urn:hocba:xml:1"
 DS = "http://www.w3.org/2000/09/xmldsig#"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hocba.records.xml import XmlRejected, build, parse, parse_untrusted, xsd_text
+from hocba.formats import XmlRejected, build, parse, parse_untrusted, xsd_text
 from tests.conftest import require_tool
 from tests.records.factories import sample_record
 
@@ -126,7 +126,7 @@ def test_any_text_round_trips(name, comment, reason):
     st.integers(min_value=0, max_value=3),
 )
 def test_the_quick_scan_for_declarations_agrees_with_a_plain_search(data, pair, start):
-    from hocba.records.xml.safe import _pair_at
+    from hocba.formats.safe import _pair_at
 
     assert _pair_at(data, pair, start) == (data.find(pair, start) != -1)
 

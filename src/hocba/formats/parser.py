@@ -8,8 +8,8 @@ from importlib import resources
 
 from lxml import etree
 
-from hocba.records.xml.builder import DS, NS
-from hocba.records.xml.model import (
+from hocba.formats.builder import DS, NS
+from hocba.formats.model import (
     Confirmation,
     Envelope,
     HistoryRow,
@@ -24,12 +24,12 @@ from hocba.records.xml.model import (
     SubjectResult,
     Summary,
 )
-from hocba.records.xml.safe import XmlRejected, parse_untrusted
+from hocba.formats.safe import XmlRejected, parse_untrusted
 
 
 def xsd_text() -> str:
     """The record schema (`hocba records xsd`)."""
-    return resources.files("hocba.records.xml").joinpath("hocba-record.xsd").read_text("utf-8")
+    return resources.files("hocba.formats").joinpath("hocba-record.xsd").read_text("utf-8")
 
 
 @cache

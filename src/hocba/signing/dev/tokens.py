@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hocba.organizations.models import School, Staff
 from hocba.signing import config
-from hocba.signing.pki import DEFAULT_OCSP_URL, DevPki, create
+from hocba.signing.dev.pki import DEFAULT_OCSP_URL, DevPki, create
 from hocba.signing.signers import Pkcs11Signer, import_to_token
 
 
