@@ -397,7 +397,7 @@ def test_the_worker_command_goes_on_past_a_package_that_fails(keys, patient):
         assert set(answers(row).values()) == {("ACCEPTED", "ACCEPTED")}
     bad.refresh_from_db()
     assert (bad.status, bad.attempts) == (ReceivedPackage.Status.RECEIVED, 1)
-    assert "FileNotFoundError" in bad.last_error or "No such file" in bad.last_error
+    assert "BLOB_MISSING" in bad.last_error  # the stored package is gone, and named so
 
 
 # --- one record the database refuses ----------------------------------------------------------

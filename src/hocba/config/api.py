@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.security import django_auth
 
+from hocba.blobs import BlobError
 from hocba.gradebook.api import router as gradebook_router
 from hocba.gradebook.models import LockedError
 from hocba.gradebook.services import ValidationFailed
@@ -16,6 +19,8 @@ from hocba.verification.api import router as verification_router
 from hocba.warehouse.api import router as warehouse_router
 from hocba.warehouse.auth import AuthError
 from hocba.warehouse.services import ReceiveError
+
+log = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="hocba API",
@@ -85,6 +90,14 @@ def _auth(request: HttpRequest, exc: AuthError) -> HttpResponse:
 def _receive(request: HttpRequest, exc: ReceiveError) -> HttpResponse:
     return api.create_response(
         request, {"error": {"code": exc.code, "message": exc.message}}, status=exc.status
+    )
+
+
+@api.exception_handler(BlobError)
+def _stored_file(request: HttpRequest, exc: BlobError) -> HttpResponse:
+    log.error("%s %s: %s", request.method, request.path, exc)
+    return api.create_response(
+        request, {"error": {"code": exc.code, "message": exc.message}}, status=500
     )
 
 

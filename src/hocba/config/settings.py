@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # a stored file gone or not matching its hash: a page that says so (hocba.blobs)
+    "hocba.web.middleware.StoredFileErrorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # last: turns a sign-in refused for too many failures into the page that says so
     "axes.middleware.AxesMiddleware",

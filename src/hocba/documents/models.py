@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hocba.blobs import BlobRef, Kind
 from hocba.organizations.models import ClassGroup, School
 from hocba.records.models import RecordVersion
 
@@ -38,7 +39,7 @@ class Document(models.Model):
 
 
 def pdf_storage_name(sha256: str) -> str:
-    return f"documents/{sha256[:2]}/{sha256}.pdf"
+    return BlobRef(Kind.PDF_VIEW, sha256).name
 
 
 class RenderJob(models.Model):

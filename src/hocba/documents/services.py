@@ -9,7 +9,6 @@ per-student files and one merged PDF per class for printing.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import zipfile
 from collections.abc import Callable, Iterable
@@ -24,13 +23,15 @@ from django.db import transaction
 from django.utils import timezone
 from pypdf import PdfWriter
 
+from hocba import blobs
 from hocba.audit.services import record_event
-from hocba.documents.models import Document, RenderJob, pdf_storage_name
+from hocba.blobs import BlobError, BlobRef, Kind
+from hocba.documents.models import Document, RenderJob
 from hocba.documents.render import Renderer, RenderError
 from hocba.documents.seal import Sealer
 from hocba.organizations.models import School
 from hocba.records.models import RecordVersion, State
-from hocba.records.services import RecordError, keep_file, read_xml
+from hocba.records.services import RecordError, read_xml
 from hocba.signing import config
 from hocba.signing.certs import common_name
 from hocba.signing.signers import SignerError
@@ -74,17 +75,12 @@ def school_sealer(school: School) -> Sealer:
 
 
 def store_pdf(content: bytes) -> str:
-    digest = hashlib.sha256(content).hexdigest()
-    keep_file(pdf_storage_name(digest), content, digest)
-    return digest
+    return blobs.put(Kind.PDF_VIEW, content).sha256
 
 
 def read_pdf(document: Document) -> bytes:
-    with default_storage.open(document.storage_name, "rb") as handle:
-        content: bytes = handle.read()
-    if hashlib.sha256(content).hexdigest() != document.pdf_sha256:
-        raise RecordError("Tệp PDF đã lưu không khớp mã băm")
-    return content
+    """The sealed view's bytes, checked against the hash the database holds (`BlobError`)."""
+    return blobs.get(BlobRef(Kind.PDF_VIEW, document.pdf_sha256))
 
 
 @dataclass
@@ -115,7 +111,7 @@ def render_versions(
     for index, version in enumerate(todo, 1):
         try:
             pdf = sealer.seal(renderer().render(read_xml(version)))
-        except (RenderError, RecordError, SignerError) as error:
+        except (RenderError, RecordError, SignerError, BlobError) as error:
             report.failed.append(
                 {
                     "version": version.pk,

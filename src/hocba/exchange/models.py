@@ -18,6 +18,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hocba.blobs import BlobRef, Kind
+
 
 class OutgoingPackage(models.Model):
     class State(models.TextChoices):
@@ -50,8 +52,12 @@ class OutgoingPackage(models.Model):
         return f"{self.package_id} ({self.state})"
 
     @property
+    def blob(self) -> BlobRef:
+        return BlobRef(Kind.SENT_PACKAGE, self.sha256)
+
+    @property
     def storage_name(self) -> str:
-        return f"exchange/packages/{self.sha256[:2]}/{self.sha256}.xml"
+        return self.blob.name
 
 
 class OutboxItem(models.Model):

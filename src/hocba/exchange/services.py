@@ -38,7 +38,6 @@ retired in the same transaction, so no record is accepted from two packages.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import random
@@ -47,16 +46,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hocba import blobs
+from hocba.blobs import BlobRef, Kind
 from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
 from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage, SenderState
-from hocba.records.models import storage_name
 from hocba.signing.signers import SignerError
 
 log = logging.getLogger(__name__)
@@ -170,11 +168,7 @@ def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]
 
 
 def read_content(item: OutboxItem) -> bytes:
-    with default_storage.open(storage_name(item.xml_sha256), "rb") as handle:
-        data: bytes = handle.read()
-    if hashlib.sha256(data).hexdigest() != item.xml_sha256:
-        raise RuntimeError(f"stored XML of {item.record_id} v{item.version} does not match")
-    return data
+    return blobs.get(BlobRef(Kind.RECORD_XML, item.xml_sha256))
 
 
 # --- the sender's steps ----------------------------------------------------------------------
@@ -245,11 +239,9 @@ def _seal(
             break
         keep = max(1, min(len(items) - 1, len(items) * max_bytes // len(data)))
         items, contents = items[:keep], contents[:keep]
-    package.sha256 = hashlib.sha256(data).hexdigest()
+    package.sha256 = blobs.put(Kind.SENT_PACKAGE, data).sha256
     package.size = len(data)
     package.records = len(items)
-    if not default_storage.exists(package.storage_name):
-        default_storage.save(package.storage_name, ContentFile(data))
     package.save()
     OutboxItem.objects.filter(pk__in=[i.pk for i in items]).update(
         state=OutboxItem.State.SENT,
@@ -395,8 +387,7 @@ def _refused(
 def submit(client: Client, package: OutgoingPackage, now: dt.datetime | None = None) -> bool:
     """Post a built package; True once the warehouse holds it."""
     now = now or timezone.now()
-    with default_storage.open(package.storage_name, "rb") as handle:
-        data = handle.read()
+    data = blobs.get(package.blob)
     try:
         receipt = client.submit(package.sender_code, data)
     except TooLarge:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hocba.blobs import BlobRef, Kind
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import ScopePaths, register_scope
 from hocba.students.models import Student
@@ -141,7 +142,7 @@ class RecordVersion(models.Model):
 
 
 def storage_name(sha256: str) -> str:
-    return f"records/{sha256[:2]}/{sha256}.xml"
+    return BlobRef(Kind.RECORD_XML, sha256).name
 
 
 register_scope(

@@ -12,19 +12,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
+from hocba import blobs
 from hocba.audit.services import record_event
+from hocba.blobs import BlobRef, Kind
 from hocba.formats import build, parse, parse_untrusted, validate
 from hocba.formats.model import Envelope, Slots
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
 from hocba.records.assemble import NotReady, assemble, circular_for
-from hocba.records.models import Event, Record, RecordVersion, State, storage_name
+from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.students.models import Student
 from hocba.students.services import review_students
 
@@ -60,31 +60,15 @@ def visible_record(user: Any, record_id: str) -> Record:
     return record
 
 
-def keep_file(name: str, content: bytes, sha256: str) -> None:
-    """Save `content` under the content-addressed `name` unless an intact copy is there. A copy
-    cut short (a process killed while writing it) does not match its hash: it is replaced."""
-    if default_storage.exists(name):
-        with default_storage.open(name, "rb") as handle:
-            if hashlib.sha256(handle.read()).hexdigest() == sha256:
-                return
-        default_storage.delete(name)
-    default_storage.save(name, ContentFile(content))
-
-
 def store_xml(content: bytes) -> str:
     """Save bytes under their SHA-256 (once) and return the hash."""
-    digest = hashlib.sha256(content).hexdigest()
-    keep_file(storage_name(digest), content, digest)
-    return digest
+    return blobs.put(Kind.RECORD_XML, content).sha256
 
 
 def read_xml(version: RecordVersion) -> bytes:
-    """The version's bytes, checked against the hash the database holds."""
-    with default_storage.open(version.storage_name, "rb") as handle:
-        content: bytes = handle.read()
-    if hashlib.sha256(content).hexdigest() != version.xml_sha256:
-        raise RecordError(f"Tệp XML của phiên bản {version.version} không khớp mã băm đã lưu")
-    return content
+    """The version's bytes, checked against the hash the database holds (`blobs.BlobError`
+    when they are missing or do not match)."""
+    return blobs.get(BlobRef(Kind.RECORD_XML, version.xml_sha256))
 
 
 def _new_version(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from lxml import etree
 
 from hocba.audit.services import record_event
+from hocba.blobs import BlobError
 from hocba.formats import XmlRejected, parse_untrusted
 from hocba.formats.builder import NS, serialize
 from hocba.gradebook.models import ClassSubject
@@ -278,7 +279,13 @@ def sign_records(
         for version in pending[start : start + chunk]:
             try:
                 jobs.append(_plan(allowed, version, slot, subject_code, signer.certificate, now))
-            except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
+            except (
+                SigningRefused,
+                PermissionDenied,
+                RecordError,
+                BlobError,
+                XmlRejected,
+            ) as refused:
                 _note_refusal(report, version, refused)
         digests = [p.digest for job in jobs for p in job.prepared]
         values = iter(signer.sign_digests(digests)) if digests else iter(())
@@ -341,7 +348,7 @@ def prepare_batch(
     for version in versions:
         try:
             job = _plan(allowed, version, slot, subject_code, certificate, now)
-        except (SigningRefused, PermissionDenied, RecordError, XmlRejected) as refused:
+        except (SigningRefused, PermissionDenied, RecordError, BlobError, XmlRejected) as refused:
             _note_refusal(report, version, refused)
             continue
         digests[version.pk] = [p.digest for p in job.prepared]

@@ -14,6 +14,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hocba import blobs
+
 
 class Account(models.Model):
     """A school or a Sở that may submit to (and read from) this warehouse."""
@@ -116,8 +118,12 @@ class ReceivedPackage(models.Model):
         return f"{self.package_id} ({self.status})"
 
     @property
+    def blob(self) -> blobs.BlobRef:
+        return blobs.BlobRef(blobs.Kind.RECEIVED_PACKAGE, self.sha256)
+
+    @property
     def storage_name(self) -> str:
-        return f"warehouse/packages/{self.sha256[:2]}/{self.sha256}.xml"
+        return self.blob.name
 
 
 class Ack(models.Model):

@@ -36,15 +36,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from hocba import blobs
 from hocba.exchange import package as pkg
 from hocba.formats.builder import NS as RECORD_NS
 from hocba.formats.safe import XmlRejected, parse_untrusted
-from hocba.records.services import keep_file, store_xml
 from hocba.signing import config
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
@@ -156,7 +155,7 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
             row = ReceivedPackage.objects.create(
                 package_id=package_id, account=caller.account, sha256=digest, size=len(data)
             )
-            keep_file(row.storage_name, data, digest)
+            blobs.put(blobs.Kind.RECEIVED_PACKAGE, data)
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
     if inline:  # the caller processes it otherwise (the embedded client does, at once)
@@ -324,8 +323,7 @@ def _give_up(row: ReceivedPackage, now: dt.datetime) -> None:
 
 def _process(row: ReceivedPackage) -> None:
     """Inside the transaction that holds `row`."""
-    with default_storage.open(row.storage_name, "rb") as handle:
-        data = handle.read()
+    data = blobs.get(row.blob)
     try:
         package = pkg.read(data)
         _check_sender(row.account, package)
@@ -576,7 +574,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             # a revocation is final: the school never builds a version after it
             final.append(_rejected("RECORD_REVOKED", **where))
         else:
-            store_xml(entry.content)
+            blobs.put(blobs.Kind.RECORD_XML, entry.content)
             revoking = entry.event == "CANCEL"
             for previous in rows:
                 if previous.state == StoredRecord.State.CURRENT:
@@ -697,11 +695,8 @@ def work_pass() -> int:
 
 
 def read_stored(stored: StoredRecord) -> bytes:
-    from hocba.records.models import storage_name
-
-    with default_storage.open(storage_name(stored.xml_sha256), "rb") as handle:
-        data: bytes = handle.read()
-    return data
+    """A stored record's bytes, checked against its hash (`BlobError`)."""
+    return blobs.get(blobs.BlobRef(blobs.Kind.RECORD_XML, stored.xml_sha256))
 
 
 def acks_of(row: ReceivedPackage) -> list[dict[str, Any]]:
