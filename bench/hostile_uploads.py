@@ -359,6 +359,7 @@ def run(n: int, log: Callable[[str], None] = lambda s: print(s, file=sys.stderr)
         HOCBA_OCSP="0",
         HOCBA_VERIFY_RATE=str(10**8),
         HOCBA_VERIFY_URL=BASE,
+        HOCBA_DEV_PKI="1",
     )
     subprocess.run([HOCBA, "migrate", "-v", "0"], env=env, check=True)
     port = _free_port()

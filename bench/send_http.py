@@ -113,6 +113,7 @@ def main() -> None:
         HOCBA_DATA_DIR=str(school_dir),
         HOCBA_SECRET_KEY="bench-" + "s" * 50,
         HOCBA_UPSTREAM_URL=f"http://127.0.0.1:{port}/api/v1/warehouse",
+        HOCBA_DEV_PKI="1",  # the school seals with its development token
         DJANGO_SETTINGS_MODULE="hocba.config.settings",
     )
     os.environ.pop("DATABASE_URL", None)

@@ -84,6 +84,7 @@ def main() -> None:
         HOCBA_SECRET_KEY="bench-" + "v" * 50,
         HOCBA_VERIFY_RATE="100000000",  # one address plays 50 clients here
         HOCBA_OCSP="0",
+        HOCBA_DEV_PKI="1",  # the demo's keys and trust
     )
     print("building the demo province…", file=sys.stderr)
     subprocess.run([HOCBA, "migrate", "-v0"], env=env, check=True)

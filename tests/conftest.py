@@ -26,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     data = Path(tempfile.mkdtemp(prefix="hocba-test-"))
     settings.DATA_DIR = data
     settings.MEDIA_ROOT = data / "files"
+    # the development PKI (built by the demo fixture) seals and is trusted, here and in every
+    # `hocba` process a test starts
+    settings.DEV_PKI = True
+    os.environ["HOCBA_DEV_PKI"] = "1"
     # submitted packages are processed when the test's transaction commits, never by a thread
     # outside it
     settings.WAREHOUSE_INLINE = True

@@ -17,6 +17,7 @@ from hocba.organizations.models import (
     SchoolYear,
     Staff,
 )
+from hocba.records.models import RecordVersion, State
 from hocba.students.models import Enrolment, Student
 
 _serial = itertools.count(900_000)
@@ -70,3 +71,14 @@ def other_province() -> tuple[ProvinceOffice, School, ClassGroup]:
         school=school, school_year=year, level="THCS", grade=7, name="7A"
     )
     return province, school, class_group
+
+
+def issued_version(school_code: str = "25000201") -> RecordVersion:
+    """The demo's first issued record version of a school (by record id)."""
+    version: RecordVersion = (
+        RecordVersion.objects.filter(record__school__code=school_code, state=State.ISSUED)
+        .select_related("record__school")
+        .order_by("record__record_id")
+        .first()
+    )
+    return version

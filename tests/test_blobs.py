@@ -24,6 +24,7 @@ from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.warehouse.models import ReceivedPackage, StoredRecord
 from hocba.warehouse.services import process, read_stored, receive
+from tests.factories import issued_version
 from tests.test_object_storage import bucket, s3_endpoint  # noqa: F401 - fixtures
 from tests.warehouse.helpers import caller, entry, sealed
 
@@ -74,15 +75,6 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
         for name, content in damaged.saved.items():
             storage.delete(name)
             storage.save(name, ContentFile(content))
-
-
-def issued_version() -> RecordVersion:
-    return (
-        RecordVersion.objects.filter(record__school__code=THCS, state=State.ISSUED)
-        .select_related("record__school")
-        .order_by("record__record_id")
-        .first()
-    )
 
 
 def held(store: Store, ref: BlobRef) -> BlobRef:

@@ -561,6 +561,7 @@ def clean_env(data: Path, **extra: str) -> dict[str, str]:
         if not k.startswith(("HOCBA_", "DJANGO_")) and k not in ("DATABASE_URL", "SOFTHSM2_CONF")
     }
     env.update(HOCBA_DATA_DIR=str(data), HOCBA_SECRET_KEY="revocation-test-key-" + "x" * 40)
+    env.update(HOCBA_DEV_PKI="1")  # the demo's keys
     env.update(extra)
     return env
 

@@ -252,14 +252,16 @@ def test_the_command_line_answers_a_forged_certificate_with_a_report_and_no_trac
 
 
 @pytest.fixture
-def api_trusting(kit, monkeypatch, settings):
+def api_trusting(kit, settings):
     """The API's verifier trusting the kit's CA; uploads not rate-limited."""
     from django.core.cache import cache
 
     from hocba.signing import config
 
-    for name, value in trust_env(kit).items():
-        monkeypatch.setenv(name, value)
+    settings.TRUST_ANCHORS = [str(kit.pki.path / "ca/root.pem")]
+    settings.TRUST_INTERMEDIATES = [str(kit.pki.path / "ca/issuing.pem")]
+    settings.CRLS = [str(kit.pki.crl_path)]
+    settings.OCSP = False
     config.reset()
     cache.clear()
     settings.VERIFY_LOOKUPS_PER_MINUTE = 1_000_000

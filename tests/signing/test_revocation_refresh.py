@@ -23,6 +23,7 @@ def hocba_check(tmp_path: Path, refresh: str) -> subprocess.CompletedProcess[str
         HOCBA_DATA_DIR=str(tmp_path),
         HOCBA_SECRET_KEY="refresh-test-" + "x" * 40,
         HOCBA_REVOCATION_REFRESH=refresh,
+        HOCBA_DEV_PKI="1",
     )
     return subprocess.run([HOCBA, "check"], env=env, capture_output=True, text=True, timeout=120)
 

@@ -41,6 +41,7 @@ def clean_env(data: Path, **extra: str) -> dict[str, str]:
         if not k.startswith(("HOCBA_", "DJANGO_")) and k not in ("DATABASE_URL", "SOFTHSM2_CONF")
     }
     env.update(HOCBA_DATA_DIR=str(data), HOCBA_SECRET_KEY="loopback-test-key-" + "x" * 40)
+    env.update(HOCBA_DEV_PKI="1")  # the school is the demo, sealing with its development tokens
     env.update(extra)
     return env
 

@@ -156,8 +156,8 @@ def test_an_account_must_name_every_issuer_field_its_records_carry(kind, fields,
 
 
 @pytest.mark.django_db
-def test_the_command_refuses_a_school_account_without_its_so(monkeypatch):
-    monkeypatch.setenv("HOCBA_ACCOUNT_SECRET", SECRET)
+def test_the_command_refuses_a_school_account_without_its_so(settings):
+    settings.ACCOUNT_SECRET = SECRET
     args = ["warehouse", "account", "add", "truong-x", "--kind", "school", "--name", "X"]
     where = ["--school", "25009999", "--province", "25", "--tax-code", "2600999999"]
     with pytest.raises(CommandError) as refused:

@@ -5,7 +5,10 @@ Everything that differs between a laptop demo and a Sở platform comes from the
 `HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
 verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files),
 `HOCBA_REDIS_URL` (the shared cache), `HOCBA_SIGNIN_*` (sign-in throttling),
-`HOCBA_TRUSTED_PROXIES` (reverse proxies whose X-Forwarded-For is believed).
+`HOCBA_TRUSTED_PROXIES` (reverse proxies whose X-Forwarded-For is believed), the keys that
+seal and the trust that verifies (`HOCBA_SEAL_*`, `HOCBA_UPSTREAM_*`, `HOCBA_TRUST_*`).
+
+Every environment variable the platform reads is read here; the code reads `settings.X`.
 """
 
 from __future__ import annotations
@@ -244,6 +247,8 @@ SIGNER_AGENT_ORIGINS = [
 ]
 """The sites whose signing pages the local signer agent serves (`hocba signer-agent`); by
 default the site of this deployment (the origin of HOCBA_VERIFY_URL)."""
+SIGNER_AGENT_ORIGINS_GIVEN = bool(os.environ.get("HOCBA_SIGNER_AGENT_ORIGINS", "").strip())
+"""Whether SIGNER_AGENT_ORIGINS came from HOCBA_SIGNER_AGENT_ORIGINS (for messages)."""
 CSC_URL = os.environ.get("HOCBA_CSC_URL", "")
 """A remote signing service (CSC API v2); with one, signing pages offer remote signing."""
 
@@ -273,6 +278,45 @@ REVOCATION_REFRESH_SECONDS = _revocation_refresh()
 """A certificate revoked while the server runs is reported within this many seconds, by every
 process (HOCBA_REVOCATION_REFRESH, default 5 minutes): revocation answers, CRL files, cached
 reports and cached verification pages are all kept no longer (docs/signing.md)."""
+
+# --- keys and trust (docs/signing.md#keys-in-production) ------------------------------------
+
+
+def _paths(variable: str) -> list[str]:
+    return [p for p in os.environ.get(variable, "").split(",") if p]
+
+
+DEV_PKI = os.environ.get("HOCBA_DEV_PKI", "") in ("1", "true", "yes")
+"""Development and the demo only (`scripts/demo`, the tests): the development PKI in
+DATA_DIR/pki is trusted and each school's organisation key on its SoftHSM2 token seals, when
+no SEAL_* key is configured. Never in production: there, keys and trust come from the settings
+below, and a missing seal key stops the start (check hocba.E104)."""
+TRUST_ANCHORS = _paths("HOCBA_TRUST_ANCHORS")
+"""Trusted root certificates (PEM files); with DEV_PKI and none given, the development CA."""
+TRUST_INTERMEDIATES = _paths("HOCBA_TRUST_INTERMEDIATES")
+"""Intermediate CA certificates (PEM files), also embedded in PDF seals."""
+CRLS = _paths("HOCBA_CRLS")
+"""CRL files checked for revocation."""
+OCSP = os.environ.get("HOCBA_OCSP", "1") != "0"
+"""Ask the OCSP responders named in certificates (`HOCBA_OCSP=0`: do not)."""
+PKCS11_LIBRARY = os.environ.get("HOCBA_PKCS11_LIBRARY", "/usr/lib/softhsm/libsofthsm2.so")
+"""The PKCS#11 module of the tokens or HSM (SoftHSM2's by default)."""
+SOFTHSM2_CONF = os.environ.get("SOFTHSM2_CONF", "")
+"""SoftHSM2's configuration file; by default the development PKI's, when it exists."""
+SEAL_PKCS11 = os.environ.get("HOCBA_SEAL_PKCS11", "")
+"""The schools' organisation keys on a token or HSM, as an RFC 7512 URI
+(`pkcs11:token=…;object=…`); `{school}` and `{tax_code}` stand for the school's code and tax
+code, so one setting serves every school of a platform. The PIN is SEAL_PKCS11_PIN."""
+SEAL_PKCS11_PIN = os.environ.get("HOCBA_SEAL_PKCS11_PIN", "")
+SEAL_P12 = os.environ.get("HOCBA_SEAL_P12", "")
+"""Or a PKCS#12 file per school (same placeholders), with its password in SEAL_P12_PASSWORD."""
+SEAL_P12_PASSWORD = os.environ.get("HOCBA_SEAL_P12_PASSWORD", "")
+UPSTREAM_PKCS11 = os.environ.get("HOCBA_UPSTREAM_PKCS11", "")
+"""The Sở's sealing key for forwarding, on a token (RFC 7512 URI; PIN in UPSTREAM_PKCS11_PIN)."""
+UPSTREAM_PKCS11_PIN = os.environ.get("HOCBA_UPSTREAM_PKCS11_PIN", "")
+UPSTREAM_P12 = os.environ.get("HOCBA_UPSTREAM_P12", "")
+"""Or in a PKCS#12 file, with its password in UPSTREAM_P12_PASSWORD."""
+UPSTREAM_P12_PASSWORD = os.environ.get("HOCBA_UPSTREAM_P12_PASSWORD", "")
 
 # --- exchange and warehouse ---------------------------------------------------------------
 WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes")
@@ -327,6 +371,12 @@ EXCHANGE_BACKOFF_SECONDS = float(os.environ.get("HOCBA_BACKOFF_SECONDS", "5"))
 """First wait after a failed submission or a refused package; doubled each time."""
 EXCHANGE_BACKOFF_MAX_SECONDS = float(os.environ.get("HOCBA_BACKOFF_MAX_SECONDS", "600"))
 """The longest wait between two attempts (ten minutes)."""
+UPSTREAM_CLIENT_ID = os.environ.get("HOCBA_UPSTREAM_CLIENT_ID", "")
+"""The upstream account (OAuth2 client id) of a sender that has no stored credential."""
+UPSTREAM_CLIENT_SECRET = os.environ.get("HOCBA_UPSTREAM_CLIENT_SECRET", "")
+"""Its secret; also what `hocba exchange credential` stores when given nothing on its input."""
+ACCOUNT_SECRET = os.environ.get("HOCBA_ACCOUNT_SECRET", "")
+"""The secret `hocba warehouse account add` gives a new account (else read from its input)."""
 
 
 def _object_storage() -> dict[str, object]:
@@ -357,6 +407,9 @@ STORAGES = {
     # collectstatic (run by `hocba serve`) writes gzip/brotli copies that WhiteNoise sends
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+DEMO_PASSWORD = os.environ.get("HOCBA_DEMO_PASSWORD", "hocba-demo")
+"""The password of every demo account (`hocba demo`)."""
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

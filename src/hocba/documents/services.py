@@ -32,7 +32,7 @@ from hocba.documents.seal import Sealer
 from hocba.organizations.models import School
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import RecordError, read_xml
-from hocba.signing import config
+from hocba.signing import config, keys
 from hocba.signing.certs import common_name
 from hocba.signing.signers import SignerError
 
@@ -47,11 +47,9 @@ def renderer() -> Renderer:
 
 
 def school_sealer(school: School) -> Sealer:
-    """The school's organisation key on its token (the development PKI's SoftHSM2 token here;
-    a deployment's HSM through `HOCBA_PKCS11_LIBRARY`)."""
-    from hocba.signing.dev.tokens import org_label, token_signer
-
-    signer = token_signer(school, org_label(school))
+    """The school's organisation key, as configured (`hocba.signing.keys`: a token or HSM, or a
+    PKCS#12 file; the development token only in development)."""
+    signer = keys.school_signer(school)
     trust = config.trust_store()
     if not settings.TSA_URL:
         return Sealer(signer, list(trust.intermediates), school.name)

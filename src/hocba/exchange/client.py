@@ -6,7 +6,6 @@ hosts its Sở's warehouse).
 from __future__ import annotations
 
 import ipaddress
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -63,8 +62,8 @@ class Secret:
 
 def credential_for(sender_code: str) -> Secret:
     row = Credential.objects.filter(sender_code=sender_code).first()
-    env_id = os.environ.get("HOCBA_UPSTREAM_CLIENT_ID", "")
-    env_secret = os.environ.get("HOCBA_UPSTREAM_CLIENT_SECRET", "")
+    env_id = settings.UPSTREAM_CLIENT_ID
+    env_secret = settings.UPSTREAM_CLIENT_SECRET
     if row is not None:
         return Secret(row.client_id, row.client_secret or env_secret)
     if env_id:

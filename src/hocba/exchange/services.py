@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from hocba.blobs import BlobRef, Kind
 from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
 from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage, SenderState
+from hocba.signing import keys
 from hocba.signing.signers import SignerError
 
 log = logging.getLogger(__name__)
@@ -121,23 +121,14 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 
     school = School.objects.filter(code=sender_code).first()
     if school is not None:
-        from hocba.signing.dev.tokens import org_label, token_signer
-
-        return pkg.Sender("TRUONG", school.code, school.tax_code), token_signer(
-            school, org_label(school)
-        )
+        return pkg.Sender("TRUONG", school.code, school.tax_code), keys.school_signer(school)
     if sender_code and sender_code == settings.WAREHOUSE_CODE:
-        from pathlib import Path
-
         from hocba.signing.certs import tax_code_of
-        from hocba.signing.signers import Pkcs12Signer
 
-        path = os.environ.get("HOCBA_UPSTREAM_P12", "")
-        if not path:
-            raise Refused("NO_SEAL_KEY", "Chưa cấu hình chứng thư số của Sở (HOCBA_UPSTREAM_P12)")
-        signer = Pkcs12Signer.from_file(
-            Path(path), os.environ.get("HOCBA_UPSTREAM_P12_PASSWORD", "")
-        )
+        try:
+            signer = keys.forwarding_signer()
+        except keys.NoKey as missing:
+            raise Refused(missing.code, missing.message) from None
         return pkg.Sender("SO", sender_code, tax_code_of(signer.certificate) or ""), signer
     raise Refused("UNKNOWN_SENDER", f"Không biết đơn vị gửi {sender_code}")
 

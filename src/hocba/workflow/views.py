@@ -33,6 +33,8 @@ from hocba.workflow.models import SigningSession
 
 def _defaults(request: HttpRequest, group: services.Group) -> dict[str, str]:
     """What the development tokens are called (a real token's labels are typed by the user)."""
+    if not settings.DEV_PKI:
+        return {"token": "", "key": ""}
     from hocba.signing.dev.tokens import org_label, token_label
 
     staff = request.user.staff  # type: ignore[union-attr]

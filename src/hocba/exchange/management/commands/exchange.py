@@ -13,11 +13,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Count
 
@@ -62,7 +62,7 @@ class Command(BaseCommand):
                 )
             return
         if action == "credential":
-            secret = os.environ.get("HOCBA_UPSTREAM_CLIENT_SECRET") or sys.stdin.readline().strip()
+            secret = settings.UPSTREAM_CLIENT_SECRET or sys.stdin.readline().strip()
             services.set_credential(options["sender"], options["client_id"], secret)
             self.stdout.write(f"{options['sender']} → {options['client_id']}")
             return

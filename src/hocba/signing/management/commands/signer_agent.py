@@ -5,7 +5,6 @@ or a plain http one on this computer only; any other stops the agent at start (`
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -53,6 +52,6 @@ def _origins_from(options: dict[str, Any]) -> str:
     """Where the refused origins were configured, for the operator to mend."""
     if options["origin"]:
         return "--origin"
-    if os.environ.get("HOCBA_SIGNER_AGENT_ORIGINS", "").strip():
+    if settings.SIGNER_AGENT_ORIGINS_GIVEN:
         return "HOCBA_SIGNER_AGENT_ORIGINS"
     return "trang mặc định lấy từ HOCBA_VERIFY_URL"

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -126,7 +125,7 @@ class Command(BaseCommand):
                     f"{account.scopes}\t{'active' if account.active else 'disabled'}"
                 )
             return
-        secret = os.environ.get("HOCBA_ACCOUNT_SECRET") or sys.stdin.readline().strip()
+        secret = settings.ACCOUNT_SECRET or sys.stdin.readline().strip()
         if len(secret) < 16:
             raise CommandError(
                 "Mật khẩu ứng dụng phải có ít nhất 16 ký tự (HOCBA_ACCOUNT_SECRET hoặc stdin)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +31,12 @@ class Command(BaseCommand):
         n = options["students_per_school"]
         if n < 1:
             raise CommandError("--students-per-school must be at least 1", returncode=2)
+        if not settings.DEV_PKI:
+            raise CommandError(
+                "Bản demo ký và đóng dấu bằng PKI phát triển: đặt HOCBA_DEV_PKI=1, chỉ cho phát "
+                "triển và bản demo (the demo uses the development PKI: set HOCBA_DEV_PKI=1)",
+                returncode=2,
+            )
         console = Console(file=self.stdout, highlight=False)
         call_command("migrate", interactive=False, verbosity=0)
         if School.objects.exists():
@@ -42,7 +47,7 @@ class Command(BaseCommand):
                     returncode=2,
                 )
             call_command("flush", interactive=False, verbosity=0)
-        password = os.environ.get("HOCBA_DEMO_PASSWORD", "hocba-demo")
+        password = settings.DEMO_PASSWORD
         demo = build_demo(
             students_per_school=n,
             seed=options["seed"],
