@@ -11,6 +11,7 @@ from typing import Any
 
 from hocba.formats import model as m
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
+from hocba.identity.review import review_student
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import Level
 from hocba.students.models import Student
@@ -71,7 +72,10 @@ def assemble(
     envelope: m.Envelope,
     today: dt.date,
 ) -> m.Record:
-    """The record of `student` in `class_group`; NotReady lists what is missing."""
+    """The record of `student` in `class_group`; NotReady lists what is missing. Nothing is
+    made up: a student without a date of birth is refused with the identity review's list."""
+    if student.date_of_birth is None:
+        raise NotReady([p.message for p in review_student(student.identity(), today)])
     reasons: list[str] = []
     result = YearResult.objects.filter(class_group=class_group, student=student).first()
     homeroom = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
@@ -217,7 +221,7 @@ def assemble(
             personal_id=student.personal_id,
             student_code=student.student_code,
             full_name=student.full_name,
-            date_of_birth=student.date_of_birth or today,
+            date_of_birth=student.date_of_birth,
             sex=student.sex,
             ethnicity=student.ethnicity,
             nationality=student.nationality,
