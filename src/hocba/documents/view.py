@@ -20,6 +20,7 @@ from hocba.formats.builder import NS
 from hocba.formats.model import Record, SubjectResult
 from hocba.formats.parser import read
 from hocba.identity.codes import ETHNICITIES, SEXES
+from hocba.rules.labels import Award, PrimaryResult, Rating
 from hocba.signing import profile
 from hocba.signing.certs import common_name
 
@@ -42,22 +43,11 @@ CIRCULARS = {
     "43/2021/TT-BGDĐT": "(Ban hành kèm theo Thông tư số 43/2021/TT-BGDĐT ngày 30 tháng 12 năm 2021 "
     "của Bộ trưởng Bộ Giáo dục và Đào tạo)",
 }
-LEVELS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+LEVELS = {r.value: r.label for r in Rating}
 """Learning and conduct levels (TT22, TT43)."""
-PRIMARY_RESULTS = {
-    "HTXS": "Hoàn thành xuất sắc",
-    "HTT": "Hoàn thành tốt",
-    "HT": "Hoàn thành",
-    "CHT": "Chưa hoàn thành",
-}
-PRIMARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_TIEU_BIEU": "Học sinh tiêu biểu hoàn thành tốt trong học tập và rèn luyện",
-}
-SECONDARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_GIOI": "Học sinh Giỏi",
-}
+PRIMARY_RESULTS = {r.value: r.label for r in PrimaryResult}
+PRIMARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.TIEU_BIEU)}
+SECONDARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.GIOI)}
 QUALITIES = {
     "YEU_NUOC": "Yêu nước",
     "NHAN_AI": "Nhân ái",
