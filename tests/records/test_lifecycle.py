@@ -148,6 +148,23 @@ def test_building_for_a_student_without_a_date_of_birth_is_refused_as_before(dem
     assert all(v.record.student_id != draft.student_id for v in report.created + report.updated)
 
 
+def test_a_record_is_never_assembled_with_a_made_up_date_of_birth(demo):
+    from django.utils import timezone
+
+    from hocba.formats.model import Envelope
+    from hocba.records.assemble import NotReady, assemble
+    from hocba.rules.labels import Circular
+
+    record = issued_record(demo)
+    student = record.student
+    student.date_of_birth = None
+    circular = Circular.TT22.number
+    envelope = Envelope(str(record.record_id), 2, Event.UPDATE, 1, circular, "2024-2025")
+    with pytest.raises(NotReady) as refused:
+        assemble(student, record.class_group, envelope, timezone.localdate())
+    assert "Thiếu ngày sinh" in refused.value.reasons
+
+
 def test_revocation_is_status_two_with_event_cancel(demo):
     record = issued_record(demo)
     v2 = revoke_record(user("ht.chuvanan"), record, "Cấp nhầm cho học sinh khác")
