@@ -12,8 +12,16 @@ from openpyxl import load_workbook
 
 from hocba.gradebook import excel
 from hocba.gradebook.compute import recompute
-from hocba.gradebook.models import Assessment, ClassSubject, Kind, Term, YearResult
-from hocba.rules.labels import Outcome
+from hocba.gradebook.models import (
+    Assessment,
+    ClassSubject,
+    HomeroomRecord,
+    Kind,
+    Term,
+    YearResult,
+)
+from hocba.rules.contract import evaluate
+from hocba.rules.labels import Circular, Outcome
 from hocba.rules.outcome import to_json
 from tests.gradebook.conftest import current_class
 from tests.web.test_i18n import english
@@ -104,3 +112,59 @@ def test_the_migration_takes_old_rows_to_the_new_shape_and_back(demo):
     }  # fmt: skip
     shapes.forward(apps, None)
     assert dict(YearResult.objects.values_list("pk", "data")) == before
+
+
+def _command_line_input(result: YearResult) -> dict:
+    """What a school would give `hocba rules evaluate` for this student: the grade book's
+    semester results and homeroom entries, in the contract's shape."""
+    class_group, year = result.class_group, result.year_outcome
+    homeroom = HomeroomRecord.objects.get(class_group=class_group, student=result.student)
+    modes = dict(class_group.subjects.values_list("subject_code", "mode"))
+    common = {"grade": class_group.grade, "disability_plan": homeroom.disability_plan}
+    if year.circular is Circular.TT27:
+        subjects = [
+            {"code": s.code, "level": s.level.value}
+            | ({"test": s.test} if s.test is not None else {})
+            for s in year.subjects
+        ]
+        return common | {
+            "regulation": "TT27", "level": "TH", "subjects": subjects,
+            "qualities": homeroom.qualities, "competencies": homeroom.competencies,
+            "outstanding": homeroom.outstanding,
+        }  # fmt: skip
+    subjects = [
+        {"code": s.code, "mode": modes[s.code]}
+        | ({"exempt": True} if s.exempt else {"hk1": s.shown("hk1"), "hk2": s.shown("hk2")})
+        for s in year.subjects
+    ]
+    summer = {"summer_conduct": homeroom.summer_conduct} if homeroom.summer_conduct else {}
+    return common | summer | {
+        "regulation": year.circular.value, "level": class_group.level, "subjects": subjects,
+        "conduct": {"hk1": homeroom.conduct_hk1, "hk2": homeroom.conduct_hk2},
+        "absences": str(homeroom.absences),
+        "retake": {s.code: s.shown("retake") for s in year.subjects if s.retake is not None},
+    }  # fmt: skip
+
+
+def test_the_grade_book_and_hocba_rules_evaluate_agree_on_every_demo_student(demo):
+    results = YearResult.objects.filter(complete=True).select_related("class_group", "student")
+    assert results.count() >= 20
+    for result in results:
+        year = result.year_outcome
+        answer = evaluate(_command_line_input(result))
+        assert answer["outcome"] == year.outcome
+        assert answer["award"] == year.award
+        assert answer["completes_level"] == year.completes_level
+        if year.circular is Circular.TT27:
+            assert answer["result"] == year.primary_result
+            continue
+        assert answer["learning"] == {
+            "hk1": year.learning_hk1, "hk2": year.learning_hk2, "year": year.learning,
+            "year_before_adjustment": year.learning_before_adjustment,
+            "adjusted_for": year.adjusted_for, "after_retake": year.learning_after_retake,
+        }  # fmt: skip
+        assert answer["conduct"]["after_summer"] == year.conduct_after_summer
+        assert answer["summer"]["retake_subjects"] == list(year.retake_subjects)
+        assert {c: v["year"] for c, v in answer["subjects"].items()} == {
+            s.code: s.shown("year") for s in year.subjects
+        }
