@@ -16,6 +16,7 @@ from hocba.rules import catalogue
 from hocba.rules.catalogue import Level, Mode, regular_assessment_count
 from hocba.rules.labels import Circular, QualityLevel, Rating, SubjectLevel
 from hocba.rules.options import Options
+from hocba.rules.outcome import mark_text
 from hocba.rules.primary import (
     QUALITIES,
     PrimarySubject,
@@ -23,7 +24,7 @@ from hocba.rules.primary import (
     competencies_for,
     evaluate_primary,
 )
-from hocba.rules.scores import format1, has_at_most_one_decimal, in_range, to_decimal
+from hocba.rules.scores import has_at_most_one_decimal, in_range, to_decimal
 from hocba.rules.secondary import (
     CommentAssessments,
     ScoreAssessments,
@@ -277,14 +278,6 @@ def _subject(
         ) from error
 
 
-def _value(value: Decimal | bool | None, scored: bool) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "Đ" if value else "CĐ"
-    return format1(value)
-
-
 def _evaluate_secondary(top: Mapping[str, Any], regulation: Circular) -> dict[str, Any]:
     _object(top, "", _SECONDARY_KEYS)
     level_name = top.get("level")
@@ -363,10 +356,10 @@ def _evaluate_secondary(top: Mapping[str, Any], regulation: Circular) -> dict[st
     return {
         "subjects": {
             s.code: {
-                "hk1": "M" if s.exempt else _value(s.hk1, s.scored),
-                "hk2": "M" if s.exempt else _value(s.hk2, s.scored),
-                "year": "M" if s.exempt else _value(s.year, s.scored),
-                "retake": _value(retake.get(s.code), s.scored),
+                "hk1": "M" if s.exempt else mark_text(s.hk1),
+                "hk2": "M" if s.exempt else mark_text(s.hk2),
+                "year": "M" if s.exempt else mark_text(s.year),
+                "retake": mark_text(retake.get(s.code)),
             }
             for s in subjects
         },
