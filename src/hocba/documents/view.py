@@ -20,6 +20,7 @@ from hocba.formats.builder import NS
 from hocba.formats.model import Record, SubjectResult
 from hocba.formats.parser import read
 from hocba.identity.codes import ETHNICITIES, SEXES
+from hocba.rules.labels import Award, Circular, PrimaryResult, Rating
 from hocba.signing import profile
 from hocba.signing.certs import common_name
 
@@ -35,29 +36,20 @@ TITLES = {
     "THPT": "HỌC BẠ TRUNG HỌC PHỔ THÔNG",
 }
 CIRCULARS = {
-    "27/2020/TT-BGDĐT": "(Ban hành kèm theo Thông tư số 27/2020/TT-BGDĐT ngày 04 tháng 9 năm 2020 "
-    "của Bộ trưởng Bộ Giáo dục và Đào tạo)",
-    "22/2021/TT-BGDĐT": "(Mẫu ban hành kèm theo Thông tư số 22/2021/TT-BGDĐT ngày 20 tháng 7 năm "
+    Circular.TT27.number: "(Ban hành kèm theo Thông tư số 27/2020/TT-BGDĐT ngày 04 tháng 9 năm "
+    "2020 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
+    Circular.TT22.number: "(Mẫu ban hành kèm theo Thông tư số 22/2021/TT-BGDĐT ngày 20 tháng 7 "
+    "năm 2021 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
+    Circular.TT43.number: "(Ban hành kèm theo Thông tư số 43/2021/TT-BGDĐT ngày 30 tháng 12 năm "
     "2021 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
-    "43/2021/TT-BGDĐT": "(Ban hành kèm theo Thông tư số 43/2021/TT-BGDĐT ngày 30 tháng 12 năm 2021 "
-    "của Bộ trưởng Bộ Giáo dục và Đào tạo)",
 }
-LEVELS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+"""The line under the title: the circular whose model the record follows, by the number the
+record cites."""
+LEVELS = {r.value: r.label for r in Rating}
 """Learning and conduct levels (TT22, TT43)."""
-PRIMARY_RESULTS = {
-    "HTXS": "Hoàn thành xuất sắc",
-    "HTT": "Hoàn thành tốt",
-    "HT": "Hoàn thành",
-    "CHT": "Chưa hoàn thành",
-}
-PRIMARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_TIEU_BIEU": "Học sinh tiêu biểu hoàn thành tốt trong học tập và rèn luyện",
-}
-SECONDARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_GIOI": "Học sinh Giỏi",
-}
+PRIMARY_RESULTS = {r.value: r.label for r in PrimaryResult}
+PRIMARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.TIEU_BIEU)}
+SECONDARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.GIOI)}
 QUALITIES = {
     "YEU_NUOC": "Yêu nước",
     "NHAN_AI": "Nhân ái",

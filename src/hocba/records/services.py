@@ -33,6 +33,15 @@ class RecordError(ValueError):
     """A state change that cannot happen; the message is Vietnamese."""
 
 
+class IdentityProblems(RecordError):
+    """The student's identity has open problems (rà soát): a record would carry wrong or
+    invented data, so none is written. `problems` is the list building reports for them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 @dataclass
 class BuildReport:
     created: list[RecordVersion] = field(default_factory=list)
@@ -87,6 +96,14 @@ def read_xml(version: RecordVersion) -> bytes:
     return content
 
 
+def identity_problems(students: Iterable[Student]) -> dict[int, list[str]]:
+    """The identity review's messages by student id, for the students that have problems."""
+    problems: dict[int, list[str]] = {}
+    for found in review_students(Student.objects.filter(pk__in=[s.pk for s in students])):
+        problems.setdefault(found.student_id, []).append(found.problem.message)
+    return problems
+
+
 def _new_version(
     record: Record, number: int, event: str, status: int, content: bytes, user: Any, reason: str
 ) -> RecordVersion:
@@ -126,9 +143,7 @@ def build_records(
             .order_by("full_name", "student_code")
             .distinct()
         )
-        problems: dict[int, list[str]] = {}
-        for found in review_students(Student.objects.filter(pk__in=[s.pk for s in students])):
-            problems.setdefault(found.student_id, []).append(found.problem.message)
+        problems = identity_problems(students)
         for student in students:
             if student.pk in problems:
                 report.refused.append((student, problems[student.pk]))
@@ -207,13 +222,19 @@ def _latest_issued(record: Record) -> RecordVersion:
 def correct_record(
     user: Any, record: Record, reason: str, request: HttpRequest | None = None
 ) -> RecordVersion:
-    """Start version n+1 (event UPDATE) from the current grade-book data, with the reason."""
+    """Start version n+1 (event UPDATE) from the current grade-book data, with the reason.
+
+    Refused like building (`IdentityProblems`, nothing written) while the student's identity
+    has open problems: a correction carries the identity as it is now."""
     if not can(user, Permission.RECORD_CORRECT, record):
         raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được điều chỉnh học bạ")
     if not reason.strip():
         raise RecordError("Cần ghi rõ lý do điều chỉnh")
     with transaction.atomic():
         issued = _latest_issued(Record.objects.select_for_update().get(pk=record.pk))
+        problems = identity_problems([record.student]).get(record.student_id)
+        if problems:
+            raise IdentityProblems(problems)
         envelope = Envelope(
             record_id=str(record.record_id), version=issued.version + 1, event=Event.UPDATE,
             status=1, circular=circular_for(record.class_group),
