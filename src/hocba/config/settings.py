@@ -182,16 +182,16 @@ def _caches() -> dict[str, dict[str, object]]:
     redis_url = os.environ.get("HOCBA_REDIS_URL")
     if redis_url:
         shared: dict[str, object] = {
-            "BACKEND": "hocba.config.cache.RedisCache",
+            "BACKEND": "hocba.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": os.environ.get("HOCBA_REDIS_PREFIX", "hocba"),
         }
     else:
         shared = {
-            "BACKEND": "hocba.config.cache.DatabaseCache",
+            "BACKEND": "hocba.cache.DatabaseCache",
             "LOCATION": "hocba_cache",
             # past this count, expired rows and then cached values are culled; live counters
-            # never (hocba.config.cache)
+            # never (hocba.cache)
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     return {
