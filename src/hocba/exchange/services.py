@@ -4,7 +4,8 @@ Every step is a transaction or an idempotent call, so a sender killed at any poi
 again (or a warehouse that went away and came back) ends with every record answered exactly
 once:
 
-- `enqueue` writes the outbox row inside the transaction that issues the version;
+- `enqueue` writes the outbox row inside the transaction that issues the version (it listens
+  to `records.signals.record_issued`);
 - `pack` builds and seals a package and marks its rows in one transaction; a package is never
   larger than the sender's limit (`EXCHANGE_PACKAGE_BYTES`, counted on the sealed bytes), nor
   than what the warehouse was found to take;
@@ -96,6 +97,12 @@ def enqueue(version: Any) -> OutboxItem:
         },
     )
     return item
+
+
+def enqueue_issued(sender: Any, version: Any, **kwargs: Any) -> None:
+    """`records.signals.record_issued`: the version goes in the outbox in the issuing
+    transaction (connected in `ExchangeConfig.ready`)."""
+    enqueue(version)
 
 
 def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
