@@ -314,6 +314,12 @@ machine (127.0.0.0/8, ::1, localhost) or with UPSTREAM_ALLOW_HTTP (check hocba.E
 UPSTREAM_ALLOW_HTTP = os.environ.get("HOCBA_UPSTREAM_ALLOW_HTTP", "") in ("1", "true", "yes")
 """Allow a plain-http upstream on another machine: only on a closed private network, where
 nobody can read or change what travels (the client secret, the answers)."""
+EXCHANGE_EMBEDDED_CLIENT = "hocba.warehouse.embedded.EmbeddedClient"
+"""The client of UPSTREAM_URL=embedded: this instance's own warehouse, called in-process (named
+here because the exchange, below the warehouse, never imports it)."""
+EXCHANGE_FORWARDED_COUNTS = "hocba.warehouse.stats.forwarded_counts"
+"""What a package forwarded by this warehouse reports of its schools: their figures as they last
+reached this warehouse (named here for the same reason)."""
 EXCHANGE_PACKAGE_RECORDS = int(
     os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
 )

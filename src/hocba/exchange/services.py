@@ -53,6 +53,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
@@ -154,7 +155,7 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
     """The sending schools' own figures for the years of a package."""
     from hocba.organizations.models import School
-    from hocba.warehouse.stats import school_figures
+    from hocba.records.figures import school_figures
 
     counts = []
     for code, year in sorted(set(school_codes)):
@@ -165,14 +166,9 @@ def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
 
 
 def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
-    """What the schools of a forwarded package last reported to this warehouse."""
-    from hocba.warehouse.models import SchoolCount
-
-    counts = []
-    for code, year in sorted(set(pairs)):
-        row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
-        if row is not None:
-            counts.append(pkg.SchoolCount(code, year, row.students, row.created, row.issued))
+    """What the schools of a forwarded package last reported to this warehouse (the
+    warehouse's answer, named by the setting EXCHANGE_FORWARDED_COUNTS)."""
+    counts: list[pkg.SchoolCount] = import_string(settings.EXCHANGE_FORWARDED_COUNTS)(pairs)
     return counts
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
     path("records/", include(record_pdf_urlpatterns)),
     path("documents/", include("hocba.documents.urls")),
     path("exchange/", include("hocba.exchange.urls")),
+    path("exchange/", include("hocba.warehouse.urls")),
     path("xac-minh/", include("hocba.verification.urls")),
     path("signing/", include("hocba.workflow.urls")),
     path("", include("hocba.family.urls")),
