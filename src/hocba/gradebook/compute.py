@@ -1,5 +1,5 @@
 """From the stored grade book to the rules engine and back: builds each student's input in the
-shape of `contracts/rules-evaluate.md`, evaluates it, and stores the answer as `YearResult`.
+shape of `docs/contracts/rules-evaluate.md`, evaluates it, and stores the answer as `YearResult`.
 While data is missing it stores the semester results known so far and what is missing."""
 
 from __future__ import annotations
