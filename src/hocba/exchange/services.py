@@ -168,8 +168,8 @@ def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
 def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
     """What the schools of a forwarded package last reported to this warehouse (the
     warehouse's answer, named by the setting EXCHANGE_FORWARDED_COUNTS)."""
-    counts: list[pkg.SchoolCount] = import_string(settings.EXCHANGE_FORWARDED_COUNTS)(pairs)
-    return counts
+    reported = import_string(settings.EXCHANGE_FORWARDED_COUNTS)
+    return [pkg.SchoolCount(*figures) for figures in reported(pairs)]
 
 
 def read_content(item: OutboxItem) -> bytes:

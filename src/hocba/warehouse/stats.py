@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Q
 
-from hocba.exchange import package as pkg
 from hocba.warehouse.models import Ack, SchoolCount, StoredRecord
 
 FIELDS = ("expected", "created", "issued", "sent", "accepted", "rejected")
@@ -116,14 +115,15 @@ def warehouse_rows(
     return _rollup(list(schools.values()), where)
 
 
-def forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
-    """What the schools of a package this warehouse forwards last reported to it, per
-    (school code, school year) (the exchange's EXCHANGE_FORWARDED_COUNTS)."""
+def forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int, int, int]]:
+    """What the schools of a package this warehouse forwards last reported to it: per (school
+    code, school year) known here, the code, the year, students, records created and issued
+    (the exchange's EXCHANGE_FORWARDED_COUNTS)."""
     counts = []
     for code, year in sorted(set(pairs)):
         row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
         if row is not None:
-            counts.append(pkg.SchoolCount(code, year, row.students, row.created, row.issued))
+            counts.append((code, year, row.students, row.created, row.issued))
     return counts
 
 
