@@ -1,7 +1,7 @@
 """Client addresses, and counters per client address (and per named key) kept in the shared
 cache, so that every process of a deployment counts together: the gunicorn workers of
 `hocba serve --workers N`, and several machines behind a load balancer (settings
-`CACHES["default"]`: the database, or Redis with HOCBA_REDIS_URL; `hocba.config.cache` keeps the
+`CACHES["default"]`: the database, or Redis with HOCBA_REDIS_URL; `hocba.cache` keeps the
 counts atomic).
 
 - `client_address` / `client`: who is asking. The connection's address; behind reverse proxies
@@ -31,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from hocba.config import cache
+from hocba import cache
 
 WINDOW_SECONDS = 60
 

@@ -168,8 +168,8 @@ def test_the_embedded_warehouse_processes_a_failed_package_again_once_it_is_due(
     is due."""
     import time
 
-    from hocba.exchange.client import EmbeddedClient
     from hocba.exchange.services import set_credential
+    from hocba.warehouse.embedded import EmbeddedClient
     from tests.warehouse.faults import refusing
 
     settings.WAREHOUSE_RETRY_SECONDS = 0.3

@@ -320,10 +320,10 @@ def submit_to_warehouse(demo: Any) -> None:
     if settings.UPSTREAM_URL and settings.UPSTREAM_URL != "embedded":
         return
 
-    from hocba.exchange.client import EmbeddedClient
     from hocba.exchange.models import OutboxItem
     from hocba.exchange.services import send_all, set_credential
     from hocba.warehouse.auth import create_account
+    from hocba.warehouse.embedded import EmbeddedClient
     from hocba.warehouse.models import Account
 
     for school in demo.schools.values():

@@ -1,4 +1,4 @@
-"""Verifying a sealed PDF view: the report of `contracts/verify.md` with three more checks.
+"""Verifying a sealed PDF view: the report of `docs/contracts/verify.md` with three more checks.
 
 - `pdf_signature`: the school's PAdES seal is intact, chains to the trust anchors, belongs to
   the school whose tax code the record names (as the XML verifier reads it for the school's own

@@ -4,7 +4,8 @@ Every step is a transaction or an idempotent call, so a sender killed at any poi
 again (or a warehouse that went away and came back) ends with every record answered exactly
 once:
 
-- `enqueue` writes the outbox row inside the transaction that issues the version;
+- `enqueue` writes the outbox row inside the transaction that issues the version (it listens
+  to `records.signals.record_issued`);
 - `pack` builds and seals a package and marks its rows in one transaction; a package is never
   larger than the sender's limit (`EXCHANGE_PACKAGE_BYTES`, counted on the sealed bytes), nor
   than what the warehouse was found to take;
@@ -52,6 +53,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
@@ -96,6 +98,12 @@ def enqueue(version: Any) -> OutboxItem:
         },
     )
     return item
+
+
+def enqueue_issued(sender: Any, version: Any, **kwargs: Any) -> None:
+    """`records.signals.record_issued`: the version goes in the outbox in the issuing
+    transaction (connected in `ExchangeConfig.ready`)."""
+    enqueue(version)
 
 
 def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
@@ -147,7 +155,7 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
     """The sending schools' own figures for the years of a package."""
     from hocba.organizations.models import School
-    from hocba.warehouse.stats import school_figures
+    from hocba.records.figures import school_figures
 
     counts = []
     for code, year in sorted(set(school_codes)):
@@ -158,15 +166,10 @@ def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
 
 
 def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
-    """What the schools of a forwarded package last reported to this warehouse."""
-    from hocba.warehouse.models import SchoolCount
-
-    counts = []
-    for code, year in sorted(set(pairs)):
-        row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
-        if row is not None:
-            counts.append(pkg.SchoolCount(code, year, row.students, row.created, row.issued))
-    return counts
+    """What the schools of a forwarded package last reported to this warehouse (the
+    warehouse's answer, named by the setting EXCHANGE_FORWARDED_COUNTS)."""
+    reported = import_string(settings.EXCHANGE_FORWARDED_COUNTS)
+    return [pkg.SchoolCount(*figures) for figures in reported(pairs)]
 
 
 def read_content(item: OutboxItem) -> bytes:

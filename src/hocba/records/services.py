@@ -25,6 +25,7 @@ from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
 from hocba.records.assemble import NotReady, assemble, circular_for
 from hocba.records.models import Event, Record, RecordVersion, State, storage_name
+from hocba.records.signals import record_issued
 from hocba.students.models import Student
 from hocba.students.services import review_students
 
@@ -288,7 +289,8 @@ def revoke_record(
 
 def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None = None) -> None:
     """The last signature makes a version ISSUED; the version it replaces is closed
-    (SUPERSEDED by a correction, REVOKED by a revocation). Called by the signing service."""
+    (SUPERSEDED by a correction, REVOKED by a revocation); `record_issued` is sent in the same
+    transaction (the exchange puts the version in its outbox). Called by the signing service."""
     if version.state not in (State.DRAFT, State.SIGNING):
         raise RecordError(f"Phiên bản {version.version} đã ở trạng thái {version.state}")
     now = timezone.now()
@@ -301,9 +303,7 @@ def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None =
         ):
             previous.state, previous.closed_at = closing, now
             previous.save(update_fields=["state", "closed_at"])
-        from hocba.exchange.services import enqueue
-
-        enqueue(version)
+        record_issued.send(sender=RecordVersion, version=version)
         record_event(
             user, "records.issue", version, new={"version": version.version,
                                                  "sha256": version.xml_sha256}, request=request,

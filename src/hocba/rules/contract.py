@@ -1,4 +1,4 @@
-"""The rules engine as JSON in, JSON out (`contracts/rules-evaluate.md`).
+"""The rules engine as JSON in, JSON out (`docs/contracts/rules-evaluate.md`).
 
 `evaluate(data)` validates the whole input first and raises `RulesInputError` (code, Vietnamese
 message, path such as `subjects[2].hk1.tx[3]`) for the first problem; then it calls the pure

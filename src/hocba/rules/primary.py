@@ -1,5 +1,5 @@
 """Primary (Thông tư 27/2020): the end-of-year result, completion and awards
-(`domain/grading-rules.md` §3). Never an automatic retention: a student who does not complete
+(`docs/domain/grading-rules.md` §3). Never an automatic retention: a student who does not complete
 the grade gets supplementary assessment, then the principal decides."""
 
 from __future__ import annotations

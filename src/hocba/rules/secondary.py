@@ -1,7 +1,7 @@
 """THCS / THPT (Thông tư 22/2021) and GDTX (Thông tư 43/2021): subject averages, learning and
 conduct levels, the Điều 9 khoản 3 adjustment, promotion, summer work and awards.
 
-Pure functions over frozen dataclasses. `domain/grading-rules.md` §2 and §4 are the text this
+Pure functions over frozen dataclasses. `docs/domain/grading-rules.md` §2 and §4 are the text this
 follows; the section numbers in comments point there.
 """
 

@@ -1,4 +1,4 @@
-"""Verification of a record: the report of `contracts/verify.md`.
+"""Verification of a record: the report of `docs/contracts/verify.md`.
 
 Every check says what holds and why: the schema; each signature's integrity and target; the
 signer's certificate (chain to the configured trust anchors, validity at signing time, key usage,

@@ -1,4 +1,4 @@
-"""The verification API (public, rate-limited): the report of `contracts/verify.md`."""
+"""The verification API (public, rate-limited): the report of `docs/contracts/verify.md`."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def _error(status: int, code: str, message: str) -> Status[Any]:
 @router.get(
     "/verify/{record_id}/{version}",
     response={200: Report, 404: ErrorOut, 429: ErrorOut},
-    summary="Verify a record version by its QR address (report of contracts/verify.md)",
+    summary="Verify a record version by its QR address (report of docs/contracts/verify.md)",
 )
 def verify_lookup(request: HttpRequest, record_id: str, version: int, h: str = "") -> Any:
     if not ratelimit.allow(request, "lookup", settings.VERIFY_LOOKUPS_PER_MINUTE):

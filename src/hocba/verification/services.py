@@ -1,5 +1,5 @@
 """Public verification: a record version looked up by its id, version and check code (the QR
-address), or an uploaded XML / sealed PDF; the report of `contracts/verify.md`, completed with
+address), or an uploaded XML / sealed PDF; the report of `docs/contracts/verify.md`, completed with
 what only the issuing system knows (a newer version, a revocation), and what a stranger may see.
 
 Lookups need the id *and* the 12-digit check code printed on the record (ids are random UUIDs;
@@ -36,7 +36,7 @@ from hocba.signing.verify import signed_content_digest
 CODE = re.compile(r"^[0-9a-f]{12}$")
 MAX_UPLOAD = limits.VERIFY_UPLOAD_BYTES
 
-# What the page shows, in the reader's language; the API report (contracts/verify.md) keeps its
+# What the page shows, in the reader's language; the API report (docs/contracts/verify.md) keeps its
 # codes and its Vietnamese messages.
 VERDICTS = {
     "VALID": _("Valid"),
