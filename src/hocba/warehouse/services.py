@@ -41,11 +41,12 @@ from django.db import IntegrityError, close_old_connections, connection, transac
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.formats.builder import NS as RECORD_NS
 from hocba.formats.safe import XmlRejected, parse_untrusted
 from hocba.records.services import keep_file, store_xml
 from hocba.signing import config
+from hocba.signing import package as sealed_package
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.issuers import (
@@ -123,20 +124,9 @@ class ReceiveError(Exception):
 
 def _package_id(data: bytes) -> str:
     try:
-        root = parse_untrusted(data, max_bytes=pkg.MAX_PACKAGE_BYTES, keep_whitespace=True)
-    except XmlRejected as rejected:
-        raise ReceiveError("PACKAGE_MALFORMED", rejected.message) from None
-    found = root.findtext(f"{{{pkg.NS}}}NOI_DUNG/{{{pkg.NS}}}MA_GOI") or ""
-    if root.tag != f"{{{pkg.NS}}}GOI_TIN" or not _is_uuid(found):
-        raise ReceiveError("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
-    return found
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
+        return pkg.package_id_of(data)
+    except pkg.PackageRejected as rejected:
+        raise ReceiveError(rejected.code, rejected.message) from None
 
 
 def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedPackage, bool]:
@@ -327,7 +317,7 @@ def _process(row: ReceivedPackage) -> None:
     with default_storage.open(row.storage_name, "rb") as handle:
         data = handle.read()
     try:
-        package = pkg.read(data)
+        package = sealed_package.read(data)
         _check_sender(row.account, package)
     except pkg.PackageRejected as rejected:
         row.status, row.code, row.message = (
