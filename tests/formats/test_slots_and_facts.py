@@ -253,8 +253,9 @@ def test_a_fact_that_is_not_its_kind_of_value_is_refused(name, value, bad):
     assert error.code == "RECORD_TEXT_INVALID" and name in error.message
 
 
-def test_a_date_with_a_time_zone_is_read_as_its_day():
-    content = build(record_of_level("THCS")).replace(b">2025-05-30<", b">2025-05-30+07:00<")
+@pytest.mark.parametrize("written", [b"2025-05-30+07:00", b"2025-05-30Z"])
+def test_a_date_is_read_as_the_schema_reads_it(written):
+    content = build(record_of_level("THCS")).replace(b">2025-05-30<", b">" + written + b"<")
     assert facts_of(root_of(content)).created_on == dt.date(2025, 5, 30)
 
 
