@@ -117,7 +117,7 @@ class Sender:
     """The tax code of the organisation certificate that seals the package."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Package:
     """A package as read by a warehouse (after the seal's cryptography was checked)."""
 
@@ -280,12 +280,10 @@ def read(content: etree._Element) -> Package:
     )
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
-    package = Package(
-        package_id=_child_text(content, "MA_GOI"), sender=sender, created_at=created, entries=[]
-    )
+    counts: list[SchoolCount] = []
     stats = next(content.iterchildren(_q("THONG_KE")), None)
     for school in () if stats is None else stats.iterchildren(_q("TRUONG")):
-        package.counts.append(
+        counts.append(
             SchoolCount(
                 school.get("MA_TRUONG", ""),
                 school.get("NAM_HOC", ""),
@@ -294,6 +292,8 @@ def read(content: etree._Element) -> Package:
                 int(school.get("SO_HOC_BA_DA_PHAT_HANH", "0")),
             )
         )
+    entries: list[Entry] = []
+    problems: dict[int, tuple[str, str]] = {}
     listing = next(content.iterchildren(_q("DANH_SACH")))
     for index, element in enumerate(listing.iterchildren(_q("HOC_BA"))):
         try:
@@ -307,9 +307,16 @@ def read(content: etree._Element) -> Package:
             raw,
         )
         if entry.sha256 != element.get("SHA256"):
-            package.entry_problems[index] = (
+            problems[index] = (
                 "RECORD_HASH_MISMATCH",
                 "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
             )
-        package.entries.append(entry)
-    return package
+        entries.append(entry)
+    return Package(
+        package_id=_child_text(content, "MA_GOI"),
+        sender=sender,
+        created_at=created,
+        entries=entries,
+        counts=counts,
+        entry_problems=problems,
+    )

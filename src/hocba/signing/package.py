@@ -9,6 +9,7 @@ revoked) is for the warehouse to decide. Pure: lxml + the signature profile, no 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from lxml import etree
@@ -46,7 +47,8 @@ def read(data: bytes) -> fmt.Package:
             "PACKAGE_SIGNATURE_INVALID",
             f"Chữ ký số của gói tin không hợp lệ ({checked.problem or 'WRONG_TARGET'})",
         )
-    package = fmt.read(ids[fmt.CONTENT_ID][0])
-    package.seal_certificate = checked.certificate
-    package.seal_time = checked.signing_time
-    return package
+    return dataclasses.replace(
+        fmt.read(ids[fmt.CONTENT_ID][0]),
+        seal_certificate=checked.certificate,
+        seal_time=checked.signing_time,
+    )
