@@ -45,11 +45,12 @@ from django.test import Client
 from django.utils import timezone
 from lxml import etree
 
-from hocba.exchange import package as pkg
 from hocba.exchange.client import HttpClient
 from hocba.exchange.models import OutboxItem
 from hocba.exchange.services import run_once
+from hocba.formats import package as pkg
 from hocba.formats import xsd_text
+from hocba.signing import package as sealing
 from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, process_pending, receive
@@ -110,7 +111,7 @@ def received_package(
     """A package of `entries` (and the school's `counts`) as the warehouse received it, not
     processed yet."""
     sender = pkg.Sender("TRUONG", issuer.school_code, issuer.tax_code)
-    data = pkg.seal(pkg.build(sender, entries, list(counts)), keys.seal(issuer.tax_code))
+    data = sealing.seal(pkg.build(sender, entries, list(counts)), keys.seal(issuer.tax_code))
     row, new = receive(Caller(account, account.scope_set), data, inline=False)
     assert new
     return row

@@ -38,7 +38,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from cryptography import x509
-from lxml import etree
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.decode_limits import (
     DEFAULT_PURPOSE_LIMITS,
@@ -59,8 +58,7 @@ from hocba.documents.render import Renderer
 from hocba.documents.seal import FIELD, asn1_certificate
 from hocba.documents.updates import TREE_NODES, info_of, review_updates
 from hocba.documents.view import VIEW_VERSION
-from hocba.formats import XmlRejected, parse_untrusted
-from hocba.formats.builder import NS
+from hocba.formats import XmlRejected, parse_untrusted, slots_of
 from hocba.signing.certs import tax_code_of
 from hocba.signing.revocation import Status
 from hocba.signing.verify import TAMPERING, Verifier, _check, _report, _verdict
@@ -479,18 +477,17 @@ class PdfVerifier:
 
 
 def record_tax_code(xml: bytes) -> str | None:
-    """The school's tax code in the record `xml`, read where the XML verifier reads the tax code
-    the school's seal must carry (`DU_LIEU_HOC_BA/THONG_TIN_HOC_BA/TRUONG/MA_SO_THUE`, nowhere
-    else): "" when the record has none, None when `xml` is not XML at all."""
+    """The tax code the school's seal must carry, as the XML verifier reads it (the seal slot
+    of `hocba.formats.slots_of`): "" when the record has none or its slots cannot be read,
+    None when `xml` is not XML at all."""
     try:
-        element: etree._Element | None = parse_untrusted(xml, keep_whitespace=True)
+        root = parse_untrusted(xml, keep_whitespace=True)
     except XmlRejected:
         return None
-    for name in ("DU_LIEU_HOC_BA", "THONG_TIN_HOC_BA", "TRUONG", "MA_SO_THUE"):
-        if element is None:
-            return ""
-        element = next(element.iterchildren(f"{{{NS}}}{name}"), None)
-    return "" if element is None else element.text or ""
+    try:
+        return slots_of(root).seal.tax_code
+    except XmlRejected:
+        return ""
 
 
 def _pdf_verdict(checks: list[dict[str, Any]]) -> str:

@@ -13,10 +13,7 @@ import functools
 import hashlib
 from typing import Any
 
-from lxml import etree
-
-from hocba.formats import parse_untrusted, validate
-from hocba.formats.builder import NS
+from hocba.formats import RecordSlots, Slot, parse_untrusted, slots_of, validate
 from hocba.formats.model import Record, SubjectResult
 from hocba.formats.parser import read
 from hocba.identity.codes import ETHNICITIES, SEXES
@@ -98,37 +95,28 @@ def verify_address(base: str, record_id: str, version: int, xml: bytes) -> str:
     return f"{base.rstrip('/')}/{record_id}/{version}?h={short_hash(xml)}"
 
 
-def signers(root: etree._Element) -> dict[str, list[dict[str, str]]]:
+def signers(slots: RecordSlots) -> dict[str, list[dict[str, str]]]:
     """Who signed each slot, when, with which certificate (as written; verification is a
     separate step). Keys: GVBM:<subject id>, GVCN, CBQL, KY_PHAT_HANH."""
     found: dict[str, list[dict[str, str]]] = {}
-    for signature in root.iter(f"{{{profile.DS}}}Signature"):
-        slot = signature.getparent()
-        if slot is None:
-            continue
-        name = etree.QName(slot).localname
-        key = f"GVBM:{slot.get('MON', '')}" if name == "GVBM" else name
-        cert_text = next(signature.iter(_X509_CERTIFICATE), _EMPTY).text or ""
-        time_text = next(signature.iter(_SIGNING_TIME), _EMPTY).text or ""
-        try:
-            who, serial = _certificate_facts(cert_text)
-            when = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        found.setdefault(key, []).append(
-            {
-                "role": ROLES.get(name, name),
-                "name": who,
-                "time": when.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"),
-                "serial": serial,
-            }
-        )
+    for slot in slots:
+        key = f"GVBM:{slot.target}" if slot.name is Slot.GVBM else str(slot.name)
+        for signature in slot.signatures:
+            cert_text, time_text = profile.claims(signature)
+            try:
+                who, serial = _certificate_facts(cert_text)
+                when = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            found.setdefault(key, []).append(
+                {
+                    "role": ROLES.get(slot.name, slot.name),
+                    "name": who,
+                    "time": when.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"),
+                    "serial": serial,
+                }
+            )
     return found
-
-
-_X509_CERTIFICATE = f"{{{profile.DS}}}X509Certificate"
-_SIGNING_TIME = f"{{{profile.XADES}}}SigningTime"
-_EMPTY = etree.Element("empty")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -166,7 +154,8 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     root = parse_untrusted(xml)
     validate(root)
     record: Record = read(root)
-    signed = signers(root)
+    slots = slots_of(root)
+    signed = signers(slots)
     school, student, summary = record.school, record.student, record.summary
     envelope = record.envelope
     level = school.level
@@ -184,11 +173,8 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     awards = PRIMARY_AWARDS if level == "TH" else SECONDARY_AWARDS
     absences = summary.absences.removesuffix(".0").replace(".", ",")
     seal_times = [
-        dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-        for t in root.xpath(
-            "//h:KY_PHAT_HANH//x:SigningTime/text()",
-            namespaces={"h": NS, "x": profile.XADES},
-        )
+        dt.datetime.fromisoformat(profile.claims(signature)[1].replace("Z", "+00:00"))
+        for signature in slots.seal.signatures
     ]
     created = record.confirmation.created_on
     when = (

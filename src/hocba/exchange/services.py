@@ -17,8 +17,8 @@ once:
 - `resend` puts rejected rows back in the outbox (after the cause was fixed).
 
 Only the warehouse's answer for a record rejects that record, and not an answer the warehouse
-documents as transient (its own failure: `package.TRANSIENT_CODES`). Everything else leaves the
-rows waiting, with the reason visible:
+documents as transient (its own failure: `formats.package.TRANSIENT_CODES`). Everything else
+leaves the rows waiting, with the reason visible:
 
 - no answer of the warehouse's own (a broken connection, a 5xx, 429, a proxy's HTML page, a
   2xx that is not a receipt): the same package is posted again later, waiting
@@ -55,10 +55,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
 from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage, SenderState
+from hocba.formats import package as pkg
 from hocba.records.models import storage_name
+from hocba.signing.package import seal as seal_package
 from hocba.signing.signers import SignerError
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,7 @@ def _seal(
         counts = _counts(pairs) if sender.kind == "TRUONG" else _forwarded_counts(pairs)
         package = OutgoingPackage(sender_code=sender_code, state=OutgoingPackage.State.BUILT)
         root = pkg.build(sender, entries, counts, package_id=str(package.package_id))
-        data = pkg.seal(root, signer)
+        data = seal_package(root, signer)
         if len(data) <= max_bytes or len(items) == 1:
             break
         keep = max(1, min(len(items) - 1, len(items) * max_bytes // len(data)))

@@ -19,7 +19,17 @@ from cryptography import x509
 from lxml import etree
 
 from hocba import limits
-from hocba.formats import XmlRejected, parse_untrusted, validate
+from hocba.formats import (
+    RecordFacts,
+    RecordSlots,
+    SignatureSlot,
+    XmlRejected,
+    facts_of,
+    parse_untrusted,
+    signed_content,
+    slots_of,
+    validate,
+)
 from hocba.formats.builder import NS
 from hocba.signing import profile
 from hocba.signing.caches import Bounded
@@ -75,20 +85,8 @@ TAMPERING = {
 }
 
 
-_VERSION = re.compile("[1-9][0-9]{0,8}")
-
-
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
-
-
-def _text(element: etree._Element | None, path: str) -> str:
-    """The text at `path` (child tags separated by "/") below `element`, or ""."""
-    for tag in path.split("/") if element is not None else ():
-        element = next(element.iterchildren(tag), None)  # type: ignore[union-attr]
-        if element is None:
-            return ""
-    return "" if element is None or element.text is None else element.text
 
 
 @dataclass(frozen=True)
@@ -104,22 +102,6 @@ class CertFacts:
     tax_code: str | None
     name: str
     serial: int
-
-
-_SIGNATURE = f"{{{profile.DS}}}Signature"
-
-
-@dataclass
-class Slot:
-    name: str
-    """GVBM, GVCN, CBQL or KY_PHAT_HANH."""
-    element: etree._Element
-    target: str
-    expected: etree._Element | None
-    """The element the target must be (by position in the record)."""
-    person: str = ""
-    tax_code: str = ""
-    subject: str = ""
 
 
 @dataclass
@@ -184,6 +166,7 @@ class Verifier:
             validate(root)
             _refuse_unsigned_frame(root)
             _refuse_other_namespaces(root, data)
+            facts, slots = facts_of(root), slots_of(root)
             checks.append(_check("schema", "PASS"))
         except XmlRejected as rejected:
             return _report(
@@ -192,76 +175,20 @@ class Verifier:
                 _record_info(root),
                 [_check("schema", "FAIL", rejected.code, rejected.message)],
             )
-        return self._signatures(root, checks)
+        return self._signatures(root, facts, slots, checks)
 
     # --- the signatures ------------------------------------------------------------------
 
-    def _slots(self, root: etree._Element) -> list[Slot]:
-        data = root.find(_q("DU_LIEU_HOC_BA"))
-        info = data.find(_q("THONG_TIN_HOC_BA")) if data is not None else None
-        confirm = info.find(_q("KY_XAC_NHAN")) if info is not None else None
-        results = info.find(_q("KET_QUA_MON_HOC")) if info is not None else None
-        subjects = (
-            {d.get("Id"): d for d in results.findall(_q("DIEM_TONG_KET"))}
-            if results is not None
-            else {}
-        )
-        slots = []
-        signers = data.find(_q("DANH_SACH_THONG_TIN_KY")) if data is not None else None
-        if signers is not None:
-            teachers = signers.find(_q("DANH_SACH_GVBM"))
-            for slot in teachers.findall(_q("GVBM")) if teachers is not None else []:
-                target = slot.get("MON", "")
-                expected = subjects.get(target)
-                slots.append(
-                    Slot(
-                        "GVBM",
-                        slot,
-                        target,
-                        expected,
-                        person=_text(expected, f"{_q('GVBM')}/{_q('SO_DINH_DANH')}"),
-                        subject=_text(expected, _q("MA_MON_HOC")),
-                    )
-                )
-            gvcn = signers.find(_q("GVCN"))
-            if gvcn is not None:
-                slots.append(
-                    Slot(
-                        "GVCN",
-                        gvcn,
-                        "thongtinhocba",
-                        info,
-                        person=_text(confirm, f"{_q('GVCN')}/{_q('SO_DINH_DANH')}"),
-                    )
-                )
-        issue = root.find(_q("PHAT_HANH_HOC_BA"))
-        if issue is not None:
-            slots.append(
-                Slot(
-                    "CBQL",
-                    issue.find(_q("CBQL")),
-                    "data",
-                    data,
-                    person=_text(confirm, f"{_q('HIEU_TRUONG')}/{_q('SO_DINH_DANH')}"),
-                )
-            )
-            slots.append(
-                Slot(
-                    "KY_PHAT_HANH",
-                    issue.find(_q("KY_PHAT_HANH")),
-                    "data",
-                    data,
-                    tax_code=_text(info, f"{_q('TRUONG')}/{_q('MA_SO_THUE')}"),
-                )
-            )
-        return slots
-
-    def _signatures(self, root: etree._Element, checks: list[dict[str, Any]]) -> dict[str, Any]:
-        info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
+    def _signatures(
+        self,
+        root: etree._Element,
+        facts: RecordFacts,
+        record_slots: RecordSlots,
+        checks: list[dict[str, Any]],
+    ) -> dict[str, Any]:
         ids = profile.ids_of(root)
         duplicates = {k for k, v in ids.items() if len(v) > 1}
-        slots = self._slots(root)
-        slot_elements = {id(s.element) for s in slots}
+        slots = list(record_slots)
         shared = _Shared()
         times: dict[str, list[dt.datetime]] = {
             "GVBM": [],
@@ -270,12 +197,11 @@ class Verifier:
             "KY_PHAT_HANH": [],
         }
         signed_subjects: set[str] = set()
-        for signature in root.iter(_SIGNATURE):
-            if id(signature.getparent()) not in slot_elements:
-                checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
+        for _outside in record_slots.outside(root):
+            checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
         for slot in slots:
-            signatures = list(slot.element.iterchildren(_SIGNATURE))
-            if slot.element.text is not None or len(signatures) != len(slot.element):
+            signatures = slot.signatures
+            if not slot.only_signatures:
                 # a slot holds signatures and nothing else: no ds:Object with a copy of the
                 # record, no other element, no text
                 checks.append(
@@ -288,8 +214,7 @@ class Verifier:
                     times[slot.name].append(ok)
                     if slot.name == "GVBM":
                         signed_subjects.add(slot.target)
-        event = _text(info, _q("SU_KIEN"))
-        status_code = _text(info, _q("TRANG_THAI"))
+        event = facts.event
         checks.append(self._order(slots, times, signed_subjects, event))
         missing = self._missing(slots, times, signed_subjects, event)
         checks.append(
@@ -302,15 +227,13 @@ class Verifier:
             if missing
             else _check("complete", "PASS")
         )
-        # a revocation is status 2 with event CANCEL; either one alone is read as a revocation
-        # too, never as a record in force
-        revoked = status_code == "2" or event == "CANCEL"
+        revoked = facts.revoked
         if revoked:
             checks.append(_check("record_status", "FAIL", "RECORD_REVOKED"))
         else:
             checks.append(_check("record_status", "PASS"))
         verdict = _verdict(checks)
-        record = _record_info(root)
+        record: dict[str, Any] | None = _record_of(facts)
         if record is not None:
             record["status"] = (
                 "REVOKED"
@@ -348,7 +271,7 @@ class Verifier:
 
     def _one(
         self,
-        slot: Slot,
+        slot: SignatureSlot,
         signature: etree._Element,
         ids: dict[str, list[etree._Element]],
         duplicates: set[str],
@@ -429,7 +352,10 @@ class Verifier:
 
     @staticmethod
     def _order(
-        slots: list[Slot], times: dict[str, list[dt.datetime]], signed: set[str], event: str
+        slots: list[SignatureSlot],
+        times: dict[str, list[dt.datetime]],
+        signed: set[str],
+        event: str,
     ) -> dict[str, Any]:
         teachers = {s.target for s in slots if s.name == "GVBM"}
         steps = [
@@ -456,7 +382,10 @@ class Verifier:
 
     @staticmethod
     def _missing(
-        slots: list[Slot], times: dict[str, list[dt.datetime]], signed: set[str], event: str
+        slots: list[SignatureSlot],
+        times: dict[str, list[dt.datetime]],
+        signed: set[str],
+        event: str,
     ) -> list[str]:
         if event == "CANCEL":
             return [] if times["CBQL"] else ["CBQL"]
@@ -504,11 +433,8 @@ def signed_content_digest(data: bytes) -> str | None:
     signatures cover. Two records with intact signatures and the same digest carry the same
     signed content, however their bytes differ. None when `data` is not a record."""
     try:
-        root = parse_untrusted(data, keep_whitespace=True)
+        signed = signed_content(parse_untrusted(data, keep_whitespace=True))
     except XmlRejected:
-        return None
-    signed = next(root.iterchildren(_q("DU_LIEU_HOC_BA")), None)
-    if root.tag != _q("HOC_BA") or signed is None:
         return None
     return profile.digest_b64(signed)
 
@@ -578,16 +504,21 @@ def _unreadable(root: etree._Element | None) -> dict[str, Any]:
 
 
 def _record_info(root: etree._Element) -> dict[str, Any] | None:
-    info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
-    if info is None:
+    """The report's record of a file that is not a valid record: its facts when they can be
+    read, else None."""
+    try:
+        return _record_of(facts_of(root))
+    except XmlRejected:
         return None
-    version = _text(info, _q("PHIEN_BAN"))
+
+
+def _record_of(facts: RecordFacts) -> dict[str, Any]:
     return {
-        "record_id": _text(info, _q("MA_DINH_DANH_HOC_BA")),
-        "version": int(version) if _VERSION.fullmatch(version) else None,
+        "record_id": facts.record_id,
+        "version": facts.version,
         "status": "",
-        "school_code": _text(info, f"{_q('TRUONG')}/{_q('MA_TRUONG')}"),
-        "school_year": _text(info, _q("NAM_HOC")),
+        "school_code": facts.school_code,
+        "school_year": facts.school_year,
     }
 
 
