@@ -286,9 +286,6 @@ default the site of this deployment (the origin of HOCBA_VERIFY_URL)."""
 CSC_URL = os.environ.get("HOCBA_CSC_URL", "")
 """A remote signing service (CSC API v2); with one, signing pages offer remote signing."""
 
-DOCUMENTS_INLINE = False
-"""Draw PDF batches in the request instead of a background thread (tests)."""
-
 TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
 """An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
 embedded revocation answers); without, B-B."""
