@@ -49,6 +49,19 @@ def test_a_task_that_always_fails_is_set_aside_with_its_error_and_the_next_one_r
     assert DBTaskResult.objects.get(pk=failing.id).status == "FAILED"
 
 
+def test_a_task_that_met_a_database_outage_is_queued_again_not_failed():
+    result = tasks.database_away_once.enqueue("lần hai")
+    work()
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert row.status == "READY" and row.run_after > timezone.now()  # after a wait
+    assert tasks.RAN == []
+    DBTaskResult.objects.filter(pk=result.id).update(run_after=timezone.now())
+    work()
+    row.refresh_from_db()
+    assert row.status == "SUCCESSFUL" and len(row.worker_ids) == 2
+    assert tasks.RAN == ["lần hai"]
+
+
 def test_a_task_left_running_by_a_dead_worker_is_taken_again_and_runs_once():
     result = tasks.note.enqueue("một lần")
     dead = WorkerSeen.objects.create(
