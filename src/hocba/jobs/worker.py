@@ -89,6 +89,7 @@ class DatabaseWorker:
         self.in_task = False
         self._stop = threading.Event()
         self._last_sweep = 0.0
+        self._said_at = -HEARTBEAT_SECONDS
 
     # --- signals: finish the task in hand, then stop ---------------------------------------
 
@@ -146,6 +147,9 @@ class DatabaseWorker:
             db_connection.close()
 
     def _say_alive(self) -> None:
+        """One write every few seconds at most (an idle worker looks for work every second)."""
+        if time.monotonic() - self._said_at < HEARTBEAT_SECONDS:
+            return
         now = timezone.now()
         updated = WorkerSeen.objects.filter(pk=self.worker_id).update(seen_at=now)
         if not updated:
@@ -158,6 +162,7 @@ class DatabaseWorker:
                     "seen_at": now,
                 },
             )
+        self._said_at = time.monotonic()
 
     def _beat(self) -> None:
         """Say alive while a task runs (its own database connection)."""
