@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from hocba.jobs.models import Job, WorkerSeen
-from hocba.jobs.services import start_job
+from hocba.jobs.services import enqueue_on_commit, start_job
 from hocba.jobs.worker import MAX_ATTEMPTS, DatabaseWorker
 from tests.jobs import tasks
 
@@ -115,6 +115,23 @@ def test_a_job_is_enqueued_when_its_transaction_commits_and_reports_its_progress
     job.refresh_from_db()
     assert (job.state, job.done, job.total, job.percent) == (Job.State.DONE, 3, 3, 100)
     assert tasks.RAN == ["item 1", "item 2", "item 3"]
+
+
+def test_a_task_enqueued_on_commit_waits_for_the_commit_and_a_rollback_drops_it(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            enqueue_on_commit(tasks.note, "đã lưu")
+            assert not DBTaskResult.objects.exists()
+        try:
+            with transaction.atomic():
+                enqueue_on_commit(tasks.note, "bỏ")
+                raise RuntimeError("đổi ý")
+        except RuntimeError:
+            pass
+    work()
+    assert tasks.RAN == ["đã lưu"]
 
 
 def test_a_rolled_back_change_starts_no_job(django_capture_on_commit_callbacks):
