@@ -96,6 +96,8 @@ def test_a_message_carries_its_parameters_in_both_languages():
     assert order.message("en") == "The signing steps are out of order: CBQL before GVCN"
     bare = Check(CheckName.ORDER, FAIL, Code.ORDER_VIOLATION)
     assert bare.message() == "Các bước ký không đúng thứ tự"
+    half = Check(CheckName.ORDER, FAIL, Code.ORDER_VIOLATION, (("later", "CBQL"),))
+    assert half.message("en") == "The signing steps are out of order"
 
 
 def test_the_page_language_picks_english_only_for_english():

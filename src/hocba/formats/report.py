@@ -149,12 +149,16 @@ class Message:
     """English with the same parameters."""
 
     def text(self, language: Language = "vi", params: Mapping[str, str] | None = None) -> str:
-        """The message in `language`, with `params` when it has a form for them."""
+        """The message in `language`, with `params` when it has a form for them (and all of
+        them are given; otherwise the message without them)."""
         english = language == "en"
         if params:
             template = self.en_with if english else self.vi_with
             if template is not None:
-                return template.format_map(params)
+                try:
+                    return template.format_map(params)
+                except KeyError:
+                    pass
         return self.en if english else self.vi
 
 
