@@ -689,15 +689,34 @@ PDF_TAMPERING = frozenset(
     }
 )
 """A view whose pages, seal or attachment are not what the school sealed."""
+_VIEW_TAMPERING = PDF_TAMPERING | TAMPERING
+
+
+_FAIL, _UNKNOWN, _SCHEMA = CheckStatus.FAIL, CheckStatus.UNKNOWN, CheckName.SCHEMA
+
+
+def _findings(checks: Iterable[Check]) -> tuple[set[Code | None], bool, bool]:
+    """In one pass: the codes of the failed checks, whether the schema check failed, whether a
+    check is UNKNOWN (a record has some fifty checks; this runs for every one verified)."""
+    codes: set[Code | None] = set()
+    schema_failed = unknown = False
+    for check in checks:
+        status = check.status
+        if status is _FAIL:
+            codes.add(check.code)
+            schema_failed = schema_failed or check.check is _SCHEMA
+        elif status is _UNKNOWN:
+            unknown = True
+    return codes, schema_failed, unknown
 
 
 def xml_verdict(checks: Iterable[Check]) -> Verdict:
     """The verdict of a record XML's checks: the gravest finding decides."""
-    checks = tuple(checks)
-    codes = {c.code for c in checks if c.status is CheckStatus.FAIL}
-    if Code.XML_UNREADABLE in codes or any(
-        c.check is CheckName.SCHEMA and c.status is CheckStatus.FAIL for c in checks
-    ):
+    return _xml_verdict(*_findings(checks))
+
+
+def _xml_verdict(codes: set[Code | None], schema_failed: bool, unknown: bool) -> Verdict:
+    if schema_failed or Code.XML_UNREADABLE in codes:
         return Verdict.MALFORMED
     if codes & TAMPERING:
         return Verdict.TAMPERED
@@ -709,7 +728,7 @@ def xml_verdict(checks: Iterable[Check]) -> Verdict:
         return Verdict.INCOMPLETE
     if Code.RECORD_REVOKED in codes:
         return Verdict.RECORD_REVOKED
-    if any(c.status is CheckStatus.UNKNOWN for c in checks):
+    if unknown:
         return Verdict.INDETERMINATE
     return Verdict.VALID
 
@@ -717,9 +736,8 @@ def xml_verdict(checks: Iterable[Check]) -> Verdict:
 def pdf_verdict(checks: Iterable[Check]) -> Verdict:
     """The verdict of a sealed view's checks (its own, then its XML's): anything wrong with the
     view decides before the XML's findings."""
-    checks = tuple(checks)
-    codes = {c.code for c in checks if c.status is CheckStatus.FAIL}
-    if codes & (PDF_TAMPERING | TAMPERING):
+    codes, schema_failed, unknown = _findings(checks)
+    if codes & _VIEW_TAMPERING:
         return Verdict.TAMPERED
     if Code.PDF_SIGNER_REVOKED in codes:
         return Verdict.REVOKED_CERTIFICATE
@@ -727,4 +745,4 @@ def pdf_verdict(checks: Iterable[Check]) -> Verdict:
         return Verdict.UNTRUSTED_SIGNER
     if codes & UNUSABLE:
         return Verdict.MALFORMED
-    return xml_verdict(checks)
+    return _xml_verdict(codes, schema_failed, unknown)
