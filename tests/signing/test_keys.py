@@ -21,13 +21,13 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from hocba.blobs import get
 from hocba.documents.models import Document
 from hocba.documents.services import read_pdf, seal_with_school_keys
-from hocba.exchange import package as pkg
 from hocba.exchange.models import OutboxItem
 from hocba.exchange.services import pack
 from hocba.signing import config
 from hocba.signing.dev.pki import DevPki, create
 from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.keys import NoKey, keys_configured, parse_pkcs11_uri
+from hocba.signing.package import read as read_package
 from hocba.signing.signers import import_to_token
 from tests.conftest import require_tool
 from tests.factories import issued_version
@@ -215,7 +215,7 @@ def test_a_so_forwards_packages_sealed_with_the_key_its_settings_name(
 
     package = pack(SO_CODE)
     assert package is not None and package.records == 1
-    read = pkg.read(get(package.blob))
+    read = read_package(get(package.blob))
     assert read.seal_certificate == key.certificate
     assert (read.sender.kind, read.sender.code, read.sender.tax_code) == ("SO", SO_CODE, SO_TAX)
 
