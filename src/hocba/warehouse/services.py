@@ -338,7 +338,6 @@ def _process(row: ReceivedPackage) -> None:
         row.processed_at = timezone.now()
         row.save(update_fields=["status", "code", "message", "processed_at"])
         return
-    _take_counts(row.account, package)
     registered = None if row.account.kind == Account.Kind.SCHOOL else registry()
     outcomes: list[Outcome | Candidate] = []
     for position, entry in enumerate(package.entries):
@@ -376,6 +375,7 @@ def _process(row: ReceivedPackage) -> None:
     row.records = len(acks)
     row.processed_at = timezone.now()
     row.save(update_fields=["status", "records", "processed_at"])
+    _report_counts(row.account, package)  # last: the count rows are held only until the commit
 
 
 def _check_sender(account: Account, package: pkg.Package) -> None:
@@ -408,22 +408,27 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
         raise pkg.PackageRejected("PACKAGE_SENDER_MISMATCH", MESSAGES["PACKAGE_SENDER_MISMATCH"])
 
 
-def _take_counts(account: Account, package: pkg.Package) -> None:
-    # rows locked in one order, so that two workers writing counts of the same schools never
-    # wait on each other
+def _report_counts(account: Account, package: pkg.Package) -> None:
+    """Keep what the package's schools report about themselves, the newest report winning
+    (by the time the package was made, whatever order packages are processed in). Written at
+    the end of the package's transaction, so that its count rows are held from there to the
+    commit only: packages of one school are processed side by side. Each row is written
+    without reading it first (insert if missing, then one conditional update), in one order,
+    so two workers never wait on each other in a circle."""
+    made = package.created_at
     for count in sorted(package.counts, key=lambda c: (c.school_code, c.school_year)):
         if account.kind == Account.Kind.SCHOOL and count.school_code != account.school_code:
             continue
-        SchoolCount.objects.update_or_create(
-            school_code=count.school_code,
-            school_year=count.school_year,
-            defaults={
-                "province_code": account.province_code,
-                "students": count.students,
-                "created": count.created,
-                "issued": count.issued,
-            },
-        )
+        key = {"school_code": count.school_code, "school_year": count.school_year}
+        values = {
+            "province_code": account.province_code,
+            "students": count.students,
+            "created": count.created,
+            "issued": count.issued,
+            "reported_at": made,
+        }
+        SchoolCount.objects.bulk_create([SchoolCount(**key, **values)], ignore_conflicts=True)
+        SchoolCount.objects.filter(**key, reported_at__lte=made).update(**values)
 
 
 @dataclass
