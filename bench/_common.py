@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: the contract's last-line JSON report (`contracts/bench.md`)."""
+"""Shared by the benchmarks: the contract's last-line JSON report (`docs/contracts/bench.md`)."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ def main() -> None:
     # the limit: the same records verified offline, one process, nothing stored
     start = time.perf_counter()
     for content in signed:
-        assert verifier.verify(content)["verdict"] in ("VALID", "INDETERMINATE")
+        assert verifier.verify(content).verdict in ("VALID", "INDETERMINATE")
     offline = time.perf_counter() - start
 
     with postgres() as url:
@@ -93,8 +93,9 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        from hocba.exchange import package as pkg
+        from hocba.formats import package as pkg
         from hocba.formats import parse
+        from hocba.signing import package as sealing
         from hocba.signing.signers import Pkcs12Signer
         from hocba.warehouse.auth import Caller, create_account
         from hocba.warehouse.models import Ack, StoredRecord
@@ -122,7 +123,7 @@ def main() -> None:
                         content,
                     )
                 )
-            packages.append(pkg.seal(pkg.build(sender, entries), seal))
+            packages.append(sealing.seal(pkg.build(sender, entries), seal))
         from django.db import connections
 
         start = time.perf_counter()

@@ -18,10 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import report
 from hocba.rules.catalogue import Level, Mode, regular_assessment_count, subjects_for
+from hocba.rules.labels import Circular, Rating
 from hocba.rules.secondary import (
     CommentAssessments,
-    Rating,
-    Regulation,
     ScoreAssessments,
     StudentYear,
     comment_semester,
@@ -83,7 +82,7 @@ def evaluate_school(data: list) -> int:
                                           comment_semester(s2, 2), None))  # fmt: skip
         result = evaluate_year(
             StudentYear(
-                Regulation.TT22,
+                Circular.TT22,
                 grade,
                 tuple(years),
                 conduct[0],

@@ -1,15 +1,16 @@
 """Client addresses, and counters per client address (and per named key) kept in the shared
 cache, so that every process of a deployment counts together: the gunicorn workers of
 `hocba serve --workers N`, and several machines behind a load balancer (settings
-`CACHES["default"]`: the database, or Redis with HOCBA_REDIS_URL; `hocba.config.cache` keeps the
+`CACHES["default"]`: the database, or Redis with HOCBA_REDIS_URL; `hocba.cache` keeps the
 counts atomic).
 
 - `client_address` / `client`: who is asking. The connection's address; behind reverse proxies
   named in HOCBA_TRUSTED_PROXIES, the right-most X-Forwarded-For address that is not one of
   them. Everything that reads a client's address goes through here (rate limits, sign-in
   throttling through axes, the warehouse's address lists and token throttling, the audit log).
-- `allow` / `allow_address`: a fixed window of one minute per address and kind (public
-  verification lookups and uploads);
+- `allow` / `allow_address`: at most `per_minute` requests in any minute, per address and kind
+  (public verification lookups and uploads): a sliding window, so that a burst across the turn
+  of a minute gets no more than the limit either;
 - `failures` / `count_failure` / `forgive_failure`: failed attempts per key within a period
   (the warehouse's token endpoint: per client id and per address), for refusing before a secret
   is checked.
@@ -30,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from hocba.config import cache
+from hocba import cache
 
 WINDOW_SECONDS = 60
 
@@ -106,10 +107,21 @@ def allow(request: HttpRequest, kind: str, per_minute: int) -> bool:
 
 
 def allow_address(address: str, kind: str, per_minute: int) -> bool:
-    """Count one request from `address`; whether it is within `per_minute` in this minute."""
-    window = int(time.time() // WINDOW_SECONDS)
-    key = f"rate:{kind}:{_key(address_of(address))}:{window}"
-    return cache.count(key, WINDOW_SECONDS + 30) <= per_minute
+    """Count one request from `address`; whether it is within `per_minute` for the last minute.
+
+    Counted per calendar minute, the previous minute's count weighing in for the part of it
+    still within the last sixty seconds (a sliding window): with a fixed window alone, a burst
+    split across the turn of a minute got twice the limit. The previous minute weighs at most
+    the limit (refused requests are counted too, and a client that hammered is held back for
+    the rest of that minute, not for the next one as well)."""
+    window, into = divmod(time.time(), WINDOW_SECONDS)
+    base = f"rate:{kind}:{_key(address_of(address))}:"
+    current = cache.count(f"{base}{int(window)}", 2 * WINDOW_SECONDS + 30)
+    if current > per_minute:
+        return False
+    previous = cache.counted(f"{base}{int(window) - 1}", 2 * WINDOW_SECONDS + 30)
+    carried = min(previous, per_minute) * (1 - into / WINDOW_SECONDS)
+    return current + carried <= per_minute
 
 
 def failures(kind: str, key: str, period_seconds: int) -> int:

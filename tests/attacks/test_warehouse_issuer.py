@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, receive

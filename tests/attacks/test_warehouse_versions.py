@@ -24,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, receive

@@ -5,6 +5,7 @@ from collections import Counter
 import pytest
 
 from hocba.gradebook.models import YearResult
+from hocba.rules.labels import PrimaryResult
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,8 @@ def test_every_outcome_occurs(demo):
         r.missing for r in results if not r.complete
     ]
     outcomes = Counter(r.outcome for r in results)
-    awards = Counter(r.data.get("award") for r in results)
+    years = [r.year_outcome for r in results]
+    awards = Counter(y.award for y in years)
     assert {
         "PROMOTED",
         "PROMOTED_AFTER_SUMMER",
@@ -24,9 +26,7 @@ def test_every_outcome_occurs(demo):
         "PENDING_DECISION",
     } <= set(outcomes)
     assert {"HOC_SINH_XUAT_SAC", "HOC_SINH_GIOI", "HOC_SINH_TIEU_BIEU"} <= set(awards)
-    secondary = [r.data for r in results if "learning" in r.data]
-    assert any(d["learning"]["adjusted_for"] for d in secondary)
-    assert any(d["learning"]["after_retake"] for d in secondary)
-    assert any(d["summer"]["training"] and d["conduct"]["after_summer"] for d in secondary)
-    primary = [r.data for r in results if "result" in r.data]
-    assert any(d["result"] == "CHT" for d in primary)
+    assert any(y.adjusted_for for y in years)
+    assert any(y.learning_after_retake for y in years)
+    assert any(y.summer_training and y.conduct_after_summer for y in years)
+    assert any(y.primary_result is PrimaryResult.CHT for y in years)

@@ -25,7 +25,7 @@ def cell(student, value, term=Term.HK1, kind=Kind.TX, seq=1):
 def test_assigned_teacher_saves_a_score_and_results_are_recomputed(toan_7a, student_7a):
     teacher = user("gv.chuvanan.toan.k7")
     before = YearResult.objects.get(class_group=toan_7a.class_group, student=student_7a)
-    old_year = before.data["subjects"]["TOAN"]["year"]
+    old_year = before.year_outcome.subject("TOAN").year
     changed = save_assessments(
         teacher, toan_7a,
         [cell(student_7a, "0", kind=Kind.CK), cell(student_7a, "0", term=Term.HK2, kind=Kind.CK)],
@@ -36,7 +36,7 @@ def test_assigned_teacher_saves_a_score_and_results_are_recomputed(toan_7a, stud
     )
     assert stored.score == Decimal("0.0") and stored.entered_by == teacher
     after = YearResult.objects.get(class_group=toan_7a.class_group, student=student_7a)
-    assert Decimal(after.data["subjects"]["TOAN"]["year"]) < Decimal(old_year)
+    assert after.year_outcome.subject("TOAN").year < old_year
     event = AuditEvent.objects.filter(action="gradebook.assessments").latest("id")
     assert event.actor == teacher and event.new[0]["new"] == "0,0"
 
@@ -97,7 +97,7 @@ def test_only_the_homeroom_teacher_writes_conduct(toan_7a, student_7a):
                            {"conduct_hk1": "CĐ", "conduct_hk2": "CĐ"})  # fmt: skip
     assert record.conduct_hk1 == "CĐ"
     result = YearResult.objects.get(class_group=class_group, student=student_7a)
-    assert result.data["summer"]["training"] is True
+    assert result.year_outcome.summer_training is True
 
 
 def test_conduct_codes_are_validated(toan_7a, student_7a):
@@ -129,9 +129,10 @@ def test_p4_primary_semester_one_test_is_stored_but_not_used_for_the_year(demo):
         cell(student, "9", term=Term.HK2, kind=Kind.TEST),
     ]
     save_assessments(teacher, toan, year)
-    before = YearResult.objects.get(class_group=class_group, student=student).data["result"]
+    stored = YearResult.objects.filter(class_group=class_group, student=student)
+    before = stored.get().year_outcome.primary_result
     save_assessments(teacher, toan, [cell(student, "2", term=Term.HK1, kind=Kind.TEST)])
-    after = YearResult.objects.get(class_group=class_group, student=student).data["result"]
+    after = stored.get().year_outcome.primary_result
     assert before == after
     with pytest.raises(ValidationFailed) as failed:
         save_assessments(teacher, toan, [cell(student, "8,5", term=Term.HK2, kind=Kind.TEST)])

@@ -75,3 +75,50 @@ def sample_record(**envelope_changes) -> m.Record:
             dt.date(2025, 5, 30),
         ),
     )
+
+
+def record_of_level(level: str, **envelope_changes) -> m.Record:
+    """A complete record of a primary school (TH, TT27), a lower- or upper-secondary school
+    (THCS, THPT, TT22) or a continuing-education centre (GDTX, TT43)."""
+    record = sample_record(**envelope_changes)
+    school = dataclasses.replace(record.school, level=level)
+    if level == "THCS":
+        return record
+    if level == "THPT":
+        return dataclasses.replace(
+            record, school=dataclasses.replace(school, name="Trường THPT Hùng Vương"), grade=11,
+            class_name="11A1",
+        )  # fmt: skip
+    if level == "GDTX":
+        return dataclasses.replace(
+            record,
+            envelope=dataclasses.replace(record.envelope, circular="43/2021/TT-BGDĐT"),
+            school=dataclasses.replace(school, name="Trung tâm GDNN-GDTX Việt Trì"),
+            grade=10,
+            class_name="10B",
+        )
+    assert level == "TH", level
+    return dataclasses.replace(
+        record,
+        envelope=dataclasses.replace(record.envelope, circular="27/2020/TT-BGDĐT"),
+        school=dataclasses.replace(school, name="Trường Tiểu học Kim Đồng"),
+        grade=4,
+        class_name="4B",
+        subjects=(
+            m.SubjectResult(
+                "TIENG_VIET", "Tiếng Việt", TEACHER, level="T", test="9", comment="Đọc tốt"
+            ),
+            m.SubjectResult("TOAN", "Toán", TEACHER, level="H", test="7"),
+        ),
+        summary=m.Summary(
+            promoted=True,
+            outcome="PROMOTED",
+            outcome_text="Được lên lớp",
+            completes_level=False,
+            absences="0",
+            homeroom_comment="Ngoan, chăm học.",
+            primary_result="HTT",
+            qualities=(m.Mark("YEU_NUOC", "T"), m.Mark("CHAM_CHI", "Đ")),
+            competencies=(m.Mark("TU_CHU_TU_HOC", "T"), m.Mark("NGON_NGU", "Đ")),
+        ),
+    )

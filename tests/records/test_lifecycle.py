@@ -17,6 +17,7 @@ from hocba.records.models import (
     State,
 )
 from hocba.records.services import (
+    IdentityProblems,
     RecordError,
     build_records,
     correct_record,
@@ -24,6 +25,8 @@ from hocba.records.services import (
     read_xml,
     revoke_record,
 )
+from hocba.students.models import Student
+from hocba.students.services import review_students
 from tests.conftest import require_tool
 from tests.gradebook.conftest import current_class, user
 
@@ -99,6 +102,67 @@ def test_correction_is_version_two_with_the_reason_and_leaves_version_one_unchan
     mark_issued(v2, user("ht.chuvanan"))
     assert record.versions.get(version=1).state == State.SUPERSEDED
     assert record.current().version == 2
+
+
+def test_a_correction_for_a_student_who_lost_the_date_of_birth_is_refused_and_writes_nothing(
+    demo,
+):
+    record = issued_record(demo)
+    Student.objects.filter(pk=record.student_id).update(date_of_birth=None)
+    versions = list(record.versions.values_list("version", "xml_sha256"))
+    with pytest.raises(IdentityProblems) as refused:
+        correct_record(user("ht.chuvanan"), record, "Sửa điểm Toán nhập nhầm")
+    assert "Thiếu ngày sinh" in refused.value.problems
+    assert "Thiếu ngày sinh" in str(refused.value)
+    assert list(record.versions.values_list("version", "xml_sha256")) == versions
+
+
+def test_a_correction_is_refused_with_the_same_problems_building_lists(demo):
+    record = issued_record(demo)
+    Student.objects.filter(pk=record.student_id).update(
+        full_name=record.student.full_name.lower(), date_of_birth=None
+    )
+    with pytest.raises(IdentityProblems) as refused:
+        correct_record(user("ht.chuvanan"), record, "Sửa điểm")
+    found = review_students(Student.objects.filter(pk=record.student_id))
+    assert refused.value.problems == [f.problem.message for f in found]
+    assert len(refused.value.problems) >= 2
+    report = build_records(
+        user("ht.chuvanan"), record.school, record.school_year, [record.class_group]
+    )
+    assert dict((s.pk, reasons) for s, reasons in report.refused)[record.student_id] == (
+        refused.value.problems
+    )
+    assert record.versions.count() == 1
+
+
+def test_building_for_a_student_without_a_date_of_birth_is_refused_as_before(demo):
+    record = issued_record(demo)
+    draft = Record.objects.filter(class_group=record.class_group).exclude(pk=record.pk).first()
+    Student.objects.filter(pk=draft.student_id).update(date_of_birth=None)
+    report = build_records(
+        user("ht.chuvanan"), record.school, record.school_year, [record.class_group]
+    )
+    refused = {s.pk: reasons for s, reasons in report.refused}
+    assert "Thiếu ngày sinh" in refused[draft.student_id]
+    assert all(v.record.student_id != draft.student_id for v in report.created + report.updated)
+
+
+def test_a_record_is_never_assembled_with_a_made_up_date_of_birth(demo):
+    from django.utils import timezone
+
+    from hocba.formats.model import Envelope
+    from hocba.records.assemble import NotReady, assemble
+    from hocba.rules.labels import Circular
+
+    record = issued_record(demo)
+    student = record.student
+    student.date_of_birth = None
+    circular = Circular.TT22.number
+    envelope = Envelope(str(record.record_id), 2, Event.UPDATE, 1, circular, "2024-2025")
+    with pytest.raises(NotReady) as refused:
+        assemble(student, record.class_group, envelope, timezone.localdate())
+    assert "Thiếu ngày sinh" in refused.value.reasons
 
 
 def test_revocation_is_status_two_with_event_cancel(demo):

@@ -1,15 +1,11 @@
 """TT27: the primary end-of-year result, completion and awards."""
 
+from hocba.rules.labels import Award, Outcome, PrimaryResult, QualityLevel, SubjectLevel
 from hocba.rules.primary import (
     GENERAL_COMPETENCIES,
     QUALITIES,
-    PrimaryAward,
-    PrimaryOutcome,
-    PrimaryResult,
     PrimarySubject,
     PrimaryYear,
-    QualityLevel,
-    SubjectLevel,
     competencies_for,
     evaluate_primary,
 )
@@ -31,7 +27,7 @@ def pupil(levels=(T, T, T), tests=(9, 10), marks=QualityLevel.T, grade=5, **kw):
 def test_hoan_thanh_xuat_sac_needs_everything_good_and_tests_at_nine():
     result = evaluate_primary(pupil())
     assert result.result is PrimaryResult.HTXS
-    assert result.award is PrimaryAward.XUAT_SAC
+    assert result.award is Award.XUAT_SAC
     assert result.completes_level
 
 
@@ -40,7 +36,7 @@ def test_a_test_below_nine_gives_hoan_thanh_tot():
 
 
 def test_hoan_thanh_tot_with_class_recognition_is_hoc_sinh_tieu_bieu():
-    assert evaluate_primary(pupil(tests=(7, 8), outstanding=True)).award is PrimaryAward.TIEU_BIEU
+    assert evaluate_primary(pupil(tests=(7, 8), outstanding=True)).award is Award.TIEU_BIEU
     assert evaluate_primary(pupil(tests=(7, 8))).award is None
 
 
@@ -55,7 +51,7 @@ def test_a_quality_at_dat_gives_hoan_thanh():
 def test_a_test_below_five_gives_chua_hoan_thanh_and_no_automatic_retention():
     result = evaluate_primary(pupil(tests=(4, 9)))
     assert result.result is PrimaryResult.CHT
-    assert result.outcome is PrimaryOutcome.PENDING_DECISION
+    assert result.outcome is Outcome.PENDING_DECISION
     assert not result.completes_level
 
 
@@ -73,7 +69,7 @@ def test_exempt_subjects_do_not_count():
 
 def test_only_grade_five_completes_primary():
     assert not evaluate_primary(pupil(grade=4)).completes_level
-    assert evaluate_primary(pupil(grade=4)).outcome is PrimaryOutcome.COMPLETED
+    assert evaluate_primary(pupil(grade=4)).outcome is Outcome.COMPLETED
 
 
 def test_grades_one_and_two_have_eight_competencies():

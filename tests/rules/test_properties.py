@@ -5,11 +5,10 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hocba.rules.labels import Circular, Rating
 from hocba.rules.scores import ONE_DECIMAL
 from hocba.rules.secondary import (
     RANK,
-    Rating,
-    Regulation,
     ScoreAssessments,
     StudentYear,
     classify,
@@ -57,7 +56,7 @@ def evaluate(raw):
         for i, (h1, h2) in enumerate(scored)
     ] + [subject_year(f"C{i}", False, h1, h2, None) for i, (h1, h2) in enumerate(comments)]
     return evaluate_year(
-        StudentYear(Regulation.TT22, 7, tuple(subjects), None, None, Rating.T)
+        StudentYear(Circular.TT22, 7, tuple(subjects), None, None, Rating.T)
     ), subjects
 
 

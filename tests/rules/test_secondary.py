@@ -4,12 +4,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from hocba.rules.labels import Award, Circular, Outcome, Rating
 from hocba.rules.options import Options
 from hocba.rules.secondary import (
-    Award,
-    Outcome,
-    Rating,
-    Regulation,
     ScoreAssessments,
     StudentYear,
     SubjectYear,
@@ -55,7 +52,7 @@ def test_chuyen_de_score_widens_the_denominator():
 # --- E4: Tốt but only Học sinh Giỏi; conduct matrix -----------------------------------------
 
 
-def year(regulation=Regulation.TT22, grade=7, scored=(), comments=(), conduct=Rating.T, **kw):
+def year(regulation=Circular.TT22, grade=7, scored=(), comments=(), conduct=Rating.T, **kw):
     subjects = tuple(
         SubjectYear(f"S{i}", True, None, None, D(str(v))) for i, v in enumerate(scored)
     ) + tuple(SubjectYear(f"C{i}", False, None, None, v) for i, v in enumerate(comments))
@@ -126,7 +123,7 @@ def test_tt43_counts_five_subjects():
     seven = scores(8, 8, 8, 8, 8, 7, 7)
     assert classify(seven, [], 5) is Rating.T
     assert classify(seven, [], 6) is Rating.K
-    result = evaluate_year(year(regulation=Regulation.TT43, grade=10, scored=(8, 8, 8, 8, 8, 7, 7)))
+    result = evaluate_year(year(regulation=Circular.TT43, grade=10, scored=(8, 8, 8, 8, 8, 7, 7)))
     assert result.learning.level is Rating.T
 
 
@@ -273,5 +270,5 @@ def test_disability_plan_leaves_the_decision_to_the_principal():
 def test_exempt_subjects_are_left_out_of_the_level():
     scored = [SubjectYear(f"S{i}", True, None, None, D(8)) for i in range(8)]
     subjects = (*scored, SubjectYear("GDTC", False, None, None, False, exempt=True))
-    result = evaluate_year(StudentYear(Regulation.TT22, 7, subjects, None, None, Rating.T))
+    result = evaluate_year(StudentYear(Circular.TT22, 7, subjects, None, None, Rating.T))
     assert result.learning.level is Rating.T

@@ -4,6 +4,7 @@ per /64, keys from outside hashed."""
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import caches
@@ -73,3 +74,29 @@ def test_failures_are_counted_under_any_key_from_outside():
     assert ratelimit.failures("test", key, 60) == 0
     assert [ratelimit.count_failure("test", key, 60) for _ in range(3)] == [1, 2, 3]
     assert ratelimit.failures("test", key, 60) == 3
+
+
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, start: float) -> list[float]:
+    clock = [start]
+    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: clock[0]))
+    return clock
+
+
+def burst(kind: str, n: int) -> int:
+    return sum(ratelimit.allow_address("192.0.2.44", kind, 8) for _ in range(n))
+
+
+@pytest.mark.django_db
+def test_a_burst_across_the_turn_of_a_minute_gets_no_more_than_the_limit(monkeypatch):
+    clock = frozen_clock(monkeypatch, 60.0 * 29_000_000 + 59.5)  # just before a minute turns
+    assert burst("turn", 8) == 8
+    clock[0] += 1.0  # a new minute has begun, the eight of a second ago still count
+    assert burst("turn", 8) == 0
+
+
+@pytest.mark.django_db
+def test_half_a_minute_after_a_full_burst_half_the_limit_is_free_again(monkeypatch):
+    clock = frozen_clock(monkeypatch, 60.0 * 29_000_000 + 59.9)
+    assert burst("half", 8) == 8
+    clock[0] += 30.1  # thirty seconds into the next minute
+    assert burst("half", 8) == 4

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.organizations.models import School
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
+from hocba.signing import package as sealing
 from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account
@@ -47,6 +48,6 @@ def sealed(code: str, entries: Sequence[pkg.Entry], key_of: str | None = None) -
     signer = token_signer(holder, org_label(holder))
     try:
         root = pkg.build(pkg.Sender("TRUONG", sender.code, sender.tax_code), entries)
-        return pkg.seal(root, signer)
+        return sealing.seal(root, signer)
     finally:
         signer.close()

@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hocba.exchange import package as pkg
 from hocba.formats import build
 from hocba.formats import model as m
+from hocba.formats import package as pkg
 from hocba.signing import config
+from hocba.signing import package as sealing
 from hocba.signing.dev.pki import DevPki
 from hocba.signing.signers import Pkcs12Signer
 from tests.records.factories import sample_record
@@ -114,4 +115,4 @@ class Keys:
 
     def package(self, sender: pkg.Sender, entries: Sequence[pkg.Entry]) -> bytes:
         """A package sealed by the sender's own organisation key (its tax code)."""
-        return pkg.seal(pkg.build(sender, entries), self.seal(sender.tax_code))
+        return sealing.seal(pkg.build(sender, entries), self.seal(sender.tax_code))

@@ -14,7 +14,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.warehouse.auth import AccountError, Caller, create_account
 from hocba.warehouse.issuers import ISSUER_CODES, Issuer, issuer_mismatch
 from hocba.warehouse.models import Account, ReceivedPackage, RecordHead, StoredRecord

@@ -8,7 +8,8 @@ import subprocess
 import pytest
 from lxml import etree
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
+from hocba.signing import package as sealing
 from tests.conftest import require_tool
 from tests.warehouse.helpers import entry, issued, sealed
 
@@ -29,7 +30,7 @@ def test_a_sealed_package_validates_and_reads_back_byte_for_byte(demo, tmp_path)
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    package = pkg.read(data)
+    package = sealing.read(data)
     assert package.sender.kind == "TRUONG" and package.sender.code == THCS
     assert [e.content for e in package.entries] == [entry(v).content for v in versions]
     assert package.entry_problems == {}
@@ -42,7 +43,7 @@ def test_a_package_without_a_seal_is_refused_as_not_sealed(demo):
     root = pkg.build(sender, [entry(issued(THCS)[0])])
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     with pytest.raises(pkg.PackageRejected) as refused:
-        pkg.read(data)
+        sealing.read(data)
     assert refused.value.code == "PACKAGE_NOT_SEALED"
 
 
@@ -57,7 +58,7 @@ def test_a_record_slipped_into_a_sealed_package_breaks_the_seal(demo):
     ).encode()
     tampered = data.replace(b"</DANH_SACH>", slipped, 1)
     with pytest.raises(pkg.PackageRejected) as refused:
-        pkg.read(tampered)
+        sealing.read(tampered)
     assert refused.value.code == "PACKAGE_SIGNATURE_INVALID"
 
 
@@ -72,5 +73,5 @@ def test_a_record_slipped_into_a_sealed_package_breaks_the_seal(demo):
 )
 def test_hostile_or_broken_packages_are_refused_unread(data, code):
     with pytest.raises(pkg.PackageRejected) as refused:
-        pkg.read(data)
+        sealing.read(data)
     assert refused.value.code == code

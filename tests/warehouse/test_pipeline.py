@@ -79,7 +79,7 @@ def test_each_bad_record_gets_its_own_code_and_the_others_go_in(demo):
     )
     other_school = issued(THPT)[0]
     broken_id = str(uuid.uuid4())
-    from hocba.exchange.package import Entry
+    from hocba.formats.package import Entry
 
     entries = [
         entry(fresh),
@@ -138,12 +138,15 @@ def test_a_school_without_an_account_is_unknown_to_the_provincial_warehouse(demo
         province_office_code="25",
         tax_code=version.record.school.tax_code,  # sealed with a key of that tax code
     )
-    from hocba.exchange import package as pkg
+    from hocba.formats import package as pkg
+    from hocba.signing import package as sealing
     from hocba.signing.dev.tokens import org_label, token_signer
 
     school = version.record.school
     signer = token_signer(school, org_label(school))
-    data = pkg.seal(pkg.build(pkg.Sender("SO", "25", school.tax_code), [entry(version)]), signer)
+    data = sealing.seal(
+        pkg.build(pkg.Sender("SO", "25", school.tax_code), [entry(version)]), signer
+    )
     signer.close()
     row = submit("so-25", data)
     assert row.status == ReceivedPackage.Status.DONE, row.code
@@ -168,8 +171,8 @@ def test_the_embedded_warehouse_processes_a_failed_package_again_once_it_is_due(
     is due."""
     import time
 
-    from hocba.exchange.client import EmbeddedClient
     from hocba.exchange.services import set_credential
+    from hocba.warehouse.embedded import EmbeddedClient
     from tests.warehouse.faults import refusing
 
     settings.WAREHOUSE_RETRY_SECONDS = 0.3

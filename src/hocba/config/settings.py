@@ -185,16 +185,16 @@ def _caches() -> dict[str, dict[str, object]]:
     redis_url = os.environ.get("HOCBA_REDIS_URL")
     if redis_url:
         shared: dict[str, object] = {
-            "BACKEND": "hocba.config.cache.RedisCache",
+            "BACKEND": "hocba.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": os.environ.get("HOCBA_REDIS_PREFIX", "hocba"),
         }
     else:
         shared = {
-            "BACKEND": "hocba.config.cache.DatabaseCache",
+            "BACKEND": "hocba.cache.DatabaseCache",
             "LOCATION": "hocba_cache",
             # past this count, expired rows and then cached values are culled; live counters
-            # never (hocba.config.cache)
+            # never (hocba.cache)
             "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     return {
@@ -353,6 +353,12 @@ machine (127.0.0.0/8, ::1, localhost) or with UPSTREAM_ALLOW_HTTP (check hocba.E
 UPSTREAM_ALLOW_HTTP = os.environ.get("HOCBA_UPSTREAM_ALLOW_HTTP", "") in ("1", "true", "yes")
 """Allow a plain-http upstream on another machine: only on a closed private network, where
 nobody can read or change what travels (the client secret, the answers)."""
+EXCHANGE_EMBEDDED_CLIENT = "hocba.warehouse.embedded.EmbeddedClient"
+"""The client of UPSTREAM_URL=embedded: this instance's own warehouse, called in-process (named
+here because the exchange, below the warehouse, never imports it)."""
+EXCHANGE_FORWARDED_COUNTS = "hocba.warehouse.stats.forwarded_counts"
+"""What a package forwarded by this warehouse reports of its schools: their figures as they last
+reached this warehouse (named here for the same reason)."""
 EXCHANGE_PACKAGE_RECORDS = int(
     os.environ.get("HOCBA_PACKAGE_RECORDS", str(limits.PACKAGE_SENT_RECORDS))
 )

@@ -12,6 +12,7 @@ from hocba.gradebook.compute import recompute
 from hocba.gradebook.models import Assessment, ClassSubject, HomeroomRecord, Kind, Term
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import CATALOGUE, Level
+from hocba.rules.labels import Outcome
 from hocba.rules.primary import QUALITIES, competencies_for
 
 #: Special students, by their position in their school's list (the rest are ordinary).
@@ -221,12 +222,12 @@ def build_all_records(demo: Any) -> None:
 
     current = demo.years["2024-2025"]
     for result in YearResult.objects.filter(
-        class_group__school_year=current, outcome="PENDING_DECISION"
+        class_group__school_year=current, outcome=Outcome.PENDING_DECISION
     ).select_related("class_group", "student"):
         principal = RoleAssignment.objects.get(
             role=Role.PRINCIPAL, school=result.class_group.school
         ).staff.user
-        decide_promotion(principal, result.class_group, result.student, "PROMOTED")
+        decide_promotion(principal, result.class_group, result.student, Outcome.PROMOTED)
     created = refused = 0
     for school in demo.schools.values():
         principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school=school).staff.user
@@ -319,10 +320,10 @@ def submit_to_warehouse(demo: Any) -> None:
     if settings.UPSTREAM_URL and settings.UPSTREAM_URL != "embedded":
         return
 
-    from hocba.exchange.client import EmbeddedClient
     from hocba.exchange.models import OutboxItem
     from hocba.exchange.services import send_all, set_credential
     from hocba.warehouse.auth import create_account
+    from hocba.warehouse.embedded import EmbeddedClient
     from hocba.warehouse.models import Account
 
     for school in demo.schools.values():

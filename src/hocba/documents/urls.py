@@ -13,3 +13,8 @@ urlpatterns = [
         name="documents-job-merged",
     ),
 ]
+
+record_urlpatterns = [
+    # under records/, next to the version's XML (hocba.records.urls)
+    path("<str:record_id>/v<int:version>.pdf", views.version_pdf, name="record-pdf"),
+]

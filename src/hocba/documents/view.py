@@ -13,13 +13,11 @@ import functools
 import hashlib
 from typing import Any
 
-from lxml import etree
-
-from hocba.formats import parse_untrusted, validate
-from hocba.formats.builder import NS
+from hocba.formats import RecordSlots, Slot, parse_untrusted, slots_of, validate
 from hocba.formats.model import Record, SubjectResult
 from hocba.formats.parser import read
 from hocba.identity.codes import ETHNICITIES, SEXES
+from hocba.rules.labels import Award, Circular, PrimaryResult, Rating
 from hocba.signing import profile
 from hocba.signing.certs import common_name
 
@@ -35,29 +33,20 @@ TITLES = {
     "THPT": "HỌC BẠ TRUNG HỌC PHỔ THÔNG",
 }
 CIRCULARS = {
-    "27/2020/TT-BGDĐT": "(Ban hành kèm theo Thông tư số 27/2020/TT-BGDĐT ngày 04 tháng 9 năm 2020 "
-    "của Bộ trưởng Bộ Giáo dục và Đào tạo)",
-    "22/2021/TT-BGDĐT": "(Mẫu ban hành kèm theo Thông tư số 22/2021/TT-BGDĐT ngày 20 tháng 7 năm "
+    Circular.TT27.number: "(Ban hành kèm theo Thông tư số 27/2020/TT-BGDĐT ngày 04 tháng 9 năm "
+    "2020 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
+    Circular.TT22.number: "(Mẫu ban hành kèm theo Thông tư số 22/2021/TT-BGDĐT ngày 20 tháng 7 "
+    "năm 2021 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
+    Circular.TT43.number: "(Ban hành kèm theo Thông tư số 43/2021/TT-BGDĐT ngày 30 tháng 12 năm "
     "2021 của Bộ trưởng Bộ Giáo dục và Đào tạo)",
-    "43/2021/TT-BGDĐT": "(Ban hành kèm theo Thông tư số 43/2021/TT-BGDĐT ngày 30 tháng 12 năm 2021 "
-    "của Bộ trưởng Bộ Giáo dục và Đào tạo)",
 }
-LEVELS = {"T": "Tốt", "K": "Khá", "Đ": "Đạt", "CĐ": "Chưa đạt"}
+"""The line under the title: the circular whose model the record follows, by the number the
+record cites."""
+LEVELS = {r.value: r.label for r in Rating}
 """Learning and conduct levels (TT22, TT43)."""
-PRIMARY_RESULTS = {
-    "HTXS": "Hoàn thành xuất sắc",
-    "HTT": "Hoàn thành tốt",
-    "HT": "Hoàn thành",
-    "CHT": "Chưa hoàn thành",
-}
-PRIMARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_TIEU_BIEU": "Học sinh tiêu biểu hoàn thành tốt trong học tập và rèn luyện",
-}
-SECONDARY_AWARDS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_GIOI": "Học sinh Giỏi",
-}
+PRIMARY_RESULTS = {r.value: r.label for r in PrimaryResult}
+PRIMARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.TIEU_BIEU)}
+SECONDARY_AWARDS = {a.value: a.wording for a in (Award.XUAT_SAC, Award.GIOI)}
 QUALITIES = {
     "YEU_NUOC": "Yêu nước",
     "NHAN_AI": "Nhân ái",
@@ -106,37 +95,28 @@ def verify_address(base: str, record_id: str, version: int, xml: bytes) -> str:
     return f"{base.rstrip('/')}/{record_id}/{version}?h={short_hash(xml)}"
 
 
-def signers(root: etree._Element) -> dict[str, list[dict[str, str]]]:
+def signers(slots: RecordSlots) -> dict[str, list[dict[str, str]]]:
     """Who signed each slot, when, with which certificate (as written; verification is a
     separate step). Keys: GVBM:<subject id>, GVCN, CBQL, KY_PHAT_HANH."""
     found: dict[str, list[dict[str, str]]] = {}
-    for signature in root.iter(f"{{{profile.DS}}}Signature"):
-        slot = signature.getparent()
-        if slot is None:
-            continue
-        name = etree.QName(slot).localname
-        key = f"GVBM:{slot.get('MON', '')}" if name == "GVBM" else name
-        cert_text = next(signature.iter(_X509_CERTIFICATE), _EMPTY).text or ""
-        time_text = next(signature.iter(_SIGNING_TIME), _EMPTY).text or ""
-        try:
-            who, serial = _certificate_facts(cert_text)
-            when = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        found.setdefault(key, []).append(
-            {
-                "role": ROLES.get(name, name),
-                "name": who,
-                "time": when.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"),
-                "serial": serial,
-            }
-        )
+    for slot in slots:
+        key = f"GVBM:{slot.target}" if slot.name is Slot.GVBM else str(slot.name)
+        for signature in slot.signatures:
+            cert_text, time_text = profile.claims(signature)
+            try:
+                who, serial = _certificate_facts(cert_text)
+                when = dt.datetime.fromisoformat(time_text.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            found.setdefault(key, []).append(
+                {
+                    "role": ROLES.get(slot.name, slot.name),
+                    "name": who,
+                    "time": when.astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y"),
+                    "serial": serial,
+                }
+            )
     return found
-
-
-_X509_CERTIFICATE = f"{{{profile.DS}}}X509Certificate"
-_SIGNING_TIME = f"{{{profile.XADES}}}SigningTime"
-_EMPTY = etree.Element("empty")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -174,7 +154,8 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     root = parse_untrusted(xml)
     validate(root)
     record: Record = read(root)
-    signed = signers(root)
+    slots = slots_of(root)
+    signed = signers(slots)
     school, student, summary = record.school, record.student, record.summary
     envelope = record.envelope
     level = school.level
@@ -192,11 +173,8 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     awards = PRIMARY_AWARDS if level == "TH" else SECONDARY_AWARDS
     absences = summary.absences.removesuffix(".0").replace(".", ",")
     seal_times = [
-        dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-        for t in root.xpath(
-            "//h:KY_PHAT_HANH//x:SigningTime/text()",
-            namespaces={"h": NS, "x": profile.XADES},
-        )
+        dt.datetime.fromisoformat(profile.claims(signature)[1].replace("Z", "+00:00"))
+        for signature in slots.seal.signatures
     ]
     created = record.confirmation.created_on
     when = (

@@ -49,3 +49,7 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         checks.register(package_size_fits)
         checks.register(upstream_is_private)
+        from hocba.exchange.services import enqueue_issued
+        from hocba.records.signals import record_issued
+
+        record_issued.connect(enqueue_issued, dispatch_uid="hocba.exchange.outbox")

@@ -1,6 +1,7 @@
 """Talking to the upstream warehouse: over HTTP (OAuth2 client credentials, bearer tokens), or
 in-process when the warehouse runs embedded in the same instance (the demo, a platform that
-hosts its Sở's warehouse).
+hosts its Sở's warehouse): that client is the warehouse's own (`hocba.warehouse.embedded`),
+named by the setting EXCHANGE_EMBEDDED_CLIENT, since the exchange never imports the warehouse.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from hocba.exchange.models import Credential
 
@@ -217,58 +219,6 @@ class HttpClient:
         raise _not_an_answer(f"GET /packages/{package_id}", response)
 
 
-class EmbeddedClient:
-    """The warehouse of this same instance, called in-process under the sender's account."""
-
-    def _caller(self, sender_code: str) -> Any:
-        from hocba.warehouse.auth import Caller
-        from hocba.warehouse.models import Account
-
-        secret = credential_for(sender_code)
-        account = Account.objects.filter(client_id=secret.client_id, active=True).first()
-        if account is None:
-            raise Refused("invalid_client", "Tài khoản kho học bạ không tồn tại")
-        return Caller(account, account.scope_set)
-
-    def submit(self, sender_code: str, data: bytes) -> dict[str, Any]:
-        from hocba.warehouse.auth import AuthError
-        from hocba.warehouse.services import ReceiveError, process, receive
-
-        try:
-            row, _ = receive(self._caller(sender_code), data, inline=False)
-        except ReceiveError as error:
-            if error.status == 413:
-                raise TooLarge(error.message) from None
-            raise Refused(error.code, error.message) from None
-        except AuthError as error:
-            raise Refused(error.code, error.message) from None
-        process(row.pk)  # embedded: answered at once
-        row.refresh_from_db()
-        return {"package_id": str(row.package_id), "status": row.status}
-
-    def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None:
-        from hocba.warehouse.models import ReceivedPackage
-        from hocba.warehouse.services import acks_of, process
-
-        caller = self._caller(sender_code)
-        row = ReceivedPackage.objects.filter(account=caller.account, package_id=package_id).first()
-        if row is None:
-            return None
-        if row.status == ReceivedPackage.Status.RECEIVED:
-            process(row.pk)  # embedded: an attempt that failed is made again once it is due
-            row.refresh_from_db()
-        return {
-            "package_id": str(row.package_id),
-            "status": row.status,
-            "code": row.code,
-            "message": row.message,
-            "acks": acks_of(row),
-        }
-
-    def close(self) -> None:
-        pass
-
-
 LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 
 
@@ -326,7 +276,8 @@ def upstream_client() -> Client | None:
     if not url:
         return None
     if url == "embedded":
-        return EmbeddedClient()
+        embedded: Client = import_string(settings.EXCHANGE_EMBEDDED_CLIENT)()
+        return embedded
     problem = upstream_problem(url, settings.UPSTREAM_ALLOW_HTTP)
     if problem is not None:
         raise InsecureUpstream(problem)

@@ -7,8 +7,8 @@ transaction with the rows it carries, then submitted until the warehouse has it 
 idempotent by package id), then polled until every row has its answer. A package the warehouse
 did not take as it was (too large, or refused as a whole) gives its rows back to the outbox and
 is never sent again; only a per-record answer rejects a row, and not one the warehouse
-documents as transient (`package.TRANSIENT_CODES`): that row goes back to the outbox and waits
-before it is sent again.
+documents as transient (`formats.package.TRANSIENT_CODES`): that row goes back to the outbox
+and waits before it is sent again.
 """
 
 from __future__ import annotations

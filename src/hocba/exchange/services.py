@@ -4,9 +4,10 @@ Every step is a transaction or an idempotent call, so a sender killed at any poi
 again (or a warehouse that went away and came back) ends with every record answered exactly
 once:
 
-- `enqueue` writes the outbox row inside the transaction that issues the version, and enqueues
-  a round of sending for when it commits (`send_soon`; a round is a task, `send_round`, run by
-  `hocba worker`, which enqueues the next round while anything is on its way);
+- `enqueue` writes the outbox row inside the transaction that issues the version (it listens
+  to `records.signals.record_issued`), and enqueues a round of sending for when it commits
+  (`send_soon`; a round is a task, `send_round`, run by `hocba worker`, which enqueues the next
+  round while anything is on its way);
 - `pack` builds and seals a package and marks its rows in one transaction; a package is never
   larger than the sender's limit (`EXCHANGE_PACKAGE_BYTES`, counted on the sealed bytes), nor
   than what the warehouse was found to take;
@@ -18,8 +19,8 @@ once:
 - `resend` puts rejected rows back in the outbox (after the cause was fixed).
 
 Only the warehouse's answer for a record rejects that record, and not an answer the warehouse
-documents as transient (its own failure: `package.TRANSIENT_CODES`). Everything else leaves the
-rows waiting, with the reason visible:
+documents as transient (its own failure: `formats.package.TRANSIENT_CODES`). Everything else
+leaves the rows waiting, with the reason visible:
 
 - no answer of the warehouse's own (a broken connection, a 5xx, 429, a proxy's HTML page, a
   2xx that is not a receipt): the same package is posted again later, waiting
@@ -54,11 +55,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from hocba.exchange import package as pkg
 from hocba.exchange.client import Client, Refused, TooLarge, TransportError
 from hocba.exchange.models import Credential, OutboxItem, OutgoingPackage, SenderState
+from hocba.formats import package as pkg
 from hocba.records.models import storage_name
+from hocba.signing.package import seal as seal_package
 from hocba.signing.signers import SignerError
 
 log = logging.getLogger(__name__)
@@ -100,6 +103,12 @@ def enqueue(version: Any) -> OutboxItem:
     )
     send_soon()
     return item
+
+
+def enqueue_issued(sender: Any, version: Any, **kwargs: Any) -> None:
+    """`records.signals.record_issued`: the version goes in the outbox in the issuing
+    transaction (connected in `ExchangeConfig.ready`)."""
+    enqueue(version)
 
 
 def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
@@ -152,7 +161,7 @@ def sender_for(sender_code: str) -> tuple[pkg.Sender, Any]:
 def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
     """The sending schools' own figures for the years of a package."""
     from hocba.organizations.models import School
-    from hocba.warehouse.stats import school_figures
+    from hocba.records.figures import school_figures
 
     counts = []
     for code, year in sorted(set(school_codes)):
@@ -163,15 +172,10 @@ def _counts(school_codes: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
 
 
 def _forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[pkg.SchoolCount]:
-    """What the schools of a forwarded package last reported to this warehouse."""
-    from hocba.warehouse.models import SchoolCount
-
-    counts = []
-    for code, year in sorted(set(pairs)):
-        row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
-        if row is not None:
-            counts.append(pkg.SchoolCount(code, year, row.students, row.created, row.issued))
-    return counts
+    """What the schools of a forwarded package last reported to this warehouse (the
+    warehouse's answer, named by the setting EXCHANGE_FORWARDED_COUNTS)."""
+    reported = import_string(settings.EXCHANGE_FORWARDED_COUNTS)
+    return [pkg.SchoolCount(*figures) for figures in reported(pairs)]
 
 
 def read_content(item: OutboxItem) -> bytes:
@@ -245,7 +249,7 @@ def _seal(
         counts = _counts(pairs) if sender.kind == "TRUONG" else _forwarded_counts(pairs)
         package = OutgoingPackage(sender_code=sender_code, state=OutgoingPackage.State.BUILT)
         root = pkg.build(sender, entries, counts, package_id=str(package.package_id))
-        data = pkg.seal(root, signer)
+        data = seal_package(root, signer)
         if len(data) <= max_bytes or len(items) == 1:
             break
         keep = max(1, min(len(items) - 1, len(items) * max_bytes // len(data)))

@@ -6,5 +6,4 @@ urlpatterns = [
     path("schools/<str:code>/", views.outbox, name="exchange-outbox"),
     path("schools/<str:code>/resend/", views.resend, name="exchange-resend"),
     path("schools/<str:code>/send/", views.send_now, name="exchange-send"),
-    path("stats/", views.statistics, name="exchange-stats"),
 ]

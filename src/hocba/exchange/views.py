@@ -1,10 +1,9 @@
 """Pages for sending records upward: a school's outbox (sent / accepted / rejected with the
-reasons, resend; why sending waits and what to do about it), and the statistics page with its
-chart.
+reasons, resend; why sending waits and what to do about it). The statistics page is the
+warehouse's (`hocba.warehouse.views`).
 
 The outbox shows students' names and lets records be sent again: only who seals for the school
-(principal, seal keeper). The statistics are counts, for anyone who may read the schools they
-cover (Sở and Ministry officers see their province or the country).
+(principal, seal keeper).
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ from django.views.decorators.http import require_POST
 from hocba.exchange import services
 from hocba.exchange.models import OutboxItem, OutgoingPackage, SenderState
 from hocba.organizations.models import School
-from hocba.organizations.permissions import Permission, can, scoped
+from hocba.organizations.permissions import Permission, can
 from hocba.records.models import Record
-from hocba.warehouse import stats
 
 STATES = [s.value for s in OutboxItem.State]
 
@@ -192,67 +190,3 @@ def send_now(request: HttpRequest, code: str) -> HttpResponse:
     for error in result.errors[:5]:
         messages.warning(request, error)
     return redirect("exchange-outbox", code=school.code)
-
-
-CHART_WIDTH = 640
-
-
-@login_required
-def statistics(request: HttpRequest) -> HttpResponse:
-    allowed = set(
-        scoped(request.user, Permission.SCHOOL_READ, School.objects.all()).values_list(
-            "code", flat=True
-        )
-    )
-    if not allowed:
-        raise PermissionDenied
-    year = request.GET.get("year") or None
-    if settings.WAREHOUSE_ENABLED:
-        rows = stats.warehouse_rows(school_year=year, codes=allowed)
-    else:
-        rows = stats.school_rows(year, codes=allowed)
-    names = {
-        "MINISTRY": _("Country"),
-        "PROVINCE": _("Province"),
-        "DISTRICT": _("District"),
-        "SCHOOL": _("School"),
-    }
-    for row in rows:
-        row["level_label"] = names[row["level"]]
-    schools = [r for r in rows if r["level"] == "SCHOOL"]
-    top = max([r["expected"] for r in schools] + [r["issued"] for r in schools] + [1])
-    bars = []
-    for i, row in enumerate(schools):
-        y = 10 + i * 46
-        bars.append(
-            {
-                "row": row,
-                "y": y,
-                "text_y": y + 12,
-                "bars": [
-                    (y + 16, round(440 * row[name] / top), colour, label, row[name])
-                    for name, colour, label in (
-                        ("issued", "#0b5fa5", _("issued")),
-                        ("accepted", "#1a7f37", _("accepted")),
-                        ("rejected", "#b42318", _("rejected")),
-                    )
-                ],
-            }
-        )
-    for bar in bars:
-        bar["bars"] = [
-            {"y": y + n * 8, "width": w, "colour": c, "label": lab, "value": v}
-            for n, (y, w, c, lab, v) in enumerate(bar["bars"])
-        ]
-    return render(
-        request,
-        "exchange/stats.html",
-        {
-            "rows": rows,
-            "bars": bars,
-            "height": 20 + 46 * len(schools),
-            "width": CHART_WIDTH,
-            "year": year or "",
-            "side": "warehouse" if settings.WAREHOUSE_ENABLED else "school",
-        },
-    )

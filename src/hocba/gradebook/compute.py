@@ -1,13 +1,14 @@
-"""From the stored grade book to the rules engine and back: builds each student's input in the
-shape of `contracts/rules-evaluate.md`, evaluates it, and stores the answer as `YearResult`.
-While data is missing it stores the semester results known so far and what is missing."""
+"""From the stored grade book to the rules engine and back: builds each student's typed input
+(`StudentYear`, `PrimaryYear` of `hocba.rules`), evaluates it, and stores the answer as a
+`YearOutcome` in `YearResult`. While data is missing it stores the subject results known so far
+and what is missing."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 
@@ -21,15 +22,33 @@ from hocba.gradebook.models import (
 )
 from hocba.organizations.models import ClassGroup
 from hocba.rules.catalogue import CATALOGUE, Level
-from hocba.rules.contract import RulesInputError, evaluate
-from hocba.rules.primary import QUALITIES, competencies_for
-from hocba.rules.scores import format1
+from hocba.rules.labels import Circular, QualityLevel, Rating, SubjectLevel
+from hocba.rules.options import DEFAULT_OPTIONS
+from hocba.rules.outcome import (
+    SubjectOutcome,
+    YearOutcome,
+    primary_outcome,
+    secondary_outcome,
+    to_json,
+)
+from hocba.rules.primary import (
+    QUALITIES,
+    PrimarySubject,
+    PrimaryYear,
+    competencies_for,
+    evaluate_primary,
+)
 from hocba.rules.secondary import (
     CommentAssessments,
     ScoreAssessments,
+    SemesterValue,
+    StudentYear,
+    SubjectYear,
     comment_semester,
+    conduct_year,
+    evaluate_year,
     semester_average,
-    year_average,
+    subject_year,
 )
 from hocba.students.models import Student
 
@@ -38,24 +57,34 @@ Cells = dict[tuple[str, str, int], Assessment]
 """(term, kind, seq) → assessment, for one student and one subject."""
 
 
-def regulation_of(class_group: ClassGroup) -> str:
-    if class_group.level == Level.TH:
-        return "TT27"
-    if class_group.level == Level.GDTX:
-        return "TT43"
-    return "TT22"
+@dataclass
+class Evaluation:
+    """One student's year: the outcome to store and what is still missing."""
+
+    outcome: YearOutcome
+    missing: list[str] = field(default_factory=list)
 
 
-def _value(a: Assessment) -> Any:
-    return str(a.score) if a.score is not None else a.code
+def _score(a: Assessment, where: str, problems: list[str]) -> Decimal:
+    if a.score is None:
+        problems.append(f"{where}: cần điểm số, nhận “{a.code}”")
+        return Decimal(0)
+    return a.score
 
 
-def _semester_raw(
-    cs: ClassSubject, cells: Cells, term: str, missing: list[str]
-) -> dict[str, Any] | None:
+def _pass(a: Assessment, where: str, problems: list[str]) -> bool:
+    if a.code not in (Rating.D, Rating.CD):
+        problems.append(f"{where}: cần {Rating.D} hoặc {Rating.CD}, nhận “{a.code}”")
+    return a.code == Rating.D
+
+
+def _semester(cs: ClassSubject, cells: Cells, term: str, missing: list[str]) -> SemesterValue:
+    """The semester's result from its recorded assessments; None (with what is lacking in
+    `missing`) when some are not recorded yet."""
     tx = [cells[(term, Kind.TX, i)] for i in range(1, 10) if (term, Kind.TX, i) in cells]
     gk = cells.get((term, Kind.GK, 1))
     ck = cells.get((term, Kind.CK, 1))
+    where = f"{cs.name} {TERM_NAMES[Term(term)]}"
     lacking = []
     if cs.scored and len(tx) < cs.regular_count:
         lacking.append(f"{cs.regular_count - len(tx)} điểm đánh giá thường xuyên")
@@ -64,135 +93,161 @@ def _semester_raw(
     if ck is None:
         lacking.append("đánh giá cuối kì")
     if lacking:
-        missing.append(f"{cs.name} {TERM_NAMES[Term(term)]}: thiếu {', '.join(lacking)}")
+        missing.append(f"{where}: thiếu {', '.join(lacking)}")
         return None
     assert gk is not None and ck is not None
-    raw: dict[str, Any] = {"tx": [_value(a) for a in tx], "gk": _value(gk), "ck": _value(ck)}
-    cd = [cells[(term, Kind.CD, i)] for i in range(1, 4) if (term, Kind.CD, i) in cells]
-    if cd and cs.scored:
-        raw["cd"] = [_value(a) for a in cd]
-    return raw
+    if not cs.scored:
+        flags = tuple(_pass(a, where, missing) for a in tx)
+        assessments = CommentAssessments(
+            flags, _pass(gk, where, missing), _pass(ck, where, missing)
+        )
+        return comment_semester(assessments, DEFAULT_OPTIONS.comment_subject_tx_count)
+    if len(tx) != cs.regular_count:
+        missing.append(
+            f"{where} ({cs.periods_per_year} tiết/năm) cần đúng {cs.regular_count} điểm đánh giá "
+            f"thường xuyên mỗi học kì, đã nhập {len(tx)}"
+        )
+        return None
+    scores = [_score(a, where, missing) for a in tx]
+    if DEFAULT_OPTIONS.chuyen_de_counts_as_tx:
+        cd = (cells[(term, Kind.CD, i)] for i in range(1, 4) if (term, Kind.CD, i) in cells)
+        scores += [_score(a, where, missing) for a in cd]
+    return semester_average(
+        ScoreAssessments(tuple(scores), _score(gk, where, missing), _score(ck, where, missing))
+    )
 
 
-def _semester_result(cs: ClassSubject, raw: dict[str, Any]) -> Decimal | bool:
-    if cs.scored:
-        tx = tuple(Decimal(v) for v in raw["tx"] + raw.get("cd", []))
-        return semester_average(ScoreAssessments(tx, Decimal(raw["gk"]), Decimal(raw["ck"])))
-    flags = tuple(v == "Đ" for v in raw["tx"])
-    return comment_semester(CommentAssessments(flags, raw["gk"] == "Đ", raw["ck"] == "Đ"), 2)
+def _rating(code: str, where: str, problems: list[str]) -> Rating | None:
+    try:
+        return Rating(code)
+    except ValueError:
+        problems.append(f"{where}: mức “{code}” không hợp lệ")
+        return None
 
 
-def _show(value: Decimal | bool | None) -> str | None:
-    if isinstance(value, bool):
-        return "Đ" if value else "CĐ"
-    return format1(value)
-
-
-def secondary_input(
+def secondary_year(
     class_group: ClassGroup,
     subjects: list[ClassSubject],
     cells_by_subject: dict[int, Cells],
     record: HomeroomRecord | None,
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(engine input, partial results, missing items) for one student."""
+) -> Evaluation:
+    """Evaluate one student's year under TT22 / TT43 from the grade book."""
     missing: list[str] = []
-    partial: dict[str, Any] = {}
-    entries = []
-    retake: dict[str, Any] = {}
+    known: list[SubjectOutcome] = []
+    years: list[SubjectYear] = []
+    retake: dict[str, Decimal | bool] = {}
     for cs in subjects:
         cells = cells_by_subject.get(cs.pk, {})
-        if any(a.code == "M" for a in cells.values()):  # miễn: not assessed (Điều 11)
-            entries.append({"code": cs.subject_code, "mode": cs.mode, "exempt": True})
-            partial[cs.subject_code] = {"hk1": "M", "hk2": "M", "year": "M"}
+        if any(a.code == SubjectLevel.M for a in cells.values()):  # miễn: not assessed (Điều 11)
+            known.append(SubjectOutcome(cs.subject_code, exempt=True))
+            years.append(SubjectYear(cs.subject_code, cs.scored, None, None, Decimal(0), True))
             continue
-        hk1 = _semester_raw(cs, cells, Term.HK1, missing)
-        hk2 = _semester_raw(cs, cells, Term.HK2, missing)
-        r1 = None if hk1 is None else _semester_result(cs, hk1)
-        r2 = None if hk2 is None else _semester_result(cs, hk2)
-        year: Decimal | bool | None = None
-        if r1 is not None and r2 is not None:
-            year = year_average(r1, r2) if cs.scored else r2  # type: ignore[arg-type]
-        partial[cs.subject_code] = {"hk1": _show(r1), "hk2": _show(r2), "year": _show(year)}
-        entries.append(
-            {
-                "code": cs.subject_code,
-                "mode": cs.mode,
-                "periods_per_year": cs.periods_per_year,
-                "hk1": hk1,
-                "hk2": hk2,
-            }
-        )
+        hk1 = _semester(cs, cells, Term.HK1, missing)
+        hk2 = _semester(cs, cells, Term.HK2, missing)
         again = cells.get((Term.SUMMER, Kind.RETAKE, 1))
+        retaken: SemesterValue = None
         if again is not None:
-            retake[cs.subject_code] = _value(again)
-    conduct: dict[str, str] = {}
+            where = f"{cs.name} kiểm tra lại"
+            retaken = _score(again, where, missing) if cs.scored else _pass(again, where, missing)
+            retake[cs.subject_code] = retaken
+        year: SemesterValue = None
+        if hk1 is not None and hk2 is not None:
+            years.append(subject_year(cs.subject_code, cs.scored, hk1, hk2, None))
+            year = years[-1].year
+        known.append(SubjectOutcome(cs.subject_code, hk1, hk2, year, retaken))
+    circular = Circular.of_level(class_group.level)
+    conduct_hk1 = conduct_hk2 = None
     if record is not None and record.conduct_hk1 and record.conduct_hk2:
-        conduct = {"hk1": record.conduct_hk1, "hk2": record.conduct_hk2}
+        conduct_hk1 = _rating(record.conduct_hk1, "Rèn luyện HK I", missing)
+        conduct_hk2 = _rating(record.conduct_hk2, "Rèn luyện HK II", missing)
     else:
         missing.append("Kết quả rèn luyện học kì I và II")
-    data = {
-        "regulation": regulation_of(class_group),
-        "level": "GDTX" if class_group.level == Level.GDTX else class_group.level,
-        "grade": class_group.grade,
-        "subjects": entries,
-        "conduct": conduct,
-        "absences": str(record.absences) if record is not None else "0",
-        "retake": retake,
-        "disability_plan": bool(record and record.disability_plan),
-    }
+    summer = None
     if record is not None and record.summer_conduct:
-        data["summer_conduct"] = record.summer_conduct
-    return data, {"subjects": partial}, missing
+        summer = _rating(record.summer_conduct, "Rèn luyện trong hè", missing)
+    partial = YearOutcome(circular, tuple(known))
+    if missing or conduct_hk1 is None or conduct_hk2 is None:
+        return Evaluation(partial, missing)
+    student = StudentYear(
+        regulation=circular,
+        grade=class_group.grade,
+        subjects=tuple(years),
+        conduct_hk1=conduct_hk1,
+        conduct_hk2=conduct_hk2,
+        conduct=conduct_year(conduct_hk1, conduct_hk2),
+        absences=record.absences if record is not None else Decimal(0),
+        summer_conduct=summer,
+        retake=retake,
+        disability_plan=bool(record and record.disability_plan),
+    )
+    return Evaluation(secondary_outcome(student, evaluate_year(student), known))
 
 
-def primary_input(
+def _marks(
+    given: dict[str, str], wanted: tuple[str, ...], where: str, problems: list[str]
+) -> dict[str, QualityLevel]:
+    marks = {}
+    for code in wanted:
+        try:
+            marks[code] = QualityLevel(given[code])
+        except ValueError:
+            problems.append(f"{where} {code}: mức “{given[code]}” không hợp lệ")
+    return marks
+
+
+def primary_year(
     class_group: ClassGroup,
     subjects: list[ClassSubject],
     cells_by_subject: dict[int, Cells],
     record: HomeroomRecord | None,
-) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+) -> Evaluation:
+    """Evaluate one pupil's year under TT27 from the grade book."""
     missing: list[str] = []
-    entries = []
-    partial: dict[str, Any] = {}
+    known: list[SubjectOutcome] = []
+    entries: list[PrimarySubject] = []
     for cs in subjects:
         cells = cells_by_subject.get(cs.pk, {})
-        level = cells.get((Term.HK2, Kind.LEVEL, 1))
-        test = cells.get((Term.HK2, Kind.TEST, 1))
-        known = CATALOGUE.get((Level.TH, cs.subject_code))
-        needs_test = known is not None and class_group.grade in known.periodic_test_grades
-        partial[cs.subject_code] = {
-            "level": level.code if level else None,
-            "test": None if test is None or test.score is None else int(test.score),
-        }
-        if level is None:
+        level_cell = cells.get((Term.HK2, Kind.LEVEL, 1))
+        test_cell = cells.get((Term.HK2, Kind.TEST, 1))
+        test = None if test_cell is None or test_cell.score is None else int(test_cell.score)
+        level = None
+        if level_cell is not None:
+            try:
+                level = SubjectLevel(level_cell.code)
+            except ValueError:
+                missing.append(f"{cs.name}: mức “{level_cell.code}” không hợp lệ")
+        known.append(SubjectOutcome(cs.subject_code, level=level, test=test))
+        if level_cell is None:
             missing.append(f"{cs.name}: thiếu mức đạt được cuối năm")
             continue
-        entry: dict[str, Any] = {"code": cs.subject_code, "level": level.code}
-        if test is not None and test.score is not None:
-            entry["test"] = int(test.score)
-        elif needs_test and level.code != "M":
+        subject = CATALOGUE.get((Level.TH, cs.subject_code))
+        needs_test = subject is not None and class_group.grade in subject.periodic_test_grades
+        if test is None and needs_test and level is not SubjectLevel.M:
             missing.append(f"{cs.name}: thiếu điểm kiểm tra định kì cuối năm")
             continue
-        entries.append(entry)
+        if level is not None:
+            entries.append(PrimarySubject(cs.subject_code, level, test))
     qualities = dict(record.qualities) if record is not None else {}
     competencies = dict(record.competencies) if record is not None else {}
+    wanted = competencies_for(class_group.grade)
     if any(q not in qualities for q in QUALITIES):
         missing.append("Đánh giá phẩm chất chủ yếu")
-    if any(c not in competencies for c in competencies_for(class_group.grade)):
+    if any(c not in competencies for c in wanted):
         missing.append("Đánh giá năng lực cốt lõi")
-    data = {
-        "regulation": "TT27",
-        "level": "TH",
-        "grade": class_group.grade,
-        "subjects": entries,
-        "qualities": qualities,
-        "competencies": {
-            k: v for k, v in competencies.items() if k in competencies_for(class_group.grade)
-        },
-        "outstanding": bool(record and record.outstanding),
-        "disability_plan": bool(record and record.disability_plan),
-    }
-    return data, {"subjects": partial}, missing
+    partial = YearOutcome(Circular.TT27, tuple(known))
+    if missing:
+        return Evaluation(partial, missing)
+    year = PrimaryYear(
+        grade=class_group.grade,
+        subjects=tuple(entries),
+        qualities=_marks(qualities, QUALITIES, "Phẩm chất", missing),
+        competencies=_marks(competencies, wanted, "Năng lực", missing),
+        outstanding=bool(record and record.outstanding),
+        disability_plan=bool(record and record.disability_plan),
+    )
+    if missing:
+        return Evaluation(partial, missing)
+    return Evaluation(primary_outcome(year, evaluate_primary(year), known))
 
 
 def class_subjects(class_group: ClassGroup) -> list[ClassSubject]:
@@ -222,29 +277,18 @@ def recompute(class_group: ClassGroup, student_ids: Iterable[int] | None = None)
         r.student_id: r
         for r in HomeroomRecord.objects.filter(class_group=class_group, student_id__in=ids)
     }
-    build = primary_input if class_group.level == Level.TH else secondary_input
+    evaluate = primary_year if class_group.level == Level.TH else secondary_year
     with transaction.atomic():
         for student in students:
-            data, partial, missing = build(
-                class_group, subjects, cells[student.pk], records.get(student.pk)
-            )
-            result: dict[str, Any] = partial
-            outcome = ""
-            if not missing:
-                try:
-                    result = evaluate(data)
-                    result.setdefault("subjects", partial["subjects"])  # primary: levels, tests
-                    outcome = result["outcome"]
-                except RulesInputError as error:
-                    missing = [f"{error.path}: {error.message}"]
+            done = evaluate(class_group, subjects, cells[student.pk], records.get(student.pk))
             YearResult.objects.update_or_create(
                 class_group=class_group,
                 student=student,
                 defaults={
-                    "complete": not missing,
-                    "missing": missing,
-                    "data": result,
-                    "outcome": outcome,
+                    "complete": not done.missing,
+                    "missing": done.missing,
+                    "data": to_json(done.outcome),
+                    "outcome": done.outcome.outcome or "",
                 },
             )
     return len(students)

@@ -274,18 +274,19 @@ def export_class_book(class_group: ClassGroup) -> bytes:
         ]
     )
     for i, student in enumerate(students, start=1):
-        data = results[student.pk].data if student.pk in results else {}
-        per_subject = data.get("subjects", {})
+        known = results.get(student.pk)
+        year = known.year_outcome if known else None
         row = [i, student.student_code, student.full_name]
         for s in subjects:
-            cell = per_subject.get(s.subject_code, {})
-            value = cell.get("year") if "year" in cell else cell.get("level")
-            row.append(str(value).replace(".", ",") if value is not None else "")
+            subject = year.subject(s.subject_code) if year else None
+            value = subject.year_shown() if subject is not None else None
+            row.append(value.replace(".", ",") if value is not None else "")
+        level = (year.learning or year.primary_result) if year else None
         row += [
-            (data.get("learning") or {}).get("year") or data.get("result") or "",
-            (data.get("conduct") or {}).get("year") or "",
-            data.get("outcome") or "",
-            data.get("award") or "",
+            level.value if level else "",
+            year.conduct.value if year and year.conduct else "",
+            year.outcome.label if year and year.outcome else "",
+            year.award.label if year and year.award else "",
         ]
         summary.append([clean(value) for value in row])
     for cs in subjects:

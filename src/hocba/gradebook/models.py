@@ -18,6 +18,8 @@ from django.utils.translation import gettext_lazy as _
 from hocba.organizations.models import ClassGroup, School
 from hocba.organizations.permissions import ScopePaths, register_scope
 from hocba.rules.catalogue import CATALOGUE, Level, Mode, regular_assessment_count
+from hocba.rules.labels import Outcome
+from hocba.rules.outcome import YearOutcome, from_json
 from hocba.students.models import Student
 
 
@@ -264,7 +266,10 @@ class HomeroomRecord(GuardedModel):
         _("principal's decision"),
         max_length=10,
         blank=True,
-        choices=[("PROMOTED", _("Promoted")), ("RETAINED", _("Not promoted"))],
+        choices=[
+            (Outcome.PROMOTED.value, _("Promoted")),
+            (Outcome.RETAINED.value, _("Not promoted")),
+        ],
         help_text=_(
             "For a result the rules leave to the principal (primary CHT, individual plans)"
         ),
@@ -299,7 +304,8 @@ class YearResult(models.Model):
     missing = models.JSONField(default=list, blank=True)
     """What is still missing for the year's evaluation, in Vietnamese."""
     data = models.JSONField(default=dict, blank=True)
-    """The rules engine's answer (contract shape), or the semester results known so far."""
+    """The `YearOutcome` (`hocba.rules.outcome.to_json`): the rules' answer, or the subject
+    results known so far. Read it as `year_outcome`."""
     outcome = models.CharField(max_length=30, blank=True, db_index=True)
     computed_at = models.DateTimeField(auto_now=True)
 
@@ -310,6 +316,10 @@ class YearResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} — {self.class_group}: {self.outcome or 'chưa đủ dữ liệu'}"
+
+    @property
+    def year_outcome(self) -> YearOutcome:
+        return from_json(self.data)
 
 
 _BY_CLASS = ScopePaths(

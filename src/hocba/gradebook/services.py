@@ -30,11 +30,12 @@ from hocba.gradebook.values import InvalidValue, Parsed, display, parse_value
 from hocba.organizations.models import ClassGroup, School
 from hocba.organizations.permissions import Permission, can
 from hocba.rules.catalogue import Level
+from hocba.rules.labels import Outcome, QualityLevel, Rating
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
 
-CONDUCT = {"T", "K", "Đ", "CĐ"}
-MARKS = {"T", "Đ", "C"}
+CONDUCT = {r.value for r in Rating}
+MARKS = {m.value for m in QualityLevel}
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,7 @@ def decide_promotion(
     TT22 for students assessed by an individual education plan)."""
     if not can(user, Permission.PROMOTION_DECIDE, class_group):
         raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được quyết định lên lớp")
-    if decision not in ("PROMOTED", "RETAINED", ""):
+    if decision not in (Outcome.PROMOTED, Outcome.RETAINED, ""):
         raise ValidationFailed([f"Quyết định “{decision}” không hợp lệ"])
     _check_lock(class_group, None, set())
     with transaction.atomic():

@@ -9,10 +9,16 @@ from decimal import Decimal
 
 from hocba.gradebook.models import Kind
 from hocba.rules.catalogue import Mode
+from hocba.rules.labels import Rating, SubjectLevel
 from hocba.rules.scores import has_at_most_one_decimal, in_range, to_decimal
 
-PASS_FAIL = {"Đ": "Đ", "D": "Đ", "ĐẠT": "Đ", "CĐ": "CĐ", "CD": "CĐ", "CHƯA ĐẠT": "CĐ"}
-PRIMARY_LEVELS = {"T": "T", "H": "H", "C": "C", "M": "M"}
+PASS_FAIL = {
+    spelling: rating.value
+    for rating in (Rating.D, Rating.CD)
+    for spelling in (rating.value, rating.value.replace("Đ", "D"), rating.label.upper())
+}
+"""What a teacher may type for Đạt / Chưa đạt ("Đ", "D", "đạt", "CD", "chưa đạt" …)."""
+PRIMARY_LEVELS = {level.value: level.value for level in SubjectLevel}
 
 
 class InvalidValue(ValueError):

@@ -41,24 +41,11 @@ from hocba.gradebook.values import display
 from hocba.organizations.models import ClassGroup, School
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.rules.catalogue import Level
+from hocba.rules.labels import Circular, Outcome, Rating, SubjectLevel
+from hocba.rules.outcome import SubjectOutcome, YearOutcome
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
 
-OUTCOME_LABELS = {
-    "PROMOTED": "Được lên lớp",
-    "PROMOTED_AFTER_SUMMER": "Lên lớp sau kiểm tra lại / rèn luyện hè",
-    "PENDING_SUMMER": "Chờ kết quả kiểm tra lại / rèn luyện hè",
-    "RETAINED": "Không được lên lớp",
-    "PENDING_DECISION": "Chờ hiệu trưởng quyết định",
-    "COMPLETED": "Hoàn thành chương trình lớp học",
-}
-AWARD_LABELS = {
-    "HOC_SINH_XUAT_SAC": "Học sinh Xuất sắc",
-    "HOC_SINH_GIOI": "Học sinh Giỏi",
-    "HOC_SINH_TIEU_BIEU": "Học sinh Tiêu biểu",
-}
-RESULT_LABELS = {"HTXS": "Hoàn thành xuất sắc", "HTT": "Hoàn thành tốt", "HT": "Hoàn thành",
-                 "CHT": "Chưa hoàn thành"}  # fmt: skip
 TERMS = {Term.HK1: "Học kì I", Term.HK2: "Học kì II", Term.SUMMER: "Kiểm tra lại (hè)"}
 
 
@@ -82,10 +69,13 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
         (a.student_id, a.kind, a.seq): display(a.score, a.code)
         for a in Assessment.objects.filter(class_subject=cs, term=term)
     }
-    results = {r.student_id: r.data for r in YearResult.objects.filter(class_group=cs.class_group)}
+    results = {
+        r.student_id: r.year_outcome for r in YearResult.objects.filter(class_group=cs.class_group)
+    }
     rows = []
     for student in students:
-        subject = results.get(student.pk, {}).get("subjects", {}).get(cs.subject_code, {})
+        known = results.get(student.pk)
+        subject = (known.subject(cs.subject_code) if known else None) or SubjectOutcome("")
         rows.append(
             {
                 "student": student,
@@ -96,19 +86,17 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
                     }
                     for t, k, s in cols
                 ],
-                "term_result": _show(
-                    subject.get(term.lower()) if term != Term.SUMMER else subject.get("retake")
-                ),
-                "year": _show(subject.get("year") if "year" in subject else subject.get("level")),
+                "term_result": _show(subject, "retake" if term == Term.SUMMER else term.lower()),
+                "year": _show(subject, "year"),
             }
         )
     return rows
 
 
-def _show(value: Any) -> str:
-    if value is None:
-        return ""
-    return str(value).replace(".", ",")
+def _show(subject: SubjectOutcome, period: str) -> str:
+    """A subject's result as a teacher writes it ("8,3", "Đ", "M"; primary: its level)."""
+    shown = subject.year_shown() if period == "year" else subject.shown(period)
+    return (shown or "").replace(".", ",")
 
 
 def _parse_cell_name(name: str) -> tuple[int, str, str, int] | None:
@@ -261,29 +249,19 @@ def class_summary(request: HttpRequest, pk: int) -> HttpResponse:
     results = {r.student_id: r for r in YearResult.objects.filter(class_group=class_group)}
     primary = class_group.level == Level.TH
     rows = []
-    counts: Counter[str] = Counter()
+    counts: Counter[Outcome | None] = Counter()
     for student in students:
         result = results.get(student.pk)
-        data = result.data if result else {}
-        outcome = result.outcome if result else ""
-        counts[outcome or "INCOMPLETE"] += 1
-        per_subject = data.get("subjects", {})
+        year = result.year_outcome if result else YearOutcome(Circular.of_level(class_group.level))
+        counts[year.outcome] += 1
         rows.append(
             {
                 "student": student,
                 "values": [
-                    _show(
-                        per_subject.get(s.subject_code, {}).get("year" if not primary else "level")
-                    )
+                    _show(year.subject(s.subject_code) or SubjectOutcome(""), "year")
                     for s in all_subjects
                 ],
-                "learning": data.get("learning", {}),
-                "conduct": data.get("conduct", {}),
-                "result": RESULT_LABELS.get(data.get("result") or "", ""),
-                "summer": data.get("summer", {}),
-                "outcome": OUTCOME_LABELS.get(outcome, ""),
-                "outcome_code": outcome,
-                "award": AWARD_LABELS.get(data.get("award") or "", ""),
+                "year": year,
                 "missing": result.missing if result else [_("Not computed yet")],
             }
         )
@@ -296,7 +274,7 @@ def class_summary(request: HttpRequest, pk: int) -> HttpResponse:
             "all_subjects": all_subjects,
             "rows": rows,
             "primary": primary,
-            "counts": [(OUTCOME_LABELS.get(k, _("Incomplete data")), v) for k, v in counts.items()],
+            "counts": [(k or _("Incomplete data"), v) for k, v in counts.items()],
             "can_homeroom": can(request.user, Permission.HOMEROOM_WRITE, class_group),
         },
     )
@@ -372,8 +350,10 @@ def subject_chart(request: HttpRequest, pk: int) -> HttpResponse:
         period = "year"
     values = []
     for result in YearResult.objects.filter(class_group=cs.class_group):
-        subject = result.data.get("subjects", {}).get(cs.subject_code, {})
-        value = subject.get(period) if "level" not in subject else subject.get("level")
+        subject = result.year_outcome.subject(cs.subject_code)
+        value = None
+        if subject is not None and not subject.exempt:
+            value = subject.year_shown() if subject.level else subject.shown(period)
         if value is not None:
             values.append(value)
     if cs.scored:
@@ -383,7 +363,8 @@ def subject_chart(request: HttpRequest, pk: int) -> HttpResponse:
             number = Decimal(value)
             counts[min(9, int(number))] += 1
     else:
-        labels = ["T", "H", "C", "M"] if cs.class_group.level == Level.TH else ["Đ", "CĐ"]
+        levels = list(SubjectLevel) if cs.class_group.level == Level.TH else [Rating.D, Rating.CD]
+        labels = [level.value for level in levels]
         counts = [values.count(label) for label in labels]
     top = max(counts) if counts and max(counts) > 0 else 1
     bars = []

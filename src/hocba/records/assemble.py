@@ -11,13 +11,21 @@ from typing import Any
 
 from hocba.formats import model as m
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
+from hocba.identity.review import review_student
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import Level
+from hocba.rules.labels import (
+    PROGRAMMES,
+    PROMOTED_AFTER_SUMMER_WORDING,
+    WAITING_FOR_DECISION,
+    WAITING_FOR_SUMMER,
+    Circular,
+    Outcome,
+    programme_completed,
+    programme_not_completed,
+)
+from hocba.rules.outcome import SubjectOutcome
 from hocba.students.models import Student
-
-CIRCULARS = {Level.TH: "27/2020/TT-BGDĐT", Level.GDTX: "43/2021/TT-BGDĐT"}
-DEFAULT_CIRCULAR = "22/2021/TT-BGDĐT"
-LEVEL_NAMES = {9: "trung học cơ sở", 12: "trung học phổ thông", 5: "tiểu học"}
 
 
 class NotReady(ValueError):
@@ -33,32 +41,30 @@ def _person(assignment: RoleAssignment | None, position: str = "") -> m.Person |
 
 
 def _outcome(
-    level: str, grade: int, engine: str, decision: str
-) -> tuple[str, str, bool, bool] | str:
-    """(outcome code, text as the học bạ writes it, promoted, completes level) or a reason."""
-    if engine == "PENDING_SUMMER":
-        return "Chưa có kết quả kiểm tra lại hoặc rèn luyện trong hè"
-    if engine == "PENDING_DECISION":
+    level: str, grade: int, outcome: Outcome | None, decision: str
+) -> tuple[Outcome, str, bool, bool] | str:
+    """(outcome, text as the học bạ writes it, promoted, completes level) or a reason."""
+    if outcome is Outcome.PENDING_SUMMER:
+        return WAITING_FOR_SUMMER
+    if outcome is Outcome.PENDING_DECISION:
         if not decision:
-            return "Chờ hiệu trưởng quyết định lên lớp"
-        engine = decision
-    last = LEVEL_NAMES.get(grade) if level != Level.GDTX or grade in (9, 12) else None
-    if engine == "COMPLETED":
-        text = f"Hoàn thành chương trình {LEVEL_NAMES[5]}" if grade == 5 else (
-            "Hoàn thành chương trình lớp học"
-        )  # fmt: skip
-        return "COMPLETED", text, True, grade == 5
-    if engine in ("PROMOTED", "PROMOTED_AFTER_SUMMER"):
-        if last and level != Level.TH:
-            text = f"Hoàn thành chương trình {last}"
-        elif engine == "PROMOTED":
-            text = "Được lên lớp"
+            return WAITING_FOR_DECISION
+        outcome = Outcome(decision)
+    closing = level != Level.TH and grade in PROGRAMMES  # grade 9 or 12 ends a programme
+    if outcome is Outcome.COMPLETED:
+        text = programme_completed(5) if grade == 5 else Outcome.COMPLETED.label
+        return outcome, text, True, grade == 5
+    if outcome is Outcome.PROMOTED or outcome is Outcome.PROMOTED_AFTER_SUMMER:
+        if closing:
+            text = programme_completed(grade)
+        elif outcome is Outcome.PROMOTED:
+            text = Outcome.PROMOTED.label
         else:
-            text = "Được lên lớp sau khi kiểm tra lại môn học hoặc rèn luyện thêm trong kì nghỉ hè"
-        return engine, text, True, bool(last) and level != Level.TH
-    if last and level != Level.TH:
-        return "RETAINED", f"Chưa hoàn thành chương trình {last}", False, False
-    return "RETAINED", "Không được lên lớp", False, False
+            text = PROMOTED_AFTER_SUMMER_WORDING
+        return outcome, text, True, closing
+    if closing:
+        return Outcome.RETAINED, programme_not_completed(grade), False, False
+    return Outcome.RETAINED, Outcome.RETAINED.label, False, False
 
 
 def _value(value: Any) -> str:
@@ -71,16 +77,19 @@ def assemble(
     envelope: m.Envelope,
     today: dt.date,
 ) -> m.Record:
-    """The record of `student` in `class_group`; NotReady lists what is missing."""
+    """The record of `student` in `class_group`; NotReady lists what is missing. Nothing is
+    made up: a student without a date of birth is refused with the identity review's list."""
+    if student.date_of_birth is None:
+        raise NotReady([p.message for p in review_student(student.identity(), today)])
     reasons: list[str] = []
     result = YearResult.objects.filter(class_group=class_group, student=student).first()
     homeroom = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
     if result is None or not result.complete:
         reasons += result.missing if result else ["Chưa có kết quả học tập"]
         raise NotReady(reasons)
-    data = result.data
+    year = result.year_outcome
     outcome = _outcome(
-        class_group.level, class_group.grade, result.outcome,
+        class_group.level, class_group.grade, year.outcome,
         homeroom.promotion_decision if homeroom else "",
     )  # fmt: skip
     if isinstance(outcome, str):
@@ -113,21 +122,20 @@ def assemble(
     }
     subjects: list[m.SubjectResult] = []
     primary = class_group.level == Level.TH
-    per_subject = data.get("subjects", {})
     for cs in ClassSubject.objects.filter(class_group=class_group).order_by("position"):
         teacher = _person(teachers.get(cs.subject_code))
         if teacher is None:
             reasons.append(f"Môn {cs.name} chưa phân công giáo viên")
             continue
-        values = per_subject.get(cs.subject_code, {})
+        values = year.subject(cs.subject_code) or SubjectOutcome(cs.subject_code)
         if primary:
             subjects.append(
                 m.SubjectResult(
                     cs.subject_code,
                     cs.name,
                     teacher,
-                    level=_value(values.get("level")),
-                    test=_value(values.get("test")),
+                    level=_value(values.level),
+                    test=_value(values.test),
                     comment=remarks.get(cs.subject_code, ""),
                 )
             )
@@ -137,18 +145,16 @@ def assemble(
                     cs.subject_code,
                     cs.name,
                     teacher,
-                    hk1=_value(values.get("hk1")),
-                    hk2=_value(values.get("hk2")),
-                    year=_value(values.get("year")),
-                    retake=_value(values.get("retake")),
+                    hk1=_value(values.shown("hk1")),
+                    hk2=_value(values.shown("hk2")),
+                    year=_value(values.shown("year")),
+                    retake=_value(values.shown("retake")),
                     comment=remarks.get(cs.subject_code, ""),
                 )
             )
     if reasons or homeroom_teacher is None or principal is None:
         raise NotReady(reasons)
 
-    learning = data.get("learning") or {}
-    conduct = data.get("conduct") or {}
     comment = (homeroom.comment if homeroom else "").strip()
     if not comment:
         raise NotReady(["Thiếu nhận xét của giáo viên chủ nhiệm"])
@@ -161,16 +167,16 @@ def assemble(
         completes_level=completes,
         absences=f"{record_homeroom.absences:.1f}",
         homeroom_comment=comment,
-        learning_hk1=_value(learning.get("hk1")),
-        learning_hk2=_value(learning.get("hk2")),
-        learning_year=_value(learning.get("year")),
-        learning_after_retake=_value(learning.get("after_retake")),
-        adjusted_for=_value(learning.get("adjusted_for")),
-        conduct_hk1=_value(conduct.get("hk1")),
-        conduct_hk2=_value(conduct.get("hk2")),
-        conduct_year=_value(conduct.get("year")),
-        conduct_after_summer=_value(conduct.get("after_summer")),
-        primary_result=_value(data.get("result")) if primary else "",
+        learning_hk1=_value(year.learning_hk1),
+        learning_hk2=_value(year.learning_hk2),
+        learning_year=_value(year.learning),
+        learning_after_retake=_value(year.learning_after_retake),
+        adjusted_for=_value(year.adjusted_for),
+        conduct_hk1=_value(year.conduct_hk1),
+        conduct_hk2=_value(year.conduct_hk2),
+        conduct_year=_value(year.conduct),
+        conduct_after_summer=_value(year.conduct_after_summer),
+        primary_result=_value(year.primary_result) if primary else "",
         qualities=tuple(m.Mark(k, v) for k, v in record_homeroom.qualities.items())
         if primary
         else (),
@@ -180,7 +186,7 @@ def assemble(
         qualities_comment=record_homeroom.qualities_comment if primary else "",
         competencies_comment=record_homeroom.competencies_comment if primary else "",
         awards=record_homeroom.awards,
-        award_title=_value(data.get("award")),
+        award_title=_value(year.award),
         certificates=tuple(
             line.strip() for line in record_homeroom.certificates.splitlines() if line.strip()
         ),
@@ -217,7 +223,7 @@ def assemble(
             personal_id=student.personal_id,
             student_code=student.student_code,
             full_name=student.full_name,
-            date_of_birth=student.date_of_birth or today,
+            date_of_birth=student.date_of_birth,
             sex=student.sex,
             ethnicity=student.ethnicity,
             nationality=student.nationality,
@@ -257,4 +263,5 @@ def assemble(
 
 
 def circular_for(class_group: ClassGroup) -> str:
-    return CIRCULARS.get(Level(class_group.level), DEFAULT_CIRCULAR)
+    """The circular as the record cites it ("22/2021/TT-BGDĐT")."""
+    return Circular.of_level(class_group.level).number

@@ -25,12 +25,22 @@ from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
 from hocba.records.assemble import NotReady, assemble, circular_for
 from hocba.records.models import Event, Record, RecordVersion, State, storage_name
+from hocba.records.signals import record_issued
 from hocba.students.models import Student
 from hocba.students.services import review_students
 
 
 class RecordError(ValueError):
     """A state change that cannot happen; the message is Vietnamese."""
+
+
+class IdentityProblems(RecordError):
+    """The student's identity has open problems (rà soát): a record would carry wrong or
+    invented data, so none is written. `problems` is the list building reports for them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 @dataclass
@@ -87,6 +97,14 @@ def read_xml(version: RecordVersion) -> bytes:
     return content
 
 
+def identity_problems(students: Iterable[Student]) -> dict[int, list[str]]:
+    """The identity review's messages by student id, for the students that have problems."""
+    problems: dict[int, list[str]] = {}
+    for found in review_students(Student.objects.filter(pk__in=[s.pk for s in students])):
+        problems.setdefault(found.student_id, []).append(found.problem.message)
+    return problems
+
+
 def _new_version(
     record: Record, number: int, event: str, status: int, content: bytes, user: Any, reason: str
 ) -> RecordVersion:
@@ -126,9 +144,7 @@ def build_records(
             .order_by("full_name", "student_code")
             .distinct()
         )
-        problems: dict[int, list[str]] = {}
-        for found in review_students(Student.objects.filter(pk__in=[s.pk for s in students])):
-            problems.setdefault(found.student_id, []).append(found.problem.message)
+        problems = identity_problems(students)
         for student in students:
             if student.pk in problems:
                 report.refused.append((student, problems[student.pk]))
@@ -207,13 +223,19 @@ def _latest_issued(record: Record) -> RecordVersion:
 def correct_record(
     user: Any, record: Record, reason: str, request: HttpRequest | None = None
 ) -> RecordVersion:
-    """Start version n+1 (event UPDATE) from the current grade-book data, with the reason."""
+    """Start version n+1 (event UPDATE) from the current grade-book data, with the reason.
+
+    Refused like building (`IdentityProblems`, nothing written) while the student's identity
+    has open problems: a correction carries the identity as it is now."""
     if not can(user, Permission.RECORD_CORRECT, record):
         raise PermissionDenied("Chỉ hiệu trưởng, phó hiệu trưởng mới được điều chỉnh học bạ")
     if not reason.strip():
         raise RecordError("Cần ghi rõ lý do điều chỉnh")
     with transaction.atomic():
         issued = _latest_issued(Record.objects.select_for_update().get(pk=record.pk))
+        problems = identity_problems([record.student]).get(record.student_id)
+        if problems:
+            raise IdentityProblems(problems)
         envelope = Envelope(
             record_id=str(record.record_id), version=issued.version + 1, event=Event.UPDATE,
             status=1, circular=circular_for(record.class_group),
@@ -267,7 +289,8 @@ def revoke_record(
 
 def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None = None) -> None:
     """The last signature makes a version ISSUED; the version it replaces is closed
-    (SUPERSEDED by a correction, REVOKED by a revocation). Called by the signing service."""
+    (SUPERSEDED by a correction, REVOKED by a revocation); `record_issued` is sent in the same
+    transaction (the exchange puts the version in its outbox). Called by the signing service."""
     if version.state not in (State.DRAFT, State.SIGNING):
         raise RecordError(f"Phiên bản {version.version} đã ở trạng thái {version.state}")
     now = timezone.now()
@@ -280,9 +303,7 @@ def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None =
         ):
             previous.state, previous.closed_at = closing, now
             previous.save(update_fields=["state", "closed_at"])
-        from hocba.exchange.services import enqueue
-
-        enqueue(version)
+        record_issued.send(sender=RecordVersion, version=version)
         record_event(
             user, "records.issue", version, new={"version": version.version,
                                                  "sha256": version.xml_sha256}, request=request,

@@ -1,6 +1,5 @@
 from django.urls import path
 
-from hocba.documents.views import version_pdf
 from hocba.records import views
 
 urlpatterns = [
@@ -8,5 +7,4 @@ urlpatterns = [
     path("classes/<int:pk>/build/", views.build_class, name="records-build"),
     path("<str:record_id>/", views.record_detail, name="record"),
     path("<str:record_id>/v<int:version>.xml", views.version_xml, name="record-xml"),
-    path("<str:record_id>/v<int:version>.pdf", version_pdf, name="record-pdf"),
 ]

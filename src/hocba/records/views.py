@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hocba.documents.models import Document
 from hocba.organizations.models import ClassGroup
 from hocba.organizations.permissions import Permission, can, scoped
+from hocba.records.hooks import version_files
 from hocba.records.models import Record, RecordVersion
 from hocba.records.services import (
     RecordError,
@@ -107,15 +107,15 @@ def record_detail(request: HttpRequest, record_id: str) -> HttpResponse:
         except RecordError as error:
             messages.error(request, str(error))
         return redirect("record", record_id=record.record_id)
+    versions = record.versions.select_related("created_by").order_by("-version")
     return render(
         request,
         "records/record.html",
         {
             "record": record,
-            "versions": record.versions.select_related("created_by").order_by("-version"),
-            "with_pdf": set(
-                Document.objects.filter(version__record=record).values_list("version_id", flat=True)
-            ),
+            "versions": versions,
+            # other files of a version (the PDF view), from the apps that draw them
+            "files": [(kind, kind.existing(versions)) for kind in version_files.values()],
             "can_correct": can(request.user, Permission.RECORD_CORRECT, record),
             "can_revoke": can(request.user, Permission.RECORD_REVOKE, record),
         },

@@ -1,7 +1,7 @@
 """The subject catalogue of the 2018 general education programme, per level and grade.
 
-Codes are those of `contracts/rules-evaluate.md`; periods per year and assessment modes follow
-`domain/grading-rules.md` §2.1, §3.1 and §4. GDTX periods are not published in the sources at
+Codes are those of `docs/contracts/rules-evaluate.md`; periods per year and assessment modes follow
+`docs/domain/grading-rules.md` §2.1, §3.1 and §4. GDTX periods are not published in the sources at
 hand; the THCS/THPT figures stand in for them until the official programme replaces them.
 """
 

@@ -1,4 +1,4 @@
-"""The rules engine as JSON in, JSON out (`contracts/rules-evaluate.md`).
+"""The rules engine as JSON in, JSON out (`docs/contracts/rules-evaluate.md`).
 
 `evaluate(data)` validates the whole input first and raises `RulesInputError` (code, Vietnamese
 message, path such as `subjects[2].hk1.tx[3]`) for the first problem; then it calls the pure
@@ -14,21 +14,19 @@ from typing import Any
 
 from hocba.rules import catalogue
 from hocba.rules.catalogue import Level, Mode, regular_assessment_count
+from hocba.rules.labels import Circular, QualityLevel, Rating, SubjectLevel
 from hocba.rules.options import Options
+from hocba.rules.outcome import mark_text
 from hocba.rules.primary import (
     QUALITIES,
     PrimarySubject,
     PrimaryYear,
-    QualityLevel,
-    SubjectLevel,
     competencies_for,
     evaluate_primary,
 )
-from hocba.rules.scores import format1, has_at_most_one_decimal, in_range, to_decimal
+from hocba.rules.scores import has_at_most_one_decimal, in_range, to_decimal
 from hocba.rules.secondary import (
     CommentAssessments,
-    Rating,
-    Regulation,
     ScoreAssessments,
     SemesterValue,
     StudentYear,
@@ -57,8 +55,8 @@ class RulesInputError(ValueError):
 _RATINGS = {"T": Rating.T, "K": Rating.K, "Đ": Rating.D, "D": Rating.D, "CĐ": Rating.CD,
             "CD": Rating.CD}  # fmt: skip
 _SECONDARY_LEVELS = {
-    Regulation.TT22: {"THCS": Level.THCS, "THPT": Level.THPT},
-    Regulation.TT43: {"THCS": Level.GDTX, "THPT": Level.GDTX, "GDTX": Level.GDTX},
+    Circular.TT22: {"THCS": Level.THCS, "THPT": Level.THPT},
+    Circular.TT43: {"THCS": Level.GDTX, "THPT": Level.GDTX, "GDTX": Level.GDTX},
 }
 _GRADES = {"THCS": range(6, 10), "THPT": range(10, 13), "GDTX": range(6, 13), "TH": range(1, 6)}
 _SECONDARY_KEYS = {
@@ -173,7 +171,7 @@ def evaluate(data: object) -> dict[str, Any]:
             f"Thông tư “{regulation}” không được hỗ trợ; dùng TT22, TT43 hoặc TT27",
             "regulation",
         )
-    return _evaluate_secondary(top, Regulation(regulation))
+    return _evaluate_secondary(top, Circular(regulation))
 
 
 # --- secondary ------------------------------------------------------------------------------
@@ -280,15 +278,7 @@ def _subject(
         ) from error
 
 
-def _value(value: Decimal | bool | None, scored: bool) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "Đ" if value else "CĐ"
-    return format1(value)
-
-
-def _evaluate_secondary(top: Mapping[str, Any], regulation: Regulation) -> dict[str, Any]:
+def _evaluate_secondary(top: Mapping[str, Any], regulation: Circular) -> dict[str, Any]:
     _object(top, "", _SECONDARY_KEYS)
     level_name = top.get("level")
     levels = _SECONDARY_LEVELS[regulation]
@@ -366,10 +356,10 @@ def _evaluate_secondary(top: Mapping[str, Any], regulation: Regulation) -> dict[
     return {
         "subjects": {
             s.code: {
-                "hk1": "M" if s.exempt else _value(s.hk1, s.scored),
-                "hk2": "M" if s.exempt else _value(s.hk2, s.scored),
-                "year": "M" if s.exempt else _value(s.year, s.scored),
-                "retake": _value(retake.get(s.code), s.scored),
+                "hk1": "M" if s.exempt else mark_text(s.hk1),
+                "hk2": "M" if s.exempt else mark_text(s.hk2),
+                "year": "M" if s.exempt else mark_text(s.year),
+                "retake": mark_text(retake.get(s.code)),
             }
             for s in subjects
         },

@@ -1,5 +1,5 @@
 """Points the circulars leave open, as named options with documented defaults
-(`domain/grading-rules.md` §2.1, §2.4, §2.5, §6)."""
+(`docs/domain/grading-rules.md` §2.1, §2.4, §2.5, §6)."""
 
 from __future__ import annotations
 

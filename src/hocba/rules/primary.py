@@ -1,48 +1,14 @@
 """Primary (Thông tư 27/2020): the end-of-year result, completion and awards
-(`domain/grading-rules.md` §3). Never an automatic retention: a student who does not complete
+(`docs/domain/grading-rules.md` §3). Never an automatic retention: a student who does not complete
 the grade gets supplementary assessment, then the principal decides."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
-
-class SubjectLevel(StrEnum):
-    """Mức đạt được of a subject or educational activity."""
-
-    T = "T"  # Hoàn thành tốt
-    H = "H"  # Hoàn thành
-    C = "C"  # Chưa hoàn thành
-    M = "M"  # Miễn (exempt)
-
-
-class QualityLevel(StrEnum):
-    """Mức of a quality (phẩm chất) or competency (năng lực)."""
-
-    T = "T"  # Tốt
-    D = "Đ"  # Đạt
-    C = "C"  # Cần cố gắng
-
-
-class PrimaryResult(StrEnum):
-    HTXS = "HTXS"  # Hoàn thành xuất sắc
-    HTT = "HTT"  # Hoàn thành tốt
-    HT = "HT"  # Hoàn thành
-    CHT = "CHT"  # Chưa hoàn thành
-
-
-class PrimaryOutcome(StrEnum):
-    COMPLETED = "COMPLETED"
-    PENDING_DECISION = "PENDING_DECISION"
-
-
-class PrimaryAward(StrEnum):
-    XUAT_SAC = "HOC_SINH_XUAT_SAC"
-    TIEU_BIEU = "HOC_SINH_TIEU_BIEU"
-
+from hocba.rules.labels import Award, Outcome, PrimaryResult, QualityLevel, SubjectLevel
 
 QUALITIES: Final = ("YEU_NUOC", "NHAN_AI", "CHAM_CHI", "TRUNG_THUC", "TRACH_NHIEM")
 GENERAL_COMPETENCIES: Final = ("TU_CHU_TU_HOC", "GIAO_TIEP_HOP_TAC", "GQVD_SANG_TAO")
@@ -80,9 +46,9 @@ class PrimaryYear:
 @dataclass(frozen=True, slots=True)
 class PrimaryYearResult:
     result: PrimaryResult | None
-    outcome: PrimaryOutcome
+    outcome: Outcome
     completes_level: bool
-    award: PrimaryAward | None
+    award: Award | None
 
 
 def primary_result(year: PrimaryYear) -> PrimaryResult:
@@ -108,17 +74,17 @@ def primary_result(year: PrimaryYear) -> PrimaryResult:
 
 def evaluate_primary(year: PrimaryYear) -> PrimaryYearResult:
     if year.disability_plan:
-        return PrimaryYearResult(None, PrimaryOutcome.PENDING_DECISION, False, None)
+        return PrimaryYearResult(None, Outcome.PENDING_DECISION, False, None)
     result = primary_result(year)
     completed = result is not PrimaryResult.CHT
-    award: PrimaryAward | None = None
+    award: Award | None = None
     if result is PrimaryResult.HTXS:
-        award = PrimaryAward.XUAT_SAC
+        award = Award.XUAT_SAC
     elif result is PrimaryResult.HTT and year.outstanding:
-        award = PrimaryAward.TIEU_BIEU
+        award = Award.TIEU_BIEU
     return PrimaryYearResult(
         result=result,
-        outcome=PrimaryOutcome.COMPLETED if completed else PrimaryOutcome.PENDING_DECISION,
+        outcome=Outcome.COMPLETED if completed else Outcome.PENDING_DECISION,
         completes_level=completed and year.grade == 5,
         award=award,
     )

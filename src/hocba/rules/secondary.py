@@ -1,7 +1,7 @@
 """THCS / THPT (Thông tư 22/2021) and GDTX (Thông tư 43/2021): subject averages, learning and
 conduct levels, the Điều 9 khoản 3 adjustment, promotion, summer work and awards.
 
-Pure functions over frozen dataclasses. `domain/grading-rules.md` §2 and §4 are the text this
+Pure functions over frozen dataclasses. `docs/domain/grading-rules.md` §2 and §4 are the text this
 follows; the section numbers in comments point there.
 """
 
@@ -10,47 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Final
 
+from hocba.rules.labels import Award, Circular, Outcome, Rating
 from hocba.rules.options import DEFAULT_OPTIONS, Options
 from hocba.rules.scores import round1
-
-
-class Rating(StrEnum):
-    """Tốt / Khá / Đạt / Chưa đạt: learning and conduct levels."""
-
-    T = "T"
-    K = "K"
-    D = "Đ"
-    CD = "CĐ"
-
 
 RANK: Final[Mapping[Rating, int]] = {Rating.CD: 0, Rating.D: 1, Rating.K: 2, Rating.T: 3}
 BY_RANK: Final[tuple[Rating, ...]] = (Rating.CD, Rating.D, Rating.K, Rating.T)
 
 
-class Outcome(StrEnum):
-    PROMOTED = "PROMOTED"
-    PROMOTED_AFTER_SUMMER = "PROMOTED_AFTER_SUMMER"
-    PENDING_SUMMER = "PENDING_SUMMER"
-    RETAINED = "RETAINED"
-    PENDING_DECISION = "PENDING_DECISION"
-    """Students assessed by an individual education plan (Điều 11): the principal decides."""
-
-
-class Award(StrEnum):
-    XUAT_SAC = "HOC_SINH_XUAT_SAC"
-    GIOI = "HOC_SINH_GIOI"
-
-
-class Regulation(StrEnum):
-    TT22 = "TT22"
-    TT43 = "TT43"
-
-
 #: How many scored subjects the learning thresholds count (§2.5; TT43: five).
-QUOTA: Final[Mapping[Regulation, int]] = {Regulation.TT22: 6, Regulation.TT43: 5}
+QUOTA: Final[Mapping[Circular, int]] = {Circular.TT22: 6, Circular.TT43: 5}
 
 _T_FLOOR = Decimal("6.5")
 _T_GOOD = Decimal("8.0")
@@ -246,7 +217,8 @@ def conduct_year(hk1: Rating, hk2: Rating) -> Rating:
 
 @dataclass(frozen=True, slots=True)
 class StudentYear:
-    regulation: Regulation
+    regulation: Circular
+    """TT22 or TT43."""
     grade: int
     subjects: tuple[SubjectYear, ...]
     conduct_hk1: Rating | None
@@ -302,7 +274,7 @@ def failing_subjects(subjects: Sequence[SubjectYear]) -> tuple[str, ...]:
     )
 
 
-def _award(regulation: Regulation, subjects: Sequence[SubjectYear], learning: Rating,
+def _award(regulation: Circular, subjects: Sequence[SubjectYear], learning: Rating,
            conduct: Rating) -> Award | None:  # fmt: skip
     """Điều 15 (§2.8), from the year results before any summer work."""
     if learning is not Rating.T or conduct is not Rating.T:

@@ -136,6 +136,21 @@ def prepare(
     return Prepared(signature, hashlib.sha256(c14n(signed_info)).digest(), algorithm)
 
 
+def claims(signature: etree._Element) -> tuple[str, str]:
+    """What a ds:Signature says of itself, as written and unverified: the base64 text of the
+    certificate it carries and its signing time ("" for either when it has none)."""
+    certificate = next(signature.iter(_X509_CERTIFICATE), None)
+    signing_time = next(signature.iter(_SIGNING_TIME), None)
+    return (
+        "" if certificate is None else certificate.text or "",
+        "" if signing_time is None else signing_time.text or "",
+    )
+
+
+_X509_CERTIFICATE = _ds("X509Certificate")
+_SIGNING_TIME = _xades("SigningTime")
+
+
 def embed(prepared: Prepared, value: bytes) -> None:
     prepared.signature.find(_ds("SignatureValue")).text = base64.b64encode(value).decode()  # type: ignore[union-attr]
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from lxml import etree
 
 from hocba.audit.services import record_event
-from hocba.formats import XmlRejected, parse_untrusted
-from hocba.formats.builder import NS, serialize
+from hocba.formats import Slot, XmlRejected, parse_untrusted, slots_of
+from hocba.formats.builder import serialize
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.permissions import Permission, can
 from hocba.records.models import Event, RecordVersion, State
@@ -33,13 +33,9 @@ from hocba.signing.certs import can_sign_documents, personal_id_of, tax_code_of,
 from hocba.signing.revocation import Status
 from hocba.signing.signers import Signer, algorithm_of
 
-SLOTS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
-SLOT_NAMES = {
-    "GVBM": "giáo viên bộ môn",
-    "GVCN": "giáo viên chủ nhiệm",
-    "CBQL": "hiệu trưởng",
-    "KY_PHAT_HANH": "chứng thư số của trường",
-}
+SLOTS = tuple(Slot)
+SLOT_NAMES = {slot: slot.label.lower() for slot in Slot}
+"""Who signs each step, as a sentence names them ("Đã có chữ ký của hiệu trưởng")."""
 
 
 class SigningRefused(Exception):
@@ -58,15 +54,6 @@ class SignReport:
     issued: list[RecordVersion] = field(default_factory=list)
     skipped: list[tuple[RecordVersion, str]] = field(default_factory=list)
     failed: list[tuple[RecordVersion, str, str]] = field(default_factory=list)
-
-
-def _q(name: str) -> str:
-    return f"{{{NS}}}{name}"
-
-
-def _text(element: etree._Element | None, path: str) -> str:
-    found = None if element is None else element.find(path)
-    return "" if found is None or found.text is None else found.text
 
 
 def check_certificate(signer: Signer, slot: str, user: Any, now: dt.datetime) -> None:
@@ -104,22 +91,8 @@ class _Job:
     issues: bool = False
 
 
-def _slot_elements(root: etree._Element) -> dict[str, Any]:
-    data = root.find(_q("DU_LIEU_HOC_BA"))
-    signers = data.find(_q("DANH_SACH_THONG_TIN_KY"))
-    issue = root.find(_q("PHAT_HANH_HOC_BA"))
-    return {
-        "GVBM": {
-            s.get("MON", "").removeprefix("mon-"): s for s in signers.find(_q("DANH_SACH_GVBM"))
-        },
-        "GVCN": signers.find(_q("GVCN")),
-        "CBQL": issue.find(_q("CBQL")),
-        "KY_PHAT_HANH": issue.find(_q("KY_PHAT_HANH")),
-    }
-
-
-def _signed(slot: etree._Element) -> bool:
-    return slot.find(f"{{{profile.DS}}}Signature") is not None
+def _subject_code(slot_target: str) -> str:
+    return slot_target.removeprefix("mon-")
 
 
 class _Allowed:
@@ -161,30 +134,31 @@ def _plan(
         )
     content = read_xml(version)
     root = parse_untrusted(content, keep_whitespace=True)
-    info = root.find(f"{_q('DU_LIEU_HOC_BA')}/{_q('THONG_TIN_HOC_BA')}")
-    slots = _slot_elements(root)
+    slots = slots_of(root)
     cancel = version.event == Event.CANCEL
     job = _Job(version, root, version.xml_sha256)
-    ids = profile.ids_of(root)
     algorithm = algorithm_of(cert)
     if slot == "GVBM":
         if cancel:
             raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
         own = personal_id_of(cert)
-        codes = [subject_code] if subject_code else list(slots["GVBM"])
+        codes = (
+            [subject_code]
+            if subject_code
+            else [_subject_code(s.target) for s in slots.subject_teachers]
+        )
         targets = []
         for code in codes:
-            element = slots["GVBM"].get(code)
-            if element is None:
+            teacher_slot = slots.subject_teacher(code)
+            if teacher_slot is None:
                 raise SigningRefused("NO_SUCH_SUBJECT", f"Học bạ không có môn {code}")
-            subject = ids.get(f"mon-{code}", [None])[0]
-            teacher = _text(subject, f"{_q('GVBM')}/{_q('SO_DINH_DANH')}")
-            if teacher != own or _signed(element):
+            if teacher_slot.person != own or teacher_slot.signed:
                 continue
             class_subject = allowed.subject(record.class_group_id, code)
             if class_subject is None or not allowed(Permission.SIGN_SUBJECT, class_subject):
                 continue
-            targets.append((element, subject, f"sig-gvbm-{code}"))
+            assert teacher_slot.expected is not None  # the record names its teacher
+            targets.append((teacher_slot.element, teacher_slot.expected, f"sig-gvbm-{code}"))
         if not targets:
             raise SigningRefused(
                 "NOTHING_TO_SIGN", "Không có môn nào của thầy/cô chờ ký trong học bạ này"
@@ -192,31 +166,29 @@ def _plan(
         for element, subject, sig_id in targets:
             job.prepared.append(profile.prepare(element, subject, cert, now, sig_id, algorithm))
         return job
-    element = slots[slot]
-    if _signed(element):
+    step = slots.step(Slot(slot))
+    element = step.element
+    if step.signed:
         raise SigningRefused("ALREADY_SIGNED", f"Đã có chữ ký của {SLOT_NAMES[slot]}")
-    confirm = info.find(_q("KY_XAC_NHAN"))
     if slot == "GVCN":
         if cancel:
             raise SigningRefused("NOT_NEEDED", "Bản thu hồi chỉ cần chữ ký của hiệu trưởng")
         if not allowed(Permission.SIGN_HOMEROOM, record.class_group):
             raise PermissionDenied("Chỉ giáo viên chủ nhiệm của lớp được ký bước này")
-        if _text(confirm, f"{_q('GVCN')}/{_q('SO_DINH_DANH')}") != personal_id_of(cert):
+        if step.person != personal_id_of(cert):
             raise SigningRefused("SIGNER_MISMATCH", "Học bạ ghi một giáo viên chủ nhiệm khác")
-        waiting = [code for code, s in slots["GVBM"].items() if not _signed(s)]
+        waiting = [_subject_code(s.target) for s in slots.subject_teachers if not s.signed]
         if waiting:
             raise SigningRefused(
                 "ORDER", f"Còn môn chưa được giáo viên bộ môn ký: {', '.join(waiting)}"
             )
-        target = ids["thongtinhocba"][0]
     elif slot == "CBQL":
         if not allowed(Permission.SIGN_PRINCIPAL, record.school):
             raise PermissionDenied("Chỉ hiệu trưởng được ký bước này")
-        if _text(confirm, f"{_q('HIEU_TRUONG')}/{_q('SO_DINH_DANH')}") != personal_id_of(cert):
+        if step.person != personal_id_of(cert):
             raise SigningRefused("SIGNER_MISMATCH", "Học bạ ghi một hiệu trưởng khác")
-        if not cancel and not _signed(slots["GVCN"]):
+        if not cancel and not slots.homeroom.signed:
             raise SigningRefused("ORDER", "Giáo viên chủ nhiệm chưa ký")
-        target = ids["data"][0]
         job.issues = cancel
     else:
         if cancel:
@@ -227,10 +199,11 @@ def _plan(
             raise SigningRefused(
                 "SIGNER_MISMATCH", "Chứng thư số không phải của trường này (mã số thuế)"
             )
-        if not _signed(slots["CBQL"]):
+        if not slots.principal.signed:
             raise SigningRefused("ORDER", "Hiệu trưởng chưa ký")
-        target = ids["data"][0]
         job.issues = True
+    target = step.expected
+    assert target is not None
     job.prepared.append(
         profile.prepare(element, target, cert, now, f"sig-{slot.lower()}", algorithm)
     )
@@ -351,11 +324,10 @@ def prepare_batch(
 def pending_slots(version: RecordVersion) -> dict[str, Any]:
     """Which steps of a draft version are still unsigned: {"GVBM": [subject codes], "GVCN":
     bool, "CBQL": bool, "KY_PHAT_HANH": bool} (True: waiting)."""
-    root = parse_untrusted(read_xml(version), keep_whitespace=True)
-    slots = _slot_elements(root)
+    slots = slots_of(parse_untrusted(read_xml(version), keep_whitespace=True))
     return {
-        "GVBM": [code for code, element in slots["GVBM"].items() if not _signed(element)],
-        "GVCN": not _signed(slots["GVCN"]),
-        "CBQL": not _signed(slots["CBQL"]),
-        "KY_PHAT_HANH": not _signed(slots["KY_PHAT_HANH"]),
+        "GVBM": [_subject_code(s.target) for s in slots.subject_teachers if not s.signed],
+        "GVCN": not slots.homeroom.signed,
+        "CBQL": not slots.principal.signed,
+        "KY_PHAT_HANH": not slots.seal.signed,
     }

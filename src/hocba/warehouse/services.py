@@ -43,11 +43,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from hocba.exchange import package as pkg
-from hocba.formats.builder import NS as RECORD_NS
-from hocba.formats.safe import XmlRejected, parse_untrusted
+from hocba.formats import RecordFacts, XmlRejected, facts_of, parse_untrusted
+from hocba.formats import package as pkg
+from hocba.formats.report import Check, CheckName, CheckStatus, Code, Verdict
 from hocba.records.services import keep_file, store_xml
 from hocba.signing import config
+from hocba.signing import package as sealed_package
 from hocba.signing.revocation import Status as RevocationStatus
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.issuers import (
@@ -125,20 +126,9 @@ class ReceiveError(Exception):
 
 def _package_id(data: bytes) -> str:
     try:
-        root = parse_untrusted(data, max_bytes=pkg.MAX_PACKAGE_BYTES, keep_whitespace=True)
-    except XmlRejected as rejected:
-        raise ReceiveError("PACKAGE_MALFORMED", rejected.message) from None
-    found = root.findtext(f"{{{pkg.NS}}}NOI_DUNG/{{{pkg.NS}}}MA_GOI") or ""
-    if root.tag != f"{{{pkg.NS}}}GOI_TIN" or not _is_uuid(found):
-        raise ReceiveError("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
-    return found
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False
+        return pkg.package_id_of(data)
+    except pkg.PackageRejected as rejected:
+        raise ReceiveError(rejected.code, rejected.message) from None
 
 
 def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedPackage, bool]:
@@ -330,7 +320,7 @@ def _process(row: ReceivedPackage) -> None:
     with default_storage.open(row.storage_name, "rb") as handle:
         data = handle.read()
     try:
-        package = pkg.read(data)
+        package = sealed_package.read(data)
         _check_sender(row.account, package)
     except pkg.PackageRejected as rejected:
         row.status, row.code, row.message = (
@@ -434,57 +424,14 @@ def _report_counts(account: Account, package: pkg.Package) -> None:
         SchoolCount.objects.filter(**key, reported_at__lte=made).update(**values)
 
 
-@dataclass
-class Facts:
-    """What the warehouse keeps about a record, read from its verified XML."""
-
-    record_id: str
-    version: int
-    event: str
-    school_year: str
-    school_code: str
-    school_name: str
-    province_code: str
-    province_office_code: str
-    district_name: str
-    tax_code: str
-    personal_id: str
-
-    @property
-    def where(self) -> dict[str, str]:
-        return {"school_code": self.school_code, "province_code": self.province_code}
-
-    @property
-    def issuer(self) -> Issuer:
-        return Issuer(
-            self.school_code, self.tax_code, self.province_code, self.province_office_code
-        )
+def _where(facts: RecordFacts) -> dict[str, str]:
+    """Where a record comes from, as its acknowledgement keeps it."""
+    return {"school_code": facts.school_code, "province_code": facts.province_code}
 
 
-def _r(name: str) -> str:
-    return f"{{{RECORD_NS}}}{name}"
-
-
-def facts_of(root: Any) -> Facts:
-    info = root.find(f"{_r('DU_LIEU_HOC_BA')}/{_r('THONG_TIN_HOC_BA')}")
-    school = info.find(_r("TRUONG"))
-    student = info.find(_r("HOC_SINH"))
-
-    def text(parent: Any, name: str) -> str:
-        return str(parent.findtext(_r(name)) or "")
-
-    return Facts(
-        record_id=text(info, "MA_DINH_DANH_HOC_BA"),
-        version=int(text(info, "PHIEN_BAN") or 0),
-        event=text(info, "SU_KIEN"),
-        school_year=text(info, "NAM_HOC"),
-        school_code=text(school, "MA_TRUONG"),
-        school_name=text(school, "TEN_TRUONG"),
-        province_code=text(school, "MA_TINH"),
-        province_office_code=text(school, "MA_SO_GD"),
-        district_name=text(school, "TEN_HUYEN"),
-        tax_code=text(school, "MA_SO_THUE"),
-        personal_id=text(student, "SO_DINH_DANH"),
+def _issuer(facts: RecordFacts) -> Issuer:
+    return Issuer(
+        facts.school_code, facts.tax_code, facts.province_code, facts.province_office_code
     )
 
 
@@ -493,7 +440,7 @@ class Candidate:
     """A record whose checks all passed; the version rule decides (against the database)."""
 
     entry: pkg.Entry
-    facts: Facts
+    facts: RecordFacts
     revocation_unknown: bool
 
 
@@ -506,29 +453,29 @@ def _check_record(
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
     report = config.verifier().verify_parsed(root, entry.content)
-    if report["verdict"] == "MALFORMED":
-        failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
-        return _rejected(
-            failed.get("code", "XML_MALFORMED"), failed.get("message", "Tệp XML không hợp lệ")
-        )
+    if report.verdict is Verdict.MALFORMED:
+        why = report.unusable()  # the schema check's own code (XML_MALFORMED, …)
+        if why is None or why.code is None:
+            why = Check(CheckName.SCHEMA, CheckStatus.FAIL, Code.XML_MALFORMED)
+        return _rejected(str(why.code), why.message())
     facts = facts_of(root)
-    where = facts.where
+    where = _where(facts)
     if (
         facts.record_id != entry.record_id
         or facts.version != entry.version
         or facts.event != entry.event
     ):
         return _rejected("RECORD_ID_MISMATCH", **where)
-    problem = issuer_problem(account, facts.issuer, registry)
+    problem = issuer_problem(account, _issuer(facts), registry)
     if problem is not None:
         return _rejected(problem, **where)
-    verdict = report["verdict"]
+    verdict = report.verdict
     code = None if verdict in ("SUPERSEDED", "RECORD_REVOKED") else VERDICT_CODES.get(verdict)
     if verdict == "RECORD_REVOKED" and facts.event != "CANCEL":
         code = "NOT_ISSUED"
     if code is not None:
         return _rejected(code, **where)
-    unknown = any(c["status"] == "UNKNOWN" for c in report["checks"])
+    unknown = any(c.status is CheckStatus.UNKNOWN for c in report.checks)
     return Candidate(entry, facts, unknown)
 
 
@@ -565,7 +512,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             final.append(outcome)
             continue
         entry, facts = outcome.entry, outcome.facts
-        where = facts.where
+        where = _where(facts)
         rows = stored[entry.record_id]
         digest = entry.sha256
         same = next((r for r in rows if r.version == entry.version), None)
@@ -604,7 +551,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
                 district_name=facts.district_name,
                 school_code=facts.school_code,
                 school_name=facts.school_name,
-                personal_id=facts.personal_id,
+                personal_id=facts.student_personal_id,
                 xml_sha256=digest,
                 xml_size=len(entry.content),
                 package=row,
@@ -650,7 +597,7 @@ def _apply_each(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> li
                 final.extend(_apply(row, [outcome]))
         except Exception:
             log.exception("record %s v%s", outcome.entry.record_id, outcome.entry.version)
-            final.append(_rejected("PROCESSING_FAILED", **outcome.facts.where))
+            final.append(_rejected("PROCESSING_FAILED", **_where(outcome.facts)))
     return final
 
 

@@ -10,6 +10,7 @@ come from the grade book, the records and the outbox.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q
@@ -114,27 +115,16 @@ def warehouse_rows(
     return _rollup(list(schools.values()), where)
 
 
-def school_figures(school: Any, school_year: str | None = None) -> tuple[int, int, int]:
-    """A school's own figures (all years, or one): students enrolled and not left, records
-    created, records issued (at least one version issued, whatever happened to it since).
-    The school page shows them and each package reports them."""
-    from hocba.records.models import Record, State
-    from hocba.students.models import Enrolment
-
-    year = Q(class_group__school_year__name=school_year) if school_year else Q()
-    records = Record.objects.filter(year, school=school)
-    expected = (
-        Enrolment.objects.filter(year, class_group__school=school, date_left__isnull=True)
-        .values("student")
-        .distinct()
-        .count()
-    )
-    issued = (
-        records.filter(versions__state__in=(State.ISSUED, State.SUPERSEDED, State.REVOKED))
-        .distinct()
-        .count()
-    )
-    return expected, records.count(), issued
+def forwarded_counts(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str, int, int, int]]:
+    """What the schools of a package this warehouse forwards last reported to it: per (school
+    code, school year) known here, the code, the year, students, records created and issued
+    (the exchange's EXCHANGE_FORWARDED_COUNTS)."""
+    counts = []
+    for code, year in sorted(set(pairs)):
+        row = SchoolCount.objects.filter(school_code=code, school_year=year).first()
+        if row is not None:
+            counts.append((code, year, row.students, row.created, row.issued))
+    return counts
 
 
 def school_rows(
@@ -143,6 +133,7 @@ def school_rows(
     """Counts on a school instance: enrolment, records, outbox."""
     from hocba.exchange.models import OutboxItem
     from hocba.organizations.models import School
+    from hocba.records.figures import school_figures
 
     rows = []
     where: dict[str, tuple[str, str]] = {}

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 def create_cache_table(using: str = "default", **kwargs: Any) -> None:
-    """The shared cache's table (hocba.config.cache) exists after every `migrate`: deployments,
+    """The shared cache's table (hocba.cache) exists after every `migrate`: deployments,
     the demo and the test databases get it without a step of their own."""
     from django.core.management import call_command
 

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from hocba.config.api import api
+from hocba.documents.urls import record_urlpatterns as record_pdf_urlpatterns
 from hocba.web import views
 
 urlpatterns = [
@@ -17,8 +18,10 @@ urlpatterns = [
     path("students/<int:pk>/", views.student_detail, name="student"),
     path("gradebook/", include("hocba.gradebook.urls")),
     path("records/", include("hocba.records.urls")),
+    path("records/", include(record_pdf_urlpatterns)),
     path("documents/", include("hocba.documents.urls")),
     path("exchange/", include("hocba.exchange.urls")),
+    path("exchange/", include("hocba.warehouse.urls")),
     path("xac-minh/", include("hocba.verification.urls")),
     path("signing/", include("hocba.workflow.urls")),
     path("", include("hocba.family.urls")),

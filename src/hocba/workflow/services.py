@@ -12,12 +12,13 @@ from typing import Any
 from cryptography import x509
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import Role, RoleAssignment
 from hocba.records.models import Event, RecordVersion, State
+from hocba.rules.labels import Award, Outcome
 from hocba.signing.services import pending_slots, prepare_batch, sign_records
 from hocba.signing.signers import ProvidedSigner
 from hocba.workflow.models import SigningSession
@@ -284,54 +285,39 @@ def signatures_per_day(school: Any, days: int = 30) -> list[tuple[dt.date, int]]
     return [(row["day"], row["n"]) for row in counts]
 
 
-# The chart's words for the grade book's outcomes and awards (hocba.gradebook.views keeps them in
-# Vietnamese), in the reader's language; a code not listed here keeps the grade book's word.
-OUTCOMES = {
-    "PROMOTED": gettext_lazy("Promoted"),
-    "PROMOTED_AFTER_SUMMER": gettext_lazy("Promoted after the summer retest / training"),
-    "PENDING_SUMMER": gettext_lazy("Awaiting the summer retest / training"),
-    "RETAINED": gettext_lazy("Not promoted"),
-    "PENDING_DECISION": gettext_lazy("Awaiting the principal's decision"),
-    "COMPLETED": gettext_lazy("Completed the grade's programme"),
-}
-AWARDS = {
-    "HOC_SINH_XUAT_SAC": gettext_lazy("Excellent student"),
-    "HOC_SINH_GIOI": gettext_lazy("Good student"),
-    "HOC_SINH_TIEU_BIEU": gettext_lazy("Exemplary student"),
-}
 COLOURS = {
-    "PROMOTED": "#1a7f37",
-    "COMPLETED": "#1a7f37",
-    "PROMOTED_AFTER_SUMMER": "#0b5fa5",
-    "PENDING_SUMMER": "#b7791f",
-    "PENDING_DECISION": "#6b7280",
-    "RETAINED": "#b42318",
+    Outcome.PROMOTED: "#1a7f37",
+    Outcome.COMPLETED: "#1a7f37",
+    Outcome.PROMOTED_AFTER_SUMMER: "#0b5fa5",
+    Outcome.PENDING_SUMMER: "#b7791f",
+    Outcome.PENDING_DECISION: "#6b7280",
+    Outcome.RETAINED: "#b42318",
 }
 
 
 def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
     """End-of-year outcomes and awards per class (the grade book's computed results), with the
     bars of a stacked chart."""
-    from django.db.models import Count
-
     from hocba.gradebook.models import YearResult
-    from hocba.gradebook.views import AWARD_LABELS, OUTCOME_LABELS
 
-    results = YearResult.objects.filter(
-        class_group__school=school, class_group__school_year=school_year
-    ).exclude(outcome="")
-    per_class: dict[str, dict[str, int]] = {}
-    for row in results.values("class_group__name", "outcome").annotate(n=Count("pk")):
-        per_class.setdefault(row["class_group__name"], {})[row["outcome"]] = row["n"]
-    awards: dict[str, dict[str, int]] = {}
-    for result in results.values("class_group__name", "data"):
-        award = (result["data"] or {}).get("award")
-        if award:
-            counts = awards.setdefault(result["class_group__name"], {})
-            counts[award] = counts.get(award, 0) + 1
-    labels = {k: str(OUTCOMES.get(k, v)) for k, v in OUTCOME_LABELS.items()}
-    award_labels = {k: str(AWARDS.get(k, v)) for k, v in AWARD_LABELS.items()}
-    present = [k for k in OUTCOME_LABELS if any(k in c for c in per_class.values())]
+    language = get_language()
+    results = (
+        YearResult.objects.filter(class_group__school=school, class_group__school_year=school_year)
+        .exclude(outcome="")
+        .select_related("class_group")
+    )
+    per_class: dict[str, dict[Outcome, int]] = {}
+    awards: dict[str, dict[Award, int]] = {}
+    for result in results:
+        year, name = result.year_outcome, result.class_group.name
+        if year.outcome is not None:
+            counts = per_class.setdefault(name, {})
+            counts[year.outcome] = counts.get(year.outcome, 0) + 1
+        if year.award is not None:
+            won = awards.setdefault(name, {})
+            won[year.award] = won.get(year.award, 0) + 1
+    labels = {k: k.label_in(language) for k in Outcome}
+    present = [k for k in Outcome if any(k in c for c in per_class.values())]
     top = max([sum(c.values()) for c in per_class.values()] + [1])
     rows = []
     for i, name in enumerate(sorted(per_class)):
@@ -347,8 +333,7 @@ def outcomes(school: Any, school_year: Any) -> dict[str, Any]:
                 "name": name,
                 "counts": [counts.get(k, 0) for k in present],
                 "awards": ", ".join(
-                    f"{award_labels.get(a, a)}: {n}"
-                    for a, n in sorted(awards.get(name, {}).items())
+                    f"{a.label_in(language)}: {n}" for a, n in sorted(awards.get(name, {}).items())
                 ),
                 "y": 8 + i * 26,
                 "text_y": 22 + i * 26,

@@ -1,6 +1,6 @@
 """`hocba rules evaluate [--input FILE]`: one student's year, JSON in and out.
 
-The contract is `contracts/rules-evaluate.md`."""
+The contract is `docs/contracts/rules-evaluate.md`."""
 
 from __future__ import annotations
 

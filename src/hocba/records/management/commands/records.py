@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hocba.formats import xsd_text
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment, School, SchoolYear
+from hocba.records.hooks import version_files
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import build_records, read_xml
 
@@ -164,37 +166,31 @@ class Command(BaseCommand):
             )
 
     def _export(self, options: dict[str, Any]) -> None:
+        words = ["xml", *version_files]  # pdf: registered by documents
         formats = {f.strip() for f in options["format"].split(",") if f.strip()}
-        if not formats <= {"xml", "pdf"}:
-            raise CommandError("--format nhận xml, pdf hoặc xml,pdf", returncode=2)
+        if not formats <= set(words):
+            raise CommandError(
+                f"--format nhận {', '.join(words)} hoặc {','.join(words)}", returncode=2
+            )
         out = Path(options["out"])
         out.mkdir(parents=True, exist_ok=True)
         versions = list(self._versions(options))
-        documents: dict[int, Any] = {}
-        if "pdf" in formats:
-            documents = self._documents(versions)
+        readers: dict[str, Mapping[int, Callable[[], bytes]]] = {}
+        for suffix in [w for w in words[1:] if w in formats]:
+            readers[suffix], problems = version_files[suffix].made(versions)
+            for problem in problems:
+                self.stderr.write(problem)
         count = 0
         for v in versions:
             stem = f"{v.record.record_id}-v{v.version}"
             if "xml" in formats:
                 (out / f"{stem}.xml").write_bytes(read_xml(v))
                 count += 1
-            if v.pk in documents:
-                from hocba.documents.services import read_pdf
-
-                (out / f"{stem}.pdf").write_bytes(read_pdf(documents[v.pk]))
-                count += 1
+            for suffix, files in readers.items():
+                if v.pk in files:
+                    (out / f"{stem}.{suffix}").write_bytes(files[v.pk]())
+                    count += 1
         self.stdout.write(f"{count} files written to {out}")
-
-    def _documents(self, versions: list[Any]) -> dict[int, Any]:
-        """The sealed views of `versions`, drawing those that have gone through every signing
-        step and have none yet (with the school's organisation key)."""
-        from hocba.documents.models import Document
-        from hocba.documents.services import seal_with_school_keys
-
-        for failure in seal_with_school_keys(None, versions).failed:
-            self.stderr.write(f"PDF {failure['version']}: {failure['code']} {failure['message']}")
-        return {d.version_id: d for d in Document.objects.filter(version__in=versions)}
 
 
 def _uuid(value: str) -> str:

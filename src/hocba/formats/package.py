@@ -1,12 +1,15 @@
-"""The package (gói tin): records travelling from a school to a warehouse, sealed by the sender.
+"""The package (gói tin) format: records travelling from a school to a warehouse, sealed by the
+sender.
 
 A package carries each record as the exact bytes that were signed (base64 in `HOC_BA`, with
 its id, version, event and SHA-256), so nothing the record's signatures cover is touched on the
-way. The sender's organisation certificate seals `NOI_DUNG` with the same XMLDSig + XAdES-BES
-profile as the record (`hocba.signing.profile`); the seal goes in `CHU_KY`, outside what it
-signs. The schema is `formats/hocba-package.xsd` (`hocba records xsd --package`).
+way. The sender's organisation certificate seals `NOI_DUNG` (`#noidung`) with the record's
+signature profile; the seal goes in `CHU_KY`, outside what it signs. The schema is
+`hocba-package.xsd`.
 
-Pure: lxml + the signature profile, no Django.
+This module builds the unsealed package, reads a received one's tree (hardened parser, schema)
+and its content; sealing and checking the seal belong to `hocba.signing.package`. Pure (lxml),
+no Django.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ from cryptography import x509
 from lxml import etree
 
 from hocba import limits
+from hocba.formats.builder import DS
 from hocba.formats.safe import XmlRejected, parse_untrusted
-from hocba.signing import profile
-from hocba.signing.signers import Signer
 
 NS = "urn:hocba:goi-tin:1"
 CONTENT_ID = "noidung"
+"""The Id of NOI_DUNG, what the seal references."""
 SEAL_ID = "goitin-ky"
+"""The Id of the seal's ds:Signature."""
 MAX_PACKAGE_BYTES = limits.PACKAGE_BYTES
 """A warehouse refuses larger packages unread; senders build theirs well below it."""
 MAX_RECORDS = limits.PACKAGE_RECORDS
@@ -47,12 +51,15 @@ TRANSIENT_CODES = frozenset({"PROCESSING_FAILED"})
 the record: the sender sends the record again later and never holds it rejected
 (docs/warehouse.md). A whole package failed this way is answered PACKAGE_PROCESSING_FAILED."""
 
+_SIGNATURE = f"{{{DS}}}Signature"
+
 
 def _q(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
 def xsd_text() -> str:
+    """The package schema."""
     return resources.files("hocba.formats").joinpath("hocba-package.xsd").read_text("utf-8")
 
 
@@ -77,10 +84,13 @@ class Entry:
     record_id: str
     version: int
     event: str
+    """NEW, UPDATE or CANCEL."""
     content: bytes
+    """The record's XML, exactly as signed."""
 
     @cached_property
     def sha256(self) -> str:
+        """The hex SHA-256 of `content`, as the package declares it."""
         return hashlib.sha256(self.content).hexdigest()
 
 
@@ -92,7 +102,9 @@ class SchoolCount:
     school_year: str
     students: int
     created: int
+    """Records created (drafted) for the year."""
     issued: int
+    """Records issued for the year."""
 
 
 @dataclass(frozen=True)
@@ -100,10 +112,12 @@ class Sender:
     kind: str
     """TRUONG (a school) or SO (a provincial department forwarding)."""
     code: str
+    """The school's code or the Sở's code."""
     tax_code: str
+    """The tax code of the organisation certificate that seals the package."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Package:
     """A package as read by a warehouse (after the seal's cryptography was checked)."""
 
@@ -113,7 +127,9 @@ class Package:
     entries: list[Entry]
     counts: list[SchoolCount] = field(default_factory=list)
     seal_certificate: x509.Certificate | None = None
+    """The certificate of the seal, once checked (`hocba.signing.package.read`)."""
     seal_time: dt.datetime | None = None
+    """The signing time the seal claims, once checked."""
     entry_problems: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Entries whose bytes do not match their declared SHA-256 (index → code, message)."""
 
@@ -128,6 +144,10 @@ def _time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _sub(parent: etree._Element, name: str, text: str) -> None:
+    etree.SubElement(parent, _q(name)).text = text
+
+
 def build(
     sender: Sender,
     entries: Sequence[Entry],
@@ -135,20 +155,19 @@ def build(
     package_id: str | None = None,
     created_at: dt.datetime | None = None,
 ) -> etree._Element:
-    """The unsealed package element."""
+    """The unsealed package element, with its empty seal slot (`seal_slot`)."""
     if not entries:
         raise ValueError("a package carries at least one record")
     if len(entries) > MAX_RECORDS:
         raise ValueError(f"a package carries at most {MAX_RECORDS} records")
-    root = etree.Element(_q("GOI_TIN"), {"PHIEN_BAN_DINH_DANG": "1"}, nsmap={None: NS})
-    content = etree.SubElement(root, _q("NOI_DUNG"), {profile.ID: CONTENT_ID})
-    etree.SubElement(content, _q("MA_GOI")).text = package_id or str(uuid.uuid4())
+    root = etree.Element(_q("GOI_TIN"), {"PHIEN_BAN_DINH_DANG": "1"}, nsmap={None: NS})  # type: ignore[dict-item]
+    content = etree.SubElement(root, _q("NOI_DUNG"), {"Id": CONTENT_ID})
+    _sub(content, "MA_GOI", package_id or str(uuid.uuid4()))
     who = etree.SubElement(content, _q("NGUOI_GUI"))
-    etree.SubElement(who, _q("LOAI")).text = sender.kind
-    etree.SubElement(who, _q("MA")).text = sender.code
-    etree.SubElement(who, _q("MST")).text = sender.tax_code
-    when = created_at or dt.datetime.now(dt.UTC)
-    etree.SubElement(content, _q("THOI_GIAN_TAO")).text = _time(when)
+    _sub(who, "LOAI", sender.kind)
+    _sub(who, "MA", sender.code)
+    _sub(who, "MST", sender.tax_code)
+    _sub(content, "THOI_GIAN_TAO", _time(created_at or dt.datetime.now(dt.UTC)))
     if counts:
         stats = etree.SubElement(content, _q("THONG_KE"))
         for count in counts:
@@ -180,35 +199,50 @@ def build(
     return root
 
 
-def seal(root: etree._Element, signer: Signer, when: dt.datetime | None = None) -> bytes:
-    """Seal the package with the sender's organisation key; the bytes to submit."""
-    content = root.find(_q("NOI_DUNG"))
-    slot = root.find(_q("CHU_KY"))
-    assert content is not None and slot is not None
-    prepared = profile.prepare(
-        slot,
-        content,
-        signer.certificate,
-        when or dt.datetime.now(dt.UTC),
-        SEAL_ID,
-        signer.algorithm,
-    )
-    profile.embed(prepared, signer.sign_digests([prepared.digest])[0])
-    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-    return data
+def content_of(root: etree._Element) -> etree._Element:
+    """NOI_DUNG of a package built by `build`: what the seal signs."""
+    content = next(root.iterchildren(_q("NOI_DUNG")), None)
+    assert content is not None, "not a package built by build()"
+    return content
 
 
-def read(data: bytes) -> Package:
-    """Parse a submitted package and check its seal's cryptography (PackageRejected otherwise).
+def seal_slot(root: etree._Element) -> etree._Element:
+    """CHU_KY of a package built by `build`: where the seal goes."""
+    slot = next(root.iterchildren(_q("CHU_KY")), None)
+    assert slot is not None, "not a package built by build()"
+    return slot
 
-    What the seal's certificate is allowed to do (trusted chain, the sender's tax code, not
-    revoked) is for the warehouse to decide; entries whose bytes do not match their declared
-    hash are listed in `entry_problems`, so the other records can still be taken.
-    """
+
+def package_id_of(data: bytes) -> str:
+    """The package id (MA_GOI) of the package `data`, read before anything else is checked
+    (PackageRejected("PACKAGE_MALFORMED") when it is not a package or the id not a UUID)."""
+    root = _parse(data)
+    content = next(root.iterchildren(_q("NOI_DUNG")), None)
+    found = None if content is None else next(content.iterchildren(_q("MA_GOI")), None)
+    text = "" if found is None or len(found) else found.text or ""
+    if root.tag != _q("GOI_TIN") or not _is_uuid(text):
+        raise PackageRejected("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
+    return text
+
+
+def _is_uuid(text: str) -> bool:
     try:
-        root = parse_untrusted(data, max_bytes=MAX_PACKAGE_BYTES, keep_whitespace=True)
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+def _parse(data: bytes) -> etree._Element:
+    try:
+        return parse_untrusted(data, max_bytes=MAX_PACKAGE_BYTES, keep_whitespace=True)
     except XmlRejected as rejected:
         raise PackageRejected("PACKAGE_MALFORMED", rejected.message) from None
+
+
+def parse(data: bytes) -> tuple[etree._Element, etree._Element]:
+    """The root of the package `data` (hardened parser, the schema) and its seal's ds:Signature;
+    PackageRejected otherwise (PACKAGE_MALFORMED, PACKAGE_NOT_SEALED)."""
+    root = _parse(data)
     if root.tag != _q("GOI_TIN"):
         raise PackageRejected("PACKAGE_MALFORMED", "Tệp gửi lên không phải gói tin học bạ")
     checker = schema()
@@ -222,38 +256,34 @@ def read(data: bytes) -> Package:
             for e in list(checker.error_log)[:3]  # type: ignore[call-overload]
         )
         raise PackageRejected("PACKAGE_MALFORMED", f"Gói tin không đúng lược đồ: {errors}")
-    slot = root.find(_q("CHU_KY"))
-    signature = slot.find(f"{{{profile.DS}}}Signature") if slot is not None else None
+    slot = next(root.iterchildren(_q("CHU_KY")), None)
+    signature = None if slot is None else next(slot.iterchildren(_SIGNATURE), None)
     if signature is None:
         raise PackageRejected("PACKAGE_NOT_SEALED", "Gói tin chưa được ký số bởi đơn vị gửi")
-    ids = profile.ids_of(root)
-    checked = profile.check(signature, ids)
-    if checked.problem is not None or checked.target_id != CONTENT_ID:
-        raise PackageRejected(
-            "PACKAGE_SIGNATURE_INVALID",
-            f"Chữ ký số của gói tin không hợp lệ ({checked.problem or 'WRONG_TARGET'})",
-        )
-    content = ids[CONTENT_ID][0]
-    who = content.find(_q("NGUOI_GUI"))
-    assert who is not None
-    sender = Sender(
-        who.findtext(_q("LOAI"), ""), who.findtext(_q("MA"), ""), who.findtext(_q("MST"), "")
-    )
+    return root, signature
+
+
+def _child_text(parent: etree._Element, name: str) -> str:
+    found = next(parent.iterchildren(_q(name)), None)
+    return "" if found is None else "".join(str(text) for text in found.itertext())
+
+
+def read(content: etree._Element) -> Package:
+    """The package whose NOI_DUNG, already checked against the schema and the seal, is
+    `content` (the element the seal references, `#noidung`). Entries whose bytes do not match
+    their declared hash are listed in `entry_problems`, so the other records can still be
+    taken."""
+    who = next(content.iterchildren(_q("NGUOI_GUI")))
+    sender = Sender(_child_text(who, "LOAI"), _child_text(who, "MA"), _child_text(who, "MST"))
     created = dt.datetime.fromisoformat(
-        content.findtext(_q("THOI_GIAN_TAO"), "").replace("Z", "+00:00")
+        _child_text(content, "THOI_GIAN_TAO").replace("Z", "+00:00")
     )
     if created.tzinfo is None:
         created = created.replace(tzinfo=dt.UTC)
-    package = Package(
-        package_id=content.findtext(_q("MA_GOI"), ""),
-        sender=sender,
-        created_at=created,
-        entries=[],
-        seal_certificate=checked.certificate,
-        seal_time=checked.signing_time,
-    )
-    for school in content.iterfind(f"{_q('THONG_KE')}/{_q('TRUONG')}"):
-        package.counts.append(
+    counts: list[SchoolCount] = []
+    stats = next(content.iterchildren(_q("THONG_KE")), None)
+    for school in () if stats is None else stats.iterchildren(_q("TRUONG")):
+        counts.append(
             SchoolCount(
                 school.get("MA_TRUONG", ""),
                 school.get("NAM_HOC", ""),
@@ -262,7 +292,10 @@ def read(data: bytes) -> Package:
                 int(school.get("SO_HOC_BA_DA_PHAT_HANH", "0")),
             )
         )
-    for index, element in enumerate(content.iterfind(f"{_q('DANH_SACH')}/{_q('HOC_BA')}")):
+    entries: list[Entry] = []
+    problems: dict[int, tuple[str, str]] = {}
+    listing = next(content.iterchildren(_q("DANH_SACH")))
+    for index, element in enumerate(listing.iterchildren(_q("HOC_BA"))):
         try:
             raw = binascii.a2b_base64(element.text or "")  # line breaks are skipped
         except binascii.Error:
@@ -274,9 +307,16 @@ def read(data: bytes) -> Package:
             raw,
         )
         if entry.sha256 != element.get("SHA256"):
-            package.entry_problems[index] = (
+            problems[index] = (
                 "RECORD_HASH_MISMATCH",
                 "Nội dung học bạ trong gói tin không khớp mã băm khai báo",
             )
-        package.entries.append(entry)
-    return package
+        entries.append(entry)
+    return Package(
+        package_id=_child_text(content, "MA_GOI"),
+        sender=sender,
+        created_at=created,
+        entries=entries,
+        counts=counts,
+        entry_problems=problems,
+    )

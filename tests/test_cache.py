@@ -13,7 +13,7 @@ import redis
 from django.core.cache import caches
 from django.db import connection
 
-from hocba.config import cache
+from hocba import cache
 from hocba.config import settings as hocba_settings
 from tests.attacks.test_rate_limits import redis_url  # noqa: F401 - a fixture
 

@@ -17,7 +17,7 @@ counts never extend it, and when the period ends the next count starts a new one
   values that can be made again (verification reports), soonest to expire first, and never a
   live counter: the table may hold more than `MAX_ENTRIES` rows while that many counters are
   live. It stays bounded all the same, by what can be counted within the longest period (the
-  sign-in lock, 15 minutes by default; rate windows last 90 seconds), and counters are only
+  sign-in lock, 15 minutes by default; rate counters last 150 seconds), and counters are only
   made for what exists or is counted anyway (an unknown client id counts against its address
   only). Refusing to grow instead would either let the requests it cannot count through or
   refuse everyone new while the table is full: neither is acceptable for counters.
