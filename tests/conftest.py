@@ -30,12 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # `hocba` process a test starts
     settings.DEV_PKI = True
     os.environ["HOCBA_DEV_PKI"] = "1"
-    # submitted packages are processed when the test's transaction commits, never by a thread
-    # outside it
-    settings.WAREHOUSE_INLINE = True
     # tasks run in the test's own process and transaction, when they are enqueued (services
-    # enqueue after commit: `django_capture_on_commit_callbacks(execute=True)` runs them); the
-    # worker's own tests choose the database backend (tests/jobs)
+    # enqueue after commit: `django_capture_on_commit_callbacks(execute=True)` runs them; a
+    # submitted package is processed when the test's transaction commits); the worker's own
+    # tests choose the database backend (tests/jobs)
     settings.TASKS = {
         "default": {
             "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",

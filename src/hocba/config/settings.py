@@ -362,9 +362,6 @@ WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes"
 """This instance also runs a warehouse (Kho học bạ số): the API under /api/v1/warehouse/."""
 WAREHOUSE_CODE = os.environ.get("HOCBA_WAREHOUSE_CODE", "")
 """The warehouse's own code (the Sở's code) when it forwards upward."""
-WAREHOUSE_INLINE = False
-"""Process submitted packages right after they are stored instead of in the background worker
-(tests, the embedded demo warehouse)."""
 WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 """A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
 
