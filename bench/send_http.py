@@ -2,7 +2,8 @@
 
 N distinct records signed through all four steps (15 signatures each, about 58 KB) wait in a
 school's outbox. The warehouse is a real `hocba serve` process (gunicorn, two workers, its own
-SQLite database, trusting the school's development PKI with its CRL); the school is this
+SQLite database, trusting the school's development PKI with its CRL) with two `hocba worker`
+processes that process the packages it receives; the school is this
 process (its own SQLite database, its SoftHSM2 token sealing the packages), sending with
 `hocba.exchange` under its default settings (packages of at most 200 records and 16 MiB) until
 every record is answered. The run fails unless every record is ACCEPTED; it reports the package
@@ -59,8 +60,9 @@ def _run(env: dict[str, str], *args: str) -> None:
         raise SystemExit(f"hocba {' '.join(args)}: {done.stderr[-2000:]}")
 
 
-def _warehouse(data: Path, pki: Path, port: int) -> subprocess.Popen[bytes]:
-    """`hocba serve` as the Sở's warehouse, the school's account registered."""
+def _warehouse(data: Path, pki: Path, port: int) -> list[subprocess.Popen[bytes]]:
+    """`hocba serve` as the Sở's warehouse, the school's account registered, and its two
+    `hocba worker` processes."""
     import httpx
 
     env = _env(
@@ -78,21 +80,24 @@ def _warehouse(data: Path, pki: Path, port: int) -> subprocess.Popen[bytes]:
         "--office", "25", "--tax-code", TAX,
     )  # fmt: skip
     log = (data / "serve.log").open("ab")
-    process = subprocess.Popen(
-        [HOCBA, "serve", "--addr", f"127.0.0.1:{port}", "--workers", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    processes = [
+        subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        for command in (
+            [HOCBA, "serve", "--addr", f"127.0.0.1:{port}", "--workers", "2"],
+            [HOCBA, "worker", "--queues", "warehouse"],
+            [HOCBA, "worker", "--queues", "warehouse"],
+        )
+    ]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2).is_success:
-                return process
+                return processes
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    process.kill()
+    for process in processes:
+        process.kill()
     raise SystemExit(f"the warehouse did not start; see {data / 'serve.log'}")
 
 
@@ -185,8 +190,9 @@ def main() -> None:
         seconds = time.perf_counter() - start
     finally:
         client.close()
-        warehouse.kill()
-        warehouse.wait(timeout=10)
+        for process in warehouse:
+            process.kill()
+            process.wait(timeout=10)
 
     answered = dict(
         OutboxItem.objects.values_list("state").annotate(n=django.db.models.Count("pk"))
@@ -211,7 +217,7 @@ def main() -> None:
         packages_split=OutgoingPackage.objects.filter(state="REPACKED").count(),
         average_record_bytes=round(sum(map(len, signed)) / n),
         signatures_per_record=15,
-        warehouse="hocba serve --workers 2 (SQLite)",
+        warehouse="hocba serve --workers 2, hocba worker × 2 (SQLite)",
     )
 
 

@@ -26,9 +26,16 @@ def pytest_configure(config: pytest.Config) -> None:
     data = Path(tempfile.mkdtemp(prefix="hocba-test-"))
     settings.DATA_DIR = data
     settings.MEDIA_ROOT = data / "files"
-    # submitted packages are processed when the test's transaction commits, never by a thread
-    # outside it
-    settings.WAREHOUSE_INLINE = True
+    # tasks run in the test's own process and transaction, when they are enqueued (services
+    # enqueue after commit: `django_capture_on_commit_callbacks(execute=True)` runs them; a
+    # submitted package is processed when the test's transaction commits); the worker's own
+    # tests choose the database backend (tests/jobs)
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": list(settings.TASK_QUEUES),
+        }
+    }
     # passwords and warehouse secrets hashed quickly in tests (deployments keep Django's default)
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.MD5PasswordHasher",

@@ -13,9 +13,10 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
-from hocba.documents.models import Document, RenderJob
-from hocba.documents.services import read_pdf, run_job
+from hocba.documents.models import Document
+from hocba.documents.services import new_batch, read_pdf, run_job
 from hocba.formats import parse
+from hocba.jobs.models import Job
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
 from tests.documents.test_pdf import text_of
@@ -94,18 +95,17 @@ def test_a_class_batch_leaves_a_zip_and_a_merged_pdf_for_printing(demo):
     )
     class_group = version.record.class_group
     admin = get_user_model().objects.get(username="quantri")
-    job = RenderJob.objects.create(
-        school=version.record.school, class_group=class_group, requested_by=admin
-    )
-    job = run_job(job)
-    assert job.status == RenderJob.Status.DONE and job.percent == 100
+    job = run_job(new_batch(admin, version.record.school, class_group))
+    assert job.progress.state == Job.State.DONE and job.progress.percent == 100
     expected = RecordVersion.objects.filter(
         record__class_group=class_group, state__in=[State.ISSUED, State.SUPERSEDED]
     ).exclude(event="CANCEL")
-    assert job.total == expected.count() > 0
+    assert job.progress.total == expected.count() > 0
     with default_storage.open(job.outputs["zip"], "rb") as handle:
         names = zipfile.ZipFile(io.BytesIO(handle.read())).namelist()
-    assert len(names) == job.total and all(n.startswith(f"{class_group.name}/") for n in names)
+    assert len(names) == job.progress.total and all(
+        n.startswith(f"{class_group.name}/") for n in names
+    )
     with default_storage.open(job.outputs["merged"][class_group.name], "rb") as handle:
         merged = PdfReader(io.BytesIO(handle.read()))
     singles = [

@@ -23,7 +23,6 @@ SECRET = "a-long-enough-secret-for-tests"
 @pytest.fixture
 def enabled(settings):
     settings.WAREHOUSE_ENABLED = True
-    settings.WAREHOUSE_INLINE = True
     return settings
 
 

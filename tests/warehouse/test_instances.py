@@ -1,8 +1,9 @@
-"""Three instances on loopback — a school, the Sở's warehouse, the Ministry's warehouse — each a
-separate `hocba` process with its own database, talking HTTP. The Sở's warehouse is killed in
-the middle of the school's submissions and the school's sender is killed too; both are started
-again, and every issued record ends accepted exactly once at the Sở and at the Ministry, with
-the counts agreeing in `hocba warehouse stats`."""
+"""Three instances on loopback — a school, the Sở's warehouse, the Ministry's warehouse — each
+with its own `hocba` processes (a web server; at the warehouses, `hocba worker` too) and its own
+database, talking HTTP. The Sở's warehouse is killed in the middle of the school's submissions
+and the school's sender is killed too; both are started again, and every issued record ends
+accepted exactly once at the Sở and at the Ministry, with the counts agreeing in
+`hocba warehouse stats`."""
 
 from __future__ import annotations
 
@@ -195,6 +196,8 @@ def test_school_to_province_to_ministry_survives_killed_processes(tmp_path, proc
 
     serve(processes, "bo", bo, bo_port)
     serve(processes, "so", so, so_port)
+    processes.start("bo-worker", bo, "worker", "--interval", "0.3")
+    processes.start("so-worker", so, "worker", "--interval", "0.3")
     processes.start("so-forwarder", so, "exchange", "send", "--loop", "--interval", "0.3")
     processes.start("school-sender", school, "exchange", "send", "--loop", "--interval", "0.3")
 

@@ -24,6 +24,7 @@ from hocba.documents.models import RenderJob
 from hocba.family import services as family
 from hocba.family.models import StudentAccess
 from hocba.gradebook.models import ClassSubject
+from hocba.jobs.models import Job
 from hocba.organizations.models import DistrictOffice, Role, RoleAssignment
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import correct_record
@@ -388,7 +389,7 @@ def world(demo, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
     draft = correct_record(principal, draft_record, "Đính chính")
     job = RenderJob.objects.create(
         school=class_group.school, class_group=class_group, requested_by=principal,
-        status=RenderJob.Status.DONE,
+        progress=Job.objects.create(kind="hocba.documents.tasks.render_batch", state="DONE"),
     )  # fmt: skip
     archive = ContentFile(b"PK\x05\x06" + bytes(18))
     merged = ContentFile(b"%PDF-1.7")

@@ -4,8 +4,8 @@ Everything that differs between a laptop demo and a Sở platform comes from the
 `HOCBA_DATA_DIR` (database, files, development PKI), `DATABASE_URL` (PostgreSQL),
 `HOCBA_SECRET_KEY`, `HOCBA_DEBUG`, `HOCBA_ALLOWED_HOSTS`, `HOCBA_VERIFY_URL` (the public
 verification address printed on every PDF view), `HOCBA_S3_*` (an object store for the files),
-`HOCBA_REDIS_URL` (the shared cache), `HOCBA_SIGNIN_*` (sign-in throttling),
-`HOCBA_TRUSTED_PROXIES` (reverse proxies whose X-Forwarded-For is believed).
+`HOCBA_REDIS_URL` (the shared cache), `HOCBA_TASKS` (the job engine's queue), `HOCBA_SIGNIN_*`
+(sign-in throttling), `HOCBA_TRUSTED_PROXIES` (reverse proxies whose X-Forwarded-For is believed).
 """
 
 from __future__ import annotations
@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "hocba.jobs",
     "hocba.organizations",
     "hocba.students",
     "hocba.gradebook",
@@ -203,6 +206,44 @@ def _caches() -> dict[str, dict[str, object]]:
 CACHES = _caches()
 
 
+# --- the job engine (docs/jobs.md) ------------------------------------------------------------
+
+TASK_QUEUES = ("default", "documents", "exchange", "warehouse")
+"""The queues tasks go to; `hocba worker` takes from all of them unless told otherwise."""
+
+
+def _tasks() -> tuple[dict[str, dict[str, object]], dict[str, dict[str, object]]]:
+    """Django's Tasks API (django-tasks) and where its queue lives (HOCBA_TASKS): `database`
+    (the default: the database every process already uses, SQLite or PostgreSQL; no broker),
+    `redis` (RQ on HOCBA_REDIS_URL, for workers on several machines) or `immediate` (each task
+    runs in the process that enqueues it, when it is enqueued: scripts, the test suite)."""
+    kind = os.environ.get("HOCBA_TASKS", "database").strip() or "database"
+    if kind == "database":
+        backend = "django_tasks_db.DatabaseBackend"
+    elif kind == "immediate":
+        backend = "django_tasks.backends.immediate.ImmediateBackend"
+    elif kind == "redis":
+        url = os.environ.get("HOCBA_REDIS_URL", "")
+        if not url:
+            raise ImproperlyConfigured(
+                "HOCBA_TASKS=redis cần HOCBA_REDIS_URL (needs the Redis server's address)"
+            )
+        queues = {name: {"URL": url, "DEFAULT_TIMEOUT": 3600} for name in TASK_QUEUES}
+        tasks = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": list(TASK_QUEUES)}}
+        return tasks, queues
+    else:
+        raise ImproperlyConfigured(
+            f"HOCBA_TASKS phải là database, redis hoặc immediate, không phải {kind!r} "
+            "(must be database, redis or immediate)"
+        )
+    return {"default": {"BACKEND": backend, "QUEUES": list(TASK_QUEUES)}}, {}
+
+
+TASKS, RQ_QUEUES = _tasks()
+if RQ_QUEUES:
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+
+
 # --- client addresses behind reverse proxies (docs/security.md) ------------------------------
 
 
@@ -245,9 +286,6 @@ default the site of this deployment (the origin of HOCBA_VERIFY_URL)."""
 CSC_URL = os.environ.get("HOCBA_CSC_URL", "")
 """A remote signing service (CSC API v2); with one, signing pages offer remote signing."""
 
-DOCUMENTS_INLINE = False
-"""Draw PDF batches in the request instead of a background thread (tests)."""
-
 TSA_URL = os.environ.get("HOCBA_TSA_URL", "")
 """An RFC 3161 time-stamping authority: with one, PDF seals are PAdES B-LT (time stamp and
 embedded revocation answers); without, B-B."""
@@ -277,9 +315,6 @@ WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes"
 """This instance also runs a warehouse (Kho học bạ số): the API under /api/v1/warehouse/."""
 WAREHOUSE_CODE = os.environ.get("HOCBA_WAREHOUSE_CODE", "")
 """The warehouse's own code (the Sở's code) when it forwards upward."""
-WAREHOUSE_INLINE = False
-"""Process submitted packages right after they are stored instead of in the background worker
-(tests, the embedded demo warehouse)."""
 WAREHOUSE_KNOWN_SCHOOLS_ONLY = True
 """A Sở's warehouse refuses records of schools it has no account for (UNKNOWN_SCHOOL)."""
 
@@ -307,6 +342,10 @@ PACKAGE_PROCESSING_FAILED (the sender sends its records again later)."""
 WAREHOUSE_RETRY_SECONDS = _above_zero("HOCBA_WAREHOUSE_RETRY_SECONDS", "30")
 """The wait after a failed processing attempt, doubled after each (at most an hour): other
 packages are processed meanwhile."""
+JOBS_WORKER_STALE_SECONDS = _above_zero("HOCBA_WORKER_STALE_SECONDS", "60")
+"""A `hocba worker` not seen for this long is taken for dead: the task it was running goes back
+to the queue (a worker says it is alive every 5 seconds, also while a task runs; one whose
+process is gone from this machine is taken for dead at once)."""
 UPSTREAM_URL = os.environ.get("HOCBA_UPSTREAM_URL", "")
 """Where issued records go: a warehouse's API base (…/api/v1/warehouse), or `embedded` for the
 warehouse of this same instance. Empty: nothing is sent. It must be https, except on this

@@ -1,8 +1,9 @@
 """Sealed PDF views of record versions, and the batches that draw them.
 
 A view is derived from its version's signed XML; it is stored once by SHA-256 (like the XML) and
-never changed. A batch (`RenderJob`) draws a class or a school in the background and reports its
-progress; what it leaves is one file per student, a ZIP and one merged PDF per class.
+never changed. A batch (`RenderJob`) draws a class or a school as a background task and reports
+its progress through its job; what it leaves is one file per student, a ZIP and one merged PDF
+per class.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hocba.jobs.models import Job
 from hocba.organizations.models import ClassGroup, School
 from hocba.records.models import RecordVersion
 
@@ -42,28 +44,26 @@ def pdf_storage_name(sha256: str) -> str:
 
 
 class RenderJob(models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "QUEUED", _("Queued")
-        RUNNING = "RUNNING", _("Running")
-        DONE = "DONE", _("Done")
-        FAILED = "FAILED", _("Failed")
+    """A batch of views to draw: a class, a school, or the versions a signing batch has just
+    issued. Its progress is its `Job` (`hocba.jobs`), updated by the task that draws it."""
 
+    progress = models.OneToOneField(
+        Job, on_delete=models.PROTECT, related_name="render_batch", verbose_name=_("progress")
+    )
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="+")
     class_group = models.ForeignKey(
         ClassGroup, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    version_ids = models.JSONField(default=list, blank=True)
+    """When not empty, the batch covers these versions only (what a signing batch issued)."""
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
     failed = models.JSONField(default=list, blank=True)
     """[{"version": id, "code": …, "message": …}] for versions that could not be drawn."""
     outputs = models.JSONField(default=dict, blank=True)
     """Storage names: {"zip": …, "merged": {class name: …}}."""
     created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("rendering batch")
@@ -72,8 +72,4 @@ class RenderJob(models.Model):
 
     def __str__(self) -> str:
         where = self.class_group.name if self.class_group_id else self.school.name
-        return f"{where}: {self.done}/{self.total}"
-
-    @property
-    def percent(self) -> int:
-        return 100 if not self.total else round(100 * self.done / self.total)
+        return f"{where}: {self.progress.done}/{self.progress.total}"

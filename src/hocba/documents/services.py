@@ -2,9 +2,12 @@
 
 `render_versions` draws each issued version from its stored signed XML, seals it with the
 school's organisation key and stores it, each in its own transaction with an audit event: a
-failure on one record leaves the others done, and running it again skips what is done.
-`run_job` does a class or a school in the background with progress, then leaves a ZIP of the
-per-student files and one merged PDF per class for printing.
+failure on one record leaves the others done, and running it again skips what is done (a version
+has one view at most, so two runs at once never store two).
+`start_render` records a batch (a class, a school, or what a signing batch issued) and enqueues
+its task after commit; `run_job`, the task's body, draws what has no view yet with progress, then
+leaves a ZIP of the per-student files and one merged PDF per class for printing. A batch taken
+again after its worker was killed resumes from what is already drawn.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pypdf import PdfWriter
 
@@ -28,7 +31,9 @@ from hocba.audit.services import record_event
 from hocba.documents.models import Document, RenderJob, pdf_storage_name
 from hocba.documents.render import Renderer, RenderError
 from hocba.documents.seal import Sealer
-from hocba.organizations.models import School
+from hocba.jobs.models import Job
+from hocba.jobs.services import Progress, start_job
+from hocba.organizations.models import ClassGroup, School
 from hocba.records.models import RecordVersion, State
 from hocba.records.services import RecordError, keep_file, read_xml
 from hocba.signing import config
@@ -124,23 +129,27 @@ def render_versions(
                 }
             )
             continue
-        with transaction.atomic():
-            digest = store_pdf(pdf)
-            document = Document.objects.create(
-                version=version,
-                pdf_sha256=digest,
-                pdf_size=len(pdf),
-                pades_level=sealer.level,
-                sealed_by=sealed_by,
-            )
-            record_event(
-                user,
-                "documents.seal",
-                version,
-                summary=f"PDF {version.record_id} v{version.version}",
-                new={"sha256": digest, "pades": sealer.level},
-            )
-        report.done.append(document)
+        try:
+            with transaction.atomic():
+                digest = store_pdf(pdf)
+                document = Document.objects.create(
+                    version=version,
+                    pdf_sha256=digest,
+                    pdf_size=len(pdf),
+                    pades_level=sealer.level,
+                    sealed_by=sealed_by,
+                )
+                record_event(
+                    user,
+                    "documents.seal",
+                    version,
+                    summary=f"PDF {version.record_id} v{version.version}",
+                    new={"sha256": digest, "pades": sealer.level},
+                )
+        except IntegrityError:  # another batch drew it meanwhile: one view per version
+            report.skipped += 1
+        else:
+            report.done.append(document)
         if progress:
             progress(index, len(todo))
     return report
@@ -172,10 +181,44 @@ def seal_with_school_keys(
     return report
 
 
+def start_render(
+    user: Any,
+    school: School,
+    class_group: ClassGroup | None = None,
+    versions: Iterable[RecordVersion] = (),
+) -> RenderJob:
+    """Record a batch for a class (or the school, or only `versions`) and enqueue its drawing
+    when the caller's transaction commits."""
+    from hocba.documents.tasks import render_batch
+
+    with transaction.atomic():
+        job = start_job(render_batch)
+        return RenderJob.objects.create(
+            progress=job,
+            school=school,
+            class_group=class_group,
+            version_ids=sorted(v.pk for v in versions),
+            requested_by=user,
+        )
+
+
+def new_batch(user: Any, school: School, class_group: ClassGroup | None = None) -> RenderJob:
+    """A batch to be drawn by the caller itself (`hocba documents render`), not enqueued."""
+    from hocba.documents.tasks import render_batch
+
+    with transaction.atomic():
+        job = Job.objects.create(kind=render_batch.module_path)
+        return RenderJob.objects.create(
+            progress=job, school=school, class_group=class_group, requested_by=user
+        )
+
+
 def _job_versions(job: RenderJob) -> list[RecordVersion]:
     versions = RecordVersion.objects.filter(record__school=job.school, state__in=DRAWN_STATES)
     if job.class_group_id:
         versions = versions.filter(record__class_group_id=job.class_group_id)
+    if job.version_ids:
+        versions = versions.filter(pk__in=job.version_ids)
     return list(
         versions.exclude(event="CANCEL")
         .select_related("record__student", "record__class_group", "record__school")
@@ -184,26 +227,26 @@ def _job_versions(job: RenderJob) -> list[RecordVersion]:
 
 
 def run_job(job: RenderJob) -> RenderJob:
-    """Draw what the batch covers, updating its progress, then bundle the files."""
+    """Draw what the batch covers and has no view yet, updating its progress, then bundle the
+    files. Run again (a worker killed halfway), it starts from what is already drawn."""
+    progress = Progress(job.progress_id)
     versions = _job_versions(job)
-    RenderJob.objects.filter(pk=job.pk).update(
-        status=RenderJob.Status.RUNNING, total=len(versions), done=0
-    )
     already = Document.objects.filter(version__in=[v.pk for v in versions]).count()
+    progress.start(len(versions), already)
 
-    def progress(done: int, _total: int) -> None:
-        RenderJob.objects.filter(pk=job.pk).update(done=already + done)
+    def advance(done: int, _total: int) -> None:
+        progress.advance(already + done)
 
-    report = seal_with_school_keys(job.requested_by, versions, progress)
+    report = seal_with_school_keys(job.requested_by, versions, advance)
     outputs = bundle(job, versions)
-    RenderJob.objects.filter(pk=job.pk).update(
-        status=RenderJob.Status.DONE if not report.failed else RenderJob.Status.FAILED,
-        done=len(versions) - len(report.failed),
-        failed=report.failed,
-        outputs=outputs,
-        finished_at=timezone.now(),
+    RenderJob.objects.filter(pk=job.pk).update(failed=report.failed, outputs=outputs)
+    failed = len(report.failed)
+    progress.finish(
+        error=f"{failed} học bạ chưa dựng được bản PDF" if failed else "",
+        done=len(versions) - failed,
     )
     job.refresh_from_db()
+    job.progress.refresh_from_db()
     return job
 
 

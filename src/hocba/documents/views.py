@@ -1,5 +1,6 @@
 """Pages for the printable views: download a version's sealed PDF; draw and seal a whole class
-as a background batch and watch its progress; download the batch's ZIP and merged PDFs.
+as a background task (`hocba worker`) and watch its progress; download the batch's ZIP and
+merged PDFs.
 
 Reading a PDF needs the right to read the record; starting a batch and downloading its files
 need the right to seal for the school (principal, seal keeper).
@@ -7,19 +8,15 @@ need the right to seal for the school (principal, seal keeper).
 
 from __future__ import annotations
 
-import threading
-
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import default_storage
-from django.db import close_old_connections
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from hocba.documents.models import Document, RenderJob
-from hocba.documents.services import read_pdf, run_job
+from hocba.documents.services import read_pdf, start_render
 from hocba.organizations.models import ClassGroup
 from hocba.organizations.permissions import Permission, can
 from hocba.records.models import RecordVersion
@@ -38,38 +35,20 @@ def version_pdf(request: HttpRequest, record_id: str, version: int) -> HttpRespo
     return response
 
 
-def _start(job: RenderJob) -> None:
-    if settings.DOCUMENTS_INLINE:
-        run_job(job)
-        return
-
-    def work() -> None:
-        try:
-            run_job(job)
-        except Exception:
-            RenderJob.objects.filter(pk=job.pk).update(status=RenderJob.Status.FAILED)
-            raise
-        finally:
-            close_old_connections()
-
-    threading.Thread(target=work, name=f"render-job-{job.pk}", daemon=True).start()
-
-
 @login_required
 @require_POST
 def render_class(request: HttpRequest, pk: int) -> HttpResponse:
     class_group = get_object_or_404(ClassGroup.objects.select_related("school"), pk=pk)
     if not can(request.user, Permission.SIGN_SEAL, class_group.school):
         raise PermissionDenied
-    job = RenderJob.objects.create(
-        school=class_group.school, class_group=class_group, requested_by=request.user
-    )
-    _start(job)
-    return redirect("documents-job", pk=job.pk)
+    batch = start_render(request.user, class_group.school, class_group)
+    return redirect("documents-job", pk=batch.pk)
 
 
 def _job(request: HttpRequest, pk: int) -> RenderJob:
-    job = get_object_or_404(RenderJob.objects.select_related("school", "class_group"), pk=pk)
+    job = get_object_or_404(
+        RenderJob.objects.select_related("school", "class_group", "progress"), pk=pk
+    )
     if not can(request.user, Permission.SIGN_SEAL, job.school):
         raise PermissionDenied
     return job

@@ -50,7 +50,6 @@ class Bearer(HttpBearer):
         caller = caller_for(token, client_address(request))
         if caller is None:
             raise AuthError("invalid_token", "Mã truy cập không hợp lệ hoặc đã hết hạn")
-        services.ensure_worker_if_needed()
         return caller
 
     def __call__(self, request: HttpRequest) -> Caller:

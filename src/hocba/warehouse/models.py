@@ -212,7 +212,8 @@ class RecordHead(models.Model):
 
 
 class SchoolCount(models.Model):
-    """What a school last reported about itself (students expected, records created/issued)."""
+    """What a school last reported about itself (students expected, records created/issued):
+    the report of the newest package, by the time the school made it (`reported_at`)."""
 
     school_code = models.CharField(max_length=20)
     school_year = models.CharField(max_length=9)
@@ -221,7 +222,9 @@ class SchoolCount(models.Model):
     students = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
-    reported_at = models.DateTimeField(auto_now=True)
+    reported_at = models.DateTimeField()
+    """When the school made the package that carried these figures (its THOI_GIAN_TAO): an
+    older package processed later changes nothing."""
 
     class Meta:
         constraints = [

@@ -19,6 +19,9 @@ goes in. One bad package never blocks the others: each attempt is counted before
 failed one (or a crash in the middle, which leaves the package RECEIVED) is tried again from
 nothing after a wait that doubles each time, other packages are processed meanwhile, and after
 `WAREHOUSE_PROCESSING_ATTEMPTS` the package is answered as a whole PACKAGE_PROCESSING_FAILED.
+Each package has a task (`hocba.warehouse.tasks.process_package`, queue `warehouse`, run by
+`hocba worker`), enqueued when the package is stored and enqueued again, to run when it is due,
+for each attempt that leaves it waiting.
 Several workers may process packages at once: the version rule holds the lock of each record id
 (its `RecordHead` row) while it decides, so versions of one record in packages processed at the
 same time end as if the packages had come one after the other.
@@ -29,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import threading
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,7 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, close_old_connections, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -149,9 +151,10 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
     if inline:  # the caller processes it otherwise (the embedded client does, at once)
-        transaction.on_commit(
-            (lambda: process(row.pk)) if settings.WAREHOUSE_INLINE else wake_worker
-        )
+        from hocba.jobs.services import enqueue_on_commit
+        from hocba.warehouse.tasks import process_package
+
+        enqueue_on_commit(process_package, row.pk)
     return row, True
 
 
@@ -327,7 +330,6 @@ def _process(row: ReceivedPackage) -> None:
         row.processed_at = timezone.now()
         row.save(update_fields=["status", "code", "message", "processed_at"])
         return
-    _take_counts(row.account, package)
     registered = None if row.account.kind == Account.Kind.SCHOOL else registry()
     outcomes: list[Outcome | Candidate] = []
     for position, entry in enumerate(package.entries):
@@ -365,6 +367,7 @@ def _process(row: ReceivedPackage) -> None:
     row.records = len(acks)
     row.processed_at = timezone.now()
     row.save(update_fields=["status", "records", "processed_at"])
+    _report_counts(row.account, package)  # last: the count rows are held only until the commit
 
 
 def _check_sender(account: Account, package: pkg.Package) -> None:
@@ -397,22 +400,27 @@ def _check_sender(account: Account, package: pkg.Package) -> None:
         raise pkg.PackageRejected("PACKAGE_SENDER_MISMATCH", MESSAGES["PACKAGE_SENDER_MISMATCH"])
 
 
-def _take_counts(account: Account, package: pkg.Package) -> None:
-    # rows locked in one order, so that two workers writing counts of the same schools never
-    # wait on each other
+def _report_counts(account: Account, package: pkg.Package) -> None:
+    """Keep what the package's schools report about themselves, the newest report winning
+    (by the time the package was made, whatever order packages are processed in). Written at
+    the end of the package's transaction, so that its count rows are held from there to the
+    commit only: packages of one school are processed side by side. Each row is written
+    without reading it first (insert if missing, then one conditional update), in one order,
+    so two workers never wait on each other in a circle."""
+    made = package.created_at
     for count in sorted(package.counts, key=lambda c: (c.school_code, c.school_year)):
         if account.kind == Account.Kind.SCHOOL and count.school_code != account.school_code:
             continue
-        SchoolCount.objects.update_or_create(
-            school_code=count.school_code,
-            school_year=count.school_year,
-            defaults={
-                "province_code": account.province_code,
-                "students": count.students,
-                "created": count.created,
-                "issued": count.issued,
-            },
-        )
+        key = {"school_code": count.school_code, "school_year": count.school_year}
+        values = {
+            "province_code": account.province_code,
+            "students": count.students,
+            "created": count.created,
+            "issued": count.issued,
+            "reported_at": made,
+        }
+        SchoolCount.objects.bulk_create([SchoolCount(**key, **values)], ignore_conflicts=True)
+        SchoolCount.objects.filter(**key, reported_at__lte=made).update(**values)
 
 
 def _where(facts: RecordFacts) -> dict[str, str]:
@@ -592,54 +600,46 @@ def _apply_each(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> li
     return final
 
 
-# --- the background worker ------------------------------------------------------------------
-
-_WAKE = threading.Event()
-_WORKER: threading.Thread | None = None
-_WORKER_LOCK = threading.Lock()
+# --- the task of each package ---------------------------------------------------------------
 
 
-def ensure_worker_if_needed() -> None:
-    if not settings.WAREHOUSE_INLINE:
-        ensure_worker()
+def run_package(pk: int) -> dt.datetime | None:
+    """What the task of package `pk` does (`hocba.warehouse.tasks.process_package`): an attempt
+    if the package is due and nobody else holds it; then, if it still waits (the attempt failed,
+    it was not due yet, or a worker died in the middle of it), when its next attempt is due, so
+    that the task is run again then. None when it is answered, or when another worker holds it
+    (that worker's task sees to what follows)."""
+    process(pk)
+    with transaction.atomic():
+        row = _locked(
+            ReceivedPackage.objects.filter(pk=pk, status=ReceivedPackage.Status.RECEIVED)
+        ).first()
+        if row is None:
+            return None
+        return row.next_attempt_at or timezone.now()
 
 
-def wake_worker() -> None:
-    ensure_worker()
-    _WAKE.set()
+def schedule(pk: int, when: dt.datetime | None = None) -> None:
+    """Enqueue the task of package `pk` (to run from `when`, on a queue that can wait; a queue
+    that cannot, such as the test suite's, leaves the next attempt to the next call)."""
+    from hocba.warehouse.tasks import process_package
+
+    if when is None:
+        process_package.enqueue(pk)
+    elif process_package.get_backend().supports_defer:
+        process_package.using(run_after=when).enqueue(pk)
 
 
-def ensure_worker() -> None:
-    """Start this process's background worker once (it also picks up what a previous process
-    left unprocessed)."""
-    global _WORKER
-    with _WORKER_LOCK:
-        if _WORKER is not None and _WORKER.is_alive():
-            return
-        _WORKER = threading.Thread(target=_work, name="hocba-warehouse", daemon=True)
-        _WORKER.start()
-
-
-def _work() -> None:
-    while True:
-        _WAKE.clear()
-        work_pass()
-        _WAKE.wait(timeout=2.0)
-
-
-def work_pass() -> int:
-    """One pass of a worker loop (this process's background worker, `hocba warehouse work`):
-    the packages that are due, until none is; how many were taken. Each package's failure is
-    handled with the package; anything else (the database gone away) is logged, and the loop
-    tries again after its pause."""
-    try:
-        close_old_connections()
-        return process_pending()
-    except Exception:
-        log.exception("warehouse worker")
-        return 0
-    finally:
-        close_old_connections()
+def enqueue_waiting() -> int:
+    """Enqueue the task of every package still waiting (received by an earlier release, or
+    whose task was set aside); how many. A package's task run twice does its work once."""
+    count = 0
+    now = timezone.now()
+    waiting = ReceivedPackage.objects.filter(status=ReceivedPackage.Status.RECEIVED)
+    for pk, due in waiting.order_by("received_at", "pk").values_list("pk", "next_attempt_at"):
+        schedule(pk, due if due is not None and due > now else None)
+        count += 1
+    return count
 
 
 def read_stored(stored: StoredRecord) -> bytes:

@@ -8,8 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hocba.documents.models import RenderJob
-from hocba.documents.services import run_job
+from hocba.documents.services import new_batch, run_job
 from hocba.organizations.models import ClassGroup, School
 
 
@@ -40,10 +39,11 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(is_superuser=True).order_by("pk").first()
         if user is None:
             raise CommandError("Cần một tài khoản quản trị để ghi nhật ký", returncode=2)
-        job = RenderJob.objects.create(school=school, class_group=class_group, requested_by=user)
-        job = run_job(job)
+        job = run_job(new_batch(user, school, class_group))
+        progress = job.progress
         self.stdout.write(
-            f"{job.done}/{job.total} PDF ({job.get_status_display()}); ZIP {job.outputs.get('zip')}"
+            f"{progress.done}/{progress.total} PDF ({progress.get_state_display()}); "
+            f"ZIP {job.outputs.get('zip')}"
         )
         for failure in job.failed:
             self.stderr.write(f"  {failure['version']}: {failure['code']} {failure['message']}")

@@ -7,8 +7,8 @@
   a Sở: `--province`, `--office`, `--tax-code`); the secret is read from `HOCBA_ACCOUNT_SECRET`
   or standard input, never from the command line;
 - `account list`;
-- `work [--once]` — process received packages (the web process also does it in the background):
-  a package whose processing fails waits for its next attempt while the others go on.
+- `work [--once]` — `hocba worker --queues warehouse` (which processes received packages),
+  after enqueuing the task of every package still waiting; `--once`: what is due, then exit.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hocba.warehouse import stats
@@ -78,24 +78,25 @@ class Command(BaseCommand):
             self._work(once=options["once"])
 
     def _work(self, once: bool) -> None:
-        """Each package's failure is handled with the package (tried again later, answered
-        PACKAGE_PROCESSING_FAILED after the last attempt); an error beyond one package (the
-        database gone away) is logged and the loop goes on, or, with --once, ends the command
-        with exit 1."""
-        from hocba.warehouse.services import process_pending, work_pass
+        """`hocba worker --queues warehouse`, after enqueuing the task of every package still
+        waiting (received by an earlier release, or whose task was set aside). With --once, what
+        is due is processed and the command ends (exit 1 if the database cannot be reached)."""
+        from django.db import DatabaseError
+        from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+        from django_tasks.backends.immediate import ImmediateBackend
 
-        if once:
-            try:
-                done = process_pending()
-            except Exception as error:
+        from hocba.warehouse.services import enqueue_waiting
+
+        try:
+            waiting = enqueue_waiting()
+        except DatabaseError as error:
+            if once:
                 raise CommandError(f"Lỗi khi xử lý gói tin: {error}", returncode=1) from error
-            self.stdout.write(f"{done} gói tin đã xử lý")
-            return
-        while True:
-            done = work_pass()
-            if done:
-                self.stdout.write(f"{done} gói tin đã xử lý")
-            time.sleep(1.0)
+            waiting = 0  # the worker waits for the database, then takes what is queued
+        self.stdout.write(f"{waiting} gói tin đang chờ xử lý")
+        if isinstance(task_backends[DEFAULT_TASK_BACKEND_ALIAS], ImmediateBackend):
+            return  # HOCBA_TASKS=immediate: their tasks have just run, here
+        call_command("worker", queues="warehouse", batch=once)
 
     def _stats(self, options: dict[str, Any]) -> None:
         side = options["side"]
