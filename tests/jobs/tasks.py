@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django_tasks import task
+from django.db import OperationalError
+from django_tasks import TaskContext, task
 
 from hocba.jobs.services import Progress
 
@@ -34,3 +35,12 @@ def counted_job(job_id: int, items: int) -> None:
 def failing_job(job_id: int) -> None:
     Progress(job_id).start(3)
     raise RuntimeError("máy in hết giấy")
+
+
+@task(takes_context=True)
+def database_away_once(context: TaskContext, word: str) -> str:
+    """Meets a database outage on its first run (as a task does when the server restarts)."""
+    if context.attempt == 1:
+        raise OperationalError("server closed the connection unexpectedly")
+    RAN.append(word)
+    return word

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from hocba.jobs.models import Job, WorkerSeen
-from hocba.jobs.services import start_job
+from hocba.jobs.services import enqueue_on_commit, start_job
 from hocba.jobs.worker import MAX_ATTEMPTS, DatabaseWorker
 from tests.jobs import tasks
 
@@ -47,6 +47,19 @@ def test_a_task_that_always_fails_is_set_aside_with_its_error_and_the_next_one_r
     assert tasks.RAN == ["sau"]
     work()  # set aside: not tried again
     assert DBTaskResult.objects.get(pk=failing.id).status == "FAILED"
+
+
+def test_a_task_that_met_a_database_outage_is_queued_again_not_failed():
+    result = tasks.database_away_once.enqueue("lần hai")
+    work()
+    row = DBTaskResult.objects.get(pk=result.id)
+    assert row.status == "READY" and row.run_after > timezone.now()  # after a wait
+    assert tasks.RAN == []
+    DBTaskResult.objects.filter(pk=result.id).update(run_after=timezone.now())
+    work()
+    row.refresh_from_db()
+    assert row.status == "SUCCESSFUL" and len(row.worker_ids) == 2
+    assert tasks.RAN == ["lần hai"]
 
 
 def test_a_task_left_running_by_a_dead_worker_is_taken_again_and_runs_once():
@@ -102,6 +115,23 @@ def test_a_job_is_enqueued_when_its_transaction_commits_and_reports_its_progress
     job.refresh_from_db()
     assert (job.state, job.done, job.total, job.percent) == (Job.State.DONE, 3, 3, 100)
     assert tasks.RAN == ["item 1", "item 2", "item 3"]
+
+
+def test_a_task_enqueued_on_commit_waits_for_the_commit_and_a_rollback_drops_it(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            enqueue_on_commit(tasks.note, "đã lưu")
+            assert not DBTaskResult.objects.exists()
+        try:
+            with transaction.atomic():
+                enqueue_on_commit(tasks.note, "bỏ")
+                raise RuntimeError("đổi ý")
+        except RuntimeError:
+            pass
+    work()
+    assert tasks.RAN == ["đã lưu"]
 
 
 def test_a_rolled_back_change_starts_no_job(django_capture_on_commit_callbacks):

@@ -49,25 +49,13 @@ def test_prepare_sign_with_the_token_and_complete(demo, login):
     assert {v.pk for v in versions} <= {v.pk for v in group.versions}
     token = token_signer(versions[0].record.school, teacher.staff.personal_id)
     client = login(username)
-    try:
-        der = token.certificate.public_bytes(serialization.Encoding.DER)
-        prepared = client.post(
-            "/signing/prepare/",
-            {"group": group.key, "certificate": base64.b64encode(der).decode()},
-            content_type="application/json",
-        ).json()
-        assert prepared["total"] == len(group.versions)
-        digests = [base64.b64decode(d) for d in prepared["digests"]]
-        values = token.sign_digests(digests)  # what the agent does with the token
-    finally:
-        token.close()
+    prepared, values = signed_by_agent(client, group, token)
+    assert prepared["total"] == len(group.versions)
     answer = client.post(
         "/signing/complete/",
-        {"session": prepared["session"],
-         "values": {base64.b64encode(d).decode(): base64.b64encode(v).decode()
-                    for d, v in zip(digests, values, strict=True)}},
+        {"session": prepared["session"], "values": values},
         content_type="application/json",
-    ).json()  # fmt: skip
+    ).json()
     while not answer["finished"]:
         answer = client.post(
             "/signing/complete/",
@@ -290,3 +278,82 @@ def test_a_group_of_ones_own_with_nothing_left_is_not_a_refusal(demo, login):
         content_type="application/json",
     )  # fmt: skip
     assert theirs.status_code == 403 and theirs.json()["error"]["code"] == "NOT_YOUR_GROUP"
+
+
+def signed_by_agent(client, group, token):  # type: ignore[no-untyped-def]
+    """What the page and the agent do: prepare the group, sign its digests with the token;
+    the prepared batch and the values to complete it with (digest → value, base64)."""
+    try:
+        der = token.certificate.public_bytes(serialization.Encoding.DER)
+        prepared = client.post(
+            "/signing/prepare/",
+            {"group": group.key, "certificate": base64.b64encode(der).decode()},
+            content_type="application/json",
+        ).json()
+        digests = [base64.b64decode(d) for d in prepared["digests"]]
+        values = token.sign_digests(digests)
+    finally:
+        token.close()
+    encoded = {base64.b64encode(d).decode(): base64.b64encode(v).decode()
+               for d, v in zip(digests, values, strict=True)}  # fmt: skip
+    return prepared, encoded
+
+
+def sign_before_the_seal(versions) -> None:  # type: ignore[no-untyped-def]
+    """Subject teachers, the homeroom teacher and the principal sign `versions` with their
+    tokens, as their own groups list them."""
+    from hocba.organizations.models import Staff
+    from hocba.signing.services import sign_records
+
+    school = versions[0].record.school
+    ours = {v.pk for v in versions}
+    people = list(Staff.objects.filter(user__isnull=False).select_related("user"))
+    for slot in ("GVBM", "GVCN", "CBQL"):
+        for person in people:
+            for group in services.waiting_for(person.user):
+                mine = [v for v in group.versions if v.pk in ours]
+                if group.slot != slot or not mine:
+                    continue
+                token = token_signer(school, person.personal_id)
+                try:
+                    report = sign_records(
+                        person.user, mine, slot, token, subject_code=group.subject_code or None
+                    )
+                finally:
+                    token.close()
+                assert not report.failed, report.failed
+
+
+def test_the_seal_keepers_batch_ends_with_the_issued_records_views_drawn_in_the_background(
+    demo, login, django_capture_on_commit_callbacks
+):
+    from hocba.documents.models import Document, RenderJob
+    from hocba.signing.dev.tokens import org_label
+
+    versions = drafts(2)
+    sign_before_the_seal(versions)
+    keeper = user("vt.chuvanan")
+    school = versions[0].record.school
+    group = services.group_of(keeper, f"KY-{school.pk}")
+    assert {v.pk for v in versions} <= {v.pk for v in group.versions}
+    client = login("vt.chuvanan")
+    prepared, values = signed_by_agent(client, group, token_signer(school, org_label(school)))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = {"finished": False}
+        while not answer["finished"]:
+            answer = client.post(
+                "/signing/complete/",
+                {"session": prepared["session"], "values": values},
+                content_type="application/json",
+            ).json()
+    for version in versions:
+        version.refresh_from_db()
+        assert version.state == State.ISSUED
+        assert Document.objects.filter(version=version).count() == 1  # drawn and sealed
+    batch = RenderJob.objects.latest("pk")
+    assert set(batch.version_ids) >= {v.pk for v in versions}
+    page = client.get("/signing/").content.decode()
+    assert "đang được dựng và đóng dấu số" in page and f"/documents/jobs/{batch.pk}/" in page
+    total = len(batch.version_ids)
+    progress = client.get(f"/documents/jobs/{batch.pk}/").content.decode()
+    assert f"Hoàn tất: {total}/{total}" in progress

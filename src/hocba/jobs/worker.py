@@ -1,10 +1,10 @@
 """The loop of `hocba worker` on the database backend (django-tasks-db's table of tasks).
 
 What it adds to taking and running tasks:
-- **A database outage is waited out.** Whatever the database answers while the worker looks for
-  work (locked, unreachable, gone) makes it wait (1 s, doubling, at most 30 s) and try again;
-  it never exits for it. A task that raised because the database went away is put back in the
-  queue (a few times, with the same waits), not recorded as failed.
+- **A database outage is waited out.** Any database error while the worker looks for work
+  (locked, unreachable, restarting, not migrated yet) makes it wait (1 s, doubling, at most
+  30 s) and try again; it never exits for it. A task that raised because the database went
+  away is put back in the queue (a few times, with the same waits), not recorded as failed.
 - **A task that fails is set aside.** Any other error is recorded with the task (FAILED, its
   traceback) and the worker takes the next one; the job that the task served says why.
 - **A task left running by a dead worker is taken again.** Each worker says it is alive every
@@ -89,6 +89,7 @@ class DatabaseWorker:
         self.in_task = False
         self._stop = threading.Event()
         self._last_sweep = 0.0
+        self._said_at = -HEARTBEAT_SECONDS
 
     # --- signals: finish the task in hand, then stop ---------------------------------------
 
@@ -115,12 +116,12 @@ class DatabaseWorker:
         try:
             while self.running:
                 try:
-                    close_old_connections()
+                    tidy_connections()
                     self._say_alive()
                     if time.monotonic() - self._last_sweep >= SWEEP_SECONDS:
                         self.sweep()
                     ran = self.run_one()
-                except DATABASE_TROUBLE as error:
+                except DatabaseError as error:  # unreachable, locked, restarting, not migrated
                     log.warning(
                         "database unavailable (%s); trying again in %.0f s",
                         str(error).splitlines()[0] if str(error) else type(error).__name__,
@@ -140,10 +141,15 @@ class DatabaseWorker:
             self._farewell()
 
     def _drop_connection(self) -> None:
+        if db_connection.in_atomic_block:  # the caller's transaction (a test runs it inside one)
+            return
         with contextlib.suppress(DatabaseError):
             db_connection.close()
 
     def _say_alive(self) -> None:
+        """One write every few seconds at most (an idle worker looks for work every second)."""
+        if time.monotonic() - self._said_at < HEARTBEAT_SECONDS:
+            return
         now = timezone.now()
         updated = WorkerSeen.objects.filter(pk=self.worker_id).update(seen_at=now)
         if not updated:
@@ -156,6 +162,7 @@ class DatabaseWorker:
                     "seen_at": now,
                 },
             )
+        self._said_at = time.monotonic()
 
     def _beat(self) -> None:
         """Say alive while a task runs (its own database connection)."""
@@ -270,6 +277,13 @@ class DatabaseWorker:
             if gone:
                 WorkerSeen.objects.filter(pk=other.pk, seen_at=other.seen_at).delete()
         services.enqueue_lost(now)
+
+
+def tidy_connections() -> None:
+    """Drop connections that failed or outlived their age, as Django does between requests;
+    never inside a caller's transaction (a test runs the worker inside its own)."""
+    if not db_connection.in_atomic_block:
+        close_old_connections()
 
 
 def put_back(row: DBTaskResult[Any, Any], when: dt.datetime) -> bool:

@@ -1,9 +1,11 @@
-"""What waits for the signed-in user's signature, and signing it from the browser."""
+"""What waits for the signed-in user's signature, signing it from the browser, and what follows
+a signing batch that issued records (their printable views, drawn by a background task)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,6 +192,34 @@ def complete(
     ]
     session.save(update_fields=["done", "signed", "failed"])
     return session
+
+
+def draw_issued(user: Any, versions: Iterable[RecordVersion]) -> list[Any]:
+    """The end of a signing batch: the versions it issued get their sealed PDF views from a
+    background task, one render batch per school, enqueued when the caller's transaction
+    commits (schools without an organisation certificate have no seal, and no batch)."""
+    from hocba.documents.services import DRAWN_STATES, start_render
+
+    by_school: dict[int, list[RecordVersion]] = {}
+    for version in versions:
+        if version.state in DRAWN_STATES and version.event != Event.CANCEL:
+            by_school.setdefault(version.record.school_id, []).append(version)
+    return [
+        start_render(user, group[0].record.school, versions=group)
+        for group in by_school.values()
+        if group[0].record.school.tax_code
+    ]
+
+
+def issued_by(session: SigningSession) -> list[RecordVersion]:
+    """The versions a finished seal-keeper session issued."""
+    if session.slot != "KY_PHAT_HANH":
+        return []
+    return list(
+        RecordVersion.objects.filter(
+            pk__in=[int(pk) for pk in session.digests], state=State.ISSUED
+        ).select_related("record__school")
+    )
 
 
 STEPS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")

@@ -21,6 +21,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -149,6 +151,8 @@ def complete(request: HttpRequest) -> JsonResponse:
     values = body.get("values")
     if not isinstance(values, dict):
         return _error("BAD_VALUES", "Thiếu giá trị chữ ký")
+    total = len(session.digests)
+    was_finished = len(session.done) >= total
     try:
         session = services.complete(session, {str(k): str(v) for k, v in values.items()}, request)
     except (ValueError, binascii.Error) as error:
@@ -157,7 +161,8 @@ def complete(request: HttpRequest) -> JsonResponse:
         return _error(error.code, error.message)
     except SigningRefused as refused:
         return _error(refused.code, refused.message)
-    total = len(session.digests)
+    if not was_finished and len(session.done) >= total:
+        _drawing(request, services.draw_issued(request.user, services.issued_by(session)))
     return JsonResponse(
         {
             "done": len(session.done),
@@ -167,6 +172,20 @@ def complete(request: HttpRequest) -> JsonResponse:
             "finished": len(session.done) >= total,
         }
     )
+
+
+def _drawing(request: HttpRequest, batches: list[Any]) -> None:
+    """Say where the views of what was just issued are being drawn (the next page shows it)."""
+    for batch in batches:
+        messages.info(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("The PDF views of the records just issued are being drawn and sealed."),
+                reverse("documents-job", args=[batch.pk]),
+                _("Follow the progress"),
+            ),
+        )
 
 
 def _is_uuid(value: Any) -> bool:
@@ -216,6 +235,7 @@ def csc_sign(request: HttpRequest) -> HttpResponse:
         return redirect("workflow-to-sign")
     finally:
         signer.close()
+    _drawing(request, services.draw_issued(request.user, report.issued))
     n = len(report.signed)
     messages.success(
         request, ngettext("Signed %(n)d record.", "Signed %(n)d records.", n) % {"n": n}

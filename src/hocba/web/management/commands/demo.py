@@ -1,8 +1,13 @@
-"""`hocba demo`: build the demo province in HOCBA_DATA_DIR, print what was built, maybe serve."""
+"""`hocba demo`: build the demo province in HOCBA_DATA_DIR, print what was built, maybe serve
+(the site, and `hocba worker` beside it for the background tasks, stopped with the site)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +30,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset", action="store_true", help="delete existing data in the database first"
         )
-        parser.add_argument("--serve", action="store_true", help="serve the web UI afterwards")
+        parser.add_argument(
+            "--serve",
+            action="store_true",
+            help="serve the web UI afterwards, with a background worker (hocba worker)",
+        )
         parser.add_argument("--addr", default="127.0.0.1:8000", help="address for --serve")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -65,5 +74,31 @@ class Command(BaseCommand):
         console.print(f"Data directory: {settings.DATA_DIR}")
         if options["serve"]:
             call_command("collectstatic", interactive=False, verbosity=0)
+            _free(options["addr"])
             console.print(f"Serving on http://{options['addr']}/ (Ctrl+C to stop)")
-            call_command("runserver", options["addr"], use_reloader=False, insecure_serving=True)
+            # render batches and what follows a signing batch run in the worker, not the server
+            worker = subprocess.Popen([sys.executable, "-m", "hocba.cli", "worker"])
+            # stopped by a signal too, the server takes its worker with it
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            try:
+                call_command(
+                    "runserver", options["addr"], use_reloader=False, insecure_serving=True
+                )
+            finally:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+
+
+def _free(addr: str) -> None:
+    """Refuse at once an address already taken (the server would stop without its worker)."""
+    host, _, port = addr.rpartition(":")
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host or "127.0.0.1", int(port)))
+        except OSError as error:
+            raise CommandError(f"Không mở được {addr}: {error.strerror}", returncode=2) from None

@@ -2,6 +2,7 @@
 the public verification pages with gunicorn (pre-forked worker processes, threads for keep-alive
 connections); static files are collected with compressed copies and come from WhiteNoise.
 The shared cache's table (rate limits, sign-in counters) is created if missing.
+Background tasks run in `hocba worker`, a process of its own beside this one (docs/jobs.md).
 `hocba runserver` remains for development."""
 
 from __future__ import annotations
