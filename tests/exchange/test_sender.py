@@ -4,10 +4,12 @@ misbehaves: what is retried, what pauses, what is split, what the school sees.""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -219,3 +221,34 @@ def test_a_record_waiting_to_be_sent_again_goes_at_once_after_send_now_or_resend
     outbox().update(state="REJECTED", package=None, next_attempt_at=later)
     assert services.resend(outbox()) == FEW
     assert services.pack(SCHOOL, now=now).records == FEW
+
+
+@live
+def test_each_package_is_posted_as_soon_as_it_is_sealed(proxy, sender, settings):
+    settings.EXCHANGE_PACKAGE_RECORDS = 2
+    school_with_outbox(signed_records(FEW))
+    school_account()
+    round_ = services.run_once(sender)
+    assert (round_.packed, round_.submitted) == (3, 3)
+    sealed = list(outgoing().order_by("created_at", "pk"))
+    arrived = {str(r.package_id): r.received_at for r in received()}
+    # the warehouse had each package before the next one was sealed
+    for package, following in itertools.pairwise(sealed):
+        assert arrived[str(package.package_id)] <= following.created_at
+    accepted_once(FEW)
+
+
+@live
+def test_what_waits_in_the_outbox_is_sent_when_the_transaction_that_filled_it_commits(
+    warehouse, settings
+):
+    settings.UPSTREAM_URL = f"{warehouse}/api/v1/warehouse"
+    school_account()
+    with transaction.atomic():
+        school_with_outbox(signed_records(FEW))
+        services.send_soon()
+        assert not received().exists()  # nothing leaves before the commit
+    # the round ran when the transaction committed (the test suite runs tasks as they are
+    # enqueued; `hocba worker` runs them otherwise), and the warehouse answered in it
+    accepted_once(FEW)
+    assert outgoing().get().state == "DONE"

@@ -1,7 +1,7 @@
 """Three instances on loopback — a school, the Sở's warehouse, the Ministry's warehouse — each
 with its own `hocba` processes (a web server; at the warehouses, `hocba worker` too) and its own
 database, talking HTTP. The Sở's warehouse is killed in the middle of the school's submissions
-and the school's sender is killed too; both are started again, and every issued record ends
+and the school's worker (which sends) is killed too; both are started again, and every issued record ends
 accepted exactly once at the Sở and at the Ministry, with the counts agreeing in
 `hocba warehouse stats`."""
 
@@ -196,23 +196,24 @@ def test_school_to_province_to_ministry_survives_killed_processes(tmp_path, proc
 
     serve(processes, "bo", bo, bo_port)
     serve(processes, "so", so, so_port)
+    # each instance's `hocba worker` runs its tasks: the rounds of sending that issuing (at the
+    # school) and accepting (at the Sở, to forward) enqueued, and the processing of packages
     processes.start("bo-worker", bo, "worker", "--interval", "0.3")
     processes.start("so-worker", so, "worker", "--interval", "0.3")
-    processes.start("so-forwarder", so, "exchange", "send", "--loop", "--interval", "0.3")
-    processes.start("school-sender", school, "exchange", "send", "--loop", "--interval", "0.3")
+    processes.start("school-worker", school, "worker", "--interval", "0.3")
 
-    # kill the Sở's warehouse as soon as it holds a first package, then the school's sender
+    # kill the Sở's warehouse as soon as it holds a first package, then the school's worker
     wait_for(
         "a first package at the Sở",
         lambda: query(so_dir, "select count(*) from warehouse_receivedpackage")[0][0] >= 1,
     )
     processes.kill("so")
     time.sleep(1.0)
-    processes.kill("school-sender")
+    processes.kill("school-worker")
     left = query(school_dir, "select count(*) from exchange_outboxitem where state!='ACCEPTED'")
     assert left[0][0] > 0, "the crash came too late to matter"
     serve(processes, "so", so, so_port)
-    processes.start("school-sender", school, "exchange", "send", "--loop", "--interval", "0.3")
+    processes.start("school-worker", school, "worker", "--interval", "0.3")
 
     def everything_answered() -> bool:
         school_left = query(

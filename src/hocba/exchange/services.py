@@ -5,12 +5,14 @@ again (or a warehouse that went away and came back) ends with every record answe
 once:
 
 - `enqueue` writes the outbox row inside the transaction that issues the version (it listens
-  to `records.signals.record_issued`);
+  to `records.signals.record_issued`), and enqueues a round of sending for when it commits
+  (`send_soon`; a round is a task, `send_round`, run by `hocba worker`, which enqueues the next
+  round while anything is on its way);
 - `pack` builds and seals a package and marks its rows in one transaction; a package is never
   larger than the sender's limit (`EXCHANGE_PACKAGE_BYTES`, counted on the sealed bytes), nor
   than what the warehouse was found to take;
-- `submit` posts a built package; the warehouse keeps one package per id, so posting again after
-  a lost answer is harmless;
+- `submit` posts a built package (a round posts each as soon as it is sealed); the warehouse
+  keeps one package per id, so posting again after a lost answer is harmless;
 - `poll` asks for the answers and records them (DUPLICATE counts as accepted: the warehouse
   already holds exactly these bytes; a transient answer such as PROCESSING_FAILED, or none,
   puts the row back in the outbox to be sent again after a wait, longer each time);
@@ -85,7 +87,8 @@ SENT_AGAIN_LATER = "học bạ sẽ được gửi lại"
 
 def enqueue(version: Any) -> OutboxItem:
     """The outbox row for an issued version (called inside the issuing transaction). Rows are
-    written whether or not an upstream is configured yet: configuring one later sends them."""
+    written whether or not an upstream is configured yet: configuring one later sends them.
+    With an upstream, a round of sending is enqueued for when the transaction commits."""
     record = version.record
     item, _ = OutboxItem.objects.get_or_create(
         record_id=record.record_id,
@@ -98,6 +101,7 @@ def enqueue(version: Any) -> OutboxItem:
             "school_year": record.school_year.name,
         },
     )
+    send_soon()
     return item
 
 
@@ -120,6 +124,7 @@ def enqueue_forward(entry: pkg.Entry, facts: Any) -> OutboxItem:
             "school_year": facts.school_year,
         },
     )
+    send_soon()
     return item
 
 
@@ -300,6 +305,10 @@ def pause_sending(sender_code: str, code: str, message: str, now: dt.datetime) -
     state.save()
     log.warning("sending for %s paused: %s %s", sender_code, code, message)
     return state
+
+
+def _paused(sender_code: str) -> bool:
+    return SenderState.objects.filter(sender_code=sender_code).exclude(code="").exists()
 
 
 def _resume(sender_code: str) -> None:
@@ -527,27 +536,48 @@ class Round:
         return not self.waiting and not self.ready
 
 
-def _pack_sender(sender_code: str, now: dt.datetime, result: Round) -> None:
+def _submit_packed(
+    client: Client, package: OutgoingPackage, now: dt.datetime, result: Round
+) -> bool:
+    """Post a package just sealed; True if the warehouse holds it."""
+    result.packed += 1
+    if submit(client, package, now):
+        result.submitted += 1
+        return True
+    if package.last_error:
+        result.errors.append(f"{package.package_id}: {package.last_error}")
+    return False
+
+
+def _pack_sender(client: Client, sender_code: str, now: dt.datetime, result: Round) -> None:
+    """Pack the sender's waiting rows, posting each package as soon as it is sealed (the
+    warehouse starts on the first while the next is being sealed). A refusal that pauses the
+    sender ends the packing: the rows left wait in the outbox with the reason."""
     state = SenderState.objects.filter(sender_code=sender_code).first()
     try:
         if state is None or not state.paused:
-            while pack(sender_code, now=now) is not None:
-                result.packed += 1
+            while (package := pack(sender_code, now=now)) is not None:
+                submitted = _submit_packed(client, package, now, result)
+                if not submitted and _paused(sender_code):
+                    return  # refused: the rows left wait with the reason
             return
         result.paused.append(sender_code)
         due = state.next_attempt_at is None or state.next_attempt_at <= now
         in_flight = OutgoingPackage.objects.filter(
             sender_code=sender_code, state__in=IN_FLIGHT
         ).exists()
-        if due and not in_flight and pack(sender_code, limit=1, now=now) is not None:
-            result.packed += 1  # one record tries the way again
+        if due and not in_flight:
+            package = pack(sender_code, limit=1, now=now)
+            if package is not None:  # one record tries the way again
+                _submit_packed(client, package, now, result)
     except (Refused, SignerError) as error:
         pause_sending(sender_code, error.code, error.message, now)
         result.errors.append(f"{sender_code}: {error}")
 
 
 def run_once(client: Client, now: dt.datetime | None = None) -> Round:
-    """One round: pack what waits, submit what is built and due, poll what was submitted."""
+    """One round: pack what waits, posting each package as it is sealed; post what was built
+    before and is due; poll what was submitted."""
     now = now or timezone.now()
     result = Round()
     senders = (
@@ -556,7 +586,7 @@ def run_once(client: Client, now: dt.datetime | None = None) -> Round:
         .distinct()
     )
     for sender_code in sorted(set(senders)):
-        _pack_sender(sender_code, now, result)
+        _pack_sender(client, sender_code, now, result)
     built = OutgoingPackage.objects.filter(_due(now), state=OutgoingPackage.State.BUILT)
     for package in built:
         if submit(client, package, now):
@@ -601,6 +631,105 @@ def set_credential(sender_code: str, client_id: str, secret: str) -> Credential:
 def resend(items: Iterable[OutboxItem]) -> int:
     """Put rejected rows back in the outbox (a new package carries them)."""
     pks = [i.pk for i in items if i.state == OutboxItem.State.REJECTED]
+    send_soon()
     return OutboxItem.objects.filter(pk__in=pks, state=OutboxItem.State.REJECTED).update(
         state=OutboxItem.State.PENDING, package=None, next_attempt_at=None
     )
+
+
+# --- rounds as tasks (`hocba worker`) ----------------------------------------------------------
+
+POLL_SECONDS = 2.0
+"""How soon a round asks again about packages the warehouse has not answered yet."""
+QUEUED_KEY = "exchange:round-queued"
+PLANNED_KEY = "exchange:round-planned"
+
+
+def send_soon() -> None:
+    """Enqueue a round of sending (`hocba.exchange.tasks.send_outbox`) for when the current
+    transaction commits, if an upstream is configured: a batch that issues many records
+    enqueues one round, not one per record (until a round starts, another is not enqueued)."""
+    if settings.UPSTREAM_URL:
+        transaction.on_commit(_enqueue_round, robust=True)
+
+
+def _enqueue_round() -> None:
+    from django.core.cache import cache
+
+    from hocba.exchange.tasks import send_outbox
+
+    if cache.add(QUEUED_KEY, 1, timeout=600):
+        send_outbox.enqueue()
+
+
+def send_round() -> Round | None:
+    """What the task does: one round with the upstream warehouse (None without one), and the
+    next round scheduled while packages are on their way or rows wait for their time."""
+    from django.core.cache import cache
+
+    cache.delete(QUEUED_KEY)  # what is issued from now on enqueues another round
+    client = _kept_client()
+    if client is None:
+        return None
+    result = run_once(client)
+    when = next_round_at()
+    if when is not None:
+        plan_round(when)
+    return result
+
+
+_CLIENT: tuple[str, Client] | None = None
+
+
+def _kept_client() -> Client | None:
+    """This process's client of the upstream warehouse, kept from round to round (with its
+    connections and access tokens: a round every few seconds does not sign in every time)."""
+    from hocba.exchange.client import upstream_client
+
+    global _CLIENT
+    if _CLIENT is None or _CLIENT[0] != settings.UPSTREAM_URL:
+        client = upstream_client()
+        if client is None:
+            return None
+        _CLIENT = (settings.UPSTREAM_URL, client)
+    return _CLIENT[1]
+
+
+def next_round_at(now: dt.datetime | None = None) -> dt.datetime | None:
+    """When a round has something to do next: soon while the warehouse has packages to
+    answer or rows are due, else when the first wait ends (None: nothing waits)."""
+    now = now or timezone.now()
+    soon = now + dt.timedelta(seconds=POLL_SECONDS)
+    in_flight = OutgoingPackage.objects.filter(state__in=IN_FLIGHT)
+    if in_flight.filter(_due(now)).exists():
+        return soon
+    paused = list(SenderState.objects.exclude(code="").values_list("sender_code", flat=True))
+    pending = OutboxItem.objects.filter(state=OutboxItem.State.PENDING)
+    if pending.filter(_due(now)).exclude(sender_code__in=paused).exists():
+        return soon
+    waits = [
+        *in_flight.values_list("next_attempt_at", flat=True),
+        *pending.exclude(sender_code__in=paused).values_list("next_attempt_at", flat=True),
+        *SenderState.objects.exclude(code="").values_list("next_attempt_at", flat=True),
+    ]
+    later = [w for w in waits if w is not None]
+    if pending.filter(sender_code__in=paused).exists() and not later:
+        return soon
+    return max(min(later), soon) if later else None
+
+
+def plan_round(when: dt.datetime) -> None:
+    """Enqueue a round to run at `when`, unless one is already planned before it (on a queue
+    that cannot wait, such as the test suite's, nothing is planned)."""
+    from django.core.cache import cache
+
+    from hocba.exchange.tasks import send_outbox
+
+    if not send_outbox.get_backend().supports_defer:
+        return
+    planned = cache.get(PLANNED_KEY)
+    now = timezone.now().timestamp()
+    if isinstance(planned, float) and now < planned <= when.timestamp():
+        return
+    cache.set(PLANNED_KEY, when.timestamp(), timeout=int(when.timestamp() - now) + 60)
+    send_outbox.using(run_after=when).enqueue()

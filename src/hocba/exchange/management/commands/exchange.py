@@ -1,7 +1,8 @@
 """`hocba exchange …`: sending issued records to the upstream warehouse.
 
 - `send [--loop] [--interval S] [--now]` — pack, seal, submit and collect answers (one round, or
-  until stopped; safe to kill and start again at any moment); `--now` first drops the waits
+  until stopped; safe to kill and start again at any moment); `hocba worker` does the same by
+  itself (what fills the outbox enqueues a round); `--now` first drops the waits
   (after a cause was fixed); an upstream in plain http on the network is refused (exit 2,
   UPSTREAM_INSECURE) before anything is sent;
 - `status` — the outbox: waiting / sent / accepted / rejected, with the reasons of rejections,
