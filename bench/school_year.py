@@ -15,20 +15,24 @@ through, in the order and the processes a deployment runs them:
    the render batch of what it issued, as the signing pages do: drawing starts while the next
    school signs.
 3. **pdf**: render batches (`documents.tasks.render_batch`) run by the workers: PDF/A views drawn
-   with typst and sealed with the school's key. The stage's time is from the first batch's start
-   to the last one's end, so it overlaps signing and sending.
-4. **send**: the exchange sender (`exchange.services.send_all`, what `hocba exchange send --loop`
-   runs; not a task yet) packs, seals and submits to the embedded warehouse (`HOCBA_UPSTREAM_URL=
-   embedded`) and polls until every record is answered. It starts when signing ends, while views
-   are still being drawn, as a school's sender would.
-5. **warehouse**: each package received is processed by a task (`warehouse.tasks.
-   process_package`: full verification of every record, storage, counts) on the same workers.
-   Its time is from the first package's start to the last one's end.
+   with typst and sealed with the school's key, then the class bundles. The stage's time is from
+   the first batch's start to the last one's end, so it overlaps signing and sending.
+4. **send**: issuing enqueues a round of sending (`exchange.tasks.send_outbox`) when its
+   transaction commits; the workers' rounds pack, seal and post each package to the embedded
+   warehouse (`HOCBA_UPSTREAM_URL=embedded`) and poll until every record is answered. Its time
+   is from the first round's start to the last one's end.
+5. **warehouse**: the embedded warehouse receives each package and processes it (full
+   verification of every record, storage, counts) inside the round that posts it; from the
+   first package received to the last one processed.
+
+The run ends when every view is drawn and every record answered (`after_signing`: how long
+that took after the last seal batch).
 
 Workers: `--workers` `hocba worker` processes (default: as many as the machine has cores, what
 docs/jobs.md advises for one machine), started before the timed part on the same database (the
-database queue, `django-tasks-db`); one machine running the site, the sender and the workers is
-what a school's own deployment looks like.
+database queue, `django-tasks-db`): one machine running the site (this process builds and signs
+as its pages do) beside its workers, which is what a school's own deployment looks like. The
+workers run every queue; views, sending and the warehouse share them.
 
 The limit, measured in the same run after the stages: the unavoidable work alone, as many raw
 PKCS#11 signatures (CKM_RSA_PKCS over a SHA-256 DigestInfo) as the run made — record signatures,
@@ -150,7 +154,8 @@ def _accounts(demo: Any) -> None:
 
 WARM = ("hocba.documents.tasks", "hocba.documents.seal", "hocba.documents.render",
         "hocba.documents.view", "hocba.warehouse.tasks", "hocba.warehouse.services",
-        "hocba.signing.verify", "pyhanko.sign.signers", "pypdf", "typst")  # fmt: skip
+        "hocba.signing.verify", "hocba.exchange.tasks", "pyhanko.sign.signers", "pypdf",
+        "typst")  # fmt: skip
 """Modules the tasks import when they first run."""
 
 
@@ -216,37 +221,11 @@ def _span(queue: str) -> tuple[int, float, float, dt.datetime | None, dt.datetim
     return len(rows), (last - first).total_seconds(), busy, first, last
 
 
-def _timed_client() -> Any:
-    from hocba.warehouse.embedded import EmbeddedClient
-
-    class TimedClient(EmbeddedClient):
-        """The embedded warehouse, with the time spent in it (receiving and processing)."""
-
-        seconds = 0.0
-
-        def submit(self, sender_code: str, data: bytes) -> dict[str, Any]:
-            start = time.perf_counter()
-            try:
-                return super().submit(sender_code, data)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-        def status(self, sender_code: str, package_id: str) -> dict[str, Any] | None:
-            start = time.perf_counter()
-            try:
-                return super().status(sender_code, package_id)
-            finally:
-                self.seconds += time.perf_counter() - start
-
-    return TimedClient()
-
-
 def _stages(demo: Any, profiler: cProfile.Profile | None) -> dict[str, Any]:
     from django.db.models import Count
 
     from hocba.demo.grades import sign_all_records
     from hocba.exchange.models import OutboxItem
-    from hocba.exchange.services import send_all
     from hocba.jobs.models import Job
     from hocba.organizations.models import Role, RoleAssignment
     from hocba.records.models import RecordVersion, State
@@ -288,23 +267,20 @@ def _stages(demo: Any, profiler: cProfile.Profile | None) -> dict[str, Any]:
         render_jobs += [batch.progress_id for batch in draw_issued(keeper, issued)]
     times["signing"] = time.perf_counter() - mark
 
-    _log("sending (views are drawn meanwhile)…")
-    mark = time.perf_counter()
-    client = _timed_client()
-    send_all(client, rounds=100_000, pause=0.2)
-    times["send"] = time.perf_counter() - mark
-    times["warehouse"] = client.seconds
-
+    _log("waiting for the workers: views, sending, the warehouse…")
     mark = time.perf_counter()
     _wait_for(
-        "render batches",
+        "render batches and sending",
         lambda: (
             not Job.objects.filter(pk__in=render_jobs)
             .exclude(state__in=[Job.State.DONE, Job.State.FAILED])
             .exists()
+            and OutboxItem.objects.filter(state=OutboxItem.State.ACCEPTED).count()
+            + OutboxItem.objects.filter(state=OutboxItem.State.REJECTED).count()
+            >= out["records"]
         ),
     )
-    times["pdf_after_send"] = time.perf_counter() - mark
+    times["after_signing"] = time.perf_counter() - mark
     total = time.perf_counter() - start
     if profiler:
         profiler.disable()
@@ -394,7 +370,7 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
     profiler = cProfile.Profile() if profile else None
     with _workers(workers, environment, profile):
         found = _stages(demo, profiler)
-        spans = {queue: _span(queue) for queue in ("documents", "warehouse")}
+        spans = {queue: _span(queue) for queue in ("documents", "exchange", "warehouse")}
     views = Document.objects.count()
     packages = OutgoingPackage.objects.count()
     record_signatures = sum(found["signatures"].values())
@@ -411,14 +387,24 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
     times = found["times"]
     render_n, render_span, render_busy, render_first, render_last = spans["documents"]
     store_n = spans["warehouse"][0]
+    send_n, send_span, send_busy, _first, _last = spans["exchange"]
+    from hocba.warehouse.models import ReceivedPackage
+
+    received = list(ReceivedPackage.objects.values_list("received_at", "processed_at"))
+    warehouse_busy = sum((b - a).total_seconds() for a, b in received if b)
+    warehouse_span = (
+        (max(b for _a, b in received if b) - min(a for a, _b in received)).total_seconds()
+        if received
+        else 0.0
+    )
     accepted = found["outbox"].get("ACCEPTED", 0)
     stages = {
         "records": round(times["records"], 2),
         "signing": round(times["signing"], 2),
         "pdf": round(render_span, 2),
-        "send": round(times["send"], 2),
-        "warehouse_in_send": round(times["warehouse"], 2),
-        "pdf_wait_after_send": round(times["pdf_after_send"], 2),
+        "send": round(send_span, 2),
+        "warehouse": round(warehouse_span, 2),
+        "after_signing": round(times["after_signing"], 2),
     }
     if profile and profiler:
         profiler.dump_stats(str(profile / "main.prof"))
@@ -440,9 +426,15 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
         workers=workers,
         schools=len(demo.schools),
         stage_seconds=stages,
-        stages_note="pdf: the render tasks on the workers, first start to last end (it overlaps "
-        "signing and sending); warehouse_in_send is part of send",
-        render_task_busy_seconds=round(render_busy, 2),
+        stages_note="pdf, send: their tasks on the workers, first start to last end; warehouse: "
+        "first package received to last processed (inside the send rounds); they overlap "
+        "signing and each other; after_signing: from the last seal batch to every view drawn "
+        "and every record answered",
+        busy_seconds={
+            "render_tasks": round(render_busy, 2),
+            "send_tasks": round(send_busy, 2),
+            "warehouse_processing": round(warehouse_busy, 2),
+        },
         counts={
             "records_built": found["records"],
             "records_refused": found["refused"],
@@ -452,6 +444,7 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
             "outbox": found["outbox"],
             "accepted": accepted,
             "render_tasks": render_n,
+            "send_tasks": send_n,
             "warehouse_tasks": store_n,
             "failed_jobs": len(found["failed_jobs"]),
         },
@@ -461,9 +454,9 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
             "signing": "service (signing.services.sign_records); its end enqueues the render "
             "batches (workflow.services.draw_issued)",
             "pdf": "task documents.tasks.render_batch on hocba worker",
-            "send": "service (exchange.services.send_all), not a task",
-            "warehouse": "inside send: the embedded client processes each package as it "
-            "submits it (warehouse.services.process); warehouse.tasks.process_package runs only "
+            "send": "task exchange.tasks.send_outbox on hocba worker, enqueued by issuing",
+            "warehouse": "inside the send rounds: the embedded client processes each package as "
+            "it submits it (warehouse.services.process); warehouse.tasks.process_package runs "
             "for packages received over HTTP",
         },
         render_first_start=render_first.isoformat() if render_first else None,
