@@ -2,9 +2,9 @@
 by the warehouse.
 
 The school: the demo province's four schools (primary, lower secondary, upper secondary, GDTX),
-2,000 students in all (500 each; `--quick`: 200), built with `hocba demo`'s builder without its
-planted identity problems, their grade books filled, decided and locked, and the development
-PKI's SoftHSM2 tokens made. None of that is timed. Then, timed, the stages a school goes
+2,000 students in all (500 each; `--quick`: 160, 40 each), built with `hocba demo`'s builder
+without its planted identity problems, their grade books filled, decided and locked, and the
+development PKI's SoftHSM2 tokens made. None of that is timed. Then, timed, the stages a school goes
 through, in the order and the processes a deployment runs them:
 
 1. **records**: `records.services.build_records` for each school, as its principal (a service
@@ -469,13 +469,13 @@ def run(students: int, workers: int, database: str, profile: Path | None) -> Non
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="200 students")
+    parser.add_argument("--quick", action="store_true", help="160 students")
     parser.add_argument("--students", type=int, default=0, help="students in all (default 2000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--profile", type=Path, help="write cProfile files in this folder")
     args = parser.parse_args()
-    students = args.students or (200 if args.quick else 2000)
+    students = args.students or (160 if args.quick else 2000)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     with postgres() if args.postgres else nullcontext("") as database:
