@@ -11,6 +11,7 @@ from cryptography import x509
 
 from hocba.formats import build
 from hocba.formats.model import Record
+from hocba.formats.report import Report
 from hocba.signing.certs import TrustStore
 from hocba.signing.dev.pki import DevPki, create, new_key
 from hocba.signing.revocation import RevocationChecker
@@ -72,5 +73,5 @@ def make_kit(path: Path, ocsp_url: str = "http://127.0.0.1:9/ocsp") -> Kit:
     return Kit(pki, signers)
 
 
-def failed_codes(report: dict) -> set[str]:
-    return {c.get("code", "") for c in report["checks"] if c["status"] == "FAIL"}
+def failed_codes(report: Report) -> set[str]:
+    return {c.code or "" for c in report.checks if c.status == "FAIL"}

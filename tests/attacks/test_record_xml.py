@@ -28,7 +28,7 @@ def kit(tmp_path_factory):
 @pytest.fixture(scope="module")
 def issued(kit):
     content = kit.signed()
-    assert kit.verifier().verify(content)["verdict"] == "VALID"
+    assert kit.verifier().verify(content).verdict == "VALID"
     return content
 
 
@@ -37,12 +37,12 @@ def revocation(kit):
     record = sample_record(version=2, event="CANCEL", status=2, reason="Cấp nhầm",
                            replaces_version=1)  # fmt: skip
     content = kit.signed(record)
-    assert kit.verifier().verify(content)["verdict"] == "RECORD_REVOKED"
+    assert kit.verifier().verify(content).verdict == "RECORD_REVOKED"
     return content
 
 
 def refused_with(report, code):
-    assert report["verdict"] == "MALFORMED" and not report["valid"], report
+    assert report.verdict == "MALFORMED" and not report.valid, report
     assert code in failed_codes(report), report
 
 
@@ -83,7 +83,7 @@ def test_a_comment_inside_the_status_or_event_of_a_revocation_does_not_hide_it(
 @pytest.mark.parametrize("node", [b"<!---->", b"<!-- 9 -->", b"<![CDATA[]]>", b"<?v 2?>"])
 def test_markup_inside_a_signed_fact_is_refused(kit, issued, element, at, node):
     report = kit.verifier().verify(split(issued, element, at, node))
-    assert report["verdict"] == "MALFORMED" and failed_codes(report) & REFUSED, report
+    assert report.verdict == "MALFORMED" and failed_codes(report) & REFUSED, report
 
 
 def _content_positions(text: str) -> list[int]:
@@ -114,7 +114,7 @@ def test_a_comment_instruction_or_cdata_anywhere_in_a_signed_record_is_malformed
     text = issued.decode()
     at = data.draw(st.sampled_from(_content_positions(text)), label="position")
     report = kit.verifier().verify((text[:at] + node + text[at:]).encode())
-    assert report["verdict"] == "MALFORMED", (at, node, report)
+    assert report.verdict == "MALFORMED", (at, node, report)
     # a CDATA section outside the root element is not even well-formed XML
     expected = REFUSED | ({"XML_MALFORMED"} if node.startswith("<![CDATA[") else set())
     assert failed_codes(report) & expected, report
@@ -142,7 +142,7 @@ def test_a_signed_version_number_has_one_spelling(kit, spelling):
 def test_a_signed_cancel_event_is_a_revocation_whatever_its_status(kit):
     record = sample_record(version=2, event="CANCEL", status=1, reason="Sai", replaces_version=1)
     report = kit.verifier().verify(kit.signed(record))
-    assert report["verdict"] == "RECORD_REVOKED" and report["record"]["status"] == "REVOKED"
+    assert report.verdict == "RECORD_REVOKED" and report.record.status == "REVOKED"
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_a_record_in_another_encoding_is_malformed(kit, revocation, encode):
     commented = split(revocation, b"TRANG_THAI", 0, b"<!---->").decode()
     for text in (revocation.decode(), commented):
         report = kit.verifier().verify(encode(text))
-        assert report["verdict"] == "MALFORMED" and not report["valid"], report
+        assert report.verdict == "MALFORMED" and not report.valid, report
 
 
 def test_a_package_entry_is_read_through_the_same_refusal(issued):

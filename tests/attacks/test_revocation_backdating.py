@@ -157,9 +157,9 @@ def verify(kit: Kit, content: bytes, source: str) -> dict[str, Any]:
 
 def failed_revocations(report: dict[str, Any]) -> set[tuple[str, str, str, str]]:
     return {
-        (c["slot"], c.get("source", ""), c.get("code", ""), c.get("reason", ""))
-        for c in report["checks"]
-        if c["check"] == "revocation" and c["status"] == "FAIL"
+        (c.slot, c.source or "", c.code or "", c.reason or "")
+        for c in report.checks
+        if c.check == "revocation" and c.status == "FAIL"
     }
 
 
@@ -169,11 +169,11 @@ def failed_revocations(report: dict[str, Any]) -> set[tuple[str, str, str, str]]
 def test_a_signature_backdated_before_a_revocation_for_a_compromised_key_does_not_stand(
     kit, ca, backdated, slot, reason, source
 ):
-    assert verify(kit, backdated, source)["verdict"] == "VALID"
+    assert verify(kit, backdated, source).verdict == "VALID"
     ca.revoke(kit.signers[slot].certificate, reason)
 
     report = verify(kit, backdated, source)
-    assert report["verdict"] == "REVOKED_CERTIFICATE" and not report["valid"]
+    assert report.verdict == "REVOKED_CERTIFICATE" and not report.valid
     assert {(where, src) for where, src, _, _ in failed_revocations(report)} == {(slot, source)}
     named = "" if reason is None else reason.value
     assert {(code, why) for _, _, code, why in failed_revocations(report)} == {
@@ -189,9 +189,9 @@ def test_a_revocation_that_says_nothing_against_the_key_leaves_earlier_signature
 ):
     ca.revoke(kit.signers[slot].certificate, reason)
 
-    assert verify(kit, backdated, source)["verdict"] == "VALID"
+    assert verify(kit, backdated, source).verdict == "VALID"
     report = verify(kit, after, source)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert failed_revocations(report) == {(slot, source, "CERT_REVOKED", reason.value)}
 
 
@@ -201,5 +201,5 @@ def test_a_certificate_revoked_for_a_compromised_key_signs_nothing_new_either(
 ):
     ca.revoke(kit.signers["KY_PHAT_HANH"].certificate, Reason.key_compromise)
     report = verify(kit, after, source)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert failed_revocations(report) == {("KY_PHAT_HANH", source, "CERT_REVOKED", "keyCompromise")}

@@ -132,9 +132,9 @@ def school(tmp_path: Path) -> School:
 
 def failed_revocations(report: dict[str, Any]) -> list[tuple[str, str]]:
     return [
-        (c["slot"], c.get("source", ""))
-        for c in report["checks"]
-        if c["check"] == "revocation" and c["status"] == "FAIL"
+        (c.slot, c.source or "")
+        for c in report.checks
+        if c.check == "revocation" and c.status == "FAIL"
     ]
 
 
@@ -152,13 +152,13 @@ def test_a_running_verifier_sees_a_certificate_revoked_in_a_new_crl_within_the_i
 ):
     signed = school.sign()
     verifier = school.verifier(REFRESH)
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
 
     school.pki.revoke(school.signers[slot].certificate, when=before_signing())
     wait_past(time.time() + REFRESH)
 
     report = verifier.verify(signed)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     expected = len(SUBJECTS) if slot == "GVBM" else 1
     assert failed_revocations(report) == [(slot, "crl")] * expected
 
@@ -178,7 +178,7 @@ def test_a_record_signed_with_a_stolen_key_after_its_revocation_is_refused_by_a_
 ):
     verifier = school.verifier(REFRESH)
     honest = school.sign()
-    assert verifier.verify(honest)["verdict"] == "VALID"
+    assert verifier.verify(honest).verdict == "VALID"
 
     # signing times are written to the second: the key is stolen in a later second
     time.sleep(1.05)
@@ -191,11 +191,11 @@ def test_a_record_signed_with_a_stolen_key_after_its_revocation_is_refused_by_a_
     wait_past(time.time() + REFRESH)
 
     report = verifier.verify(forged)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert {where for where, _ in failed_revocations(report)} == {slot}
     # signed before the revocation, the honest record keeps its signatures only when the
     # reason says nothing against the key
-    assert verifier.verify(honest)["verdict"] == honest_verdict
+    assert verifier.verify(honest).verdict == honest_verdict
 
 
 def test_a_crl_whose_next_update_passes_is_read_again_before_the_interval(school):
@@ -203,13 +203,13 @@ def test_a_crl_whose_next_update_passes_is_read_again_before_the_interval(school
     verifier = school.verifier(refresh=3600)  # only the nextUpdate can make it look again
     short = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3)
     school.write_crl(next_update=short)
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
 
     school.pki.revoke(school.signers["CBQL"].certificate, when=before_signing())
     wait_past(short.timestamp())
 
     report = verifier.verify(signed)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert failed_revocations(report) == [("CBQL", "crl")]
 
 
@@ -218,29 +218,29 @@ def test_a_crl_past_its_next_update_with_no_newer_one_is_not_believed(school):
     verifier = school.verifier(refresh=3600)
     short = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
     school.write_crl(next_update=short)
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
 
     wait_past(short.timestamp())  # the publisher fell silent: the CRL may hide a revocation
 
     report = verifier.verify(signed)
-    assert report["verdict"] == "INDETERMINATE"
-    unknown = [c for c in report["checks"] if c["check"] == "revocation"]
-    assert unknown and all(c["status"] == "UNKNOWN" for c in unknown)
+    assert report.verdict == "INDETERMINATE"
+    unknown = [c for c in report.checks if c.check == "revocation"]
+    assert unknown and all(c.status == "UNKNOWN" for c in unknown)
 
 
 def test_a_crl_file_caught_half_written_keeps_the_last_good_copy(school):
     signed = school.sign()
     verifier = school.verifier(REFRESH)
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
     good = school.pki.crl_path.read_bytes()
     school.pki.crl_path.write_bytes(good[: len(good) // 2])
     wait_past(time.time() + REFRESH)
 
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
 
     school.pki.revoke(school.signers["GVCN"].certificate, when=before_signing())
     wait_past(time.time() + REFRESH)
-    assert verifier.verify(signed)["verdict"] == "REVOKED_CERTIFICATE"
+    assert verifier.verify(signed).verdict == "REVOKED_CERTIFICATE"
 
 
 def crl_pem(
@@ -282,7 +282,7 @@ def test_every_crl_of_the_issuer_is_asked_and_one_listing_the_certificate_revoke
         path.write_bytes(crl_pem(school, listing, number=7))
     checker = RevocationChecker.from_files([str(path) for path in files], use_ocsp=False)
     report = Verifier(school.verifier(REFRESH).trust, checker).verify(signed)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert {where for where, _ in failed_revocations(report)} == {slot}
 
 
@@ -295,18 +295,18 @@ def test_a_crl_replaced_by_an_older_copy_is_not_believed(school):
     older = crl_pem(school, [], number=41)
     school.pki.crl_path.write_bytes(crl_pem(school, [revoked], number=42))
     verifier = school.verifier(REFRESH)
-    assert verifier.verify(signed)["verdict"] == "REVOKED_CERTIFICATE"
+    assert verifier.verify(signed).verdict == "REVOKED_CERTIFICATE"
 
     school.pki.crl_path.write_bytes(older)
     wait_past(time.time() + REFRESH)
     report = verifier.verify(signed)
-    assert report["verdict"] == "INDETERMINATE"
-    assert {c["status"] for c in report["checks"] if c["check"] == "revocation"} == {"UNKNOWN"}
+    assert report.verdict == "INDETERMINATE"
+    assert {c.status for c in report.checks if c.check == "revocation"} == {"UNKNOWN"}
 
     # a newer CRL is believed again (the certificate taken off the list: a hold released)
     school.pki.crl_path.write_bytes(crl_pem(school, [], number=43))
     wait_past(time.time() + REFRESH)
-    assert verifier.verify(signed)["verdict"] == "VALID"
+    assert verifier.verify(signed).verdict == "VALID"
 
 
 def test_an_older_crl_configured_beside_a_newer_one_is_not_believed(school, tmp_path):
@@ -317,7 +317,7 @@ def test_an_older_crl_configured_beside_a_newer_one_is_not_believed(school, tmp_
     older.write_bytes(crl_pem(school, [revoked], number=8))  # listed, then taken off
     checker = RevocationChecker.from_files([str(older), str(newer)], use_ocsp=False)
     report = Verifier(school.verifier(REFRESH).trust, checker).verify(signed)
-    assert report["verdict"] == "VALID"
+    assert report.verdict == "VALID"
 
 
 # --- OCSP ------------------------------------------------------------------------------------
@@ -349,15 +349,15 @@ def test_an_ocsp_answer_is_asked_again_and_the_revocation_seen(ocsp_school, vali
     with LoopbackServer(counted, port):
         verifier = school.verifier(refresh, use_ocsp=True, crls=False)
         first = verifier.verify(signed)
-        assert first["verdict"] == "VALID"
-        assert {c.get("source") for c in first["checks"] if c["check"] == "revocation"} == {"ocsp"}
+        assert first.verdict == "VALID"
+        assert {c.source for c in first.checks if c.check == "revocation"} == {"ocsp"}
         started = time.time()
 
         school.pki.revoke(school.signers["GVBM"].certificate, when=before_signing())
         wait_past(started + min(valid_for, refresh))
 
         report = verifier.verify(signed)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
+    assert report.verdict == "REVOKED_CERTIFICATE"
     assert failed_revocations(report) == [("GVBM", "ocsp")] * len(SUBJECTS)
     assert any(moment > started for moment in asked)
 
@@ -410,10 +410,8 @@ def test_a_replayed_ocsp_answer_past_its_next_update_is_not_believed(ocsp_school
     yesterday = responder(school, valid_for=dt.timedelta(hours=1), age=dt.timedelta(days=1))
     with LoopbackServer(yesterday, port):
         report = school.verifier(REFRESH, use_ocsp=True, crls=crls).verify(signed)
-    assert report["verdict"] == verdict
-    assert not [
-        c for c in report["checks"] if c["check"] == "revocation" and c.get("source") == "ocsp"
-    ]
+    assert report.verdict == verdict
+    assert not [c for c in report.checks if c.check == "revocation" and c.source == "ocsp"]
 
 
 # --- bounded caches --------------------------------------------------------------------------
@@ -472,18 +470,18 @@ def hostile_uploads(count: int, padding: int = 0) -> Iterator[bytes]:
 
 def test_a_flood_of_uploads_with_new_certificates_leaves_every_cache_within_its_bound(school):
     verifier = school.verifier(REFRESH)
-    assert verifier.verify(school.sign())["verdict"] == "VALID"
+    assert verifier.verify(school.sign()).verdict == "VALID"
     per_upload = len(SUBJECTS) + 3
     uploads = 2 * limits.CERTIFICATE_FACTS_CACHED // per_upload
     for content in hostile_uploads(uploads):
-        assert verifier.verify(content)["verdict"] == "UNTRUSTED_SIGNER"
+        assert verifier.verify(content).verdict == "UNTRUSTED_SIGNER"
     # the caches of the worker (private: nothing else shows what a process holds)
     assert len(verifier._facts) <= limits.CERTIFICATE_FACTS_CACHED
     assert len(profile._CERTS) <= limits.CERTIFICATES_CACHED
     assert len(verifier.trust._chains) <= limits.CERTIFICATE_CHAINS_CACHED
     assert profile._NEW_CERTS.used <= limits.UNTRUSTED_CERTIFICATE_BYTES_CACHED
     # the school's own certificates are still known, and verify as before
-    assert verifier.verify(school.sign())["verdict"] == "VALID"
+    assert verifier.verify(school.sign()).verdict == "VALID"
 
 
 def resident_mib() -> float:
@@ -499,7 +497,7 @@ def test_a_thousand_uploads_with_large_new_certificates_leave_the_worker_within_
     gc.collect()
     start = resident_mib()
     for content in uploads:
-        assert verifier.verify(content)["verdict"] == "UNTRUSTED_SIGNER"
+        assert verifier.verify(content).verdict == "UNTRUSTED_SIGNER"
     gc.collect()
     grown = resident_mib() - start
     print(f"resident memory grew by {grown:.1f} MiB")

@@ -255,7 +255,7 @@ def test_the_persons_id_in_another_attribute_does_not_make_an_outsider_the_signe
         ]
     )
     report = verdict_with(kit, slot, kit.person(subject))
-    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
+    assert report.verdict == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
 
 
 @pytest.mark.parametrize(
@@ -282,11 +282,11 @@ def test_a_tax_code_outside_a_single_uid_does_not_make_a_school_seal(kit, subjec
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN")]
                      + [x509.NameAttribute(oid, value) for oid, value in subject])  # fmt: skip
     report = verdict_with(kit, "KY_PHAT_HANH", kit.person(name))
-    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
+    assert report.verdict == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
 
 
 def test_the_holders_own_certificates_still_sign(kit):
-    assert kit.verifier().verify(kit.signed())["verdict"] == "VALID"
+    assert kit.verifier().verify(kit.signed()).verdict == "VALID"
 
 
 @pytest.mark.parametrize("slot", ["GVBM", "GVCN", "CBQL"])
@@ -305,7 +305,7 @@ def test_a_personal_certificate_as_vietnamese_providers_issue_it_signs_for_its_h
          x509.NameAttribute(NameOID.COMMON_NAME, "Nguyễn Văn Ký")]
         + [x509.NameAttribute(NameOID.USER_ID, value) for value in values]
     )  # fmt: skip
-    assert verdict_with(kit, slot, kit.person(subject))["verdict"] == "VALID"
+    assert verdict_with(kit, slot, kit.person(subject)).verdict == "VALID"
 
 
 @pytest.mark.parametrize("slot", ["GVBM", "GVCN", "CBQL"])
@@ -315,7 +315,7 @@ def test_a_certificate_naming_two_people_signs_for_neither(kit, slot):
          x509.NameAttribute(NameOID.USER_ID, f"PID:{OUTSIDER_ID}")]
     )  # fmt: skip
     report = verdict_with(kit, slot, kit.person(subject))
-    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
+    assert report.verdict == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in failed_codes(report)
 
 
 # --- signing through the service (the development PKI of the demo, its trusted CA) ---------

@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hocba.formats import build, parse_untrusted
+from hocba.formats.report import Report
 from hocba.signing.dev.pki import new_key
 from hocba.signing.dev.servers import LoopbackServer
 from hocba.signing.signers import Pkcs12Signer
@@ -64,10 +65,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def assert_a_report(report: dict[str, Any]) -> None:
-    assert report["verdict"] in VERDICTS, report
-    assert report["valid"] is (report["verdict"] == "VALID")
-    assert isinstance(report["checks"], list) and report["checks"]
+def assert_a_report(report: Report) -> None:
+    assert report.verdict in VERDICTS, report
+    assert report.valid is (report.verdict == "VALID")
+    assert isinstance(report.checks, tuple) and report.checks
 
 
 # --- certificates that name a trusted CA as their issuer ------------------------------------
@@ -127,7 +128,7 @@ def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
 @pytest.fixture(scope="module")
 def issued(kit: Kit) -> bytes:
     content = kit.signed()
-    assert kit.verifier().verify(content)["verdict"] == "VALID"
+    assert kit.verifier().verify(content).verdict == "VALID"
     return content
 
 
@@ -144,18 +145,16 @@ def test_a_certificate_naming_a_trusted_ca_but_signed_otherwise_is_an_untrusted_
 ):
     report = kit.verifier().verify(signed_with(kit, slot, forged(kit, slot, kind)))
     assert_a_report(report)
-    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert report.verdict == "UNTRUSTED_SIGNER"
     assert [
-        (c["status"], c.get("code"))
-        for c in report["checks"]
-        if c["check"] == "certificate" and c["slot"] == slot
+        (c.status, c.code) for c in report.checks if c.check == "certificate" and c.slot == slot
     ] == [("FAIL", "CHAIN_UNTRUSTED")]
 
 
 def test_the_same_record_read_by_a_warehouse_gives_a_report(kit):
     content = signed_with(kit, "CBQL", forged(kit, "CBQL", "ed25519"))
     report = kit.verifier().verify_parsed(parse_untrusted(content, keep_whitespace=True))
-    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert report.verdict == "UNTRUSTED_SIGNER"
 
 
 _CERTIFICATE = re.compile(rb"<ds:X509Certificate>([A-Za-z0-9+/=]+)</ds:X509Certificate>")
@@ -200,7 +199,7 @@ def test_any_change_to_a_certificate_inside_a_signature_gives_a_report(kit, issu
     report = kit.verifier().verify(content)
     assert_a_report(report)
     if mutated != der:
-        assert report["verdict"] != "VALID"
+        assert report.verdict != "VALID"
 
 
 class BrokenChecker:
@@ -214,9 +213,9 @@ def test_an_unforeseen_fault_is_a_malformed_report_with_its_own_code(kit, issued
     verifier = kit.verifier()
     verifier.revocation = BrokenChecker()  # type: ignore[assignment]
     report = verifier.verify(issued)
-    assert report["verdict"] == "MALFORMED" and not report["valid"]
+    assert report.verdict == "MALFORMED" and not report.valid
     assert failed_codes(report) == {"XML_UNREADABLE"}
-    assert report["checks"][0]["message"]
+    assert report.checks[0].message()
 
 
 # --- the command line and the API ------------------------------------------------------------
@@ -405,9 +404,7 @@ def two_singles(kit: Kit, first: bytes, second: bytes) -> bytes:
 
 def revocations(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [
-        (c["status"], c.get("source", ""), c.get("code", ""))
-        for c in report["checks"]
-        if c["check"] == "revocation"
+        (c.status, c.source or "", c.code or "") for c in report.checks if c.check == "revocation"
     ]
 
 
@@ -434,7 +431,7 @@ def test_an_ocsp_answer_holding_two_single_responses_is_read_for_the_one_asked(
     responder.answer = answer
     report = responder.verifier().verify(ocsp_issued)
     assert_a_report(report)
-    assert report["verdict"] == verdict
+    assert report.verdict == verdict
     assert {source for _, source, _ in revocations(report)} == {"ocsp"}
 
 
@@ -462,7 +459,7 @@ def test_any_change_to_an_ocsp_answer_gives_a_report(responder, ocsp_issued, goo
     responder.answer = lambda request: change(good_answer(request))
     report = responder.verifier().verify(ocsp_issued)
     assert_a_report(report)
-    assert report["verdict"] in ("VALID", "INDETERMINATE", "REVOKED_CERTIFICATE")
+    assert report.verdict in ("VALID", "INDETERMINATE", "REVOKED_CERTIFICATE")
 
 
 @pytest.mark.parametrize("field_", ["issuer_name_hash", "issuer_key_hash", "serial"])
@@ -490,11 +487,9 @@ def test_an_ocsp_answer_about_another_certificate_is_not_believed(
     finally:
         kit.pki.index["revoked"].clear()
         kit.pki.write_crl()
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
-    cbql_checks = [
-        c for c in report["checks"] if c["check"] == "revocation" and c["slot"] == "CBQL"
-    ]
-    assert [(c["status"], c.get("source")) for c in cbql_checks] == [("FAIL", "crl")]
+    assert report.verdict == "REVOKED_CERTIFICATE"
+    cbql_checks = [c for c in report.checks if c.check == "revocation" and c.slot == "CBQL"]
+    assert [(c.status, c.source) for c in cbql_checks] == [("FAIL", "crl")]
 
 
 def delegate(
@@ -579,10 +574,10 @@ def test_a_delegated_responder_is_believed_only_when_the_ca_gave_it_ocsp_signing
     responder.answer = answer
     report = responder.verifier().verify(ocsp_issued)
     if believed:
-        assert report["verdict"] == "REVOKED_CERTIFICATE"
+        assert report.verdict == "REVOKED_CERTIFICATE"
         assert {source for _, source, _ in revocations(report)} == {"ocsp"}
     else:  # no answer from OCSP: the CRL (which lists nothing) answers
-        assert report["verdict"] == "VALID"
+        assert report.verdict == "VALID"
         assert {source for _, source, _ in revocations(report)} == {"crl"}
 
 
@@ -598,7 +593,7 @@ def test_a_responder_dripping_its_answer_holds_the_verifier_no_longer_than_the_d
     elapsed = time.monotonic() - started
     # four certificates asked in turn, each exchange cut at its deadline; the CRL answers
     assert elapsed < 4 * deadline + 1.5, elapsed
-    assert report["verdict"] == "VALID"
+    assert report.verdict == "VALID"
     assert {source for _, source, _ in revocations(report)} == {"crl"}
 
 
@@ -625,7 +620,7 @@ def test_an_ocsp_answer_larger_than_the_limit_is_dropped_unread(
         responder.headers = [("Content-Length", str(total + 2048))]
     responder.answer = endless
     report = responder.verifier().verify(ocsp_issued)
-    assert report["verdict"] == "VALID"
+    assert report.verdict == "VALID"
     assert {source for _, source, _ in revocations(report)} == {"crl"}
     # four certificates asked; what the responder could write before the connection closed
     # (socket buffers) is far from all it offered

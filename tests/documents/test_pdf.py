@@ -89,7 +89,7 @@ def pdf_verifier(pki, sites=(BASE,)):
 
 
 def failing(report):
-    return {(c["check"], c.get("code")) for c in report["checks"] if c["status"] == "FAIL"}
+    return {(c.check, c.code) for c in report.checks if c.status == "FAIL"}
 
 
 def text_of(pdf: bytes, tmp_path, how: str = "-layout") -> str:
@@ -316,17 +316,17 @@ def test_pdfsig_finds_the_seal_valid_and_trusted(pki, sealed, tmp_path):
 
 def test_the_sealed_view_verifies(pki, sealed):
     report = pdf_verifier(pki).verify(sealed)
-    assert report["verdict"] == "VALID", failing(report)
-    assert report["checks"][0]["level"] == "B-B"
-    pdf_checks = {c["check"]: c["status"] for c in report["checks"][:3]}
+    assert report.verdict == "VALID", failing(report)
+    assert report.checks[0].level == "B-B"
+    pdf_checks = {c.check: c.status for c in report.checks[:3]}
     assert pdf_checks == {
         "pdf_signature": "PASS",
         "embedded_xml": "PASS",
         "view_matches_xml": "PASS",
     }
-    assert report["record"]["record_id"] == sample_record().envelope.record_id
+    assert report.record.record_id == sample_record().envelope.record_id
     # the XML's own checks follow
-    assert any(c["check"] == "signature" and c["slot"] == "KY_PHAT_HANH" for c in report["checks"])
+    assert any(c.check == "signature" and c.slot == "KY_PHAT_HANH" for c in report.checks)
 
 
 def _update(sealed: bytes, change) -> bytes:
@@ -348,17 +348,17 @@ def test_a_score_changed_after_sealing_is_reported(pki, sealed):
         writer.update_container(stream)
 
     report = pdf_verifier(pki).verify(_update(sealed, change))
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
     assert ("view_matches_xml", "PDF_PAGE_CONTENT_CHANGED") in failing(report)
-    changed = next(c for c in report["checks"] if c.get("code") == "PDF_PAGE_CONTENT_CHANGED")
-    assert changed["revision"] == 2 and changed["detail"]  # pyHanko's explanation
+    changed = next(c for c in report.checks if c.code == "PDF_PAGE_CONTENT_CHANGED")
+    assert changed.revision == 2 and changed.detail  # pyHanko's explanation
 
 
 def test_a_replaced_embedded_xml_is_reported(pki, sealed, signed):
     other = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.9</DIEM_CA_NAM>")
     assert other != signed
     report = pdf_verifier(pki).verify(_replace_xml(sealed, other))
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
     assert ("embedded_xml", "EMBEDDED_XML_REPLACED") in failing(report)
 
 
@@ -368,7 +368,7 @@ def test_a_stripped_seal_is_reported(pki, sealed, renderer, signed):
     unsealed = renderer.render(signed)
     assert sealed.startswith(unsealed) and seal.byte_range[0] == 0
     report = pdf_verifier(pki).verify(unsealed)
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
     assert ("pdf_signature", "PDF_NOT_SEALED") in failing(report)
 
 
@@ -390,20 +390,20 @@ def test_a_view_that_does_not_match_its_xml_is_reported(pki, renderer, sealer, s
     data, when = view_of(changed, BASE)
     lying = sealer.seal(renderer.render_view(data, signed, qr_svg(data["address"]), when))
     report = pdf_verifier(pki).verify(lying)
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
     assert failing(report) == {("view_matches_xml", "VIEW_MISMATCH")}
 
 
 def test_a_seal_by_another_school_is_reported(pki, renderer, signed):
     stranger = Sealer(Pkcs12Signer(*pki.issue_org("0100000000", "Trường khác")), [pki.issuing])
     report = pdf_verifier(pki).verify(stranger.seal(renderer.render(signed)))
-    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert report.verdict == "UNTRUSTED_SIGNER"
     assert ("pdf_signature", "PDF_SIGNER_MISMATCH") in failing(report)
 
 
 def test_not_a_pdf_is_malformed(pki):
     report = pdf_verifier(pki).verify(b"%PDF-1.7 garbage")
-    assert report["verdict"] == "MALFORMED"
+    assert report.verdict == "MALFORMED"
 
 
 def test_a_pdf_that_is_not_a_record_view_is_malformed(pki, tmp_path):
@@ -412,7 +412,7 @@ def test_a_pdf_that_is_not_a_record_view_is_malformed(pki, tmp_path):
     (tmp_path / "letter.typ").write_text("Kính gửi phụ huynh học sinh", encoding="utf-8")
     letter = typst.compile(str(tmp_path / "letter.typ"))
     report = pdf_verifier(pki).verify(letter)
-    assert report["verdict"] == "MALFORMED" and report["record"] is None
+    assert report.verdict == "MALFORMED" and report.record is None
     assert failing(report) == {
         ("pdf_signature", "PDF_NOT_SEALED"),
         ("embedded_xml", "EMBEDDED_XML_MISSING"),
@@ -458,8 +458,8 @@ def test_with_a_time_stamping_authority_the_seal_is_long_term(pki, renderer, sig
     assert len(dss["/OCSPs"]) >= 1 and len(dss["/Certs"]) >= 2  # answers of the dev responder
     for view in (sealed, archived.getvalue()):
         report = pdf_verifier(pki).verify(view)
-        assert report["verdict"] == "VALID", failing(report)
-        assert report["checks"][0]["level"] == "B-LT"
+        assert report.verdict == "VALID", failing(report)
+        assert report.checks[0].level == "B-LT"
 
 
 def test_an_update_that_writes_the_same_objects_again_stays_valid(pki, sealed):
@@ -468,7 +468,7 @@ def test_an_update_that_writes_the_same_objects_again_stays_valid(pki, sealed):
         writer.update_root()
 
     report = pdf_verifier(pki).verify(_update(sealed, rewrite))
-    assert report["verdict"] == "VALID", failing(report)
+    assert report.verdict == "VALID", failing(report)
 
 
 def test_views_naming_many_addresses_are_drawn_again_by_one_compiler(
@@ -488,5 +488,5 @@ def test_views_naming_many_addresses_are_drawn_again_by_one_compiler(
     for view in views:
         for verifier in (pdf_verifier(pki, sites), pdf_verifier(pki, sites)):
             report = verifier.verify(view)
-            assert report["verdict"] == "VALID", failing(report)
+            assert report.verdict == "VALID", failing(report)
     assert len(built) <= 1

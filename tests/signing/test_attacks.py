@@ -66,7 +66,7 @@ def standard(signers):
 
 
 def codes(report):
-    return {c.get("code") for c in report["checks"] if c["status"] != "PASS"}
+    return {c.code for c in report.checks if c.status != "PASS"}
 
 
 @pytest.fixture(scope="module")
@@ -76,16 +76,16 @@ def signed(signers):
 
 def test_a_correctly_signed_record_is_valid(pki, signed):
     report = verifier(pki).verify(signed)
-    assert report["verdict"] == "VALID" and report["valid"]
-    signatures = [c for c in report["checks"] if c["check"] == "signature"]
-    assert [(c["slot"], c["target"]) for c in signatures] == [
+    assert report.verdict == "VALID" and report.valid
+    signatures = [c for c in report.checks if c.check == "signature"]
+    assert [(c.slot, c.target) for c in signatures] == [
         ("GVBM", "mon-TOAN"),
         ("GVBM", "mon-GDTC"),
         ("GVCN", "thongtinhocba"),
         ("CBQL", "data"),
         ("KY_PHAT_HANH", "data"),
     ]
-    assert report["record"]["status"] == "ISSUED"
+    assert report.record.status == "ISSUED"
 
 
 def test_ecdsa_p256_keys_sign_too(pki):
@@ -97,7 +97,7 @@ def test_ecdsa_p256_keys_sign_too(pki):
     }
     content = sign_all(build(sample_record()), ["TOAN", "GDTC"], lambda slot, _: ec_signers[slot])
     assert b"ecdsa-sha256" in content
-    assert verifier(pki).verify(content)["verdict"] == "VALID"
+    assert verifier(pki).verify(content).verdict == "VALID"
 
 
 @pytest.mark.parametrize(
@@ -113,18 +113,18 @@ def test_ecdsa_p256_keys_sign_too(pki):
 )
 def test_a_signature_outside_the_profile_is_malformed(pki, signed, old, new):
     report = verifier(pki).verify(signed.replace(old, new, 1))
-    assert report["verdict"] == "TAMPERED"
-    failed = [c for c in report["checks"] if c["status"] == "FAIL"]
-    assert failed[0]["code"] == "MALFORMED_SIGNATURE" and failed[0]["target"] == "mon-TOAN"
+    assert report.verdict == "TAMPERED"
+    failed = [c for c in report.checks if c.status == "FAIL"]
+    assert failed[0].code == "MALFORMED_SIGNATURE" and failed[0].target == "mon-TOAN"
 
 
 def test_a_score_changed_after_signing(pki, signed):
     tampered = signed.replace(b"<DIEM_CA_NAM>8.3</DIEM_CA_NAM>", b"<DIEM_CA_NAM>9.3</DIEM_CA_NAM>")
     report = verifier(pki).verify(tampered)
-    assert report["verdict"] == "TAMPERED"
-    failed = [c for c in report["checks"] if c["status"] == "FAIL"]
-    assert failed[0]["target"] == "mon-TOAN" and failed[0]["code"] == "DIGEST_MISMATCH"
-    assert failed[0]["message"] == "Nội dung đã bị thay đổi sau khi ký"
+    assert report.verdict == "TAMPERED"
+    failed = [c for c in report.checks if c.status == "FAIL"]
+    assert failed[0].target == "mon-TOAN" and failed[0].code == "DIGEST_MISMATCH"
+    assert failed[0].message() == "Nội dung đã bị thay đổi sau khi ký"
 
 
 def test_a_signature_copied_from_another_record(pki, signers, signed):
@@ -142,7 +142,7 @@ def test_a_signature_copied_from_another_record(pki, signers, signed):
     end2 = signed.index(b"</GVBM>", start2) + len(b"</GVBM>")
     forged = signed[:start2] + copied_slot + signed[end2:]
     report = verifier(pki).verify(forged)
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
 
 
 def test_signature_wrapping_with_a_duplicated_id(pki, signed):
@@ -164,8 +164,8 @@ def test_signature_wrapping_with_a_duplicated_id(pki, signed):
     hidden.append(copy.deepcopy(shown))
     shown.find(f"{ns}DIEM_CA_NAM").text = "9.9"
     report = verifier(pki).verify(serialize(root))
-    assert report["verdict"] in ("TAMPERED", "MALFORMED")
-    if report["verdict"] == "TAMPERED":
+    assert report.verdict in ("TAMPERED", "MALFORMED")
+    if report.verdict == "TAMPERED":
         assert "DUPLICATE_ID" in codes(report)
 
 
@@ -173,12 +173,12 @@ def test_signature_wrapping_with_a_moved_target(pki, signers, signed):
     # the GVBM signature for Toán is pointed at another subject's result
     moved = signed.replace(b'URI="#mon-TOAN"', b'URI="#mon-GDTC"', 1)
     report = verifier(pki).verify(moved)
-    assert report["verdict"] == "TAMPERED"
+    assert report.verdict == "TAMPERED"
     assert "WRONG_TARGET" in codes(report) or "DIGEST_MISMATCH" in codes(report)
     relabelled = signed.replace(b'MON="mon-TOAN"', b'MON="mon-GDTC"', 1).replace(
         b'MON="mon-GDTC"', b'MON="mon-TOAN"', 1
     )
-    assert verifier(pki).verify(relabelled)["verdict"] != "VALID" or relabelled == signed
+    assert verifier(pki).verify(relabelled).verdict != "VALID" or relabelled == signed
 
 
 def test_another_teachers_certificate_in_a_gvbm_slot(pki, signers):
@@ -189,7 +189,7 @@ def test_another_teachers_certificate_in_a_gvbm_slot(pki, signers):
 
     content = sign_all(build(sample_record()), ["TOAN", "GDTC"], wrong)
     report = verifier(pki).verify(content)
-    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert report.verdict == "UNTRUSTED_SIGNER"
     assert "SIGNER_MISMATCH" in codes(report)
 
 
@@ -208,7 +208,7 @@ def test_an_expired_certificate(pki, signers):
         return expired if slot == "GVCN" else standard(signers)(slot, subject)
 
     report = verifier(pki).verify(sign_all(build(sample_record()), ["TOAN", "GDTC"], signer_for))
-    assert report["verdict"] == "UNTRUSTED_SIGNER"
+    assert report.verdict == "UNTRUSTED_SIGNER"
     assert "CERT_NOT_VALID_AT_SIGNING" in codes(report)
 
 
@@ -220,7 +220,7 @@ def test_a_certificate_from_an_unknown_ca(tmp_path, pki, signers):
         return foreign if slot == "CBQL" else standard(signers)(slot, subject)
 
     report = verifier(pki).verify(sign_all(build(sample_record()), ["TOAN", "GDTC"], signer_for))
-    assert report["verdict"] == "UNTRUSTED_SIGNER" and "CHAIN_UNTRUSTED" in codes(report)
+    assert report.verdict == "UNTRUSTED_SIGNER" and "CHAIN_UNTRUSTED" in codes(report)
 
 
 def revoked_principal(pki):
@@ -237,11 +237,9 @@ def test_a_revoked_certificate_by_crl(pki, signers):
 
     content = sign_all(build(sample_record()), ["TOAN", "GDTC"], signer_for)
     report = verifier(pki).verify(content)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
-    revocation = [
-        c for c in report["checks"] if c["check"] == "revocation" and c["status"] == "FAIL"
-    ]
-    assert revocation[0]["code"] == "CERT_REVOKED" and revocation[0]["source"] == "crl"
+    assert report.verdict == "REVOKED_CERTIFICATE"
+    revocation = [c for c in report.checks if c.check == "revocation" and c.status == "FAIL"]
+    assert revocation[0].code == "CERT_REVOKED" and revocation[0].source == "crl"
 
 
 def test_a_revoked_certificate_by_ocsp(tmp_path, signers):
@@ -266,16 +264,16 @@ def test_a_revoked_certificate_by_ocsp(tmp_path, signers):
     content = sign_all(build(sample_record()), ["TOAN", "GDTC"], signer_for)
     with LoopbackServer(ocsp_app(pki), port):
         report = verifier(pki, use_ocsp=True, crls=False).verify(content)
-    assert report["verdict"] == "REVOKED_CERTIFICATE"
-    failed = [c for c in report["checks"] if c["check"] == "revocation" and c["status"] == "FAIL"]
-    assert failed[0]["source"] == "ocsp"
-    good = [c for c in report["checks"] if c["check"] == "revocation" and c["status"] == "PASS"]
-    assert good and all(c["source"] == "ocsp" for c in good)
+    assert report.verdict == "REVOKED_CERTIFICATE"
+    failed = [c for c in report.checks if c.check == "revocation" and c.status == "FAIL"]
+    assert failed[0].source == "ocsp"
+    good = [c for c in report.checks if c.check == "revocation" and c.status == "PASS"]
+    assert good and all(c.source == "ocsp" for c in good)
 
 
 def test_revocation_unknown_when_nothing_answers(pki, signed):
     report = verifier(pki, use_ocsp=True, crls=False).verify(signed)
-    assert report["verdict"] == "INDETERMINATE"
+    assert report.verdict == "INDETERMINATE"
     assert "OCSP_UNREACHABLE" in codes(report)
 
 
@@ -283,7 +281,7 @@ def test_an_extra_signature_appended_by_an_outsider(pki, signers, signed):
     outsider = Pkcs12Signer(*pki.issue_person("001099001234", "Người Lạ"))
     extra = sign_step(signed, "KY_PHAT_HANH", outsider, sig_id="sig-outsider")
     report = verifier(pki).verify(extra)
-    assert report["verdict"] == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in codes(report)
+    assert report.verdict == "UNTRUSTED_SIGNER" and "SIGNER_MISMATCH" in codes(report)
 
 
 def test_a_step_out_of_order(pki, signers):
@@ -296,7 +294,7 @@ def test_a_step_out_of_order(pki, signers):
     content = sign_step(content, "CBQL", signers[PRINCIPAL_ID], when=t0 + 3 * minute)
     content = sign_step(content, "KY_PHAT_HANH", signers["seal"], when=t0 + 4 * minute)
     report = verifier(pki).verify(content)
-    assert report["verdict"] == "INCOMPLETE" and "ORDER_VIOLATION" in codes(report)
+    assert report.verdict == "INCOMPLETE" and "ORDER_VIOLATION" in codes(report)
 
 
 def test_a_missing_step_is_incomplete(pki, signers):
@@ -304,24 +302,24 @@ def test_a_missing_step_is_incomplete(pki, signers):
         build(sample_record()), ["TOAN", "GDTC"], standard(signers), slots=("GVBM", "GVCN", "CBQL")
     )
     report = verifier(pki).verify(content)
-    assert report["verdict"] == "INCOMPLETE" and report["record"]["status"] == "SIGNING"
+    assert report.verdict == "INCOMPLETE" and report.record.status == "SIGNING"
 
 
 def test_a_revoked_record_says_so(pki, signers):
     record = sample_record(version=2, event="CANCEL", status=2, reason="Sai", replaces_version=1)
     content = sign_step(build(record), "CBQL", signers[PRINCIPAL_ID])
     report = verifier(pki).verify(content)
-    assert report["verdict"] == "RECORD_REVOKED" and not report["valid"]
+    assert report.verdict == "RECORD_REVOKED" and not report.valid
 
 
 def test_not_a_record_is_malformed(pki):
-    assert verifier(pki).verify(b"<html/>")["verdict"] == "MALFORMED"
-    assert verifier(pki).verify(b"not xml")["verdict"] == "MALFORMED"
+    assert verifier(pki).verify(b"<html/>").verdict == "MALFORMED"
+    assert verifier(pki).verify(b"not xml").verdict == "MALFORMED"
 
 
 def test_schema_version_of_the_record_is_checked(pki, signed):
     broken = signed.replace(b"<TRANG_THAI>1</TRANG_THAI>", b"<TRANG_THAI>7</TRANG_THAI>")
-    assert verifier(pki).verify(broken)["verdict"] == "MALFORMED"
+    assert verifier(pki).verify(broken).verdict == "MALFORMED"
 
 
 _ = m

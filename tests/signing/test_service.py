@@ -46,7 +46,7 @@ def test_every_demo_record_is_issued_and_verifies(demo):
     check = verifier()
     for version in versions:
         report = check.verify(read_xml(version))
-        assert report["verdict"] == "VALID", [c for c in report["checks"] if c["status"] != "PASS"]
+        assert report.verdict == "VALID", [c for c in report.checks if c.status != "PASS"]
 
 
 def xmlsec_verify(xmlsec, pki_dir, path, xpath):
@@ -174,7 +174,7 @@ def test_a_correction_signed_in_four_steps_supersedes_the_previous_version(demo)
     version = sign_four_steps(draft(demo))
     assert version.state == State.ISSUED
     assert version.record.versions.get(version=1).state == State.SUPERSEDED
-    assert verifier().verify(read_xml(version))["verdict"] == "VALID"
+    assert verifier().verify(read_xml(version)).verdict == "VALID"
 
 
 def test_a_revocation_is_signed_by_the_principal(demo):
@@ -188,9 +188,7 @@ def test_a_revocation_is_signed_by_the_principal(demo):
         signer.close()
     assert report.issued == [version]
     assert record.versions.get(version=1).state == State.REVOKED
-    assert (
-        verifier().verify(read_xml(record.versions.get(version=2)))["verdict"] == "RECORD_REVOKED"
-    )
+    assert verifier().verify(read_xml(record.versions.get(version=2))).verdict == "RECORD_REVOKED"
 
 
 def test_a_certificate_of_someone_else_is_refused(demo):

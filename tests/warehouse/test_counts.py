@@ -22,7 +22,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
+from hocba.signing import package as sealing
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, ReceivedPackage, SchoolCount, StoredRecord
 from hocba.warehouse.services import process, receive
@@ -54,7 +55,7 @@ def reporting(
     entries = [keys.record(SCHOOL) for _ in range(records)]
     counts = [pkg.SchoolCount(SCHOOL.school_code, year, *figures)]
     root = pkg.build(SENDER, entries, counts, created_at=MADE + dt.timedelta(minutes=minutes))
-    row, new = receive(caller(), pkg.seal(root, keys.seal(SCHOOL.tax_code)), inline=False)
+    row, new = receive(caller(), sealing.seal(root, keys.seal(SCHOOL.tax_code)), inline=False)
     assert new
     return row
 

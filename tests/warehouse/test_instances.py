@@ -1,8 +1,8 @@
 """Three instances on loopback — a school, the Sở's warehouse, the Ministry's warehouse — each
 with its own `hocba` processes (a web server; at the warehouses, `hocba worker` too) and its own
 database, talking HTTP. The Sở's warehouse is killed in the middle of the school's submissions
-and the school's worker (which sends) is killed too; both are started again, and every issued record ends
-accepted exactly once at the Sở and at the Ministry, with the counts agreeing in
+and the school's worker (which sends) is killed too; both are started again, and every issued
+record ends accepted exactly once at the Sở and at the Ministry, with the counts agreeing in
 `hocba warehouse stats`."""
 
 from __future__ import annotations

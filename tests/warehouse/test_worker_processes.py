@@ -25,7 +25,7 @@ from django.db import OperationalError, connection
 from django.db.models import QuerySet
 from django.test import override_settings
 
-from hocba.exchange import package as pkg
+from hocba.formats import package as pkg
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Ack, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import receive

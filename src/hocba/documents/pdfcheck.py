@@ -35,7 +35,6 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from typing import Any
 
 from cryptography import x509
 from pyhanko.pdf_utils import generic
@@ -59,93 +58,21 @@ from hocba.documents.seal import FIELD, asn1_certificate
 from hocba.documents.updates import TREE_NODES, info_of, review_updates
 from hocba.documents.view import VIEW_VERSION
 from hocba.formats import XmlRejected, parse_untrusted, slots_of
+from hocba.formats.report import (
+    Check,
+    CheckName,
+    CheckStatus,
+    Code,
+    Report,
+    Verdict,
+    pdf_verdict,
+)
 from hocba.signing.certs import tax_code_of
 from hocba.signing.revocation import Status
-from hocba.signing.verify import TAMPERING, Verifier, _check, _report, _verdict
+from hocba.signing.verify import Verifier
 
 logger = logging.getLogger(__name__)
 
-MESSAGES = {
-    "PDF_UNREADABLE": "Không đọc được tệp PDF",
-    "PDF_DECODE_LIMIT": "Tệp PDF có dữ liệu nén giải ra quá lớn (vượt giới hạn cho phép)",
-    "PDF_TOO_MANY_REVISIONS": "Tệp PDF có quá nhiều lần cập nhật",
-    "PDF_ENCRYPTED": "Tệp PDF được mã hóa, không phải bản thể hiện học bạ",
-    "PDF_BYTE_RANGE_INVALID": "Vùng dữ liệu được ký của chữ ký số trên tệp PDF không hợp lệ",
-    "PDF_NOT_SEALED": "Tệp PDF không có chữ ký số của nhà trường (chữ ký đã bị gỡ bỏ?)",
-    "PDF_SIGNATURE_INVALID": "Chữ ký số trên tệp PDF không hợp lệ: nội dung đã bị thay đổi",
-    "PDF_SIGNER_UNTRUSTED": "Chữ ký số trên tệp PDF không thuộc tổ chức được tin cậy",
-    "PDF_SIGNER_MISMATCH": "Chữ ký số trên tệp PDF không phải của trường ghi trong học bạ",
-    "PDF_SIGNER_REVOKED": "Chứng thư số của chữ ký trên tệp PDF đã bị thu hồi trước thời điểm ký",
-    "PDF_SIGNER_REVOCATION_UNKNOWN": (
-        "Không kiểm tra được tình trạng thu hồi chứng thư số của chữ ký trên tệp PDF"
-    ),
-    "PDF_OTHER_SIGNATURE": "Tệp PDF có thêm chữ ký số khác ngoài chữ ký của nhà trường",
-    "EMBEDDED_XML_MISSING": "Tệp PDF không kèm tệp XML học bạ đã ký",
-    "EMBEDDED_XML_TOO_LARGE": "Tệp XML đính kèm giải nén ra quá lớn (vượt giới hạn một học bạ)",
-    "EMBEDDED_XML_REPLACED": "Tệp XML đính kèm đã bị thay thế sau khi nhà trường ký số",
-    "VIEW_MISMATCH": "Nội dung hiển thị không khớp với tệp XML học bạ đính kèm",
-    "VIEW_LAYOUT_UNKNOWN": (
-        "Bản thể hiện ghi một mẫu trình bày mà hệ thống không dựng lại được, nên không chứng minh "
-        "được trang hiển thị đúng với tệp XML; hãy dùng tệp XML đính kèm"
-    ),
-    "VIEW_ADDRESS_UNKNOWN": (
-        "Mã QR trên bản thể hiện dẫn tới một trang không phải trang xác minh học bạ được công nhận"
-    ),
-    "VIEW_NOT_COMPARED": (
-        "Không so sánh nội dung hiển thị với tệp XML vì chữ ký số trên tệp PDF không đạt"
-    ),
-    "PDF_TRAILING_DATA": (
-        "Tệp PDF có dữ liệu nằm sau điểm kết thúc của lần cập nhật cuối cùng "
-        "(trình đọc PDF có thể hiển thị nội dung khác)"
-    ),
-    "PDF_UNLISTED_OBJECT": (
-        "Tệp PDF có dữ liệu ẩn không được khai báo trong bảng tham chiếu "
-        "(trình đọc PDF có thể hiển thị nội dung khác)"
-    ),
-    "PDF_PAGE_ADDED": "Tệp PDF đã bị thêm, bớt hoặc thay trang sau khi dựng bản thể hiện",
-    "PDF_PAGE_CONTENT_CHANGED": (
-        "Nội dung trang đã bị vẽ thêm hoặc thay thế sau khi dựng bản thể hiện"
-    ),
-    "PDF_VISIBLE_SIGNATURE": "Có chữ ký hiện trên trang được thêm sau khi dựng bản thể hiện",
-    "PDF_ANNOTATION_ADDED": "Có chú thích, con dấu hoặc ô nhập liệu được thêm lên trang",
-    "PDF_FORM_FIELD_ADDED": "Có ô biểu mẫu được thêm vào tệp PDF sau khi dựng bản thể hiện",
-    "PDF_CATALOG_CHANGED": "Cấu trúc tệp PDF (hành động tự chạy, tệp đính kèm…) đã bị thay đổi",
-    "PDF_METADATA_CHANGED": "Tiêu đề, từ khóa hoặc tác giả ghi trong tệp PDF đã bị thay đổi",
-    "PDF_UPDATE_NOT_ALLOWED": "Tệp PDF có phần cập nhật không được phép sau khi dựng bản thể hiện",
-}
-UNUSABLE = {
-    "PDF_UNREADABLE",
-    "PDF_DECODE_LIMIT",
-    "PDF_TOO_MANY_REVISIONS",
-    "PDF_ENCRYPTED",
-    "PDF_BYTE_RANGE_INVALID",
-    "EMBEDDED_XML_MISSING",
-    "EMBEDDED_XML_TOO_LARGE",
-}
-"""Codes of a file that cannot be judged as a view at all (verdict MALFORMED)."""
-UPDATES = {
-    "PDF_PAGE_ADDED",
-    "PDF_PAGE_CONTENT_CHANGED",
-    "PDF_VISIBLE_SIGNATURE",
-    "PDF_ANNOTATION_ADDED",
-    "PDF_FORM_FIELD_ADDED",
-    "PDF_CATALOG_CHANGED",
-    "PDF_METADATA_CHANGED",
-    "PDF_UPDATE_NOT_ALLOWED",
-    "PDF_TRAILING_DATA",
-    "PDF_UNLISTED_OBJECT",
-}
-"""What an update after the drawing brought that a view may not have."""
-PDF_TAMPERING = {
-    "PDF_NOT_SEALED",
-    "PDF_SIGNATURE_INVALID",
-    "PDF_OTHER_SIGNATURE",
-    "EMBEDDED_XML_REPLACED",
-    "VIEW_MISMATCH",
-    "VIEW_LAYOUT_UNKNOWN",
-    "VIEW_ADDRESS_UNKNOWN",
-    *UPDATES,
-}
 _KEYWORDS = re.compile(r"hocba-view:(?P<layout>[^,]*), (?P<address>\S+)")
 """The drawing's keywords: its layout version and its verification address."""
 _ADDRESS = re.compile(r"(?P<base>.+)/[^/?#]+/[0-9]+\?h=[0-9a-f]{12}")
@@ -175,7 +102,7 @@ revision may decode `limits.PDF_DECODED_BYTES` in all."""
 class _Unusable(Exception):
     """The file cannot be judged as a view: a MALFORMED report with this check and code."""
 
-    def __init__(self, check: str, code: str) -> None:
+    def __init__(self, check: CheckName, code: Code) -> None:
         super().__init__(code)
         self.check = check
         self.code = code
@@ -205,9 +132,9 @@ def _attached_xml(resolver: HistoricalResolver | PdfFileReader) -> bytes | None:
                 try:
                     data: bytes = stream.get_object().data
                 except PdfDecodeLimitError:
-                    raise _Unusable("embedded_xml", "EMBEDDED_XML_TOO_LARGE") from None
+                    raise _Unusable(EMBEDDED_XML, Code.EMBEDDED_XML_TOO_LARGE) from None
                 if len(data) > limits.RECORD_XML_BYTES:
-                    raise _Unusable("embedded_xml", "EMBEDDED_XML_TOO_LARGE")
+                    raise _Unusable(EMBEDDED_XML, Code.EMBEDDED_XML_TOO_LARGE)
                 return data
     return None
 
@@ -264,12 +191,16 @@ def shared_renderer() -> Renderer:
 _RENDERER_LOCK = threading.Lock()
 
 
-def _pdf_check(name: str, status: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
-    return _check(name, status, code, MESSAGES.get(code or ""), **extra)
+SEAL, EMBEDDED_XML, VIEW = (
+    CheckName.PDF_SIGNATURE,
+    CheckName.EMBEDDED_XML,
+    CheckName.VIEW_MATCHES_XML,
+)
+PASS, FAIL, UNKNOWN = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.UNKNOWN
 
 
-def _unusable(check: str, code: str) -> dict[str, Any]:
-    return _report(False, "MALFORMED", None, [_pdf_check(check, "FAIL", code)])
+def _unusable(check: CheckName, code: Code) -> Report:
+    return Report(Verdict.MALFORMED, None, (Check(check, FAIL, code),))
 
 
 class PdfVerifier:
@@ -301,11 +232,11 @@ class PdfVerifier:
         with _RENDERER_LOCK:
             return shared_renderer()
 
-    def verify(self, data: bytes) -> dict[str, Any]:
+    def verify(self, data: bytes) -> Report:
         """The report for `data`; a file that cannot be read as a view answers MALFORMED."""
         return self.verify_view(data)[0]
 
-    def verify_view(self, data: bytes) -> tuple[dict[str, Any], bytes | None]:
+    def verify_view(self, data: bytes) -> tuple[Report, bytes | None]:
         """The report for `data`, and the record XML attached to its drawing that the report
         judged (None when the file has none or cannot be read as a view)."""
         try:
@@ -313,61 +244,57 @@ class PdfVerifier:
         except _Unusable as unusable:
             return _unusable(unusable.check, unusable.code), None
         except PdfDecodeLimitError:
-            return _unusable("pdf_signature", "PDF_DECODE_LIMIT"), None
+            return _unusable(SEAL, Code.PDF_DECODE_LIMIT), None
         except Exception:  # whatever a hostile file makes the PDF library raise
             logger.info("unreadable PDF upload", exc_info=True)
-            return _unusable("pdf_signature", "PDF_UNREADABLE"), None
+            return _unusable(SEAL, Code.PDF_UNREADABLE), None
 
-    def _verify(self, data: bytes) -> tuple[dict[str, Any], bytes | None]:
+    def _verify(self, data: bytes) -> tuple[Report, bytes | None]:
         reader = PdfFileReader(io.BytesIO(data), strict=True, decode_limits=DECODE_LIMITS)
         if reader.encrypt_dict is not None:
-            raise _Unusable("pdf_signature", "PDF_ENCRYPTED")
+            raise _Unusable(SEAL, Code.PDF_ENCRYPTED)
         if reader.xrefs.total_revisions > limits.PDF_REVISIONS:
-            raise _Unusable("pdf_signature", "PDF_TOO_MANY_REVISIONS")
+            raise _Unusable(SEAL, Code.PDF_TOO_MANY_REVISIONS)
         drawing = reader.get_historical_resolver(0)
         xml = _attached_xml(drawing)
         seal, others = _seal_of(reader)
         if seal is None:
             if xml is None:  # not a học bạ view at all
-                checks = [
-                    _pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"),
-                    _pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"),
-                ]
-                return _report(False, "MALFORMED", None, checks), None
+                checks = (
+                    Check(SEAL, FAIL, Code.PDF_NOT_SEALED),
+                    Check(EMBEDDED_XML, FAIL, Code.EMBEDDED_XML_MISSING),
+                )
+                return Report(Verdict.MALFORMED, None, checks), None
             report = self.verifier.verify(xml)
-            unsealed = [_pdf_check("pdf_signature", "FAIL", "PDF_NOT_SEALED"), *report["checks"]]
-            return _report(False, "TAMPERED", report["record"], unsealed), xml
+            unsealed = (Check(SEAL, FAIL, Code.PDF_NOT_SEALED), *report.checks)
+            return Report(Verdict.TAMPERED, report.record, unsealed), xml
 
         seal_check = self._seal(seal, reader, xml)
         checks = [seal_check]
-        checks += [_pdf_check("pdf_signature", "FAIL", "PDF_OTHER_SIGNATURE", signer=name)
-                   for name in others]  # fmt: skip
+        checks += [Check(SEAL, FAIL, Code.PDF_OTHER_SIGNATURE, signer=name) for name in others]
         if xml is None:
-            checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_MISSING"))
-            return _report(False, _pdf_verdict(checks), None, checks), None
+            checks.append(Check(EMBEDDED_XML, FAIL, Code.EMBEDDED_XML_MISSING))
+            return Report(pdf_verdict(checks), None, tuple(checks)), None
         if _latest_xml(reader) != xml:
-            checks.append(_pdf_check("embedded_xml", "FAIL", "EMBEDDED_XML_REPLACED"))
+            checks.append(Check(EMBEDDED_XML, FAIL, Code.EMBEDDED_XML_REPLACED))
         else:
-            checks.append(_pdf_check("embedded_xml", "PASS"))
+            checks.append(Check(EMBEDDED_XML, PASS))
         report = self.verifier.verify(xml)
-        if seal_check["status"] == "FAIL":
+        if seal_check.status is FAIL:
             # the verdict is decided: no new drawing for a seal that is broken, untrusted,
             # someone else's or revoked (anyone can make such a file, as many as they like)
-            checks.append(_pdf_check("view_matches_xml", "UNKNOWN", "VIEW_NOT_COMPARED"))
+            checks.append(Check(VIEW, UNKNOWN, Code.VIEW_NOT_COMPARED))
         else:
             checks += self._view(data, reader, drawing, xml)
-        checks += report["checks"]
-        verdict = _pdf_verdict(checks)
-        return _report(verdict == "VALID", verdict, report["record"], checks), xml
+        checks += report.checks
+        return Report(pdf_verdict(checks), report.record, tuple(checks)), xml
 
-    def _seal(
-        self, seal: EmbeddedPdfSignature, reader: PdfFileReader, xml: bytes | None
-    ) -> dict[str, Any]:
+    def _seal(self, seal: EmbeddedPdfSignature, reader: PdfFileReader, xml: bytes | None) -> Check:
         """The seal's own check: intact over the drawing and its own revision, trusted, the
         school's, its certificate not revoked. What follows its revision is the business of
         `review_updates`."""
         if seal.sig_object_type != "/Sig":
-            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID")
+            return Check(SEAL, FAIL, Code.PDF_SIGNATURE_INVALID)
         status = validate_pdf_signature(
             seal,
             signer_validation_context=self._context,
@@ -376,45 +303,47 @@ class PdfVerifier:
         )
         if status.coverage == SignatureCoverageLevel.UNCLEAR:
             # not the two ranges around the signature itself, starting at the first byte
-            raise _Unusable("pdf_signature", "PDF_BYTE_RANGE_INVALID")
+            raise _Unusable(SEAL, Code.PDF_BYTE_RANGE_INVALID)
         seal_cert = x509.load_der_x509_certificate(seal.signer_cert.dump())
         stamped = status.timestamp_validity is not None
         long_term = stamped and "/DSS" in reader.root
-        signer = {
-            "signer": seal_cert.subject.rfc4514_string(),
-            "level": "B-LT" if long_term else "B-T" if stamped else "B-B",
-        }
+        signer = seal_cert.subject.rfc4514_string()
+        level = "B-LT" if long_term else "B-T" if stamped else "B-B"
         covered = status.coverage in (
             SignatureCoverageLevel.ENTIRE_REVISION,
             SignatureCoverageLevel.ENTIRE_FILE,
         )
         if not (status.intact and status.valid and covered):
-            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNATURE_INVALID", **signer)
+            return Check(SEAL, FAIL, Code.PDF_SIGNATURE_INVALID, signer=signer, level=level)
         if not status.trusted:
-            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_UNTRUSTED", **signer)
+            return Check(SEAL, FAIL, Code.PDF_SIGNER_UNTRUSTED, signer=signer, level=level)
         school_tax = record_tax_code(xml) if xml is not None else None
         if school_tax is not None and (not school_tax or tax_code_of(seal_cert) != school_tax):
-            return _pdf_check("pdf_signature", "FAIL", "PDF_SIGNER_MISMATCH", **signer)
+            return Check(SEAL, FAIL, Code.PDF_SIGNER_MISMATCH, signer=signer, level=level)
         stamped_at = (
             status.timestamp_validity.timestamp if status.timestamp_validity is not None else None
         )
-        return self._revocation(seal_cert, stamped_at, status.signer_reported_dt, signer)
+        return self._revocation(seal_cert, stamped_at, status.signer_reported_dt, signer, level)
 
     def _revocation(
         self,
         cert: x509.Certificate,
         stamped_at: dt.datetime | None,
         claimed_at: dt.datetime | None,
-        signer: dict[str, str],
-    ) -> dict[str, Any]:
+        signer: str,
+        level: str,
+    ) -> Check:
         """The seal's certificate asked of the XML verifier's revocation checker. With a time
         stamp (a time nobody chose), a revocation after it leaves the seal valid; without one,
         the rule the XML verifier applies to each signer (`Answer.invalidates`: the time the
         seal keeper wrote is believed only for a revocation whose reason cannot be a stolen
         key). Nobody answering leaves it UNKNOWN."""
         chain = self.verifier.trust.chain(cert)
+        unknown = Check(
+            SEAL, UNKNOWN, Code.PDF_SIGNER_REVOCATION_UNKNOWN, signer=signer, level=level
+        )
         if chain is None or len(chain) < 2:
-            return _pdf_check("pdf_signature", "UNKNOWN", "PDF_SIGNER_REVOCATION_UNKNOWN", **signer)
+            return unknown
         answer = self.verifier.revocation.status(cert, chain[1])
         if stamped_at is not None:
             revoked = answer.status is Status.REVOKED and (
@@ -424,47 +353,52 @@ class PdfVerifier:
             revoked = claimed_at is None or answer.invalidates(claimed_at)
             revoked = revoked and answer.status is Status.REVOKED
         if revoked:
-            return _pdf_check(
-                "pdf_signature", "FAIL", "PDF_SIGNER_REVOKED", source=answer.source, **signer
+            return Check(
+                SEAL,
+                FAIL,
+                Code.PDF_SIGNER_REVOKED,
+                signer=signer,
+                level=level,
+                source=answer.source,
             )
         if answer.status is Status.UNKNOWN:
-            return _pdf_check("pdf_signature", "UNKNOWN", "PDF_SIGNER_REVOCATION_UNKNOWN", **signer)
-        return _pdf_check("pdf_signature", "PASS", revocation=answer.source, **signer)
+            return unknown
+        return Check(SEAL, PASS, signer=signer, level=level, revocation=answer.source)
 
     def _view(
         self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
-    ) -> list[dict[str, Any]]:
+    ) -> list[Check]:
         """`view_matches_xml`: what every later update brought, then the drawing itself."""
         drawn = self._drawing(data, reader, drawing, xml)
         refused = review_updates(reader)
         if refused is None:
             return [drawn]
         code, revision, detail = refused
-        update = _pdf_check("view_matches_xml", "FAIL", code, revision=revision, detail=detail)
-        if drawn["status"] == "FAIL" and drawn.get("code") != code:
+        update = Check(VIEW, FAIL, Code(code), revision=revision, detail=detail)
+        if drawn.status is FAIL and drawn.code != code:
             return [update, drawn]
         return [update]
 
     def _drawing(
         self, data: bytes, reader: PdfFileReader, drawing: HistoricalResolver, xml: bytes
-    ) -> dict[str, Any]:
+    ) -> Check:
         """The first revision is the drawing of `xml`, byte for byte, in the layout this
         verifier draws and with a verification address of a configured site."""
         named = _KEYWORDS.fullmatch(_keywords(drawing))
         address = _ADDRESS.fullmatch(named["address"]) if named is not None else None
         if named is None or address is None:
-            return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
+            return Check(VIEW, FAIL, Code.VIEW_MISMATCH)
         if named["layout"] != VIEW_VERSION:
             # only one layout has ever been issued: a view naming another cannot be shown to
             # be the drawing of its XML (whoever holds the seal key writes the keywords)
-            return _pdf_check("view_matches_xml", "FAIL", "VIEW_LAYOUT_UNKNOWN")
+            return Check(VIEW, FAIL, Code.VIEW_LAYOUT_UNKNOWN)
         base = _site(address["base"])
         if base not in self.verify_urls:
-            return _pdf_check("view_matches_xml", "FAIL", "VIEW_ADDRESS_UNKNOWN", address=base)
+            return Check(VIEW, FAIL, Code.VIEW_ADDRESS_UNKNOWN, address=base)
         try:
             drawn = self.renderer.render(xml, verify_base=base)
         except Exception:  # an XML that cannot be drawn is not what the pages show
-            return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
+            return Check(VIEW, FAIL, Code.VIEW_MISMATCH)
         startxref = _STARTXREF.search(drawn)
         first = reader.xrefs.get_xref_container_info(0)
         if (
@@ -472,8 +406,8 @@ class PdfVerifier:
             and startxref is not None
             and first.declared_startxref == int(startxref.group(1))
         ):
-            return _pdf_check("view_matches_xml", "PASS")
-        return _pdf_check("view_matches_xml", "FAIL", "VIEW_MISMATCH")
+            return Check(VIEW, PASS)
+        return Check(VIEW, FAIL, Code.VIEW_MISMATCH)
 
 
 def record_tax_code(xml: bytes) -> str | None:
@@ -488,26 +422,3 @@ def record_tax_code(xml: bytes) -> str | None:
         return slots_of(root).seal.tax_code
     except XmlRejected:
         return ""
-
-
-def _pdf_verdict(checks: list[dict[str, Any]]) -> str:
-    codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
-    if codes & (PDF_TAMPERING | TAMPERING):
-        return "TAMPERED"
-    if "PDF_SIGNER_REVOKED" in codes:
-        return "REVOKED_CERTIFICATE"
-    if codes & {"PDF_SIGNER_UNTRUSTED", "PDF_SIGNER_MISMATCH"}:
-        return "UNTRUSTED_SIGNER"
-    if codes & UNUSABLE:
-        return "MALFORMED"
-    return _verdict(checks)
-
-
-def unusable_error(report: dict[str, Any]) -> tuple[str, str]:
-    """The code and message that say why a MALFORMED report's file cannot be used: the first
-    failed check that makes it so, else the first failed check."""
-    failed = [c for c in report["checks"] if c["status"] == "FAIL" and c.get("code")]
-    chosen = next((c for c in failed if c["code"] in UNUSABLE), failed[0] if failed else None)
-    if chosen is None:
-        return "MALFORMED", "Tệp không phải học bạ số"
-    return str(chosen["code"]), str(chosen.get("message", ""))

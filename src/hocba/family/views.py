@@ -133,7 +133,7 @@ def shared(request: HttpRequest, token: str) -> HttpResponse:
             "link": link,
             "version": current,
             "verdict": result.verdict,
-            "verdict_text": verification.VERDICTS.get(result.verdict, result.verdict),
+            "verdict_text": verification.verdict_word(result.verdict),
             "summary": verification.public_summary(result),
             "has_pdf": Document.objects.filter(version=current).exists(),
             "token": token,

@@ -44,11 +44,11 @@ def validate(root: etree._Element) -> None:
     try:
         valid = checker.validate(root)
     except etree.Error as error:  # e.g. an entity reference the parser left in place
-        raise XmlRejected("XML_SCHEMA_INVALID", f"Tệp không đúng lược đồ học bạ: {error}") from None
+        raise XmlRejected("XML_SCHEMA_INVALID", errors=str(error)) from None
     if not valid:
         log = checker.error_log
         errors = "; ".join(f"dòng {e.line}: {e.message}" for e in list(log)[:5])  # type: ignore[call-overload]
-        raise XmlRejected("XML_SCHEMA_INVALID", f"Tệp không đúng lược đồ học bạ: {errors}")
+        raise XmlRejected("XML_SCHEMA_INVALID", errors=errors)
 
 
 def _q(name: str) -> str:

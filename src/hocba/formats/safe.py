@@ -20,6 +20,7 @@ import re
 
 from lxml import etree
 
+from hocba.formats.report import MESSAGES, Code
 from hocba.limits import RECORD_XML_BYTES
 
 MAX_BYTES = RECORD_XML_BYTES
@@ -29,12 +30,17 @@ _DECLARATIONS = re.compile(rb"<!(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.I
 
 
 class XmlRejected(ValueError):
-    """The document was refused; `code` is stable, `message` is Vietnamese."""
+    """The document was refused; `code` is stable (a `Code` of the verification report),
+    `params` fill its message (`hocba.formats.report.MESSAGES`), `message` is that message in
+    Vietnamese."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
+    def __init__(self, code: str, message: str | None = None, **params: str) -> None:
         self.code = code
+        self.params = params
+        if message is None:
+            message = MESSAGES[Code(code)].text("vi", params)
         self.message = message
+        super().__init__(f"{code}: {message}")
 
 
 def _parser(keep_whitespace: bool) -> etree.XMLParser:
@@ -106,31 +112,29 @@ def parse_untrusted(
     """The root element of `data`, or XmlRejected. Signature verification keeps whitespace
     exactly as received (`keep_whitespace`); reading a record drops blank text."""
     if not isinstance(data, bytes | bytearray):
-        raise XmlRejected("XML_NOT_BYTES", "Dữ liệu XML phải là chuỗi byte")
+        raise XmlRejected("XML_NOT_BYTES")
     if len(data) > max_bytes:
-        raise XmlRejected(
-            "XML_TOO_LARGE", f"Tệp XML quá lớn ({len(data)} byte, tối đa {max_bytes} byte)"
-        )
+        raise XmlRejected("XML_TOO_LARGE", size=str(len(data)), limit=str(max_bytes))
     encoding = _declared_encoding(data)
     if encoding is not None:
-        raise XmlRejected("XML_ENCODING_FORBIDDEN", "Tệp XML phải mã hóa UTF-8")
+        raise XmlRejected("XML_ENCODING_FORBIDDEN")
     declares = _pair_at(data, b"<!")
     match = _DECLARATIONS.search(data) if declares else None
     if match:
         kind = match.group(1).decode().upper()
         code = "XML_DTD_FORBIDDEN" if kind == "DOCTYPE" else "XML_DECLARATION_FORBIDDEN"
-        raise XmlRejected(code, f"Tệp XML chứa khai báo <!{kind}>, không được phép")
+        raise XmlRejected(code, kind=kind)
     try:
         root = etree.fromstring(bytes(data), parser=_PARSERS[keep_whitespace])
     except etree.XMLSyntaxError as error:
-        raise XmlRejected("XML_MALFORMED", f"Tệp XML không đúng cú pháp: {error.msg}") from None
+        raise XmlRejected("XML_MALFORMED", error=str(error.msg)) from None
     if not declares and not _pair_at(data, b"<?", _after_declaration(data)):
         # (UTF-8) bytes with no "<!" hold no DTD, entity, declaration, comment or CDATA section,
         # and with no "<?" after the XML declaration no processing instruction either
         return root
     tree = root.getroottree()
     if getattr(tree.docinfo, "doctype", "") or tree.docinfo.internalDTD is not None:
-        raise XmlRejected("XML_DTD_FORBIDDEN", "Tệp XML chứa DTD, không được phép")
+        raise XmlRejected("XML_DTD_FORBIDDEN")
     _refuse_other_nodes(root, declares)
     return root
 
@@ -144,20 +148,16 @@ def _refuse_other_nodes(root: etree._Element, declares: bool) -> None:
         any(isinstance(node, _INSTRUCTIONS) for node in around)
         or next(root.iter(etree.Entity, etree.ProcessingInstruction), None) is not None
     ):
-        raise XmlRejected("XML_DECLARATION_FORBIDDEN", "Tệp XML chứa thực thể hoặc chỉ thị xử lý")
+        raise XmlRejected("XML_DECLARATION_FORBIDDEN")
     if (
         any(isinstance(node, etree._Comment) for node in around)
         or next(root.iter(etree.Comment), None) is not None
     ):
-        raise XmlRejected(
-            "XML_COMMENT_FORBIDDEN", "Tệp XML chứa chú thích (<!-- … -->), không được phép"
-        )
+        raise XmlRejected("XML_COMMENT_FORBIDDEN")
     if declares:
         # with no DTD, comment or instruction, the only markup left that starts with "<!" is a
         # CDATA section (the parser has already merged it into the text around it)
-        raise XmlRejected(
-            "XML_CDATA_FORBIDDEN", "Tệp XML chứa đoạn CDATA (<![CDATA[ … ]]>), không được phép"
-        )
+        raise XmlRejected("XML_CDATA_FORBIDDEN")
 
 
 _INSTRUCTIONS = (etree._Entity, etree._ProcessingInstruction)

@@ -9,6 +9,7 @@ UNKNOWN when nobody answers); the signing order; completeness; the record's own 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import logging
 import re
@@ -31,6 +32,16 @@ from hocba.formats import (
     validate,
 )
 from hocba.formats.builder import NS
+from hocba.formats.report import (
+    Check,
+    CheckName,
+    CheckStatus,
+    Code,
+    RecordInfo,
+    Report,
+    Verdict,
+    xml_verdict,
+)
 from hocba.signing import profile
 from hocba.signing.caches import Bounded
 from hocba.signing.certs import (
@@ -43,46 +54,6 @@ from hocba.signing.certs import (
 from hocba.signing.revocation import Answer, RevocationChecker, Status
 
 logger = logging.getLogger(__name__)
-
-MESSAGES = {
-    "XML_SCHEMA_INVALID": "Tệp không đúng lược đồ học bạ",
-    "MALFORMED_SIGNATURE": "Chữ ký số không đúng cấu trúc",
-    "WRONG_TARGET": "Chữ ký không ký đúng phần dữ liệu của vị trí này",
-    "DUPLICATE_ID": "Tài liệu có phần tử trùng định danh (dấu hiệu tấn công bọc chữ ký)",
-    "DIGEST_MISMATCH": "Nội dung đã bị thay đổi sau khi ký",
-    "CERT_DIGEST_MISMATCH": "Chứng thư số không khớp với chứng thư đã ký",
-    "SIGNATURE_INVALID": "Giá trị chữ ký số không hợp lệ",
-    "UNEXPECTED_SIGNATURE": "Có chữ ký nằm ngoài các vị trí ký của học bạ",
-    "UNEXPECTED_CONTENT": "Vị trí ký chứa nội dung không phải chữ ký số",
-    "XML_UNEXPECTED_CONTENT": "Tệp có thuộc tính hoặc văn bản nằm ngoài phần được ký",
-    "XML_NAMESPACE_FORBIDDEN": "Tệp khai báo không gian tên XML không thuộc học bạ số",
-    "XML_UNREADABLE": "Không đọc được học bạ để kiểm tra (tệp có phần hỏng hoặc không hỗ trợ)",
-    "CHAIN_UNTRUSTED": "Chứng thư số không thuộc tổ chức cung cấp dịch vụ chứng thực được tin cậy",
-    "CERT_NOT_VALID_AT_SIGNING": "Chứng thư số hết hạn hoặc chưa có hiệu lực tại thời điểm ký",
-    "KEY_USAGE": "Chứng thư số không được phép dùng để ký số",
-    "SIGNER_MISMATCH": "Chứng thư số không phải của người (hoặc trường) ghi ở vị trí ký này",
-    "CERT_REVOKED": "Chứng thư số đã bị thu hồi trước thời điểm ký",
-    "CERT_REVOKED_UNSAFE_REASON": (
-        "Chứng thư số đã bị thu hồi vì lộ khóa hoặc không nêu lý do: thời điểm ký do người ký tự "
-        "ghi không chứng minh được chữ ký có trước khi thu hồi"
-    ),
-    "REVOCATION_UNKNOWN": "Không kiểm tra được tình trạng thu hồi của chứng thư số",
-    "OCSP_UNREACHABLE": "Không kết nối được dịch vụ kiểm tra trạng thái chứng thư (OCSP) hay CRL",
-    "ORDER_VIOLATION": "Các bước ký không đúng thứ tự",
-    "MISSING_SIGNATURE": "Học bạ chưa có đủ chữ ký",
-    "RECORD_REVOKED": "Học bạ đã bị thu hồi",
-    "SUPERSEDED": "Đã có phiên bản mới hơn của học bạ này",
-}
-TAMPERING = {
-    "MALFORMED_SIGNATURE",
-    "WRONG_TARGET",
-    "DUPLICATE_ID",
-    "DIGEST_MISMATCH",
-    "CERT_DIGEST_MISMATCH",
-    "SIGNATURE_INVALID",
-    "UNEXPECTED_SIGNATURE",
-    "UNEXPECTED_CONTENT",
-}
 
 
 def _q(name: str) -> str:
@@ -127,22 +98,17 @@ class Verifier:
         default_factory=lambda: Bounded(limits.CERTIFICATE_FACTS_CACHED), repr=False
     )
 
-    def verify(self, data: bytes, now: dt.datetime | None = None) -> dict[str, Any]:
+    def verify(self, data: bytes, now: dt.datetime | None = None) -> Report:
         """The report for the record XML `data`: always a report, never an exception."""
         try:
             root = parse_untrusted(data, keep_whitespace=True)
         except XmlRejected as rejected:
-            return _report(
-                False,
-                "MALFORMED",
-                None,
-                [_check("schema", "FAIL", rejected.code, rejected.message)],
-            )
+            return Report(Verdict.MALFORMED, None, (_rejected(rejected),))
         except Exception:
             return _unreadable(None)
         return self.verify_parsed(root, data)
 
-    def verify_parsed(self, root: etree._Element, data: bytes | None = None) -> dict[str, Any]:
+    def verify_parsed(self, root: etree._Element, data: bytes | None = None) -> Report:
         """The report for a record already read with `parse_untrusted(…, keep_whitespace=True)`
         (for callers that go on using the tree; `data`, the bytes it was read from, if at hand,
         spares a walk of the tree). Always a report: whatever a hostile file makes a library
@@ -153,28 +119,18 @@ class Verifier:
         except Exception:
             return _unreadable(root)
 
-    def _verify_parsed(self, root: etree._Element, data: bytes | None = None) -> dict[str, Any]:
+    def _verify_parsed(self, root: etree._Element, data: bytes | None = None) -> Report:
         if root.tag != _q("HOC_BA"):
-            return _report(
-                False,
-                "MALFORMED",
-                None,
-                [_check("schema", "FAIL", "XML_SCHEMA_INVALID", "Tệp không phải học bạ số")],
-            )
-        checks: list[dict[str, Any]] = []
+            return Report(Verdict.MALFORMED, None, (Check(SCHEMA, FAIL, Code.XML_SCHEMA_INVALID),))
+        checks: list[Check] = []
         try:
             validate(root)
             _refuse_unsigned_frame(root)
             _refuse_other_namespaces(root, data)
             facts, slots = facts_of(root), slots_of(root)
-            checks.append(_check("schema", "PASS"))
+            checks.append(_passed(SCHEMA))
         except XmlRejected as rejected:
-            return _report(
-                False,
-                "MALFORMED",
-                _record_info(root),
-                [_check("schema", "FAIL", rejected.code, rejected.message)],
-            )
+            return Report(Verdict.MALFORMED, _record_info(root, ""), (_rejected(rejected),))
         return self._signatures(root, facts, slots, checks)
 
     # --- the signatures ------------------------------------------------------------------
@@ -184,8 +140,8 @@ class Verifier:
         root: etree._Element,
         facts: RecordFacts,
         record_slots: RecordSlots,
-        checks: list[dict[str, Any]],
-    ) -> dict[str, Any]:
+        checks: list[Check],
+    ) -> Report:
         ids = profile.ids_of(root)
         duplicates = {k for k, v in ids.items() if len(v) > 1}
         slots = list(record_slots)
@@ -198,16 +154,17 @@ class Verifier:
         }
         signed_subjects: set[str] = set()
         for _outside in record_slots.outside(root):
-            checks.append(_check("signature", "FAIL", "UNEXPECTED_SIGNATURE", slot="?"))
+            checks.append(Check(SIGNATURE, FAIL, Code.UNEXPECTED_SIGNATURE, slot="?"))
         for slot in slots:
             signatures = slot.signatures
             if not slot.only_signatures:
                 # a slot holds signatures and nothing else: no ds:Object with a copy of the
                 # record, no other element, no text
                 checks.append(
-                    _check("signature", "FAIL", "UNEXPECTED_CONTENT", slot=slot.name,
-                           target=slot.target)
-                )  # fmt: skip
+                    Check(
+                        SIGNATURE, FAIL, Code.UNEXPECTED_CONTENT, slot=slot.name, target=slot.target
+                    )
+                )
             for signature in signatures:
                 ok = self._one(slot, signature, ids, duplicates, shared, checks)
                 if ok is not None:
@@ -218,33 +175,31 @@ class Verifier:
         checks.append(self._order(slots, times, signed_subjects, event))
         missing = self._missing(slots, times, signed_subjects, event)
         checks.append(
-            _check(
-                "complete",
-                "FAIL",
-                "MISSING_SIGNATURE",
-                f"{MESSAGES['MISSING_SIGNATURE']}: {', '.join(missing)}",
+            Check(
+                CheckName.COMPLETE,
+                FAIL,
+                Code.MISSING_SIGNATURE,
+                (("missing", ", ".join(missing)),),
             )
             if missing
-            else _check("complete", "PASS")
+            else _passed(CheckName.COMPLETE)
         )
         revoked = facts.revoked
         if revoked:
-            checks.append(_check("record_status", "FAIL", "RECORD_REVOKED"))
+            checks.append(Check(CheckName.RECORD_STATUS, FAIL, Code.RECORD_REVOKED))
         else:
-            checks.append(_check("record_status", "PASS"))
-        verdict = _verdict(checks)
-        record: dict[str, Any] | None = _record_of(facts)
-        if record is not None:
-            record["status"] = (
-                "REVOKED"
-                if revoked
-                else "ISSUED"
-                if not missing and verdict in ("VALID", "INDETERMINATE")
-                else "SIGNING"
-                if any(times.values())
-                else "DRAFT"
-            )
-        return _report(verdict == "VALID", verdict, record, checks)
+            checks.append(_passed(CheckName.RECORD_STATUS))
+        verdict = xml_verdict(checks)
+        status = (
+            "REVOKED"
+            if revoked
+            else "ISSUED"
+            if not missing and verdict in (Verdict.VALID, Verdict.INDETERMINATE)
+            else "SIGNING"
+            if any(times.values())
+            else "DRAFT"
+        )
+        return Report(verdict, _record_of(facts, status), tuple(checks))
 
     def facts(self, cert: x509.Certificate) -> CertFacts:
         # the profile hands back the same object for the same certificate text; the entry keeps
@@ -276,7 +231,7 @@ class Verifier:
         ids: dict[str, list[etree._Element]],
         duplicates: set[str],
         shared: _Shared,
-        checks: list[dict[str, Any]],
+        checks: list[Check],
     ) -> dt.datetime | None:
         """Check one signature; its signing time when everything about it holds."""
         result = profile.check(signature, ids, shared.digests, shared.certificates)
@@ -291,7 +246,6 @@ class Verifier:
                 facts = None
             shared.known[id(result.certificate)] = (result.certificate, facts, None)
         signer = facts.name if facts is not None else ""
-        base = {"slot": slot.name, "target": slot.target, "signer": signer}
         problem = result.problem
         if problem is None and facts is None:
             problem = "MALFORMED_SIGNATURE"
@@ -305,31 +259,40 @@ class Verifier:
         ):
             problem = "WRONG_TARGET"
         if problem is not None:
-            checks.append(_check("signature", "FAIL", problem, **base))
+            checks.append(
+                Check(
+                    SIGNATURE,
+                    FAIL,
+                    Code(problem),
+                    slot=slot.name,
+                    target=slot.target,
+                    signer=signer,
+                )
+            )
             return None
-        checks.append(_check("signature", "PASS", **base))
+        checks.append(Check(SIGNATURE, PASS, slot=slot.name, target=slot.target, signer=signer))
         cert = result.certificate
         when = result.signing_time
         assert cert is not None and when is not None and facts is not None
         chain = facts.chain
         code = None
         if chain is None:
-            code = "CHAIN_UNTRUSTED"
+            code = Code.CHAIN_UNTRUSTED
         elif not all(start <= when <= end for start, end in facts.windows):
-            code = "CERT_NOT_VALID_AT_SIGNING"
+            code = Code.CERT_NOT_VALID_AT_SIGNING
         elif not facts.can_sign:
-            code = "KEY_USAGE"
+            code = Code.KEY_USAGE
         elif (
             slot.name == "KY_PHAT_HANH" and (not slot.tax_code or facts.tax_code != slot.tax_code)
         ) or (slot.name != "KY_PHAT_HANH" and facts.personal_id != slot.person):
-            code = "SIGNER_MISMATCH"
+            code = Code.SIGNER_MISMATCH
         checks.append(
-            _check("certificate", "FAIL", code, slot=slot.name)
+            Check(CheckName.CERTIFICATE, FAIL, code, slot=slot.name)
             if code
-            else _check("certificate", "PASS", slot=slot.name)
+            else _passed(CheckName.CERTIFICATE, slot.name)
         )
         if chain is None or len(chain) < 2:
-            checks.append(_check("revocation", "UNKNOWN", "REVOCATION_UNKNOWN", slot=slot.name))
+            checks.append(Check(REVOCATION, UNKNOWN, Code.REVOCATION_UNKNOWN, slot=slot.name))
             return None
         if answer is None:
             answer = self.revocation.status(cert, chain[1], facts.serial)
@@ -338,16 +301,18 @@ class Verifier:
             # the signing time is the signer's own claim: only a revocation whose reason says
             # nothing against the key leaves the signatures dated before it standing
             before = answer.revoked_at is not None and answer.revoked_at <= when
-            code = "CERT_REVOKED" if before else "CERT_REVOKED_UNSAFE_REASON"
-            reason = {"reason": answer.reason.value} if answer.reason is not None else {}
+            revoked = Code.CERT_REVOKED if before else Code.CERT_REVOKED_UNSAFE_REASON
+            reason = answer.reason.value if answer.reason is not None else None
             checks.append(
-                _check("revocation", "FAIL", code, slot=slot.name, source=answer.source, **reason)
+                Check(
+                    REVOCATION, FAIL, revoked, slot=slot.name, source=answer.source, reason=reason
+                )
             )
             return None
         if answer.status is Status.UNKNOWN:
-            checks.append(_check("revocation", "UNKNOWN", "OCSP_UNREACHABLE", slot=slot.name))
+            checks.append(Check(REVOCATION, UNKNOWN, Code.OCSP_UNREACHABLE, slot=slot.name))
         else:
-            checks.append(_check("revocation", "PASS", slot=slot.name, source=answer.source))
+            checks.append(_passed(REVOCATION, slot.name, answer.source))
         return None if code else when
 
     @staticmethod
@@ -356,7 +321,7 @@ class Verifier:
         times: dict[str, list[dt.datetime]],
         signed: set[str],
         event: str,
-    ) -> dict[str, Any]:
+    ) -> Check:
         teachers = {s.target for s in slots if s.name == "GVBM"}
         steps = [
             ("GVBM", bool(teachers) and teachers <= signed),
@@ -368,17 +333,13 @@ class Verifier:
             steps = steps[2:]
         for (before, done), (after, later) in itertools.pairwise(steps):
             if later and not done:
-                return _check(
-                    "order",
-                    "FAIL",
-                    "ORDER_VIOLATION",
-                    f"{MESSAGES['ORDER_VIOLATION']}: {after} trước {before}",
-                )
+                steps_out = (("later", after), ("earlier", before))
+                return Check(CheckName.ORDER, FAIL, Code.ORDER_VIOLATION, steps_out)
         sequence = [times[name] for name, _ in steps]
         for earlier, later_times in itertools.pairwise(sequence):
             if earlier and later_times and min(later_times) < max(earlier):
-                return _check("order", "FAIL", "ORDER_VIOLATION")
-        return _check("order", "PASS")
+                return Check(CheckName.ORDER, FAIL, Code.ORDER_VIOLATION)
+        return _passed(CheckName.ORDER)
 
     @staticmethod
     def _missing(
@@ -396,35 +357,21 @@ class Verifier:
         return missing
 
 
-def _check(
-    check: str, status: str, code: str | None = None, message: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    result: dict[str, Any] = {"check": check, **extra, "status": status}
-    if code:
-        result["code"] = code
-        result["message"] = message or MESSAGES.get(code, code)
-    return result
+SCHEMA, SIGNATURE, REVOCATION = CheckName.SCHEMA, CheckName.SIGNATURE, CheckName.REVOCATION
+PASS, FAIL, UNKNOWN = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.UNKNOWN
 
 
-def _verdict(checks: list[dict[str, Any]]) -> str:
-    codes = {c.get("code") for c in checks if c["status"] == "FAIL"}
-    if "XML_UNREADABLE" in codes or any(
-        c["check"] == "schema" and c["status"] == "FAIL" for c in checks
-    ):
-        return "MALFORMED"
-    if codes & TAMPERING:
-        return "TAMPERED"
-    if codes & {"CERT_REVOKED", "CERT_REVOKED_UNSAFE_REASON"}:
-        return "REVOKED_CERTIFICATE"
-    if codes & {"CHAIN_UNTRUSTED", "CERT_NOT_VALID_AT_SIGNING", "KEY_USAGE", "SIGNER_MISMATCH"}:
-        return "UNTRUSTED_SIGNER"
-    if codes & {"ORDER_VIOLATION", "MISSING_SIGNATURE"}:
-        return "INCOMPLETE"
-    if "RECORD_REVOKED" in codes:
-        return "RECORD_REVOKED"
-    if any(c["status"] == "UNKNOWN" for c in checks):
-        return "INDETERMINATE"
-    return "VALID"
+@functools.cache
+def _passed(check: CheckName, slot: str | None = None, source: str | None = None) -> Check:
+    """A passed check that names no signer: the same few values for every record (slot names
+    and revocation sources come from fixed sets), so each is built once and shared (a record of
+    fifteen signatures has some forty of them)."""
+    return Check(check, PASS, slot=slot, source=source)
+
+
+def _rejected(rejected: XmlRejected) -> Check:
+    """The failed schema check of a file the hardened parser or the schema refused."""
+    return Check(SCHEMA, FAIL, Code(rejected.code), tuple(rejected.params.items()))
 
 
 def signed_content_digest(data: bytes) -> str | None:
@@ -457,7 +404,7 @@ def _refuse_unsigned_frame(root: etree._Element) -> None:
         or len(issue.attrib)
         or any(len(slot.attrib) or slot.tail is not None for slot in issue)
     ):
-        raise XmlRejected("XML_UNEXPECTED_CONTENT", MESSAGES["XML_UNEXPECTED_CONTENT"])
+        raise XmlRejected("XML_UNEXPECTED_CONTENT")
 
 
 _NAMESPACES = frozenset({("", NS), ("ds", profile.DS), ("xades", profile.XADES)})
@@ -490,39 +437,33 @@ def _refuse_other_namespaces(root: etree._Element, data: bytes | None = None) ->
         return
     for _event, declared in etree.iterwalk(root, events=("start-ns",)):
         if declared not in _NAMESPACES:
-            raise XmlRejected("XML_NAMESPACE_FORBIDDEN", MESSAGES["XML_NAMESPACE_FORBIDDEN"])
+            raise XmlRejected("XML_NAMESPACE_FORBIDDEN")
 
 
-def _unreadable(root: etree._Element | None) -> dict[str, Any]:
+def _unreadable(root: etree._Element | None) -> Report:
     """The report for a record whose verification raised: MALFORMED, code XML_UNREADABLE."""
     logger.warning("record verification failed; the file is reported MALFORMED", exc_info=True)
     try:
-        record = _record_info(root) if root is not None else None
+        record = _record_info(root, "") if root is not None else None
     except Exception:
         record = None
-    return _report(False, "MALFORMED", record, [_check("schema", "FAIL", "XML_UNREADABLE")])
+    return Report(Verdict.MALFORMED, record, (Check(SCHEMA, FAIL, Code.XML_UNREADABLE),))
 
 
-def _record_info(root: etree._Element) -> dict[str, Any] | None:
+def _record_info(root: etree._Element, status: str) -> RecordInfo | None:
     """The report's record of a file that is not a valid record: its facts when they can be
     read, else None."""
     try:
-        return _record_of(facts_of(root))
+        return _record_of(facts_of(root), status)
     except XmlRejected:
         return None
 
 
-def _record_of(facts: RecordFacts) -> dict[str, Any]:
-    return {
-        "record_id": facts.record_id,
-        "version": facts.version,
-        "status": "",
-        "school_code": facts.school_code,
-        "school_year": facts.school_year,
-    }
-
-
-def _report(
-    valid: bool, verdict: str, record: dict[str, Any] | None, checks: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {"valid": valid, "verdict": verdict, "record": record, "checks": checks}
+def _record_of(facts: RecordFacts, status: str) -> RecordInfo:
+    return RecordInfo(
+        record_id=facts.record_id,
+        version=facts.version,
+        status=status,
+        school_code=facts.school_code,
+        school_year=facts.school_year,
+    )

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from hocba import ratelimit
+from hocba.formats.report import VERDICT_WORDS, Verdict, as_json
 from hocba.verification import services
 from hocba.verification.views import uploads_per_minute
 
@@ -59,7 +60,7 @@ def verify_lookup(request: HttpRequest, record_id: str, version: int, h: str = "
     result = services.lookup(record_id, version, h)
     if result is None:
         return _error(404, "NOT_FOUND", "Không tìm thấy học bạ với mã và mã kiểm tra này")
-    return result.report
+    return as_json(result.report)
 
 
 @router.post(
@@ -77,9 +78,13 @@ def verify_upload(request: HttpRequest) -> Any:
     if len(data) > services.MAX_UPLOAD:
         return _error(413, "TOO_LARGE", "Tệp quá lớn (tối đa 8 MB)")
     result = services.check_file(data)
-    if result.verdict == "MALFORMED":
-        from hocba.documents.pdfcheck import unusable_error
-
-        code, message = unusable_error(result.report)
-        return Status(422, {"error": {"code": code, "message": message}, "report": result.report})
-    return result.report
+    report = as_json(result.report)
+    if result.verdict is Verdict.MALFORMED:
+        why = result.report.unusable()
+        error = (
+            {"code": str(why.code), "message": why.message()}
+            if why is not None
+            else {"code": "MALFORMED", "message": VERDICT_WORDS[Verdict.MALFORMED].vi}
+        )
+        return Status(422, {"error": error, "report": report})
+    return report

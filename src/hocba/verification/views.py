@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from hocba import ratelimit
+from hocba.formats.report import Verdict
 from hocba.verification import services
 from hocba.verification.fastpath import KEY_HEADER, UNTIL_HEADER, page_key
 
@@ -39,8 +40,8 @@ def _result(request: HttpRequest, result: services.Result, uploaded: bool = Fals
         "verification/result.html",
         {
             "verdict": result.verdict,
-            "verdict_text": services.VERDICTS.get(result.verdict, result.verdict),
-            "explain": services.EXPLAIN.get(result.verdict, ""),
+            "verdict_text": services.verdict_word(result.verdict),
+            "explain": services.verdict_explanation(result.verdict),
             "summary": services.public_summary(result),
             "checks": services.explained(result.report),
             "current_url": current_url,
@@ -71,7 +72,7 @@ def portal(request: HttpRequest) -> HttpResponse:
             )
         result = services.check_file(upload.read())
         response = _result(request, result, uploaded=True)
-        if result.verdict == "MALFORMED":  # the page says why the file cannot be used
+        if result.verdict is Verdict.MALFORMED:  # the page says why the file cannot be used
             response.status_code = 422
         return response
     record_id = request.GET.get("id", "").strip()

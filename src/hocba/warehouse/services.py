@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from hocba.formats import RecordFacts, XmlRejected, facts_of, parse_untrusted
 from hocba.formats import package as pkg
+from hocba.formats.report import Check, CheckName, CheckStatus, Code, Verdict
 from hocba.records.services import keep_file, store_xml
 from hocba.signing import config
 from hocba.signing import package as sealed_package
@@ -452,11 +453,11 @@ def _check_record(
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
     report = config.verifier().verify_parsed(root, entry.content)
-    if report["verdict"] == "MALFORMED":
-        failed = next((c for c in report["checks"] if c["status"] == "FAIL"), {})
-        return _rejected(
-            failed.get("code", "XML_MALFORMED"), failed.get("message", "Tệp XML không hợp lệ")
-        )
+    if report.verdict is Verdict.MALFORMED:
+        why = report.unusable()  # the schema check's own code (XML_MALFORMED, …)
+        if why is None or why.code is None:
+            why = Check(CheckName.SCHEMA, CheckStatus.FAIL, Code.XML_MALFORMED)
+        return _rejected(str(why.code), why.message())
     facts = facts_of(root)
     where = _where(facts)
     if (
@@ -468,13 +469,13 @@ def _check_record(
     problem = issuer_problem(account, _issuer(facts), registry)
     if problem is not None:
         return _rejected(problem, **where)
-    verdict = report["verdict"]
+    verdict = report.verdict
     code = None if verdict in ("SUPERSEDED", "RECORD_REVOKED") else VERDICT_CODES.get(verdict)
     if verdict == "RECORD_REVOKED" and facts.event != "CANCEL":
         code = "NOT_ISSUED"
     if code is not None:
         return _rejected(code, **where)
-    unknown = any(c["status"] == "UNKNOWN" for c in report["checks"])
+    unknown = any(c.status is CheckStatus.UNKNOWN for c in report.checks)
     return Candidate(entry, facts, unknown)
 
 

@@ -17,21 +17,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hocba.formats.report import VERDICT_WORDS, Verdict, as_json
 from hocba.signing import config
 from hocba.signing.certs import TrustStore
 from hocba.signing.verify import Verifier
-
-VERDICTS = {
-    "VALID": "Hợp lệ",
-    "TAMPERED": "Đã bị sửa đổi",
-    "UNTRUSTED_SIGNER": "Người ký không được tin cậy",
-    "REVOKED_CERTIFICATE": "Chứng thư số đã bị thu hồi",
-    "INCOMPLETE": "Chưa đủ chữ ký hoặc sai thứ tự ký",
-    "RECORD_REVOKED": "Học bạ đã bị thu hồi",
-    "SUPERSEDED": "Đã có phiên bản mới hơn",
-    "INDETERMINATE": "Chưa xác định được",
-    "MALFORMED": "Không phải học bạ số hợp lệ",
-}
 
 
 @contextmanager
@@ -82,7 +71,7 @@ class Command(BaseCommand):
         if options["no_ocsp"]:
             revocation.use_ocsp = False
         verifier = Verifier(trust, revocation)
-        from hocba.documents.pdfcheck import PdfVerifier, unusable_error
+        from hocba.documents.pdfcheck import PdfVerifier
 
         with _library_logs_silenced():
             if data.startswith(b"%PDF"):
@@ -90,21 +79,18 @@ class Command(BaseCommand):
             else:
                 report = verifier.verify(data)
         if options["json"]:
-            self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+            self.stdout.write(json.dumps(as_json(report), ensure_ascii=False, indent=2))
         else:
-            self.stdout.write(
-                f"{VERDICTS.get(report['verdict'], report['verdict'])} ({report['verdict']})"
-            )
-            for check in report["checks"]:
-                where = " ".join(
-                    str(check[k]) for k in ("slot", "target", "signer") if check.get(k)
-                )
-                line = f"  {check['status']:7} {check['check']} {where}".rstrip()
-                if check.get("code"):
-                    line += f" — {check['code']}: {check.get('message', '')}"
+            self.stdout.write(f"{VERDICT_WORDS[report.verdict].vi} ({report.verdict})")
+            for check in report.checks:
+                where = " ".join(w for w in (check.slot, check.target, check.signer) if w)
+                line = f"  {check.status:7} {check.check} {where}".rstrip()
+                if check.code is not None:
+                    line += f" — {check.code}: {check.message()}"
                 self.stdout.write(line)
-        if report["verdict"] == "MALFORMED":
-            code, message = unusable_error(report)
-            raise CommandError(f"Tệp không phải học bạ số: {message} ({code})", returncode=2)
-        if not report["valid"]:
-            raise CommandError(f"Học bạ không hợp lệ: {report['verdict']}", returncode=1)
+        if report.verdict is Verdict.MALFORMED:
+            why = report.unusable()
+            reason = f"{why.message()} ({why.code})" if why is not None else "MALFORMED"
+            raise CommandError(f"Tệp không phải học bạ số: {reason}", returncode=2)
+        if not report.valid:
+            raise CommandError(f"Học bạ không hợp lệ: {report.verdict}", returncode=1)
