@@ -40,9 +40,9 @@ PDF seals and package seals — with the same keys on the same tokens, plus as m
 compiles as views were drawn (the school's template with every text empty, a new record id each
 time, as `bench/render.py` measures its limit). `times_limit` is the total over that time.
 
-SQLite in a new data directory by default; `--postgres` uses a throw-away PostgreSQL server (or
-the one of DATABASE_URL). `--profile DIR` writes cProfile files of this process and of each
-worker, and prints the top costs to stderr.
+SQLite in a new data directory (removed afterwards) by default; `--postgres` uses a throw-away
+PostgreSQL server (or the one of DATABASE_URL). `--profile DIR` writes cProfile files of this
+process and of each worker, and prints the top costs to stderr.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ import datetime as dt
 import io
 import os
 import pstats
+import shutil
 import signal
 import subprocess
 import sys
@@ -352,8 +353,18 @@ def _top(profile: pstats.Stats, n: int = 25) -> str:
     return out.getvalue()
 
 
-def run(students: int, workers: int, database: str, profile: Path | None) -> None:
+@contextmanager
+def _data_dir() -> Iterator[str]:
+    """A new data directory (SQLite, files, PKI, tokens), removed afterwards (1.5 GB at full
+    size)."""
     data = tempfile.mkdtemp(prefix="hocba-bench-year-")
+    try:
+        yield data
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def run(students: int, workers: int, database: str, data: str, profile: Path | None) -> None:
     environment = _environment(data, database)
     _setup_django(environment)
     from django.core.management import call_command
@@ -478,7 +489,7 @@ def main() -> None:
     students = args.students or (160 if args.quick else 2000)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    with postgres() if args.postgres else nullcontext("") as database:
+    with postgres() if args.postgres else nullcontext("") as database, _data_dir() as data:
         if database:
             import psycopg
 
@@ -487,7 +498,7 @@ def main() -> None:
             with psycopg.connect(admin, autocommit=True) as connection:
                 connection.execute(f"DROP DATABASE IF EXISTS {name}")
                 connection.execute(f"CREATE DATABASE {name}")
-        run(students, args.workers, database, args.profile)
+        run(students, args.workers, database, data, args.profile)
 
 
 if __name__ == "__main__":
