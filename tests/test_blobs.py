@@ -103,7 +103,8 @@ def test_the_same_bytes_are_kept_once_under_their_hash(store):
     assert first.name == f"documents/{first.sha256[:2]}/{first.sha256}.pdf"
     assert blobs.get(first) == content
     folder = f"documents/{first.sha256[:2]}"
-    assert storages["default"].listdir(folder)[1] == [f"{first.sha256}.pdf"]
+    kept = [name for name in storages["default"].listdir(folder)[1] if first.sha256 in name]
+    assert kept == [f"{first.sha256}.pdf"]  # one file, however many times it was put
 
 
 def test_a_byte_changed_in_the_store_is_refused_on_read(store):

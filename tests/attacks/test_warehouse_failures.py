@@ -43,6 +43,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Model
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from lxml import etree
 
 from hocba.exchange.client import HttpClient
@@ -507,6 +508,7 @@ def command_run(keys, django_db_blocker, tmp_path_factory) -> Iterator[CommandRu
             ids = [a.record_id for r in rows for a in r.acks.all()]
             StoredRecord.objects.filter(record_id__in=ids).delete()
             ReceivedPackage.objects.filter(pk__in=[r.pk for r in rows]).delete()
+            DBTaskResult.objects.all().delete()  # what the command queued and ran
             account.delete()
 
 

@@ -29,6 +29,10 @@ def database_backend(settings):  # type: ignore[no-untyped-def]
         }
     }
     tasks.RAN.clear()
+    # the queue as a fresh deployment has it: tasks that processes of other tests committed
+    # (on PostgreSQL they share the test database) are not this test's
+    DBTaskResult.objects.all().delete()
+    Job.objects.all().delete()
 
 
 def work() -> None:
