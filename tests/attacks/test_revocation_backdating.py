@@ -28,9 +28,7 @@ from cryptography.x509 import ocsp
 
 from hocba.formats import build
 from hocba.signing.dev.servers import LoopbackServer
-from tests.attacks.record_kit import SLOTS, SUBJECTS, Kit, make_kit
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_step
+from tests.factories.records import SLOTS, SUBJECTS, Kit, make_kit, sample_record, sign_step
 
 Reason = x509.ReasonFlags
 UNSAFE = [

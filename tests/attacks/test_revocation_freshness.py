@@ -51,8 +51,7 @@ from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.records.factories import sample_record
-from tests.signing.helpers import TARGETS, sign_all, slot_of
+from tests.factories.records import TARGETS, sample_record, sign_all, slot_of
 
 TEACHER_ID = "025085001234"
 HOMEROOM_ID = "025085004321"

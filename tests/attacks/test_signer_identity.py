@@ -23,17 +23,17 @@ from hypothesis import strategies as st
 
 from hocba.formats import build
 from hocba.signing.certs import Holder, holder_of, personal_id_of, tax_code_of
-from tests.attacks.record_kit import (
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import (
     HOMEROOM_ID,
     PRINCIPAL_ID,
     SUBJECTS,
     TAX_CODE,
     TEACHER_ID,
-    failed_codes,
     make_kit,
+    sample_record,
+    sign_all,
 )
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all
 
 OUTSIDER_ID = "001099001234"
 OTHER_TAX_CODE = "0100109106"

@@ -42,10 +42,9 @@ from hocba.signing.dev.pki import new_key
 from hocba.signing.dev.servers import LoopbackServer
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.attacks.record_kit import PRINCIPAL_ID, TAX_CODE, Kit, failed_codes, make_kit
-from tests.attacks.record_kit import SUBJECTS as RECORD_SUBJECTS
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import PRINCIPAL_ID, TAX_CODE, Kit, make_kit, sample_record, sign_all
+from tests.factories.records import SUBJECTS as RECORD_SUBJECTS
 
 VERDICTS = {
     "VALID", "TAMPERED", "UNTRUSTED_SIGNER", "REVOKED_CERTIFICATE", "INCOMPLETE",

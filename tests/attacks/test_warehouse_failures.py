@@ -69,9 +69,9 @@ from tests.exchange.helpers import (
     states,
     stored,
 )
+from tests.factories.records import Issuer, Keys
 from tests.warehouse.faults import refusing
 from tests.warehouse.race import database_url
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,7 @@ from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all, sign_step
+from tests.factories.records import sample_record, sign_all, sign_step
 
 TEACHER_ID = "025085001234"
 OTHER_TEACHER_ID = "025085009999"

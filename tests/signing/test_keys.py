@@ -30,7 +30,7 @@ from hocba.signing.keys import NoKey, keys_configured, parse_pkcs11_uri
 from hocba.signing.package import read as read_package
 from hocba.signing.signers import import_to_token
 from tests.conftest import require_tool
-from tests.factories import issued_version
+from tests.factories.database import issued_version
 
 THCS = "25000201"
 SO_CODE = "25"

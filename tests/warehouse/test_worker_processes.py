@@ -31,8 +31,8 @@ from hocba.warehouse.models import Ack, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import receive
 from tests.attacks.test_warehouse_failures import account_for
 from tests.conftest import IN_CI
+from tests.factories.records import Issuer, Keys
 from tests.warehouse.race import database_url
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,15 @@
-"""Small builders for test data beside the demo province."""
+"""Rows beside the demo province: organisations, staff, students, the demo's issued versions, and
+packages sealed with a demo school's own token."""
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Sequence
 
 from django.contrib.auth import get_user_model
 
+from hocba.formats import package as pkg
 from hocba.identity import make_personal_id
 from hocba.organizations.models import (
     ClassGroup,
@@ -18,7 +21,12 @@ from hocba.organizations.models import (
     Staff,
 )
 from hocba.records.models import RecordVersion, State
+from hocba.records.services import read_xml
+from hocba.signing import package as sealing
+from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.students.models import Enrolment, Student
+from hocba.warehouse.auth import Caller
+from hocba.warehouse.models import Account
 
 _serial = itertools.count(900_000)
 
@@ -73,12 +81,47 @@ def other_province() -> tuple[ProvinceOffice, School, ClassGroup]:
     return province, school, class_group
 
 
-def issued_version(school_code: str = "25000201") -> RecordVersion:
-    """The demo's first issued record version of a school (by record id)."""
-    version: RecordVersion = (
-        RecordVersion.objects.filter(record__school__code=school_code, state=State.ISSUED)
+def issued(code: str) -> list[RecordVersion]:
+    """The demo's issued record versions of school `code` (by record id)."""
+    return list(
+        RecordVersion.objects.filter(record__school__code=code, state=State.ISSUED)
         .select_related("record__school")
         .order_by("record__record_id")
-        .first()
     )
-    return version
+
+
+def issued_version(school_code: str = "25000201") -> RecordVersion:
+    """The demo's first issued record version of a school (by record id)."""
+    return issued(school_code)[0]
+
+
+def school(code: str) -> School:
+    return School.objects.get(code=code)
+
+
+def caller(client_id: str) -> Caller:
+    """The warehouse's caller for account `client_id`, with all its scopes."""
+    account = Account.objects.get(client_id=client_id)
+    return Caller(account, account.scope_set)
+
+
+def entry(version: RecordVersion, content: bytes | None = None) -> pkg.Entry:
+    return pkg.Entry(
+        str(version.record.record_id),
+        version.version,
+        version.event,
+        read_xml(version) if content is None else content,
+    )
+
+
+def sealed(code: str, entries: Sequence[pkg.Entry], key_of: str | None = None) -> bytes:
+    """A package from school `code`, sealed with the organisation key of school `key_of`
+    (its own by default)."""
+    sender = school(code)
+    holder = school(key_of or code)
+    signer = token_signer(holder, org_label(holder))
+    try:
+        root = pkg.build(pkg.Sender("TRUONG", sender.code, sender.tax_code), entries)
+        return sealing.seal(root, signer)
+    finally:
+        signer.close()
