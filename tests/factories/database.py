@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 from django.contrib.auth import get_user_model
 
+from hocba.exchange.models import OutboxItem
+from hocba.exchange.services import set_credential
 from hocba.formats import package as pkg
+from hocba.formats import parse
 from hocba.identity import make_personal_id
 from hocba.organizations.models import (
     ClassGroup,
@@ -21,12 +25,13 @@ from hocba.organizations.models import (
     Staff,
 )
 from hocba.records.models import RecordVersion, State
-from hocba.records.services import read_xml
+from hocba.records.services import read_xml, store_xml
 from hocba.signing import package as sealing
-from hocba.signing.dev.tokens import org_label, token_signer
+from hocba.signing.dev.tokens import ensure_dev_pki, org_label, token_signer
 from hocba.students.models import Enrolment, Student
-from hocba.warehouse.auth import Caller
+from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account
+from tests.factories.records import CLIENT_ID, NAME, SCHOOL, SECRET, TAX
 
 _serial = itertools.count(900_000)
 
@@ -125,3 +130,61 @@ def sealed(code: str, entries: Sequence[pkg.Entry], key_of: str | None = None) -
         return sealing.seal(root, signer)
     finally:
         signer.close()
+
+
+def school_with_outbox(contents: tuple[bytes, ...]) -> School:
+    """The school, its token (its organisation key seals the packages) and an outbox holding
+    `contents`, as issuing them would have left it."""
+    province, _ = ProvinceOffice.objects.get_or_create(
+        code="25",
+        defaults={
+            "name": "Sở Giáo dục và Đào tạo Phú Thọ",
+            "province_code": "25",
+            "province_name": "Tỉnh Phú Thọ",
+        },
+    )
+    school, _ = School.objects.update_or_create(
+        code=SCHOOL,
+        defaults={
+            "name": NAME,
+            "province_office": province,
+            "levels": ["THCS"],
+            "commune_name": "Phường Tiên Cát",
+            "province_code": "25",
+            "province_name": "Tỉnh Phú Thọ",
+            "tax_code": TAX,
+        },
+    )
+    ensure_dev_pki()
+    for content in contents:
+        envelope = parse(content).envelope
+        OutboxItem.objects.create(
+            record_id=envelope.record_id,
+            version=envelope.version,
+            event=envelope.event,
+            xml_sha256=store_xml(content),
+            sender_code=SCHOOL,
+            school_code=SCHOOL,
+            school_year=envelope.school_year,
+        )
+    return school
+
+
+def seal_keeper(school: School, username: str = "vanthu.thunghiem") -> Any:
+    """A user who seals for `school` (may see its outbox); the Django user."""
+    user = get_user_model().objects.create_user(username=username, password="x")
+    person = Staff.objects.create(
+        user=user, personal_id="025085009999", full_name="Văn thư Thử", school=school
+    )
+    RoleAssignment.objects.create(staff=person, role=Role.SEAL_KEEPER, school=school)
+    return user
+
+
+def school_account(**changes: str) -> Account:
+    """The school's account at the warehouse (as the Sở registers it), and the school's
+    credential for it."""
+    fields = {"school_code": SCHOOL, "province_code": "25", "province_office_code": "25",
+              "tax_code": TAX, **changes}  # fmt: skip
+    account = create_account(CLIENT_ID, SECRET, NAME, Account.Kind.SCHOOL, **fields)
+    set_credential(SCHOOL, CLIENT_ID, SECRET)
+    return account

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -359,3 +360,34 @@ class Keys:
     def package(self, sender: pkg.Sender, entries: Sequence[pkg.Entry]) -> bytes:
         """A package sealed by the sender's own organisation key (its tax code)."""
         return sealing.seal(pkg.build(sender, entries), self.seal(sender.tax_code))
+
+
+# --- the sending school of the exchange tests -------------------------------------------------
+
+# A school outside the demo province, sending real records to a real warehouse.
+SCHOOL = "25000299"
+TAX = "2600000299"
+NAME = "Trường THCS Thử Nghiệm"
+CLIENT_ID = f"truong-{SCHOOL}"
+SECRET = "gui-hoc-ba-bi-mat-0123456789"
+
+
+@functools.cache
+def signed_records(n: int) -> tuple[bytes, ...]:
+    """`n` records of the sending school, signed through all four steps (15 signatures each,
+    about 58 KB, as a real school's) by the test run's development PKI, which the warehouse
+    trusts (new record ids each call with a new `n`; the same bytes for the same `n` within a
+    test run)."""
+    from bench.records import records
+    from bench.sign import fully_signed
+
+    path = config.pki_dir()
+    pki = DevPki.load(path) if (path / "pki.json").exists() else create(path)
+    base = [
+        dataclasses.replace(
+            r, school=dataclasses.replace(r.school, code=SCHOOL, name=NAME, tax_code=TAX)
+        )
+        for r in records(n, seed=n)
+    ]
+    signed, _ = fully_signed(pki, base, tax_code=TAX)
+    return tuple(signed)
