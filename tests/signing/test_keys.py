@@ -9,7 +9,6 @@ import dataclasses
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,11 +30,11 @@ from hocba.signing.package import read as read_package
 from hocba.signing.signers import import_to_token
 from tests.conftest import require_tool
 from tests.factories.database import issued_version
+from tests.processes import HOCBA
 
 THCS = "25000201"
 SO_CODE = "25"
 SO_TAX = "2600999998"
-HOCBA = str(Path(sys.executable).parent / "hocba")
 
 
 # --- the URI ---------------------------------------------------------------------------------
