@@ -338,7 +338,7 @@ def test_the_service_signs_nothing_with_a_certificate_naming_the_signer_outside_
     from hocba.records.models import Record
     from hocba.records.services import correct_record, read_xml
     from hocba.signing.services import SigningRefused, sign_records
-    from tests.gradebook.conftest import user
+    from tests.factories.database import user
 
     record = Record.objects.filter(class_group__name="7A", school__code="25000201").first()
     version = correct_record(user("ht.chuvanan"), record, "Điều chỉnh để thử ký")

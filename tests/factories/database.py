@@ -36,6 +36,19 @@ from tests.factories.records import CLIENT_ID, NAME, SCHOOL, SECRET, TAX
 _serial = itertools.count(900_000)
 
 
+THCS = "25000201"  # the demo's lower-secondary school
+
+
+def current_class(name: str, school: str = THCS) -> ClassGroup:
+    """The demo's class `name` of 2024-2025 at `school`."""
+    return ClassGroup.objects.get(school__code=school, name=name, school_year__name="2024-2025")
+
+
+def user(username: str) -> Any:
+    """The demo's user `username` (every demo account exists)."""
+    return get_user_model().objects.get(username=username)
+
+
 def staff_user(username: str, school: School | None, role: Role, **scope: object) -> Staff:
     user = get_user_model().objects.create_user(username=username, password="x", is_staff=True)
     person = Staff.objects.create(
