@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.signing.helpers import sign_all
+from tests.factories.records import sign_all
 
 from _common import report
 from hocba.formats import build, parse_untrusted

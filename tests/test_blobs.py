@@ -24,9 +24,8 @@ from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml
 from hocba.warehouse.models import ReceivedPackage, StoredRecord
 from hocba.warehouse.services import process, read_stored, receive
-from tests.factories import issued_version
+from tests.factories.database import caller, entry, issued_version, sealed
 from tests.test_object_storage import bucket, s3_endpoint  # noqa: F401 - fixtures
-from tests.warehouse.helpers import caller, entry, sealed
 
 pytestmark = pytest.mark.django_db
 

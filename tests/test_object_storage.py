@@ -18,7 +18,7 @@ from hocba.records.models import RecordVersion, State, storage_name
 from hocba.records.services import read_xml, store_xml
 from hocba.warehouse.models import ReceivedPackage
 from hocba.warehouse.services import process, receive
-from tests.warehouse.helpers import caller, entry, sealed
+from tests.factories.database import caller, entry, sealed
 
 pytestmark = pytest.mark.django_db
 

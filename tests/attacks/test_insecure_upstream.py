@@ -29,14 +29,9 @@ from django.core.management.base import CommandError
 from django.test import Client
 
 from hocba.exchange import client as upstream
-from tests.exchange.helpers import (
-    SCHOOL,
-    outbox,
-    school_account,
-    school_with_outbox,
-    seal_keeper,
-    signed_records,
-)
+from tests.exchange.helpers import outbox
+from tests.factories.database import school_account, school_with_outbox, seal_keeper
+from tests.factories.records import SCHOOL, signed_records
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from tests.conftest import require_tool
-from tests.warehouse.test_instances import (
+from tests.processes import (
     Processes,
     clean_env,
     free_port,

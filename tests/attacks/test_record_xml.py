@@ -13,9 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hocba.formats import XmlRejected, build, parse_untrusted
-from tests.attacks.record_kit import failed_codes, make_kit
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_step
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import make_kit, sample_record, sign_step
 
 REFUSED = {"XML_COMMENT_FORBIDDEN", "XML_DECLARATION_FORBIDDEN", "XML_CDATA_FORBIDDEN"}
 

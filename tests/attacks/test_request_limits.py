@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from hocba import limits
-from tests.warehouse.test_instances import HOCBA, clean_env, free_port, run, wait_for
+from tests.processes import HOCBA, clean_env, free_port, run, wait_for
 
 # a server of its own on loopback, independent of the test database: run once
 pytestmark = pytest.mark.instances

@@ -17,7 +17,6 @@ Variants: every signing slot, the reason from the CRL entry and from the OCSP an
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -28,9 +27,8 @@ from cryptography.x509 import ocsp
 
 from hocba.formats import build
 from hocba.signing.dev.servers import LoopbackServer
-from tests.attacks.record_kit import SLOTS, SUBJECTS, Kit, make_kit
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_step
+from tests.factories.records import SLOTS, SUBJECTS, Kit, make_kit, sample_record, sign_step
+from tests.processes import free_port
 
 Reason = x509.ReasonFlags
 UNSAFE = [
@@ -48,12 +46,6 @@ NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 REVOKED_AT = NOW - dt.timedelta(hours=1)
 BEFORE = NOW - dt.timedelta(hours=2)
 """What a backdated signature claims: an hour before the revocation."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

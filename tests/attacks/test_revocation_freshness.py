@@ -21,11 +21,8 @@ import dataclasses
 import datetime as dt
 import gc
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,23 +48,22 @@ from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.records.factories import sample_record
-from tests.signing.helpers import TARGETS, sign_all, slot_of
+from tests.factories.records import (
+    HOMEROOM_ID,
+    PRINCIPAL_ID,
+    SLOTS,
+    SUBJECTS,
+    TARGETS,
+    TEACHER_ID,
+    sample_record,
+    sign_all,
+    slot_of,
+)
+from tests.processes import HOCBA, clean_env, free_port, run
 
-TEACHER_ID = "025085001234"
-HOMEROOM_ID = "025085004321"
-PRINCIPAL_ID = "025070001111"
 TAX = "2600100202"
-SUBJECTS = ["TOAN", "GDTC"]
-SLOTS = ("GVBM", "GVCN", "CBQL", "KY_PHAT_HANH")
 REFRESH = 1.0
 """The refresh interval of the verifiers below (seconds)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_past(moment: float) -> None:
@@ -548,26 +544,7 @@ def test_revocation_answers_for_many_certificates_stay_at_their_bound(tmp_path):
 
 # --- the acceptance case: `hocba serve --workers 2` -------------------------------------------
 
-HOCBA = str(Path(sys.executable).parent / "hocba")
 SERVER_REFRESH = 2.0
-
-
-def clean_env(data: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HOCBA_", "DJANGO_")) and k not in ("DATABASE_URL", "SOFTHSM2_CONF")
-    }
-    env.update(HOCBA_DATA_DIR=str(data), HOCBA_SECRET_KEY="revocation-test-key-" + "x" * 40)
-    env.update(HOCBA_DEV_PKI="1")  # the demo's keys
-    env.update(extra)
-    return env
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([HOCBA, *args], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"hocba {' '.join(args)}: {done.stderr[-3000:]}"
-    return done.stdout
 
 
 @dataclasses.dataclass

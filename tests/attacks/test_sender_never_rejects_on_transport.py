@@ -17,8 +17,6 @@ from hocba.limits import MiB
 from hocba.warehouse.models import Account
 from tests.exchange.helpers import (
     DJANGO_400,
-    SCHOOL,
-    TAX,
     Fault,
     acks,
     drive,
@@ -26,13 +24,11 @@ from tests.exchange.helpers import (
     page,
     proxied,
     received,
-    school_account,
-    school_with_outbox,
-    seal_keeper,
-    signed_records,
     states,
     stored,
 )
+from tests.factories.database import school_account, school_with_outbox, seal_keeper
+from tests.factories.records import SCHOOL, TAX, signed_records
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

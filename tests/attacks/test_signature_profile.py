@@ -19,7 +19,8 @@ from lxml import etree
 from hocba.formats import parse_untrusted
 from hocba.formats.builder import NS, serialize
 from hocba.signing.profile import DS, XADES
-from tests.attacks.record_kit import failed_codes, make_kit
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import make_kit
 
 Q = f"{{{NS}}}"
 SIGNATURE = f"{{{DS}}}Signature"

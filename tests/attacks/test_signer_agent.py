@@ -26,7 +26,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -48,6 +47,7 @@ from hocba import limits
 from hocba.signing import config
 from hocba.signing.dev.pki import DevPki, create
 from hocba.signing.signers import SignerError, import_to_token
+from tests.processes import HOCBA
 
 # a server of its own on loopback, independent of the test database: run once
 pytestmark = pytest.mark.instances
@@ -680,9 +680,6 @@ def test_no_plain_http_host_but_this_computers_names_is_served(host, port):
         with pytest.raises(ValueError):
             normalize_origin(f"http://{host}{port}")
     assert normalize_origin(f"https://{host}{port}").startswith("https://")
-
-
-HOCBA = str(Path(sys.executable).parent / "hocba")
 
 
 def start_command(data: Path, *args: str, **environ: str) -> tuple[int | None, str]:

@@ -23,17 +23,17 @@ from hypothesis import strategies as st
 
 from hocba.formats import build
 from hocba.signing.certs import Holder, holder_of, personal_id_of, tax_code_of
-from tests.attacks.record_kit import (
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import (
     HOMEROOM_ID,
     PRINCIPAL_ID,
     SUBJECTS,
     TAX_CODE,
     TEACHER_ID,
-    failed_codes,
     make_kit,
+    sample_record,
+    sign_all,
 )
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all
 
 OUTSIDER_ID = "001099001234"
 OTHER_TAX_CODE = "0100109106"
@@ -338,7 +338,7 @@ def test_the_service_signs_nothing_with_a_certificate_naming_the_signer_outside_
     from hocba.records.models import Record
     from hocba.records.services import correct_record, read_xml
     from hocba.signing.services import SigningRefused, sign_records
-    from tests.gradebook.conftest import user
+    from tests.factories.database import user
 
     record = Record.objects.filter(class_group__name="7A", school__code="25000201").first()
     version = correct_record(user("ht.chuvanan"), record, "Điều chỉnh để thử ký")

@@ -24,8 +24,8 @@ from hocba.records.models import RecordVersion, State
 from hocba.records.services import read_xml, revoke_record
 from hocba.signing.dev.tokens import org_label, token_signer
 from hocba.signing.services import sign_records
-from tests.gradebook.conftest import user
-from tests.signing.helpers import sign_step
+from tests.factories.database import user
+from tests.factories.records import sign_step
 
 pytestmark = pytest.mark.django_db
 _ADDRESSES = (f"198.51.100.{n}" for n in itertools.count(1))

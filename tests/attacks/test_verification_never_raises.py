@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -42,10 +41,10 @@ from hocba.signing.dev.pki import new_key
 from hocba.signing.dev.servers import LoopbackServer
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.attacks.record_kit import PRINCIPAL_ID, TAX_CODE, Kit, failed_codes, make_kit
-from tests.attacks.record_kit import SUBJECTS as RECORD_SUBJECTS
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all
+from tests.attacks.record_kit import failed_codes
+from tests.factories.records import PRINCIPAL_ID, TAX_CODE, Kit, make_kit, sample_record, sign_all
+from tests.factories.records import SUBJECTS as RECORD_SUBJECTS
+from tests.processes import free_port
 
 VERDICTS = {
     "VALID", "TAMPERED", "UNTRUSTED_SIGNER", "REVOKED_CERTIFICATE", "INCOMPLETE",
@@ -57,12 +56,6 @@ SUBJECTS = {
 }
 SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")
 """The DER of the OID sha256WithRSAEncryption (1.2.840.113549.1.1.11)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def assert_a_report(report: Report) -> None:

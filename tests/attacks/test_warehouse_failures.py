@@ -55,24 +55,11 @@ from hocba.signing import package as sealing
 from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, SchoolCount, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, process_pending, receive
-from tests.exchange.helpers import (
-    CLIENT_ID,
-    SCHOOL,
-    Fault,
-    drive,
-    outbox,
-    proxied,
-    received,
-    school_account,
-    school_with_outbox,
-    seal_keeper,
-    signed_records,
-    states,
-    stored,
-)
+from tests.exchange.helpers import Fault, drive, outbox, proxied, received, states, stored
+from tests.factories.database import school_account, school_with_outbox, seal_keeper
+from tests.factories.records import CLIENT_ID, SCHOOL, Issuer, Keys, signed_records
 from tests.warehouse.faults import refusing
 from tests.warehouse.race import database_url
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 

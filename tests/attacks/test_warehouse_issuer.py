@@ -21,7 +21,7 @@ from hocba.formats import package as pkg
 from hocba.warehouse.auth import Caller, create_account
 from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, receive
-from tests.warehouse.signed import Issuer, Keys
+from tests.factories.records import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 

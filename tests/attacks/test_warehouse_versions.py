@@ -28,8 +28,8 @@ from hocba.formats import package as pkg
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import MESSAGES, process, receive
+from tests.factories.records import Issuer, Keys
 from tests.warehouse.race import Workers
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 raced = pytest.mark.skipif(

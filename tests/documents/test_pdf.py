@@ -28,8 +28,7 @@ from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
 from tests.conftest import require_tool
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all
+from tests.factories.records import sample_record, sign_all
 
 BASE = "https://hocba.example.vn/xac-minh"
 TAX = "2600100202"

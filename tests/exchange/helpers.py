@@ -1,17 +1,14 @@
-"""A school sending real records to a real warehouse over HTTP on loopback.
-
-Records are signed through all four steps (15 signatures each, about 58 KB, as a real school's)
-by the test run's development PKI, which the warehouse trusts; the school's outbox holds them;
-the school has its account at the warehouse. A `Proxy` (a real HTTP server on loopback) can
-stand between them and misbehave the way networks and proxies do: pages instead of answers,
-broken connections, a smaller body limit, answers cut short.
+"""A school sending real records to a real warehouse over HTTP on loopback: the school's rows
+only (the demo province may share the database), sender rounds, and a `Proxy` (a real HTTP
+server on loopback) that can stand between the school and the warehouse and misbehave the way
+networks and proxies do: pages instead of answers, broken connections, a smaller body limit,
+answers cut short. The school, its signed records, outbox and account are built by
+`tests.factories`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import functools
 import json
 import socket
 import struct
@@ -27,103 +24,9 @@ from django.utils import timezone
 
 from hocba.exchange.client import HttpClient
 from hocba.exchange.models import OutboxItem, OutgoingPackage
-from hocba.exchange.services import run_once, set_credential
-from hocba.formats import parse
-from hocba.organizations.models import ProvinceOffice, School
-from hocba.records.services import store_xml
-from hocba.signing import config
-from hocba.signing.dev.pki import DevPki, create
-from hocba.signing.dev.tokens import ensure_dev_pki
-from hocba.warehouse.auth import create_account
-from hocba.warehouse.models import Account, Ack, ReceivedPackage, StoredRecord
-
-SCHOOL = "25000299"
-TAX = "2600000299"
-NAME = "Trường THCS Thử Nghiệm"
-CLIENT_ID = f"truong-{SCHOOL}"
-SECRET = "gui-hoc-ba-bi-mat-0123456789"
-
-
-@functools.cache
-def signed_records(n: int) -> tuple[bytes, ...]:
-    """`n` records of the school, signed through all four steps (new record ids each call
-    with a new `n`; the same bytes for the same `n` within a test run)."""
-    from bench.records import records
-    from bench.sign import fully_signed
-
-    path = config.pki_dir()
-    pki = DevPki.load(path) if (path / "pki.json").exists() else create(path)
-    base = [
-        dataclasses.replace(
-            r, school=dataclasses.replace(r.school, code=SCHOOL, name=NAME, tax_code=TAX)
-        )
-        for r in records(n, seed=n)
-    ]
-    signed, _ = fully_signed(pki, base, tax_code=TAX)
-    return tuple(signed)
-
-
-def school_with_outbox(contents: tuple[bytes, ...]) -> School:
-    """The school, its token (its organisation key seals the packages) and an outbox holding
-    `contents`, as issuing them would have left it."""
-    province, _ = ProvinceOffice.objects.get_or_create(
-        code="25",
-        defaults={
-            "name": "Sở Giáo dục và Đào tạo Phú Thọ",
-            "province_code": "25",
-            "province_name": "Tỉnh Phú Thọ",
-        },
-    )
-    school, _ = School.objects.update_or_create(
-        code=SCHOOL,
-        defaults={
-            "name": NAME,
-            "province_office": province,
-            "levels": ["THCS"],
-            "commune_name": "Phường Tiên Cát",
-            "province_code": "25",
-            "province_name": "Tỉnh Phú Thọ",
-            "tax_code": TAX,
-        },
-    )
-    ensure_dev_pki()
-    for content in contents:
-        envelope = parse(content).envelope
-        OutboxItem.objects.create(
-            record_id=envelope.record_id,
-            version=envelope.version,
-            event=envelope.event,
-            xml_sha256=store_xml(content),
-            sender_code=SCHOOL,
-            school_code=SCHOOL,
-            school_year=envelope.school_year,
-        )
-    return school
-
-
-def seal_keeper(school: School, username: str = "vanthu.thunghiem") -> Any:
-    """A user who seals for `school` (may see its outbox); the Django user."""
-    from django.contrib.auth import get_user_model
-
-    from hocba.organizations.models import Role, RoleAssignment, Staff
-
-    user = get_user_model().objects.create_user(username=username, password="x")
-    person = Staff.objects.create(
-        user=user, personal_id="025085009999", full_name="Văn thư Thử", school=school
-    )
-    RoleAssignment.objects.create(staff=person, role=Role.SEAL_KEEPER, school=school)
-    return user
-
-
-def school_account(**changes: str) -> Account:
-    """The school's account at the warehouse (as the Sở registers it), and the school's
-    credential for it."""
-    fields = {"school_code": SCHOOL, "province_code": "25", "province_office_code": "25",
-              "tax_code": TAX, **changes}  # fmt: skip
-    account = create_account(CLIENT_ID, SECRET, NAME, Account.Kind.SCHOOL, **fields)
-    set_credential(SCHOOL, CLIENT_ID, SECRET)
-    return account
-
+from hocba.exchange.services import run_once
+from hocba.warehouse.models import Ack, ReceivedPackage, StoredRecord
+from tests.factories.records import CLIENT_ID, SCHOOL
 
 # --- the school's rows only (the demo province may share the database) --------------------
 

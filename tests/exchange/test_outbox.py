@@ -8,7 +8,7 @@ from django.db import DatabaseError
 from hocba.exchange.models import OutboxItem
 from hocba.records.models import Record, State
 from hocba.records.services import correct_record, mark_issued
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 from tests.warehouse.faults import refusing
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,6 @@ from hocba.exchange.client import HttpClient
 from hocba.exchange.models import SenderState
 from tests.exchange.helpers import (
     NGINX_413,
-    SCHOOL,
     Fault,
     acks,
     drive,
@@ -29,13 +28,11 @@ from tests.exchange.helpers import (
     page,
     proxied,
     received,
-    school_account,
-    school_with_outbox,
-    seal_keeper,
-    signed_records,
     states,
     stored,
 )
+from tests.factories.database import school_account, school_with_outbox, seal_keeper
+from tests.factories.records import SCHOOL, signed_records
 
 FEW = 6
 
@@ -160,7 +157,7 @@ def test_a_wrong_secret_pauses_sending_until_the_credential_is_fixed(proxy, send
     call_command("exchange", "status", stdout=out)
     assert "invalid_client" in out.getvalue()
 
-    from tests.exchange.helpers import SECRET
+    from tests.factories.records import SECRET
 
     services.set_credential(SCHOOL, f"truong-{SCHOOL}", SECRET)
     services.retry_now(SCHOOL)

@@ -10,7 +10,7 @@ from lxml import etree
 
 from hocba.formats import build
 from hocba.formats import package as pkg
-from tests.records.factories import record_of_level
+from tests.factories.records import record_of_level
 
 PACKAGE_ID = "6f0c1d9e-2b1a-4c55-8f77-0a1b2c3d4e5f"
 SENDER = pkg.Sender("TRUONG", "25000201", "2600100202")

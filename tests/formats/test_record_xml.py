@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from hocba.formats import XmlRejected, build, parse, parse_untrusted, xsd_text
 from tests.conftest import require_tool
-from tests.records.factories import sample_record
+from tests.factories.records import sample_record
 
 
 def test_a_built_record_validates_and_round_trips_byte_for_byte():

@@ -22,7 +22,7 @@ from hocba.formats import (
 )
 from hocba.formats.builder import DS
 from hocba.formats.model import Signature, Slots
-from tests.records.factories import record_of_level
+from tests.factories.records import record_of_level
 
 LEVELS = ("TH", "THCS", "THPT", "GDTX")
 

@@ -1,18 +1,7 @@
 import pytest
-from django.contrib.auth import get_user_model
 
 from hocba.gradebook.models import ClassSubject
-from hocba.organizations.models import ClassGroup
-
-THCS = "25000201"
-
-
-def current_class(name: str, school: str = THCS) -> ClassGroup:
-    return ClassGroup.objects.get(school__code=school, name=name, school_year__name="2024-2025")
-
-
-def user(username: str):
-    return get_user_model().objects.get(username=username)
+from tests.factories.database import current_class
 
 
 @pytest.fixture

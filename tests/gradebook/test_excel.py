@@ -9,7 +9,7 @@ from openpyxl import load_workbook
 from hocba.gradebook import excel
 from hocba.gradebook.models import Assessment, ClassSubject
 from hocba.gradebook.services import ValidationFailed
-from tests.gradebook.conftest import current_class, user
+from tests.factories.database import current_class, user
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from hocba.gradebook.services import (
     save_homeroom,
     unlock_gradebook,
 )
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 
 pytestmark = pytest.mark.django_db
 

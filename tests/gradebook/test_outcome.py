@@ -23,7 +23,7 @@ from hocba.gradebook.models import (
 from hocba.rules.contract import evaluate
 from hocba.rules.labels import Circular, Outcome
 from hocba.rules.outcome import to_json
-from tests.gradebook.conftest import current_class
+from tests.factories.database import current_class
 from tests.web.test_i18n import english
 
 pytestmark = pytest.mark.django_db

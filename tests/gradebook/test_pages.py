@@ -3,7 +3,7 @@
 import pytest
 
 from hocba.gradebook.models import Assessment, ClassSubject, YearResult
-from tests.gradebook.conftest import current_class
+from tests.factories.database import current_class
 
 pytestmark = pytest.mark.django_db
 

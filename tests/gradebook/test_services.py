@@ -13,7 +13,7 @@ from hocba.gradebook.services import (
     save_assessments,
     save_homeroom,
 )
-from tests.gradebook.conftest import current_class, user
+from tests.factories.database import current_class, user
 
 pytestmark = pytest.mark.django_db
 

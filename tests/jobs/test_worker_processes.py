@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from tests.attacks.test_rate_limits import redis_url  # noqa: F401 - a fixture
-from tests.warehouse.test_instances import Processes, clean_env, query, run, wait_for
+from tests.processes import Processes, clean_env, query, run, wait_for
 
 pytestmark = pytest.mark.instances
 

@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from hocba.organizations.models import ClassGroup, Role, School, SchoolYear
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.students.models import Student
-from tests.factories import other_province, student_in
+from tests.factories.database import other_province, student_in
 
 pytestmark = pytest.mark.django_db
 

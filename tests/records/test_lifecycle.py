@@ -28,7 +28,7 @@ from hocba.records.services import (
 from hocba.students.models import Student
 from hocba.students.services import review_students
 from tests.conftest import require_tool
-from tests.gradebook.conftest import current_class, user
+from tests.factories.database import current_class, user
 
 pytestmark = pytest.mark.django_db
 

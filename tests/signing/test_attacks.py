@@ -16,13 +16,16 @@ from hocba.signing.dev.servers import LoopbackServer, ocsp_app
 from hocba.signing.revocation import RevocationChecker
 from hocba.signing.signers import Pkcs12Signer
 from hocba.signing.verify import Verifier
-from tests.records.factories import sample_record
-from tests.signing.helpers import sign_all, sign_step
+from tests.factories.records import (
+    HOMEROOM_ID,
+    PRINCIPAL_ID,
+    TEACHER_ID,
+    sample_record,
+    sign_all,
+    sign_step,
+)
 
-TEACHER_ID = "025085001234"
 OTHER_TEACHER_ID = "025085009999"
-HOMEROOM_ID = "025085004321"
-PRINCIPAL_ID = "025070001111"
 TAX = "2600100202"
 
 

@@ -9,7 +9,6 @@ import dataclasses
 import io
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,12 +29,12 @@ from hocba.signing.keys import NoKey, keys_configured, parse_pkcs11_uri
 from hocba.signing.package import read as read_package
 from hocba.signing.signers import import_to_token
 from tests.conftest import require_tool
-from tests.factories import issued_version
+from tests.factories.database import issued_version
+from tests.processes import HOCBA
 
 THCS = "25000201"
 SO_CODE = "25"
 SO_TAX = "2600999998"
-HOCBA = str(Path(sys.executable).parent / "hocba")
 
 
 # --- the URI ---------------------------------------------------------------------------------

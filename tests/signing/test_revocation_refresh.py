@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HOCBA = str(Path(sys.executable).parent / "hocba")
+from tests.processes import HOCBA
 
 
 def hocba_check(tmp_path: Path, refresh: str) -> subprocess.CompletedProcess[str]:

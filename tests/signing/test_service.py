@@ -25,7 +25,7 @@ from hocba.signing.services import SigningRefused, sign_records
 from hocba.signing.signers import CscSigner, Pkcs12Signer, SignerError
 from hocba.signing.verify import Verifier
 from tests.conftest import require_tool
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 
 pytestmark = pytest.mark.django_db
 

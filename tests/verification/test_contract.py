@@ -18,7 +18,8 @@ from hocba.documents.models import Document
 from hocba.documents.services import read_pdf
 from hocba.formats.report import MESSAGES, Code
 from hocba.records.services import read_xml
-from tests.web.test_i18n import issued_version, tampered
+from tests.factories.database import issued_version
+from tests.web.test_i18n import tampered
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from hocba.records.services import revoke_record
 from hocba.signing.dev.tokens import token_signer
 from hocba.signing.services import sign_records
 from hocba.verification.fastpath import FastPath
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 from tests.verification.test_portal import address
 
 pytestmark = pytest.mark.django_db

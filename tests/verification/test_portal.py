@@ -15,7 +15,7 @@ from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import read_xml, revoke_record
 from hocba.signing.dev.tokens import token_signer
 from hocba.signing.services import sign_records
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 
 pytestmark = pytest.mark.django_db
 

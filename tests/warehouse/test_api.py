@@ -11,7 +11,7 @@ from django.test import Client
 
 from hocba.warehouse.auth import create_account
 from hocba.warehouse.models import Account, StoredRecord
-from tests.warehouse.helpers import entry, issued, sealed
+from tests.factories.database import entry, issued, sealed
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ from hocba.signing import package as sealing
 from hocba.warehouse.auth import Caller
 from hocba.warehouse.models import Account, ReceivedPackage, SchoolCount, StoredRecord
 from hocba.warehouse.services import process, receive
+from tests.factories.records import Issuer, Keys
 from tests.warehouse.race import Workers, database_url
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 

@@ -19,8 +19,8 @@ from hocba.warehouse.auth import AccountError, Caller, create_account
 from hocba.warehouse.issuers import ISSUER_CODES, Issuer, issuer_mismatch
 from hocba.warehouse.models import Account, ReceivedPackage, RecordHead, StoredRecord
 from hocba.warehouse.services import lock_records, process, receive
-from tests.warehouse.signed import Issuer as RecordIssuer
-from tests.warehouse.signed import Keys
+from tests.factories.records import Issuer as RecordIssuer
+from tests.factories.records import Keys
 
 SECRET = "a-long-enough-secret-for-tests"
 code_text = st.text(alphabet="0123456789AB", min_size=1, max_size=3)

@@ -14,7 +14,7 @@ from hocba.exchange.models import OutboxItem
 from hocba.records.models import RecordVersion, State
 from hocba.warehouse.models import Account, Ack, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import process, receive
-from tests.warehouse.helpers import caller, entry, issued, sealed
+from tests.factories.database import caller, entry, issued, sealed
 
 pytestmark = pytest.mark.django_db
 

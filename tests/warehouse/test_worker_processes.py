@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -31,12 +30,12 @@ from hocba.warehouse.models import Ack, ReceivedPackage, StoredRecord
 from hocba.warehouse.services import receive
 from tests.attacks.test_warehouse_failures import account_for
 from tests.conftest import IN_CI
+from tests.factories.records import Issuer, Keys
+from tests.processes import HOCBA
 from tests.warehouse.race import database_url
-from tests.warehouse.signed import Issuer, Keys
 
 pytestmark = pytest.mark.django_db
 
-HOCBA = str(Path(sys.executable).parent / "hocba")
 ISSUER = Issuer("25000201", "2600100202", "25", "25")  # the demo's THCS Chu Văn An
 SENDER = pkg.Sender("TRUONG", ISSUER.school_code, ISSUER.tax_code)
 DATABASE_QUEUE = {

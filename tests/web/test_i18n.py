@@ -14,6 +14,7 @@ from hocba.family.models import StudentAccess
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import read_xml
 from tests.conftest import require_tool
+from tests.factories.database import issued_version
 
 CATALOGUE = Path(hocba.__file__).parent / "locale" / "vi" / "LC_MESSAGES"
 
@@ -61,14 +62,6 @@ def english(client: Client) -> Client:
 def text(response) -> str:  # type: ignore[no-untyped-def]
     assert response.status_code == 200, response.status_code
     return response.content.decode()
-
-
-def issued_version() -> RecordVersion:
-    return (
-        RecordVersion.objects.filter(state=State.ISSUED, record__school__code="25000201")
-        .order_by("record__record_id")
-        .first()
-    )
 
 
 def address(version: RecordVersion) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.warehouse.test_instances import (
+from tests.processes import (
     Processes,
     clean_env,
     free_port,

@@ -15,7 +15,7 @@ from hocba.records.models import Record, State
 from hocba.records.services import correct_record
 from hocba.signing.dev.tokens import token_signer
 from hocba.workflow import services
-from tests.gradebook.conftest import user
+from tests.factories.database import user
 
 pytestmark = pytest.mark.django_db
 

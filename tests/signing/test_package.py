@@ -11,7 +11,7 @@ from lxml import etree
 from hocba.formats import package as pkg
 from hocba.signing import package as sealing
 from tests.conftest import require_tool
-from tests.warehouse.helpers import entry, issued, sealed
+from tests.factories.database import entry, issued, sealed
 
 pytestmark = pytest.mark.django_db
 
