@@ -62,7 +62,8 @@ _ID_VALUES = etree.XPath("descendant-or-self::*/@Id")
 def ids_of(root: etree._Element) -> dict[str, list[etree._Element]]:
     """Every element carrying an `Id`, by value (more than one means a wrapping attempt)."""
     found: dict[str, list[etree._Element]] = {}
-    for value in _ID_VALUES(root):  # type: ignore[union-attr]
+    values: Any = _ID_VALUES(root)  # attribute values: strings that know their element
+    for value in values:
         found.setdefault(str(value), []).append(value.getparent())
     return found
 
@@ -301,11 +302,11 @@ def check(
         signing_time = dt.datetime.fromisoformat(exact["time"].replace("Z", "+00:00"))
     except ValueError:
         return Checked(target_id, certificate, None, "MALFORMED_SIGNATURE")
-    found = ids.get(target_id, [])
-    if len(found) != 1 or len(ids.get(f"{exact['id']}-sp", [])) != 1:
-        problem = "DUPLICATE_ID" if found else "WRONG_TARGET"
+    targets = ids.get(target_id, [])
+    if len(targets) != 1 or len(ids.get(f"{exact['id']}-sp", [])) != 1:
+        problem = "DUPLICATE_ID" if targets else "WRONG_TARGET"
         return Checked(target_id, certificate, signing_time, problem)
-    target = found[0]
+    target = targets[0]
     key = id(target)
     if key not in cache:
         cache[key] = digest_b64(target)
