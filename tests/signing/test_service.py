@@ -267,6 +267,65 @@ def test_one_bad_record_leaves_the_others_signed_and_the_batch_resumable(demo):
         assert b"sig-gvbm-TOAN" in read_xml(version)
 
 
+def test_a_record_signed_by_someone_else_meanwhile_is_listed_and_the_rest_of_the_batch_lands(
+    demo,
+):
+    """Two teachers of the class sign at the same moment: the batch that saves second finds
+    one record changed since it prepared it, lists it (CONCURRENT_UPDATE) and saves the other,
+    and a second run signs it on top of the other teacher's signature."""
+    from hocba.audit.services import verify_chain
+    from hocba.organizations.models import Role, RoleAssignment
+
+    records = list(Record.objects.filter(class_group__name="7A", school__code="25000201")[:2])
+    versions = [correct_record(user("ht.chuvanan"), r, "Điều chỉnh") for r in records]
+    teachers = {
+        a.subject_code: a.staff
+        for a in RoleAssignment.objects.filter(
+            role=Role.SUBJECT_TEACHER, class_group=records[0].class_group
+        )
+    }
+    maths, literature = teachers["TOAN"], teachers["NGU_VAN"]
+    assert maths != literature
+    school = records[0].school
+
+    class SignsMeanwhile:
+        """The maths teacher's key; once it has signed (the school's token takes one session
+        at a time), the literature teacher signs record 2."""
+
+        def __init__(self, signer):
+            self.signer, self.certificate = signer, signer.certificate
+
+        def sign_digests(self, digests):
+            values = self.signer.sign_digests(digests)
+            self.signer.close()
+            other = token_signer(school, literature.personal_id)
+            try:
+                again = RecordVersion.objects.select_related("record__class_group").get(
+                    pk=versions[1].pk
+                )
+                assert sign_records(literature.user, [again], "GVBM", other).signed
+            finally:
+                other.close()
+            return values
+
+    first = sign_records(
+        maths.user, versions, "GVBM", SignsMeanwhile(token_signer(school, maths.personal_id))
+    )
+    assert first.signed == [versions[0]]
+    assert [(v, code) for v, code, _ in first.failed] == [(versions[1], "CONCURRENT_UPDATE")]
+    stored = RecordVersion.objects.get(pk=versions[1].pk)
+    assert b"sig-gvbm-NGU_VAN" in read_xml(stored) and b"sig-gvbm-TOAN" not in read_xml(stored)
+    signer = token_signer(school, maths.personal_id)
+    try:
+        second = sign_records(maths.user, [stored], "GVBM", signer)
+    finally:
+        signer.close()
+    assert second.signed == [stored]
+    content = read_xml(RecordVersion.objects.get(pk=versions[1].pk))
+    assert b"sig-gvbm-NGU_VAN" in content and b"sig-gvbm-TOAN" in content
+    assert verify_chain().intact
+
+
 def test_csc_signs_500_hashes_under_one_authorisation(tmp_path):
     pki_dir = config.pki_dir()
     pki = DevPki.load(pki_dir)

@@ -44,28 +44,66 @@ def record_event(
     request: HttpRequest | None = None,
 ) -> AuditEvent:
     """Append one event to the chain (call inside the transaction of the change)."""
+    entry = Entry(action, obj, object_type, object_id, summary, old, new, reason)
+    return record_events(actor, [entry], request=request)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One event of `record_events`, with the meaning of `record_event`'s arguments."""
+
+    action: str
+    obj: models.Model | None = None
+    object_type: str | None = None
+    object_id: str | int | None = None
+    summary: str = ""
+    old: Any = None
+    new: Any = None
+    reason: str = ""
+
+
+def record_events(
+    actor: Any, entries: list[Entry], request: HttpRequest | None = None
+) -> list[AuditEvent]:
+    """Append events to the chain in their order, by one actor, under one lock of the chain's
+    head and in one insert (a batch that changes many rows; call inside its transaction)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change")
+    if not entries:
+        return []
     head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
     user = actor if getattr(actor, "is_authenticated", False) else None
-    event = AuditEvent(
-        at=timezone.now(),
-        actor=user,
-        actor_name=(user.get_username() if user is not None else str(actor or "system"))[:150],
-        action=action,
-        object_type=object_type or (obj._meta.label if obj is not None else ""),
-        object_id=str(object_id if object_id is not None else getattr(obj, "pk", "")),
-        summary=summary[:300],
-        old=_plain(old),
-        new=_plain(new),
-        reason=reason,
-        client_address=client_address(request),
-        prev_hash=head.last_hash,
-    )
-    event.hash = event.compute_hash()
-    event.save()
-    AuditHead.objects.filter(pk=head.pk).update(last_hash=event.hash, count=head.count + 1)
-    return event
+    actor_name = (user.get_username() if user is not None else str(actor or "system"))[:150]
+    address = client_address(request)
+    at = timezone.now()
+    previous = head.last_hash
+    events = []
+    for entry in entries:
+        obj = entry.obj
+        event = AuditEvent(
+            at=at,
+            actor=user,
+            actor_name=actor_name,
+            action=entry.action,
+            object_type=entry.object_type or (obj._meta.label if obj is not None else ""),
+            object_id=str(
+                entry.object_id if entry.object_id is not None else getattr(obj, "pk", "")
+            ),
+            summary=entry.summary[:300],
+            old=_plain(entry.old),
+            new=_plain(entry.new),
+            reason=entry.reason,
+            client_address=address,
+            prev_hash=previous,
+        )
+        event.hash = previous = event.compute_hash()
+        events.append(event)
+    if len(events) == 1:
+        events[0].save()
+    else:
+        AuditEvent.objects.bulk_create(events)
+    AuditHead.objects.filter(pk=head.pk).update(last_hash=previous, count=head.count + len(events))
+    return events
 
 
 @dataclass(frozen=True, slots=True)

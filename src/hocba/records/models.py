@@ -77,6 +77,13 @@ class VersionQuerySet(models.QuerySet["RecordVersion"]):
             raise ImmutableVersionError("issued versions cannot be changed")
         return super().update(**kwargs)
 
+    def close(self, state: str, at: Any) -> int:
+        """Close the issued versions among these (ISSUED → SUPERSEDED or REVOKED, with the
+        time): the one change an issued version allows, as `RecordVersion.save` does."""
+        if (State.ISSUED, state) not in CLOSING:
+            raise ImmutableVersionError(f"issued versions cannot become {state}")
+        return models.QuerySet.update(self.filter(state=State.ISSUED), state=state, closed_at=at)
+
     def delete(self) -> tuple[int, dict[str, int]]:
         if self.filter(state__in=FROZEN).exists():
             raise ImmutableVersionError("issued versions cannot be deleted")

@@ -17,13 +17,14 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from hocba import blobs
-from hocba.audit.services import record_event
+from hocba.audit.services import Entry as AuditEntry
+from hocba.audit.services import record_event, record_events
 from hocba.blobs import BlobRef, Kind
 from hocba.formats import build, parse, parse_untrusted, validate
 from hocba.formats.model import Envelope, Slots
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
-from hocba.records.assemble import NotReady, assemble, circular_for
+from hocba.records.assemble import ClassStaff, NotReady, assemble, circular_for
 from hocba.records.models import Event, Record, RecordVersion, State
 from hocba.records.signals import record_issued
 from hocba.students.models import Student
@@ -129,18 +130,19 @@ def build_records(
             .distinct()
         )
         problems = identity_problems(students)
+        staff = ClassStaff.of(class_group)
         for student in students:
             if student.pk in problems:
                 report.refused.append((student, problems[student.pk]))
                 continue
             with transaction.atomic():
-                _build_one(user, student, class_group, school_year, today, report, request)
+                _build_one(user, student, class_group, staff, school_year, today, report, request)
     return report
 
 
 def _build_one(
-    user: Any, student: Student, class_group: ClassGroup, school_year: SchoolYear,
-    today: Any, report: BuildReport, request: HttpRequest | None,
+    user: Any, student: Student, class_group: ClassGroup, staff: ClassStaff,
+    school_year: SchoolYear, today: Any, report: BuildReport, request: HttpRequest | None,
 ) -> None:  # fmt: skip
     record = Record.objects.filter(student=student, school_year=school_year).first()
     latest = record.latest() if record else None
@@ -161,7 +163,7 @@ def _build_one(
         replaces_version=number - 1 if latest and latest.event != Event.NEW else None,
     )  # fmt: skip
     try:
-        assembled = assemble(student, class_group, envelope, today)
+        assembled = assemble(student, class_group, envelope, today, staff)
     except NotReady as not_ready:
         report.refused.append((student, not_ready.reasons))
         return
@@ -275,20 +277,46 @@ def mark_issued(version: RecordVersion, user: Any, request: HttpRequest | None =
     """The last signature makes a version ISSUED; the version it replaces is closed
     (SUPERSEDED by a correction, REVOKED by a revocation); `record_issued` is sent in the same
     transaction (the exchange puts the version in its outbox). Called by the signing service."""
-    if version.state not in (State.DRAFT, State.SIGNING):
-        raise RecordError(f"Phiên bản {version.version} đã ở trạng thái {version.state}")
+    issue_versions([version], user, request)
+
+
+def issue_versions(
+    versions: list[RecordVersion], user: Any, request: HttpRequest | None = None
+) -> None:
+    """`mark_issued` for the versions of a signing batch, in a few queries: each becomes
+    ISSUED, each record's earlier issued version is closed, `record_issued` is sent for each
+    and one audit event per version is appended. Refuses (changing nothing) when one of them is
+    not waiting for signatures."""
+    for version in versions:
+        if version.state not in (State.DRAFT, State.SIGNING):
+            raise RecordError(f"Phiên bản {version.version} đã ở trạng thái {version.state}")
+    if not versions:
+        return
     now = timezone.now()
     with transaction.atomic():
-        RecordVersion.objects.filter(pk=version.pk).update(state=State.ISSUED, issued_at=now)
-        version.refresh_from_db()
-        closing = State.REVOKED if version.event == Event.CANCEL else State.SUPERSEDED
-        for previous in version.record.versions.filter(
-            state=State.ISSUED, version__lt=version.version
-        ):
-            previous.state, previous.closed_at = closing, now
-            previous.save(update_fields=["state", "closed_at"])
-        record_issued.send(sender=RecordVersion, version=version)
-        record_event(
-            user, "records.issue", version, new={"version": version.version,
-                                                 "sha256": version.xml_sha256}, request=request,
-        )  # fmt: skip
+        RecordVersion.objects.filter(pk__in=[v.pk for v in versions]).update(
+            state=State.ISSUED, issued_at=now
+        )
+        by_record = {v.record_id: v for v in versions}
+        closing: dict[str, list[int]] = {State.REVOKED: [], State.SUPERSEDED: []}
+        for pk, record_id, number in RecordVersion.objects.filter(
+            record_id__in=list(by_record), state=State.ISSUED
+        ).values_list("pk", "record_id", "version"):
+            version = by_record[record_id]
+            if number < version.version:
+                closed = State.REVOKED if version.event == Event.CANCEL else State.SUPERSEDED
+                closing[closed].append(pk)
+        for state, pks in closing.items():
+            if pks:
+                RecordVersion.objects.filter(pk__in=pks).close(state, now)
+        for version in versions:
+            version.state, version.issued_at = State.ISSUED, now
+            record_issued.send(sender=RecordVersion, version=version)
+        record_events(
+            user,
+            [
+                AuditEntry("records.issue", v, new={"version": v.version, "sha256": v.xml_sha256})
+                for v in versions
+            ],
+            request=request,
+        )

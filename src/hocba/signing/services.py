@@ -16,19 +16,21 @@ from typing import Any
 
 from cryptography import x509
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 from lxml import etree
 
-from hocba.audit.services import record_event
+from hocba.audit.services import Entry as AuditEntry
+from hocba.audit.services import record_events
 from hocba.blobs import BlobError
 from hocba.formats import Slot, XmlRejected, parse_untrusted, slots_of
 from hocba.formats.builder import serialize
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.permissions import Permission, can
 from hocba.records.models import Event, RecordVersion, State
-from hocba.records.services import RecordError, mark_issued, read_xml, store_xml
+from hocba.records.services import RecordError, issue_versions, read_xml, store_xml
 from hocba.signing import config, profile
 from hocba.signing.certs import can_sign_documents, personal_id_of, tax_code_of, valid_at
 from hocba.signing.revocation import Status
@@ -265,42 +267,80 @@ def sign_records(
         for job in jobs:
             for prepared in job.prepared:
                 profile.embed(prepared, next(values))
-            try:
-                _save(user, job, slot, request)
-            except SigningRefused as refused:
-                report.failed.append((job.version, refused.code, refused.message))
-                continue
-            report.signed.append(job.version)
-            report.signatures += len(job.prepared)
-            if job.issues:
-                report.issued.append(job.version)
+        if jobs:
+            _save(user, jobs, slot, request, report)
         done += len(pending[start : start + chunk])
         if progress:
             progress(done, len(pending))
     return report
 
 
-def _save(user: Any, job: _Job, slot: str, request: HttpRequest | None) -> None:
-    content = serialize(job.root)
+CONCURRENT = "Học bạ vừa được người khác ký; hãy ký lại"
+
+
+def _save(user: Any, jobs: list[_Job], slot: str, request: HttpRequest | None,
+          report: SignReport) -> None:  # fmt: skip
+    """Store the signed XML of a chunk's records in one transaction: each version that nobody
+    changed since it was prepared gets its new XML, one audit event, and is issued when this
+    was its last step; a version changed meanwhile is listed as failed and left as it is."""
+    contents = {job.version.pk: serialize(job.root) for job in jobs}
+    saved: list[_Job] = []
+    rows: list[tuple[str, int, str, int]] = []
     with transaction.atomic():
-        version = RecordVersion.objects.select_for_update().get(pk=job.version.pk)
-        if version.xml_sha256 != job.sha256:
-            raise SigningRefused("CONCURRENT_UPDATE", "Học bạ vừa được người khác ký; hãy ký lại")
-        version.xml_sha256, version.xml_size = store_xml(content), len(content)
-        if version.state == State.DRAFT:
+        current = {
+            pk: (sha256, state)
+            for pk, sha256, state in RecordVersion.objects.select_for_update()
+            .filter(pk__in=list(contents))
+            .values_list("pk", "xml_sha256", "state")
+        }
+        for job in jobs:
+            sha256, state = current.get(job.version.pk, ("", ""))
+            if sha256 != job.sha256 or state not in (State.DRAFT, State.SIGNING):
+                report.failed.append((job.version, "CONCURRENT_UPDATE", CONCURRENT))
+                continue
+            content = contents[job.version.pk]
+            version = job.version
+            version.xml_sha256, version.xml_size = store_xml(content), len(content)
             version.state = State.SIGNING
-        version.save(update_fields=["xml_sha256", "xml_size", "state"])
-        record_event(
+            rows.append((version.xml_sha256, version.xml_size, version.state, version.pk))
+            saved.append(job)
+        _update_signed(rows)
+        record_events(
             user,
-            f"records.sign.{slot.lower()}",
-            version,
-            summary=f"{slot} ký {len(job.prepared)} chữ ký",
-            new={"sha256": version.xml_sha256, "signatures": len(job.prepared)},
+            [
+                AuditEntry(
+                    f"records.sign.{slot.lower()}",
+                    version,
+                    summary=f"{slot} ký {len(job.prepared)} chữ ký",
+                    new={"sha256": version.xml_sha256, "signatures": len(job.prepared)},
+                )
+                for job in saved
+                for version in [job.version]
+            ],
             request=request,
         )
+        issuing = [job.version for job in saved if job.issues]
+        prefetch_related_objects(issuing, "record__school", "record__school_year")
+        issue_versions(issuing, user, request)
+    for job in saved:
+        report.signed.append(job.version)
+        report.signatures += len(job.prepared)
         if job.issues:
-            mark_issued(version, user, request)
-    job.version.refresh_from_db()
+            report.issued.append(job.version)
+
+
+def _update_signed(rows: list[tuple[str, int, str, int]]) -> None:
+    """Write (xml_sha256, xml_size, state, pk) of versions waiting for signatures in one
+    statement run for each row. Django's `bulk_update` builds a CASE expression per field and
+    row in Python, which cost more than the signatures of a batch; the condition on the state
+    keeps the guard of `RecordVersion.save` (an issued version never changes)."""
+    table = RecordVersion._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET xml_sha256 = %s, xml_size = %s, state = %s "  # noqa: S608
+            f"WHERE id = %s AND state IN ('{State.DRAFT}', '{State.SIGNING}')",
+            rows,
+        )
 
 
 def prepare_batch(
