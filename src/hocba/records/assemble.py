@@ -7,6 +7,7 @@ in Vietnamese, for the school to fix.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from hocba.formats import model as m
@@ -71,14 +72,45 @@ def _value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class ClassStaff:
+    """What every record of a class shares: its subjects in order, who teaches each, its
+    homeroom teacher and the school's principal (read once for a class's records)."""
+
+    subjects: tuple[ClassSubject, ...]
+    teachers: dict[str, m.Person | None]
+    homeroom: m.Person | None
+    principal: m.Person | None
+
+    @classmethod
+    def of(cls, class_group: ClassGroup) -> ClassStaff:
+        assignments = RoleAssignment.objects.filter(active=True).select_related("staff")
+        teachers = {
+            a.subject_code: _person(a)
+            for a in assignments.filter(role=Role.SUBJECT_TEACHER, class_group=class_group)
+        }
+        homeroom = assignments.filter(role=Role.HOMEROOM_TEACHER, class_group=class_group).first()
+        principal = assignments.filter(role=Role.PRINCIPAL, school=class_group.school).first()
+        return cls(
+            subjects=tuple(
+                ClassSubject.objects.filter(class_group=class_group).order_by("position")
+            ),
+            teachers=teachers,
+            homeroom=_person(homeroom),
+            principal=_person(principal, principal.staff.position if principal else ""),
+        )
+
+
 def assemble(
     student: Student,
     class_group: ClassGroup,
     envelope: m.Envelope,
     today: dt.date,
+    staff: ClassStaff | None = None,
 ) -> m.Record:
     """The record of `student` in `class_group`; NotReady lists what is missing. Nothing is
-    made up: a student without a date of birth is refused with the identity review's list."""
+    made up: a student without a date of birth is refused with the identity review's list.
+    `staff`: the class's `ClassStaff` when the caller builds several of its records."""
     if student.date_of_birth is None:
         raise NotReady([p.message for p in review_student(student.identity(), today)])
     reasons: list[str] = []
@@ -97,19 +129,8 @@ def assemble(
     code, text, promoted, completes = outcome
 
     school = class_group.school
-    assignments = RoleAssignment.objects.filter(active=True).select_related("staff")
-    teachers = {
-        a.subject_code: a
-        for a in assignments.filter(role=Role.SUBJECT_TEACHER, class_group=class_group)
-    }
-    homeroom_teacher = _person(
-        assignments.filter(role=Role.HOMEROOM_TEACHER, class_group=class_group).first()
-    )
-    principal_assignment = assignments.filter(role=Role.PRINCIPAL, school=school).first()
-    principal = _person(
-        principal_assignment,
-        principal_assignment.staff.position if principal_assignment else "",
-    )
+    staff = staff or ClassStaff.of(class_group)
+    teachers, homeroom_teacher, principal = staff.teachers, staff.homeroom, staff.principal
     if homeroom_teacher is None:
         reasons.append("Lớp chưa có giáo viên chủ nhiệm")
     if principal is None:
@@ -122,8 +143,8 @@ def assemble(
     }
     subjects: list[m.SubjectResult] = []
     primary = class_group.level == Level.TH
-    for cs in ClassSubject.objects.filter(class_group=class_group).order_by("position"):
-        teacher = _person(teachers.get(cs.subject_code))
+    for cs in staff.subjects:
+        teacher = teachers.get(cs.subject_code)
         if teacher is None:
             reasons.append(f"Môn {cs.name} chưa phân công giáo viên")
             continue
