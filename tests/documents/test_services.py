@@ -113,3 +113,5 @@ def test_a_class_batch_leaves_a_zip_and_a_merged_pdf_for_printing(demo):
         for d in Document.objects.filter(version__in=expected)
     ]
     assert len(merged.pages) == sum(singles)
+    # a print copy: no seal that a reader would call broken once the pages are merged
+    assert not merged.get_fields() and all("/Annots" not in page for page in merged.pages)
