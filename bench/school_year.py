@@ -87,6 +87,7 @@ def _environment(data: str, database: str) -> dict[str, str]:
         "HOCBA_UPSTREAM_URL": "embedded",
         "HOCBA_TASKS": "database",
         "HOCBA_OCSP": "0",
+        "HOCBA_DEV_PKI": "1",  # the demo's tokens, keys and trust
         "DJANGO_SETTINGS_MODULE": "hocba.config.settings",
     }
     if database:
@@ -155,7 +156,7 @@ def _accounts(demo: Any) -> None:
 
 WARM = ("hocba.documents.tasks", "hocba.documents.seal", "hocba.documents.render",
         "hocba.documents.view", "hocba.warehouse.tasks", "hocba.warehouse.services",
-        "hocba.signing.verify", "hocba.exchange.tasks", "pyhanko.sign.signers", "pypdf",
+        "hocba.signing.verify", "hocba.exchange.tasks", "pyhanko.sign.signers", "pikepdf",
         "typst")  # fmt: skip
 """Modules the tasks import when they first run."""
 
