@@ -249,3 +249,40 @@ def test_what_waits_in_the_outbox_is_sent_when_the_transaction_that_filled_it_co
     # enqueued; `hocba worker` runs them otherwise), and the warehouse answered in it
     accepted_once(FEW)
     assert outgoing().get().state == "DONE"
+
+
+@live
+def test_send_now_queues_a_round_for_the_worker_and_the_page_answers_at_once(warehouse, settings):
+    """ "Gửi ngay" does not send inside the page's request (a slow warehouse would hold the
+    page, and the web server's worker, for minutes): it queues a round, which the worker runs."""
+    from django_tasks_db.models import DBTaskResult
+
+    from hocba.exchange.tasks import send_outbox
+    from hocba.jobs.worker import DatabaseWorker
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": list(settings.TASK_QUEUES),
+        }
+    }
+    settings.UPSTREAM_URL = f"{warehouse}/api/v1/warehouse"
+    school = school_with_outbox(signed_records(FEW))
+    school_account()
+    DBTaskResult.objects.all().delete()
+    browser = Client()
+    browser.force_login(seal_keeper(school))
+    answer = browser.post(f"/exchange/schools/{SCHOOL}/send/", follow=True)
+    assert "Đã xếp một lượt gửi" in answer.content.decode()
+    assert not received().exists() and states() == {"PENDING": FEW}
+    assert list(DBTaskResult.objects.values_list("task_path", "status")) == [
+        (send_outbox.module_path, "READY")
+    ]
+    DatabaseWorker(batch=True, heartbeat=False, interval=0).run()
+    assert received().exists()  # the worker's round sent the packages
+    for _ in range(10):  # the rounds it planned ask for the answers (run now, not in 2 s)
+        if states() == {"ACCEPTED": FEW}:
+            break
+        DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+        DatabaseWorker(batch=True, heartbeat=False, interval=0).run()
+    accepted_once(FEW)

@@ -53,3 +53,7 @@ class ExchangeConfig(AppConfig):
         from hocba.records.signals import record_issued
 
         record_issued.connect(enqueue_issued, dispatch_uid="hocba.exchange.outbox")
+        from hocba.exchange.services import enqueue_forgotten_round
+        from hocba.jobs.services import register_sweep
+
+        register_sweep("exchange.rounds", enqueue_forgotten_round)

@@ -635,6 +635,15 @@ def send_soon() -> None:
         transaction.on_commit(_enqueue_round, robust=True)
 
 
+def send_now() -> None:
+    """A round for someone who asked for one (the outbox page's "Gửi ngay"), when the current
+    transaction commits, even if one is already queued: that one may be waiting its time."""
+    from hocba.exchange.tasks import send_outbox
+
+    if settings.UPSTREAM_URL:
+        transaction.on_commit(send_outbox.enqueue, robust=True)
+
+
 def _enqueue_round() -> None:
     from django.core.cache import cache
 
@@ -698,6 +707,27 @@ def next_round_at(now: dt.datetime | None = None) -> dt.datetime | None:
     if pending.filter(sender_code__in=paused).exists() and not later:
         return soon
     return max(min(later), soon) if later else None
+
+
+def enqueue_forgotten_round(now: dt.datetime) -> int:
+    """`hocba worker`'s sweep (registered in `ExchangeConfig.ready`): when the outbox has
+    something due and no round is waiting or running (the round that would have planned the
+    next was set aside, or its enqueueing was lost), enqueue one; 1 if it did. Nothing without
+    an upstream, or on a queue that cannot be read (RQ)."""
+    from hocba.exchange.tasks import send_outbox
+    from hocba.jobs.services import live_arguments
+
+    if not settings.UPSTREAM_URL:
+        return 0
+    when = next_round_at(now)
+    if when is None or when > now + dt.timedelta(seconds=POLL_SECONDS):
+        return 0
+    live = live_arguments(send_outbox)
+    if live is None or live:
+        return 0
+    log.warning("the outbox was waiting with no round of sending; enqueuing one")
+    send_outbox.enqueue()
+    return 1
 
 
 def plan_round(when: dt.datetime) -> None:

@@ -178,16 +178,14 @@ def send_now(request: HttpRequest, code: str) -> HttpResponse:
     if client is None:
         messages.error(request, _("No upstream warehouse is configured (HOCBA_UPSTREAM_URL)."))
         return redirect("exchange-outbox", code=school.code)
+    client.close()
     services.retry_now(school.code)  # someone may have fixed the cause: no waiting
-    try:
-        result = services.run_once(client)
-    finally:
-        client.close()
+    services.send_now()  # a round for `hocba worker`, not inside this request
     messages.success(
         request,
-        _("Packed %(p)d, submitted %(s)d, answered %(a)d packages.")
-        % {"p": result.packed, "s": result.submitted, "a": result.answered},
+        _(
+            "A round of sending was queued: it starts as soon as a worker is free; this page "
+            "shows what it sent and what the warehouse answered."
+        ),
     )
-    for error in result.errors[:5]:
-        messages.warning(request, error)
     return redirect("exchange-outbox", code=school.code)

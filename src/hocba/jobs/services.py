@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -67,6 +68,42 @@ def enqueue_lost(now: dt.datetime | None = None) -> int:
             _enqueue(job_id)
             count += 1
     return count
+
+
+Sweep = Callable[[dt.datetime], int]
+"""Work a worker looks for on its own every few seconds: `sweep(now)` enqueues what should be
+waiting in the queue and is not; it returns how many tasks it enqueued."""
+
+_sweeps: dict[str, Sweep] = {}
+
+
+def register_sweep(name: str, sweep: Sweep) -> None:
+    """Have `hocba worker` run `sweep` with its own (the apps above jobs register theirs in
+    their `AppConfig.ready()`: jobs never imports them)."""
+    _sweeps[name] = sweep
+
+
+def run_sweeps(now: dt.datetime) -> int:
+    """Every registered sweep; how many tasks they enqueued."""
+    return sum(sweep(now) for sweep in list(_sweeps.values()))
+
+
+def live_arguments(task: Task[Any, Any]) -> list[tuple[list[Any], dict[str, Any]]] | None:
+    """The arguments of `task`'s runs waiting in the queue or running now, on the database
+    queue; None on a queue that cannot be read this way (RQ), where a sweep enqueues nothing."""
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    backend = task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return None
+
+    rows = DBTaskResult.objects.filter(
+        task_path=task.module_path,
+        backend_name=backend.alias,
+        status__in=(TaskResultStatus.READY, TaskResultStatus.RUNNING),
+    ).values_list("args_kwargs", flat=True)
+    return [(list(row.get("args", [])), dict(row.get("kwargs", {}))) for row in rows]
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,8 @@ class DatabaseWorker:
     # --- what others left ----------------------------------------------------------------------
 
     def sweep(self) -> None:
-        """Put back the tasks of dead workers, and enqueue jobs that never were."""
+        """Put back the tasks of dead workers, enqueue jobs that never were, and run the apps'
+        sweeps (`services.register_sweep`: work that waits with no task for it)."""
         self._last_sweep = time.monotonic()
         now = timezone.now()
         stale = dt.timedelta(seconds=settings.JOBS_WORKER_STALE_SECONDS)
@@ -277,6 +278,7 @@ class DatabaseWorker:
             if gone:
                 WorkerSeen.objects.filter(pk=other.pk, seen_at=other.seen_at).delete()
         services.enqueue_lost(now)
+        services.run_sweeps(now)
 
 
 def tidy_connections() -> None:

@@ -641,6 +641,40 @@ def enqueue_waiting() -> int:
     return count
 
 
+FORGOTTEN_AFTER = dt.timedelta(seconds=60)
+"""A package due this long with no task waiting or running for it has lost its task."""
+
+
+def enqueue_forgotten(now: dt.datetime) -> int:
+    """`hocba worker`'s sweep (registered in `WarehouseConfig.ready`): enqueue the task of each
+    package that is due for an attempt but has no task in the queue (its task was set aside
+    after its workers died under it, or its enqueueing was lost); how many. Nothing on a queue
+    that cannot be read (RQ: `hocba warehouse enqueue` does it by hand)."""
+    from hocba.jobs.services import live_arguments
+    from hocba.warehouse.tasks import process_package
+
+    live = live_arguments(process_package)
+    if live is None:
+        return 0
+    queued = {args[0] for args, _kwargs in live if args}
+    cutoff = now - FORGOTTEN_AFTER
+    forgotten = (
+        ReceivedPackage.objects.filter(
+            status=ReceivedPackage.Status.RECEIVED, received_at__lt=cutoff
+        )
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lt=cutoff))
+        .exclude(pk__in=queued)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    count = 0
+    for pk in forgotten:
+        log.warning("package %s was waiting with no task; enqueuing it", pk)
+        schedule(pk)
+        count += 1
+    return count
+
+
 def read_stored(stored: StoredRecord) -> bytes:
     """A stored record's bytes, checked against its hash (`BlobError`)."""
     return blobs.get(blobs.BlobRef(blobs.Kind.RECORD_XML, stored.xml_sha256))
