@@ -86,3 +86,19 @@ def login(client: Client):  # type: ignore[no-untyped-def]
         return client
 
     return _login
+
+
+@pytest.fixture
+def database_queue(settings):  # type: ignore[no-untyped-def]
+    """Tasks go through the database queue (`django-tasks-db`), as `hocba worker` takes them,
+    starting from an empty queue (on PostgreSQL, tasks that other tests' processes committed
+    share the test database and are not this test's)."""
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": list(settings.TASK_QUEUES),
+        }
+    }
+    DBTaskResult.objects.all().delete()

@@ -252,7 +252,9 @@ def test_what_waits_in_the_outbox_is_sent_when_the_transaction_that_filled_it_co
 
 
 @live
-def test_send_now_queues_a_round_for_the_worker_and_the_page_answers_at_once(warehouse, settings):
+def test_send_now_queues_a_round_for_the_worker_and_the_page_answers_at_once(
+    warehouse, settings, database_queue
+):
     """ "Gửi ngay" does not send inside the page's request (a slow warehouse would hold the
     page, and the web server's worker, for minutes): it queues a round, which the worker runs."""
     from django_tasks_db.models import DBTaskResult
@@ -260,16 +262,9 @@ def test_send_now_queues_a_round_for_the_worker_and_the_page_answers_at_once(war
     from hocba.exchange.tasks import send_outbox
     from hocba.jobs.worker import DatabaseWorker
 
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "django_tasks_db.DatabaseBackend",
-            "QUEUES": list(settings.TASK_QUEUES),
-        }
-    }
     settings.UPSTREAM_URL = f"{warehouse}/api/v1/warehouse"
     school = school_with_outbox(signed_records(FEW))
     school_account()
-    DBTaskResult.objects.all().delete()
     browser = Client()
     browser.force_login(seal_keeper(school))
     answer = browser.post(f"/exchange/schools/{SCHOOL}/send/", follow=True)

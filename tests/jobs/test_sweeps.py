@@ -26,14 +26,8 @@ TH = "25000101"
 
 
 @pytest.fixture(autouse=True)
-def database_backend(settings):  # type: ignore[no-untyped-def]
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "django_tasks_db.DatabaseBackend",
-            "QUEUES": list(settings.TASK_QUEUES),
-        }
-    }
-    DBTaskResult.objects.all().delete()
+def _database_queue(database_queue):  # type: ignore[no-untyped-def]
+    pass
 
 
 def a_package_without_its_task(minutes_ago: int) -> ReceivedPackage:

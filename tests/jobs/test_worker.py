@@ -21,17 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def database_backend(settings):  # type: ignore[no-untyped-def]
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "django_tasks_db.DatabaseBackend",
-            "QUEUES": list(settings.TASK_QUEUES),
-        }
-    }
+def database_backend(database_queue):  # type: ignore[no-untyped-def]
     tasks.RAN.clear()
-    # the queue as a fresh deployment has it: tasks that processes of other tests committed
-    # (on PostgreSQL they share the test database) are not this test's
-    DBTaskResult.objects.all().delete()
     Job.objects.all().delete()
 
 
