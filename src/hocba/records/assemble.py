@@ -7,8 +7,11 @@ in Vietnamese, for the school to fix.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from django.db.models import QuerySet
 
 from hocba.formats import model as m
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
@@ -26,7 +29,7 @@ from hocba.rules.labels import (
     programme_not_completed,
 )
 from hocba.rules.outcome import SubjectOutcome
-from hocba.students.models import Student
+from hocba.students.models import Enrolment, Student
 
 
 class NotReady(ValueError):
@@ -74,16 +77,46 @@ def _value(value: Any) -> str:
 
 @dataclass(frozen=True)
 class ClassStaff:
-    """What every record of a class shares: its subjects in order, who teaches each, its
-    homeroom teacher and the school's principal (read once for a class's records)."""
+    """What the records of a class are built from, read once for the class: its subjects in
+    order, who teaches each, its homeroom teacher and the school's principal, and, for the
+    students given to `of`, their results, homeroom records, subject remarks and enrolments (a
+    student not among them is read when their record is built)."""
 
     subjects: tuple[ClassSubject, ...]
     teachers: dict[str, m.Person | None]
     homeroom: m.Person | None
     principal: m.Person | None
+    results: dict[int, YearResult] = field(default_factory=dict)
+    homerooms: dict[int, HomeroomRecord] = field(default_factory=dict)
+    remarks: dict[int, dict[str, str]] = field(default_factory=dict)
+    enrolments: dict[int, list[Enrolment]] = field(default_factory=dict)
+    students: frozenset[int] = frozenset()
+
+    def result_of(self, class_group: ClassGroup, student: Student) -> YearResult | None:
+        if student.pk in self.students:
+            return self.results.get(student.pk)
+        return YearResult.objects.filter(class_group=class_group, student=student).first()
+
+    def homeroom_of(self, class_group: ClassGroup, student: Student) -> HomeroomRecord | None:
+        if student.pk in self.students:
+            return self.homerooms.get(student.pk)
+        return HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
+
+    def remarks_of(self, class_group: ClassGroup, student: Student) -> dict[str, str]:
+        if student.pk in self.students:
+            return self.remarks.get(student.pk, {})
+        return {
+            r.class_subject.subject_code: r.text
+            for r in _remarks(class_group).filter(student=student)
+        }
+
+    def enrolments_of(self, student: Student) -> list[Enrolment]:
+        if student.pk in self.students:
+            return self.enrolments.get(student.pk, [])
+        return list(_enrolments().filter(student=student))
 
     @classmethod
-    def of(cls, class_group: ClassGroup) -> ClassStaff:
+    def of(cls, class_group: ClassGroup, students: Sequence[Student] = ()) -> ClassStaff:
         assignments = RoleAssignment.objects.filter(active=True).select_related("staff")
         teachers = {
             a.subject_code: _person(a)
@@ -98,7 +131,50 @@ class ClassStaff:
             teachers=teachers,
             homeroom=_person(homeroom),
             principal=_person(principal, principal.staff.position if principal else ""),
+            **_rows_of(class_group, [s.pk for s in students]),
         )
+
+
+def _remarks(class_group: ClassGroup) -> QuerySet[SubjectRemark]:
+    return SubjectRemark.objects.filter(class_subject__class_group=class_group).select_related(
+        "class_subject"
+    )
+
+
+def _enrolments() -> QuerySet[Enrolment]:
+    return Enrolment.objects.select_related(
+        "class_group__school_year", "class_group__school"
+    ).order_by("class_group__school_year__name", "date_joined")
+
+
+def _rows_of(class_group: ClassGroup, ids: list[int]) -> dict[str, Any]:
+    """The per-student rows of `ClassStaff` for the students `ids`, one query each kind (the
+    first of each kind by id, as `.first()` takes it)."""
+    if not ids:
+        return {}
+    results: dict[int, YearResult] = {}
+    for result in YearResult.objects.filter(class_group=class_group, student_id__in=ids).order_by(
+        "pk"
+    ):
+        results.setdefault(result.student_id, result)
+    homerooms: dict[int, HomeroomRecord] = {}
+    for homeroom in HomeroomRecord.objects.filter(
+        class_group=class_group, student_id__in=ids
+    ).order_by("pk"):
+        homerooms.setdefault(homeroom.student_id, homeroom)
+    remarks: dict[int, dict[str, str]] = {}
+    for remark in _remarks(class_group).filter(student_id__in=ids):
+        remarks.setdefault(remark.student_id, {})[remark.class_subject.subject_code] = remark.text
+    enrolments: dict[int, list[Enrolment]] = {}
+    for enrolment in _enrolments().filter(student_id__in=ids):
+        enrolments.setdefault(enrolment.student_id, []).append(enrolment)
+    return {
+        "results": results,
+        "homerooms": homerooms,
+        "remarks": remarks,
+        "enrolments": enrolments,
+        "students": frozenset(ids),
+    }
 
 
 def assemble(
@@ -114,8 +190,9 @@ def assemble(
     if student.date_of_birth is None:
         raise NotReady([p.message for p in review_student(student.identity(), today)])
     reasons: list[str] = []
-    result = YearResult.objects.filter(class_group=class_group, student=student).first()
-    homeroom = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
+    staff = staff or ClassStaff.of(class_group)
+    result = staff.result_of(class_group, student)
+    homeroom = staff.homeroom_of(class_group, student)
     if result is None or not result.complete:
         reasons += result.missing if result else ["Chưa có kết quả học tập"]
         raise NotReady(reasons)
@@ -129,18 +206,12 @@ def assemble(
     code, text, promoted, completes = outcome
 
     school = class_group.school
-    staff = staff or ClassStaff.of(class_group)
     teachers, homeroom_teacher, principal = staff.teachers, staff.homeroom, staff.principal
     if homeroom_teacher is None:
         reasons.append("Lớp chưa có giáo viên chủ nhiệm")
     if principal is None:
         reasons.append("Trường chưa có hiệu trưởng")
-    remarks = {
-        r.class_subject.subject_code: r.text
-        for r in SubjectRemark.objects.filter(
-            class_subject__class_group=class_group, student=student
-        ).select_related("class_subject")
-    }
+    remarks = staff.remarks_of(class_group, student)
     subjects: list[m.SubjectResult] = []
     primary = class_group.level == Level.TH
     for cs in staff.subjects:
@@ -221,9 +292,7 @@ def assemble(
             e.class_group.school.province_name,
             e.date_joined if e.join_reason == "TRANSFER_IN" else None,
         )
-        for e in student.enrolments.select_related(
-            "class_group__school_year", "class_group__school"
-        ).order_by("class_group__school_year__name", "date_joined")
+        for e in staff.enrolments_of(student)
         if e.class_group.school_year.name <= class_group.school_year.name
     )
     return m.Record(

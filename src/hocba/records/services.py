@@ -130,7 +130,7 @@ def build_records(
             .distinct()
         )
         problems = identity_problems(students)
-        staff = ClassStaff.of(class_group)
+        staff = ClassStaff.of(class_group, [s for s in students if s.pk not in problems])
         for student in students:
             if student.pk in problems:
                 report.refused.append((student, problems[student.pk]))
