@@ -12,8 +12,8 @@ through, in the order and the processes a deployment runs them:
 2. **signing**: every record signed in the four steps with the staff's and the school's keys on
    the school's SoftHSM2 token (`signing.services.sign_records`, one batch per person and slot,
    as the demo signs). When a school's seal batch ends, `workflow.services.draw_issued` enqueues
-   the render batch of what it issued, as the signing pages do: drawing starts while the next
-   school signs.
+   the render batches of what it issued (one per class), as the signing pages do: drawing
+   starts while the next school signs.
 3. **pdf**: render batches (`documents.tasks.render_batch`) run by the workers: PDF/A views drawn
    with typst and sealed with the school's key, then the class bundles. The stage's time is from
    the first batch's start to the last one's end, so it overlaps signing and sending.

@@ -354,6 +354,9 @@ def test_the_seal_keepers_batch_ends_with_the_issued_records_views_drawn_in_the_
     assert set(batch.version_ids) >= {v.pk for v in versions}
     page = client.get("/signing/").content.decode()
     assert "đang được dựng và đóng dấu số" in page and f"/documents/jobs/{batch.pk}/" in page
+    # one batch per class (the workers share a school's classes), linked by the class's name
+    assert batch.class_group_id == versions[-1].record.class_group_id
+    assert f">{batch.class_group.name}</a>" in page
     total = len(batch.version_ids)
     progress = client.get(f"/documents/jobs/{batch.pk}/").content.decode()
     assert f"Hoàn tất: {total}/{total}" in progress

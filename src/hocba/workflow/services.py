@@ -195,18 +195,21 @@ def complete(
 
 
 def draw_issued(user: Any, versions: Iterable[RecordVersion]) -> list[Any]:
-    """The end of a signing batch: the versions it issued get their sealed PDF views from a
-    background task, one render batch per school, enqueued when the caller's transaction
-    commits (schools without an organisation certificate have no seal, and no batch)."""
+    """The end of a signing batch: the versions it issued get their sealed PDF views from
+    background tasks, one render batch per class (the workers share a school's classes, and
+    each class gets its ZIP and print copy), enqueued when the caller's transaction commits
+    (schools without an organisation certificate have no seal, and no batch)."""
     from hocba.documents.services import DRAWN_STATES, start_render
 
-    by_school: dict[int, list[RecordVersion]] = {}
+    by_class: dict[int, list[RecordVersion]] = {}
     for version in versions:
         if version.state in DRAWN_STATES and version.event != Event.CANCEL:
-            by_school.setdefault(version.record.school_id, []).append(version)
+            by_class.setdefault(version.record.class_group_id, []).append(version)
     return [
-        start_render(user, group[0].record.school, versions=group)
-        for group in by_school.values()
+        start_render(
+            user, group[0].record.school, class_group=group[0].record.class_group, versions=group
+        )
+        for group in by_class.values()
         if group[0].record.school.tax_code
     ]
 

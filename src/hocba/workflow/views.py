@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -177,17 +177,30 @@ def complete(request: HttpRequest) -> JsonResponse:
 
 
 def _drawing(request: HttpRequest, batches: list[Any]) -> None:
-    """Say where the views of what was just issued are being drawn (the next page shows it)."""
-    for batch in batches:
-        messages.info(
-            request,
-            format_html(
-                '{} <a href="{}">{}</a>',
-                _("The PDF views of the records just issued are being drawn and sealed."),
+    """Say where the views of what was just issued are being drawn (the next page shows it):
+    one line, with a link to each class's batch."""
+    if not batches:
+        return
+    links = format_html_join(
+        " · ",
+        '<a href="{}">{}</a>',
+        (
+            (
                 reverse("documents-job", args=[batch.pk]),
-                _("Follow the progress"),
-            ),
-        )
+                batch.class_group.name if batch.class_group_id else _("Follow the progress"),
+            )
+            for batch in batches
+        ),
+    )
+    messages.info(
+        request,
+        format_html(
+            "{} {}: {}",
+            _("The PDF views of the records just issued are being drawn and sealed."),
+            _("Follow the progress"),
+            links,
+        ),
+    )
 
 
 def _is_uuid(value: Any) -> bool:
