@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 
 import httpx
@@ -481,3 +482,27 @@ def test_cli_verify_exit_codes(demo, tmp_path):
     tampered = run(bad)
     assert tampered.returncode == 1 and json.loads(tampered.stdout)["verdict"] == "TAMPERED"
     assert run(junk).returncode == 2
+
+
+def test_a_token_that_appears_after_the_module_started_is_found(demo, tmp_path):
+    """A PKCS#11 module reads its tokens when it starts; a token plugged in afterwards (or one
+    it could not read at that moment) is found by starting the module again, when nothing in
+    this process has a session open: the signer gets as far as the token's keys."""
+    import uuid
+
+    from hocba.signing.signers import Pkcs11Signer, SignerError
+
+    pki = DevPki.load(config.pki_dir())
+    school = Record.objects.first().school
+    signer = token_signer(school, org_label(school))  # the module is started, and in use
+    signer.close()
+    label = f"MOI-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        ["softhsm2-util", "--init-token", "--free", "--label", label,
+         "--pin", "123456", "--so-pin", "12345678"],
+        env={**os.environ, "SOFTHSM2_CONF": str(pki.softhsm_conf)},
+        check=True, capture_output=True,
+    )  # fmt: skip
+    with pytest.raises(SignerError) as found:
+        Pkcs11Signer(config.pkcs11_library(), label, "123456", "khoa", str(pki.softhsm_conf))
+    assert found.value.code == "KEY_NOT_FOUND"  # the new token was seen (it holds no key yet)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -91,11 +93,11 @@ _LIBRARIES: dict[str, Any] = {}
 _LIB_LOCK = threading.Lock()
 
 
-def pkcs11_library(path: str, softhsm_conf: str | None = None) -> Any:
-    """The PKCS#11 module, loaded once per process."""
+def pkcs11_library(path: str, softhsm_conf: str | None = None, locked: bool = False) -> Any:
+    """The PKCS#11 module, loaded once per process (`locked`: the caller holds the lock)."""
     import pkcs11
 
-    with _LIB_LOCK:
+    with nullcontext() if locked else _LIB_LOCK:
         if path not in _LIBRARIES:
             if softhsm_conf:
                 os.environ["SOFTHSM2_CONF"] = softhsm_conf
@@ -118,30 +120,19 @@ class Pkcs11Signer(Signer):
         import pkcs11
         from pkcs11 import Attribute, ObjectClass
 
-        token = _token(library, token_label, softhsm_conf)
-        try:
-            self.session = token.open(user_pin=pin)
-        except pkcs11.exceptions.PinIncorrect:
-            raise SignerError("WRONG_PIN", "Sai mã PIN của USB token") from None
-        except pkcs11.exceptions.UserAlreadyLoggedIn:
-            raise SignerError(
-                "TOKEN_BUSY", "USB token đang được dùng ở một phiên ký khác"
-            ) from None
-        except pkcs11.exceptions.PinLocked:
-            raise SignerError(
-                "PIN_LOCKED", "USB token đã bị khóa do nhập sai PIN nhiều lần"
-            ) from None
+        self.session = _login(library, token_label, pin, softhsm_conf)
+        self._library = library
         try:
             self.key = self.session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=key_label)
             query = {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: key_label}
             certs = list(self.session.get_objects(query))
         except (pkcs11.exceptions.NoSuchKey, pkcs11.exceptions.MultipleObjectsReturned):
-            self.session.close()
+            self.close()
             raise SignerError(
                 "KEY_NOT_FOUND", f"Không thấy khóa “{key_label}” trên token"
             ) from None
         if not certs:
-            self.session.close()
+            self.close()
             raise SignerError("CERT_NOT_FOUND", f"Không thấy chứng thư số “{key_label}” trên token")
         self.certificate = x509.load_der_x509_certificate(certs[0][Attribute.VALUE])
         self._rsa = isinstance(self.certificate.public_key(), rsa.RSAPublicKey)
@@ -156,7 +147,12 @@ class Pkcs11Signer(Signer):
         return [self.key.sign(d, mechanism=Mechanism.ECDSA) for d in digests]
 
     def close(self) -> None:
-        self.session.close()
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        with _LIB_LOCK:
+            _OPEN[self._library] -= 1
+        session.close()
 
 
 def token_certificate(
@@ -183,16 +179,64 @@ def token_certificate(
         return x509.load_der_x509_certificate(certs[0][Attribute.VALUE])
 
 
+_OPEN: dict[str, int] = {}
+"""Sessions this process has open, by module (guarded by the modules' lock)."""
+
+LOGIN_TRIES = 5
+
+
+def _login(library: str, token_label: str, pin: str, softhsm_conf: str | None) -> Any:
+    """A session on the token, logged in (and counted in `_OPEN`). A module reads its tokens
+    when it starts, and one that found a token unreadable at that moment (a USB token plugged
+    in again; SoftHSM2's files while another process logs in) does not see it again: when the
+    token is missing, or the module fails for no stated reason, and this process has no session
+    open, the module is started again and the login tried again, a few times with short
+    waits. Logins of one process take turns, so none is cut off by a restart."""
+    import pkcs11
+
+    for attempt in range(LOGIN_TRIES):
+        with _LIB_LOCK:
+            try:
+                token = _token(library, token_label, softhsm_conf, locked=True)
+                session = token.open(user_pin=pin)
+            except pkcs11.exceptions.PinIncorrect:
+                raise SignerError("WRONG_PIN", "Sai mã PIN của USB token") from None
+            except pkcs11.exceptions.UserAlreadyLoggedIn:
+                raise SignerError(
+                    "TOKEN_BUSY", "USB token đang được dùng ở một phiên ký khác"
+                ) from None
+            except pkcs11.exceptions.PinLocked:
+                raise SignerError(
+                    "PIN_LOCKED", "USB token đã bị khóa do nhập sai PIN nhiều lần"
+                ) from None
+            except (SignerError, pkcs11.exceptions.GeneralError) as error:
+                if isinstance(error, SignerError) and error.code != "TOKEN_NOT_FOUND":
+                    raise
+                if attempt == LOGIN_TRIES - 1:
+                    if isinstance(error, SignerError):
+                        raise
+                    raise SignerError(
+                        "TOKEN_UNAVAILABLE", "USB token không trả lời; hãy thử lại"
+                    ) from None
+                if not _OPEN.get(library):
+                    pkcs11_library(library, softhsm_conf, locked=True).reinitialize()
+            else:
+                _OPEN[library] = _OPEN.get(library, 0) + 1
+                return session
+        time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def token_flags(library: str, token_label: str, softhsm_conf: str | None = None) -> int:
     """The token's flags as it reports them now (CKF_USER_PIN_COUNT_LOW, _FINAL_TRY, _LOCKED …;
     `pkcs11.TokenFlag`)."""
     return int(_token(library, token_label, softhsm_conf).flags)
 
 
-def _token(library: str, token_label: str, softhsm_conf: str | None) -> Any:
+def _token(library: str, token_label: str, softhsm_conf: str | None, locked: bool = False) -> Any:
     import pkcs11
 
-    lib = pkcs11_library(library, softhsm_conf)
+    lib = pkcs11_library(library, softhsm_conf, locked=locked)
     try:
         return lib.get_token(token_label=token_label)
     except (pkcs11.NoSuchToken, pkcs11.exceptions.NoSuchToken):
