@@ -8,12 +8,14 @@ development PKI's SoftHSM2 tokens made. None of that is timed. Then, timed, the 
 through, in the order and the processes a deployment runs them:
 
 1. **records**: `records.services.build_records` for each school, as its principal (a service
-   called in this process, as the records page does; not a task).
+   called by the site's processes, as the records page does; not a task). Until the last site
+   process has built its schools' records.
 2. **signing**: every record signed in the four steps with the staff's and the school's keys on
    the school's SoftHSM2 token (`signing.services.sign_records`, one batch per person and slot,
-   as the demo signs). When a school's seal batch ends, `workflow.services.draw_issued` enqueues
-   the render batches of what it issued (one per class), as the signing pages do: drawing
-   starts while the next school signs.
+   as the demo signs), each site process signing its schools one after the other. When a
+   school's seal batch ends, `workflow.services.draw_issued` enqueues the render batches of what
+   it issued (one per class), as the signing pages do: drawing starts while the next school
+   signs. From the first site process's end of building to the last seal batch.
 3. **pdf**: render batches (`documents.tasks.render_batch`) run by the workers: PDF/A views drawn
    with typst and sealed with the school's key, then the class bundles. The stage's time is from
    the first batch's start to the last one's end, so it overlaps signing and sending.
@@ -28,11 +30,14 @@ through, in the order and the processes a deployment runs them:
 The run ends when every view is drawn and every record answered (`after_signing`: how long
 that took after the last seal batch).
 
-Workers: `--workers` `hocba worker` processes (default: as many as the machine has cores, what
-docs/jobs.md advises for one machine), started before the timed part on the same database (the
-database queue, `django-tasks-db`): one machine running the site (this process builds and signs
-as its pages do) beside its workers, which is what a school's own deployment looks like. The
-workers run every queue; views, sending and the warehouse share them.
+Processes: one machine running the site beside its workers, which is what a school's own
+deployment looks like, all started before the timed part on the same database. The site:
+`--sites` processes (default: one per core, as `hocba serve` runs its web processes), each
+building and signing the records of some of the schools (the schools are dealt out in turn), as
+the staff of different schools use the site at the same time. The workers: `--workers`
+`hocba worker` processes (default: one per core, what docs/jobs.md advises for one machine) on
+the database queue (`django-tasks-db`); they run every queue; views, sending and the warehouse
+share them.
 
 The limit, measured in the same run after the stages: the unavoidable work alone, as many raw
 PKCS#11 signatures (CKM_RSA_PKCS over a SHA-256 DigestInfo) as the run made — record signatures,
@@ -41,8 +46,8 @@ compiles as views were drawn (the school's template with every text empty, a new
 time, as `bench/render.py` measures its limit). `times_limit` is the total over that time.
 
 SQLite in a new data directory (removed afterwards) by default; `--postgres` uses a throw-away
-PostgreSQL server (or the one of DATABASE_URL). `--profile DIR` writes cProfile files of this
-process and of each worker, and prints the top costs to stderr.
+PostgreSQL server (or the one of DATABASE_URL). `--profile DIR` writes cProfile files of each
+site process and of each worker, and prints the top costs to stderr.
 """
 
 from __future__ import annotations
@@ -224,54 +229,114 @@ def _span(queue: str) -> tuple[int, float, float, dt.datetime | None, dt.datetim
     return len(rows), (last - first).total_seconds(), busy, first, last
 
 
-def _stages(demo: Any, profiler: cProfile.Profile | None) -> dict[str, Any]:
-    from django.db.models import Count
+class _Signing:
+    """What `sign_all_records` needs of the demo: the schools it signs and its counts."""
+
+    def __init__(self, schools: dict[str, Any]) -> None:
+        self.schools = schools
+        self.counts: dict[str, int] = {}
+
+    def add_count(self, name: str, n: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + n
+
+
+def _site(environment: dict[str, str], codes: list[str], year_name: str, profile: str,
+          answers: Any, go: Any) -> None:  # fmt: skip
+    """One process of the site (`hocba serve` runs one per core): the records of its schools
+    built as their principals build them, then signed in the four steps as their staff sign
+    them, and at each school's seal batch's end its render batches enqueued. It starts, as a
+    running site is, before the timed part, and works when `go` is set."""
+    _setup_django(environment)
+    import importlib
 
     from hocba.demo.grades import sign_all_records
-    from hocba.exchange.models import OutboxItem
-    from hocba.jobs.models import Job
-    from hocba.organizations.models import Role, RoleAssignment
+    from hocba.organizations.models import Role, RoleAssignment, School, SchoolYear
     from hocba.records.models import RecordVersion, State
     from hocba.records.services import build_records
     from hocba.workflow.services import draw_issued
 
-    year = demo.years["2024-2025"]
-    schools = list(demo.schools.values())
-    out: dict[str, Any] = {"records": 0, "refused": 0, "signatures": {}}
-    times: dict[str, float] = {}
-    profiling = profiler.enable if profiler else lambda: None
-    profiling()
-    start = time.perf_counter()
-    _log("records…")
+    for name in ("hocba.signing.services", "hocba.exchange.services", "pkcs11"):
+        importlib.import_module(name)
+    answers.put("ready")
+    go.wait()
+
+    profiler = cProfile.Profile() if profile else None
+    if profiler:
+        profiler.enable()
+    cpu = time.process_time()
+    year = SchoolYear.objects.get(name=year_name)
+    schools = list(School.objects.filter(code__in=codes).order_by("code"))
+    out: dict[str, Any] = {"records": 0, "refused": 0, "signatures": {}, "render_jobs": []}
     for school in schools:
         principal = RoleAssignment.objects.get(role=Role.PRINCIPAL, school=school).staff.user
         built = build_records(principal, school, year)
         out["records"] += len(built.created)
         out["refused"] += len(built.refused)
-    times["records"] = time.perf_counter() - start
-
-    _log(f"signing {out['records']} records…")
-    mark = time.perf_counter()
-    render_jobs = []
-    every_school = dict(demo.schools)
-    for key, school in every_school.items():
-        before = demo.counts.get("signatures (PKCS#11)", 0)
-        demo.schools = {key: school}
-        try:
-            sign_all_records(demo)  # the four steps, one batch per person and slot
-        finally:
-            demo.schools = every_school
-        out["signatures"][school.code] = demo.counts["signatures (PKCS#11)"] - before
+    out["built_at"] = time.time()
+    for school in schools:
+        signing = _Signing({school.code: school})
+        sign_all_records(signing)  # the four steps, one batch per person and slot
+        out["signatures"][school.code] = signing.counts.get("signatures (PKCS#11)", 0)
         keeper = RoleAssignment.objects.get(role=Role.SEAL_KEEPER, school=school).staff.user
         issued = (
             RecordVersion.objects.filter(record__school=school, state=State.ISSUED)
-            .select_related("record__school")
+            .select_related("record__school", "record__class_group")
         )  # fmt: skip
-        render_jobs += [batch.progress_id for batch in draw_issued(keeper, issued)]
-    times["signing"] = time.perf_counter() - mark
+        out["render_jobs"] += [batch.progress_id for batch in draw_issued(keeper, issued)]
+    out["signed_at"] = time.time()
+    out["cpu"] = time.process_time() - cpu
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    answers.put(out)
+
+
+def _stages(demo: Any, environment: dict[str, str], sites: int, profile: Path | None
+            ) -> dict[str, Any]:  # fmt: skip
+    import multiprocessing
+
+    from django.db.models import Count
+
+    from hocba.exchange.models import OutboxItem
+    from hocba.jobs.models import Job
+
+    codes = [school.code for school in demo.schools.values()]
+    shares = [codes[i::sites] for i in range(sites) if codes[i::sites]]
+    context = multiprocessing.get_context("spawn")  # the parent holds a PKCS#11 module
+    answers, go = context.Queue(), context.Event()
+    times: dict[str, float] = {}
+    profiles = [str(profile / f"site{i}.prof") if profile else "" for i in range(len(shares))]
+    processes = [
+        context.Process(
+            target=_site,
+            args=(environment, share, "2024-2025", profiles[i], answers, go),
+        )
+        for i, share in enumerate(shares)
+    ]
+    for process in processes:
+        process.start()
+    for _process in processes:
+        answers.get(timeout=600)  # started
+    _log(f"records and signing, in {len(shares)} processes of the site…")
+    start = time.time()
+    go.set()
+    parts = [answers.get(timeout=3600) for _ in processes]
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise SystemExit(f"a site process ended with {process.exitcode}")
+    out: dict[str, Any] = {"records": 0, "refused": 0, "signatures": {}, "render_jobs": []}
+    for part in parts:
+        for key in ("records", "refused"):
+            out[key] += part[key]
+        out["signatures"].update(part["signatures"])
+        out["render_jobs"] += part["render_jobs"]
+    times["records"] = max(p["built_at"] for p in parts) - start
+    times["signing"] = max(p["signed_at"] for p in parts) - min(p["built_at"] for p in parts)
+    signed = max(p["signed_at"] for p in parts)
 
     _log("waiting for the workers: views, sending, the warehouse…")
-    mark = time.perf_counter()
+    render_jobs = out["render_jobs"]
     _wait_for(
         "render batches and sending",
         lambda: (
@@ -283,17 +348,15 @@ def _stages(demo: Any, profiler: cProfile.Profile | None) -> dict[str, Any]:
             >= out["records"]
         ),
     )
-    times["after_signing"] = time.perf_counter() - mark
-    total = time.perf_counter() - start
-    if profiler:
-        profiler.disable()
-
+    end = time.time()
+    times["after_signing"] = end - signed
     states = dict(
         OutboxItem.objects.values_list("state").annotate(n=Count("pk")).values_list("state", "n")
     )
     failed_jobs = list(Job.objects.filter(state=Job.State.FAILED).values_list("error", flat=True))
-    return {"times": times, "total": total, "outbox": states, "failed_jobs": failed_jobs,
-            "render_jobs": render_jobs, **out}  # fmt: skip
+    return {"times": times, "total": end - start, "outbox": states, "failed_jobs": failed_jobs,
+            "site_cpu": sum(p["cpu"] for p in parts), "sites": len(shares),
+            **out}  # fmt: skip
 
 
 def _limit(demo: Any, signatures: dict[str, int], views: int) -> tuple[float, float]:
@@ -372,7 +435,8 @@ def _data_dir() -> Iterator[str]:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def run(students: int, workers: int, database: str, data: str, profile: Path | None) -> None:
+def run(students: int, workers: int, sites: int, database: str, data: str,
+        profile: Path | None) -> None:  # fmt: skip
     environment = _environment(data, database)
     _setup_django(environment)
     from django.core.management import call_command
@@ -386,14 +450,11 @@ def run(students: int, workers: int, database: str, data: str, profile: Path | N
     from hocba.documents.models import Document
     from hocba.exchange.models import OutgoingPackage
 
-    profiler = cProfile.Profile() if profile else None
     children_before = _children_cpu()
     with _workers(workers, environment, profile):
-        main_before = time.process_time()
-        found = _stages(demo, profiler)
-        main_cpu = time.process_time() - main_before
+        found = _stages(demo, environment, sites, profile)
         spans = {queue: _span(queue) for queue in ("documents", "exchange", "warehouse")}
-    workers_cpu = _children_cpu() - children_before
+    workers_cpu = _children_cpu() - children_before - found["site_cpu"]
     views = Document.objects.count()
     packages = OutgoingPackage.objects.count()
     record_signatures = sum(found["signatures"].values())
@@ -429,9 +490,11 @@ def run(students: int, workers: int, database: str, data: str, profile: Path | N
         "warehouse": round(warehouse_span, 2),
         "after_signing": round(times["after_signing"], 2),
     }
-    if profile and profiler:
-        profiler.dump_stats(str(profile / "main.prof"))
-        print(_top(pstats.Stats(str(profile / "main.prof"))), file=sys.stderr)
+    if profile:
+        for i in range(found["sites"]):
+            path = profile / f"site{i}.prof"
+            if path.exists():
+                print(f"site {i}:\n{_top(pstats.Stats(str(path)))}", file=sys.stderr)
         for i in range(workers):
             path = profile / f"worker{i}.prof"
             if path.exists():
@@ -447,6 +510,7 @@ def run(students: int, workers: int, database: str, data: str, profile: Path | N
         times_limit=round(found["total"] / limit, 2),
         database=connection.vendor,
         workers=workers,
+        site_processes=found["sites"],
         schools=len(demo.schools),
         stage_seconds=stages,
         stages_note="pdf, send: their tasks on the workers, first start to last end; warehouse: "
@@ -454,7 +518,7 @@ def run(students: int, workers: int, database: str, data: str, profile: Path | N
         "signing and each other; after_signing: from the last seal batch to every view drawn "
         "and every record answered",
         cpu_seconds={
-            "site": round(main_cpu, 2),
+            "site": round(found["site_cpu"], 2),
             "workers": round(workers_cpu, 2),
             "note": "CPU time of this process in the timed part (records, signing) and of the "
             "workers over their lives (started just before it, stopped after it); their sum "
@@ -502,6 +566,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="160 students")
     parser.add_argument("--students", type=int, default=0, help="students in all (default 2000)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--sites", type=int, default=os.cpu_count() or 1,
+        help="processes of the site that build and sign (default: as `hocba serve`, one per core)",
+    )  # fmt: skip
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--profile", type=Path, help="write cProfile files in this folder")
     args = parser.parse_args()
@@ -517,7 +585,7 @@ def main() -> None:
             with psycopg.connect(admin, autocommit=True) as connection:
                 connection.execute(f"DROP DATABASE IF EXISTS {name}")
                 connection.execute(f"CREATE DATABASE {name}")
-        run(students, args.workers, database, data, args.profile)
+        run(students, args.workers, args.sites, database, data, args.profile)
 
 
 if __name__ == "__main__":
