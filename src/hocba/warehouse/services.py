@@ -147,7 +147,7 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
             row = ReceivedPackage.objects.create(
                 package_id=package_id, account=caller.account, sha256=digest, size=len(data)
             )
-            blobs.put(blobs.Kind.RECEIVED_PACKAGE, data)
+            blobs.put(blobs.Kind.RECEIVED_PACKAGE, data, sha256=digest)
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
     if inline:  # the caller processes it otherwise (the embedded client does, at once)
@@ -529,7 +529,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             # a revocation is final: the school never builds a version after it
             final.append(_rejected("RECORD_REVOKED", **where))
         else:
-            blobs.put(blobs.Kind.RECORD_XML, entry.content)
+            blobs.put(blobs.Kind.RECORD_XML, entry.content, sha256=digest)
             revoking = entry.event == "CANCEL"
             for previous in rows:
                 if previous.state == StoredRecord.State.CURRENT:
