@@ -43,7 +43,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hocba import blobs
-from hocba.formats import RecordFacts, XmlRejected, facts_of, parse_untrusted
+from hocba.formats import RecordFacts, XmlRejected, parse_untrusted
 from hocba.formats import package as pkg
 from hocba.formats.report import Check, CheckName, CheckStatus, Code, Verdict
 from hocba.signing import config
@@ -450,13 +450,13 @@ def _check_record(
         root = parse_untrusted(entry.content, keep_whitespace=True)
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
-    report = config.verifier().verify_parsed(root, entry.content)
-    if report.verdict is Verdict.MALFORMED:
+    # the facts as verification read them (None only for a MALFORMED report)
+    report, facts = config.verifier().verify_read(root, entry.content)
+    if report.verdict is Verdict.MALFORMED or facts is None:
         why = report.unusable()  # the schema check's own code (XML_MALFORMED, …)
         if why is None or why.code is None:
             why = Check(CheckName.SCHEMA, CheckStatus.FAIL, Code.XML_MALFORMED)
         return _rejected(str(why.code), why.message())
-    facts = facts_of(root)
     where = _where(facts)
     if (
         facts.record_id != entry.record_id
