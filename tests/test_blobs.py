@@ -106,6 +106,15 @@ def test_the_same_bytes_are_kept_once_under_their_hash(store):
     assert kept == [f"{first.sha256}.pdf"]  # one file, however many times it was put
 
 
+def test_bytes_put_with_their_digest_are_kept_as_without_it(store):
+    content = b"<GOI_TIN>" + "gói tin".encode() * 500 + b"</GOI_TIN>"
+    digest = hashlib.sha256(content).hexdigest()
+    ref = blobs.put(Kind.RECEIVED_PACKAGE, content, sha256=digest)
+    assert ref == blobs.ref_for(Kind.RECEIVED_PACKAGE, content) == BlobRef(ref.kind, digest)
+    assert blobs.get(ref) == content
+    assert blobs.put(Kind.RECEIVED_PACKAGE, content) == ref
+
+
 def test_a_byte_changed_in_the_store_is_refused_on_read(store):
     ref = blobs.put(Kind.SENT_PACKAGE, b"<GOI_TIN>" + b"x" * 4000 + b"</GOI_TIN>")
     store.flip_a_byte(ref)

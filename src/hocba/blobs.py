@@ -109,11 +109,13 @@ def _intact(ref: BlobRef) -> bool:
     return True
 
 
-def put(kind: Kind, content: bytes) -> BlobRef:
+def put(kind: Kind, content: bytes, sha256: str | None = None) -> BlobRef:
     """Store `content` under its SHA-256 and return its reference. The same bytes again change
     nothing; a copy under that name that does not match its hash (cut short by a process killed
-    while writing, or damaged since) is replaced."""
-    ref = ref_for(kind, content)
+    while writing, or damaged since) is replaced. `sha256`: the hex digest of `content` when the
+    caller has just computed it from these very bytes (a package of several megabytes is not
+    hashed twice); it is not computed again, and whatever reads the file checks it."""
+    ref = ref_for(kind, content) if sha256 is None else BlobRef(kind, sha256)
     storage = _storage()
     if storage.exists(ref.name):
         if _intact(ref):

@@ -148,6 +148,10 @@ def test_the_same_record_read_by_a_warehouse_gives_a_report(kit):
     content = signed_with(kit, "CBQL", forged(kit, "CBQL", "ed25519"))
     report = kit.verifier().verify_parsed(parse_untrusted(content, keep_whitespace=True))
     assert report.verdict == "UNTRUSTED_SIGNER"
+    report, facts = kit.verifier().verify_read(parse_untrusted(content, keep_whitespace=True))
+    assert report.verdict == "UNTRUSTED_SIGNER"
+    assert facts is not None and report.record is not None
+    assert facts.record_id == report.record.record_id
 
 
 _CERTIFICATE = re.compile(rb"<ds:X509Certificate>([A-Za-z0-9+/=]+)</ds:X509Certificate>")
@@ -209,6 +213,8 @@ def test_an_unforeseen_fault_is_a_malformed_report_with_its_own_code(kit, issued
     assert report.verdict == "MALFORMED" and not report.valid
     assert failed_codes(report) == {"XML_UNREADABLE"}
     assert report.checks[0].message()
+    report, facts = verifier.verify_read(parse_untrusted(issued, keep_whitespace=True))
+    assert report.verdict == "MALFORMED" and facts is None
 
 
 # --- the command line and the API ------------------------------------------------------------

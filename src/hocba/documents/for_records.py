@@ -1,6 +1,8 @@
 """The sealed PDF view as a file of a record version, for the records app (its record page
 links to it, `hocba records export --format pdf` writes it): registered in
-`DocumentsConfig.ready()` (records never imports documents)."""
+`DocumentsConfig.ready()` (records never imports documents). The PDF stack (pyHanko, pypdf) is
+loaded when a PDF is drawn, not when the platform starts: a process that never draws one (a
+warehouse's workers) does not carry it."""
 
 from __future__ import annotations
 
@@ -9,7 +11,6 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hocba.documents.models import Document
-from hocba.documents.services import read_pdf, seal_with_school_keys
 from hocba.records.hooks import VersionFile
 from hocba.records.models import RecordVersion
 
@@ -23,6 +24,8 @@ def made(
 ) -> tuple[Mapping[int, Callable[[], bytes]], list[str]]:
     """The sealed views of `versions`, drawing those that have gone through every signing step
     and have none yet (with the school's organisation key)."""
+    from hocba.documents.services import read_pdf, seal_with_school_keys
+
     problems = [
         f"PDF {failure['version']}: {failure['code']} {failure['message']}"
         for failure in seal_with_school_keys(None, versions).failed

@@ -114,14 +114,25 @@ class Verifier:
         spares a walk of the tree). Always a report: whatever a hostile file makes a library
         raise on the way (a certificate, a revocation answer, anything not foreseen) ends as a
         MALFORMED report with the code XML_UNREADABLE, and is logged."""
+        return self.verify_read(root, data)[0]
+
+    def verify_read(
+        self, root: etree._Element, data: bytes | None = None
+    ) -> tuple[Report, RecordFacts | None]:
+        """`verify_parsed`'s report, and the record's facts (`facts_of`) as verification read
+        them, for a caller that goes on to act on them (the warehouse reads each record once):
+        None when they could not be read, and the report is then MALFORMED."""
         try:
             return self._verify_parsed(root, data)
         except Exception:
-            return _unreadable(root)
+            return _unreadable(root), None
 
-    def _verify_parsed(self, root: etree._Element, data: bytes | None = None) -> Report:
+    def _verify_parsed(
+        self, root: etree._Element, data: bytes | None = None
+    ) -> tuple[Report, RecordFacts | None]:
         if root.tag != _q("HOC_BA"):
-            return Report(Verdict.MALFORMED, None, (Check(SCHEMA, FAIL, Code.XML_SCHEMA_INVALID),))
+            schema_invalid = Check(SCHEMA, FAIL, Code.XML_SCHEMA_INVALID)
+            return Report(Verdict.MALFORMED, None, (schema_invalid,)), None
         checks: list[Check] = []
         try:
             validate(root)
@@ -130,8 +141,9 @@ class Verifier:
             facts, slots = facts_of(root), slots_of(root)
             checks.append(_passed(SCHEMA))
         except XmlRejected as rejected:
-            return Report(Verdict.MALFORMED, _record_info(root, ""), (_rejected(rejected),))
-        return self._signatures(root, facts, slots, checks)
+            refused = Report(Verdict.MALFORMED, _record_info(root, ""), (_rejected(rejected),))
+            return refused, None
+        return self._signatures(root, facts, slots, checks), facts
 
     # --- the signatures ------------------------------------------------------------------
 

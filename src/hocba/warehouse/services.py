@@ -43,7 +43,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from hocba import blobs
-from hocba.formats import RecordFacts, XmlRejected, facts_of, parse_untrusted
+from hocba.formats import RecordFacts, XmlRejected, parse_untrusted
 from hocba.formats import package as pkg
 from hocba.formats.report import Check, CheckName, CheckStatus, Code, Verdict
 from hocba.signing import config
@@ -147,7 +147,7 @@ def receive(caller: Caller, data: bytes, inline: bool = True) -> tuple[ReceivedP
             row = ReceivedPackage.objects.create(
                 package_id=package_id, account=caller.account, sha256=digest, size=len(data)
             )
-            blobs.put(blobs.Kind.RECEIVED_PACKAGE, data)
+            blobs.put(blobs.Kind.RECEIVED_PACKAGE, data, sha256=digest)
     except IntegrityError:  # the same package, submitted twice at the same moment
         return ReceivedPackage.objects.get(account=caller.account, package_id=package_id), False
     if inline:  # the caller processes it otherwise (the embedded client does, at once)
@@ -450,13 +450,13 @@ def _check_record(
         root = parse_untrusted(entry.content, keep_whitespace=True)
     except XmlRejected as rejected:
         return _rejected(rejected.code, rejected.message)
-    report = config.verifier().verify_parsed(root, entry.content)
-    if report.verdict is Verdict.MALFORMED:
+    # the facts as verification read them (None only for a MALFORMED report)
+    report, facts = config.verifier().verify_read(root, entry.content)
+    if report.verdict is Verdict.MALFORMED or facts is None:
         why = report.unusable()  # the schema check's own code (XML_MALFORMED, …)
         if why is None or why.code is None:
             why = Check(CheckName.SCHEMA, CheckStatus.FAIL, Code.XML_MALFORMED)
         return _rejected(str(why.code), why.message())
-    facts = facts_of(root)
     where = _where(facts)
     if (
         facts.record_id != entry.record_id
@@ -529,7 +529,7 @@ def _apply(row: ReceivedPackage, outcomes: list[Outcome | Candidate]) -> list[Ou
             # a revocation is final: the school never builds a version after it
             final.append(_rejected("RECORD_REVOKED", **where))
         else:
-            blobs.put(blobs.Kind.RECORD_XML, entry.content)
+            blobs.put(blobs.Kind.RECORD_XML, entry.content, sha256=digest)
             revoking = entry.event == "CANCEL"
             for previous in rows:
                 if previous.state == StoredRecord.State.CURRENT:
