@@ -43,6 +43,7 @@ def trusting_env(data: Path, **extra: str) -> dict[str, str]:
         data,
         HOCBA_TRUST_ANCHORS=str(pki / "root.pem"),
         HOCBA_TRUST_INTERMEDIATES=str(pki / "issuing.pem"),
+        HOCBA_CRLS=str(Path(settings.DATA_DIR) / "pki" / "crl" / "issuing.crl"),
         HOCBA_OCSP="0",
         **extra,
     )

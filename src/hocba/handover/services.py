@@ -98,9 +98,10 @@ def export_instance(target: Path, school_code: str = "") -> Summary:
         raise HandoverError("EXPORT_DIR_NOT_EMPTY", f"Thư mục {target} đã có tệp", str(target))
     signer = seal.operator_signer(school_code)
     target.mkdir(parents=True, exist_ok=True)
+    outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and outermost:
                 # one view of every table, however long the export takes
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
