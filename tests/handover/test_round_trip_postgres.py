@@ -18,14 +18,20 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from hocba.handover import services, tables
 from tests.conftest import IN_CI
 from tests.handover.conftest import hocba, trusting_env
 from tests.processes import free_port
 
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        "sqlite" not in settings.DATABASES["default"]["ENGINE"],
+        reason="the round trip runs once, in the SQLite run (its source is SQLite)",
+    ),
+]
 
 VERIFY_ALL = """
 import json
@@ -109,8 +115,6 @@ def _lines(path: Path) -> list[str]:
 def test_the_demo_handed_over_from_sqlite_to_an_empty_postgresql_is_the_same_instance(
     demo: object, empty_postgres: str, tmp_path: Path
 ) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("the round trip runs once, in the SQLite run (its source is SQLite)")
     from hocba.records.models import RecordVersion
     from hocba.records.services import read_xml
     from hocba.signing import config
