@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -130,14 +129,8 @@ def test_openssl_checks_the_seal_of_the_manifest(demo_export: Path) -> None:
 
 def test_the_schema_in_the_docs_is_the_schema_of_the_models() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "handover.md").read_text()
-    generated = re.search(
-        r"<!-- generated: hocba handover schema --markdown -->\n(.*)<!-- end of generated -->",
-        doc,
-        re.S,
-    )
-    assert generated is not None
-    assert generated.group(1) == tables.markdown(), (
-        "docs/handover.md is out of date: run `hocba handover schema --markdown`"
+    assert tables.with_generated(doc) == doc, (
+        "docs/handover.md is out of date: run `hocba handover schema --update-doc docs/handover.md`"
     )
 
 

@@ -45,8 +45,10 @@ NOT_CARRIED = {
     "auth.permission": "made by `hocba migrate` on the new instance; rows that point to one "
     "carry its natural key",
     "sessions.session": "sign-in sessions end with the hand-over: people sign in again",
-    "django_tasks_database.dbtaskresult": "the queue of background tasks: work still to do is "
-    "found again by the workers' sweeps, and the progress of every batch is in jobs.job",
+    "django_tasks_database.dbtaskresult": "the queue of background tasks: the workers' sweeps "
+    "find again a received package still to process and an outbox with something due; a PDF "
+    "batch that had not finished is carried as it stood (jobs.job, documents.renderjob) and is "
+    "started again by hand",
     "axes.accessattempt": "sign-in failure counters of the old site",
     "axes.accessattemptexpiration": "sign-in failure counters of the old site",
     "axes.accessfailurelog": "sign-in failure log of the old site (the audit chain is carried)",
@@ -293,3 +295,13 @@ def markdown() -> str:
     out += ["", "Not carried:", ""]
     out += [f"- `{label}`: {why}" for label, why in sorted(NOT_CARRIED.items())]
     return "\n".join(out) + "\n"
+
+
+DOC_START = "<!-- generated: hocba handover schema --markdown -->\n"
+DOC_END = "<!-- end of generated -->"
+
+
+def with_generated(doc: str) -> str:
+    """`doc` (docs/handover.md) with its generated part replaced by the current schema."""
+    start, end = doc.index(DOC_START) + len(DOC_START), doc.index(DOC_END)
+    return doc[:start] + markdown() + doc[end:]

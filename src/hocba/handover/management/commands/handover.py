@@ -28,11 +28,17 @@ class Command(BaseCommand):
         load.add_argument("dir", type=Path)
         schema = sub.add_parser("schema", help="print the tables and columns of an export")
         schema.add_argument("--markdown", action="store_true", help="as in docs/handover.md")
+        schema.add_argument(
+            "--update-doc", type=Path, metavar="FILE", help="rewrite the generated part of FILE"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "schema":
-            if options["markdown"]:
+            if options["update_doc"]:
+                doc = options["update_doc"]
+                doc.write_text(tables.with_generated(doc.read_text()))
+            elif options["markdown"]:
                 self.stdout.write(tables.markdown(), ending="")
             else:
                 self.stdout.write(services._json(tables.schema()).decode(), ending="")
