@@ -9,6 +9,7 @@ import hashlib
 import json
 import sqlite3
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,23 @@ def test_an_instance_that_holds_data_is_refused_with_nothing_written(
     assert "TARGET_NOT_EMPTY" in done.stderr
     assert rows_in(empty_instance) == before
     assert stored_files(empty_instance) == files
+
+
+def test_an_export_is_refused_when_a_row_names_a_stored_file_that_is_gone(
+    demo: object, tmp_path: Path
+) -> None:
+    from hocba.exchange.models import OutboxItem
+
+    gone = "ab" * 32
+    OutboxItem.objects.create(
+        record_id=uuid.uuid4(), version=1, event="NEW", xml_sha256=gone,
+        sender_code="X", school_code="X", school_year="2024-2025",
+    )  # fmt: skip
+    with pytest.raises(services.HandoverError) as refused:
+        services.export_instance(tmp_path / "export")
+    assert refused.value.code == "EXPORT_FILE_MISSING"
+    assert refused.value.path == gone
+    assert not (tmp_path / "export").exists()
 
 
 def test_an_export_into_a_directory_that_holds_files_is_refused(tmp_path: Path) -> None:

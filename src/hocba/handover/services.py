@@ -114,8 +114,9 @@ def export_instance(target: Path, school_code: str = "") -> Summary:
                 with connection.cursor() as cursor:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             _record_export()
-            rows = _write_tables(target)
+            rows, hashes = _write_tables(target)
             files = _write_files(target)
+            _refuse_dangling(target, hashes)
             _write(target, "schema.json", _json(tables.schema()))
             for xsd in _xsd_files():
                 _write(target, f"xsd/{xsd.name}", xsd.read_bytes())
@@ -155,10 +156,15 @@ def _write(target: Path, name: str, data: bytes) -> None:
     path.write_bytes(data)
 
 
-def _write_tables(target: Path) -> dict[str, int]:
+def _write_tables(target: Path) -> tuple[dict[str, int], dict[str, str]]:
+    """Every table's rows; with the stored files the rows name (a column named `sha256` or
+    `…_sha256` holds the SHA-256 of a stored file), each with the first row naming it."""
     (target / "tables").mkdir()
     counts = {}
+    hashes: dict[str, str] = {}
     for model in tables.carried_models():
+        label = tables.label_of(model)
+        named = [c.name for c in tables.columns(model) if c.name.endswith("sha256")]
         count = 0
         with (target / tables.file_of(model)).open("w", encoding="utf-8") as out:
             out.write("[")
@@ -166,9 +172,24 @@ def _write_tables(target: Path) -> dict[str, int]:
                 out.write(",\n" if count else "\n")
                 out.write(tables.line_of(row))
                 count += 1
+                for column in named:
+                    if row[column]:
+                        hashes.setdefault(row[column], f"{label} {row[model._meta.pk.attname]}")
             out.write("\n]\n")
-        counts[tables.label_of(model)] = count
-    return counts
+        counts[label] = count
+    return counts, hashes
+
+
+def _refuse_dangling(target: Path, hashes: dict[str, str]) -> None:
+    """A hand-over is complete: every file a row names is in it."""
+    for digest, row in sorted(hashes.items()):
+        if not (target / "files" / digest).exists():
+            raise HandoverError(
+                "EXPORT_FILE_MISSING",
+                f"Không tìm thấy tệp đã lưu (mã băm {digest[:12]}…) mà dòng {row} trỏ tới: hãy "
+                "khôi phục tệp từ bản sao lưu rồi xuất lại",
+                digest,
+            )
 
 
 def _write_files(target: Path) -> int:
