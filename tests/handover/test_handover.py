@@ -264,3 +264,20 @@ def test_an_export_into_a_directory_that_holds_files_is_refused(tmp_path: Path) 
         services.export_instance(tmp_path)
     assert refused.value.code == "EXPORT_DIR_NOT_EMPTY"
     assert [p.name for p in tmp_path.iterdir()] == ["something"]
+
+
+def test_a_manifest_sealed_by_a_revoked_certificate_is_refused(demo: object) -> None:
+    from hocba.signing import config
+    from hocba.signing.dev.pki import DevPki
+    from hocba.signing.signers import Pkcs12Signer
+
+    pki = DevPki.load(config.pki_dir())
+    operator = Pkcs12Signer(*pki.issue_org("0100000001", "Đơn vị vận hành đã thôi việc"))
+    manifest = b'{"files": [], "format": "hocba-handover/1"}\n'
+    signature = seal.seal(manifest, operator)
+    assert seal.check(manifest, signature) == operator.certificate
+    pki.revoke(operator.certificate)
+    config.reset()
+    with pytest.raises(seal.SealError) as refused:
+        seal.check(manifest, signature)
+    assert refused.value.code == "MANIFEST_SIGNER_REVOKED"

@@ -32,6 +32,7 @@ from django.conf import settings
 from hocba.organizations.models import School
 from hocba.signing import config, keys
 from hocba.signing.certs import TrustStore, common_name, valid_at
+from hocba.signing.revocation import Status
 from hocba.signing.signers import Pkcs12Signer, Signer
 
 OPERATOR = "handover-operator"
@@ -177,10 +178,17 @@ def check(content: bytes, signature: bytes, trust: TrustStore | None = None) -> 
         ) from None
     base = trust or config.trust_store()
     store = TrustStore(list(base.roots), [*base.intermediates, *certificates])
-    if store.chain(signer) is None or not valid_at(signer, dt.datetime.now(dt.UTC)):
+    chain = store.chain(signer)
+    if chain is None or not valid_at(signer, dt.datetime.now(dt.UTC)):
         raise SealError(
             "MANIFEST_SIGNER_UNTRUSTED",
             f"Bản kê được niêm phong bởi “{common_name(signer)}”, chứng thư số không được hệ "
             "thống này tin cậy hoặc đã hết hạn",
+        )
+    issuer = chain[1] if len(chain) > 1 else signer
+    if config.revocation_checker().status(signer, issuer).status is Status.REVOKED:
+        raise SealError(
+            "MANIFEST_SIGNER_REVOKED",
+            f"Chứng thư số đã niêm phong bản kê (“{common_name(signer)}”) đã bị thu hồi",
         )
     return signer
