@@ -14,13 +14,18 @@ are made by `hocba migrate` on each instance with ids of their own.
 
 from __future__ import annotations
 
+import ast
 import base64
 import datetime as dt
 import decimal
+import inspect
 import json
+import textwrap
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from django.apps import apps
@@ -152,12 +157,39 @@ class Column:
     """For a foreign key, the table it points to (else empty)."""
 
 
+@cache
+def _docstrings(model: type[models.Model]) -> dict[str, str]:
+    """The docstrings written under the fields in the model's class (`name = …` then
+    `\"\"\"…\"\"\"`), by field name."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    found = {}
+    for statement, following in pairwise(body):
+        target = statement.targets[0] if isinstance(statement, ast.Assign) else None
+        if isinstance(statement, ast.AnnAssign):
+            target = statement.target
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            found[target.id] = " ".join(following.value.value.split())
+    return found
+
+
 def _meaning(field: models.Field[Any, Any]) -> str:
     words = str(field.verbose_name)
     if field.primary_key:
         words = f"{words} (primary key)"
     if field.help_text:
         words = f"{words}: {field.help_text}"
+    written = _docstrings(field.model).get(field.name)
+    if written:
+        words = f"{words}. {written}"
     choices = [str(value) for value, _ in field.flatchoices] if field.choices else []
     if choices:
         words = f"{words}; one of {', '.join(choices)}"
