@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from hocba.gradebook.compute import recompute
-from hocba.gradebook.models import Assessment, ClassSubject, HomeroomRecord, Kind, Term
+from hocba.gradebook.models import (
+    Assessment,
+    ClassSubject,
+    HomeroomRecord,
+    Kind,
+    SubjectRemark,
+    Term,
+)
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.rules.labels import Outcome
@@ -157,6 +164,7 @@ def build_grades(demo: Any) -> None:
     }
     assessments: list[Assessment] = []
     records: list[HomeroomRecord] = []
+    remarks: list[SubjectRemark] = []
     for key, students in demo.students_by_school.items():
         school = demo.schools[key]
         classes = {c.pk: c for c in ClassGroup.objects.filter(school=school, school_year=current)}
@@ -182,6 +190,16 @@ def build_grades(demo: Any) -> None:
                 values = _primary_student(
                     rng, profile, class_group.grade, subjects[class_group.pk], rows
                 )
+                # TT27: every subject's evaluation carries the teacher's remark
+                remarks += [
+                    SubjectRemark(
+                        class_subject=cs,
+                        student=student,
+                        text=rng.choice(REMARKS),
+                        entered_by=teachers[(class_group.pk, cs.subject_code)],
+                    )
+                    for cs in subjects[class_group.pk]
+                ]
             else:
                 values, _ = _secondary_student(rng, profile, subjects[class_group.pk], rows)
             for row in rows:
@@ -208,10 +226,12 @@ def build_grades(demo: Any) -> None:
             )
     Assessment.objects.bulk_create(assessments, batch_size=2000)
     HomeroomRecord.objects.bulk_create(records, batch_size=1000)
+    SubjectRemark.objects.bulk_create(remarks, batch_size=2000)
     for class_group in ClassGroup.objects.filter(school_year=current):
         recompute(class_group)
     demo.add_count("assessments", len(assessments))
     demo.add_count("homeroom records", len(records))
+    demo.add_count("subject remarks", len(remarks))
 
 
 def build_all_records(demo: Any) -> None:

@@ -24,6 +24,7 @@ from hocba.gradebook.models import (
     GradebookLock,
     HomeroomRecord,
     LockedError,
+    SubjectRemark,
     Term,
     YearResult,
     active_lock,
@@ -31,10 +32,13 @@ from hocba.gradebook.models import (
 from hocba.gradebook.services import (
     HOMEROOM_FIELDS,
     CellChange,
+    RemarkChange,
     ValidationFailed,
     lock_gradebook,
     save_assessments,
     save_homeroom,
+    save_remarks,
+    save_subject_book,
     unlock_gradebook,
 )
 from hocba.gradebook.values import display
@@ -47,6 +51,9 @@ from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
 
 TERMS = {Term.HK1: "Học kì I", Term.HK2: "Học kì II", Term.SUMMER: "Kiểm tra lại (hè)"}
+REMARK_TERM = Term.HK2
+"""The tab where the subject teacher writes the year's remark (its lock is the second
+semester's)."""
 
 
 def _class_subject(request: HttpRequest, pk: int) -> ClassSubject:
@@ -72,6 +79,15 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
     results = {
         r.student_id: r.year_outcome for r in YearResult.objects.filter(class_group=cs.class_group)
     }
+    remarks = (
+        dict(
+            SubjectRemark.objects.filter(class_subject=cs, student__in=students).values_list(
+                "student_id", "text"
+            )
+        )
+        if term == REMARK_TERM
+        else {}
+    )
     rows = []
     for student in students:
         known = results.get(student.pk)
@@ -79,6 +95,7 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
         rows.append(
             {
                 "student": student,
+                "remark": {"name": f"r-{student.pk}", "value": remarks.get(student.pk, "")},
                 "cells": [
                     {
                         "name": f"c-{student.pk}-{t}-{k}-{s}",
@@ -97,6 +114,12 @@ def _show(subject: SubjectOutcome, period: str) -> str:
     """A subject's result as a teacher writes it ("8,3", "Đ", "M"; primary: its level)."""
     shown = subject.year_shown() if period == "year" else subject.shown(period)
     return (shown or "").replace(".", ",")
+
+
+def _parse_remark_name(name: str) -> int | None:
+    """The student of a remark field ("r-12")."""
+    prefix, _sep, student = name.partition("-")
+    return int(student) if prefix == "r" and student.isdigit() else None
 
 
 def _parse_cell_name(name: str) -> tuple[int, str, str, int] | None:
@@ -121,13 +144,20 @@ def subject_book(request: HttpRequest, pk: int) -> HttpResponse:
         if not writable:
             raise PermissionDenied
         changes = []
+        remarks = []
         for name, value in request.POST.items():
             parsed = _parse_cell_name(name)
             if parsed is not None and parsed[1] == term:
                 changes.append(CellChange(*parsed, value=value, where=name))
+            student_id = _parse_remark_name(name)
+            if student_id is not None and term == REMARK_TERM:
+                remarks.append(RemarkChange(student_id, value, where=name))
         try:
-            changed = save_assessments(request.user, cs, changes, request=request)
-            messages.success(request, _("Saved %(n)s cells.") % {"n": changed})
+            changed, noted = save_subject_book(request.user, cs, changes, remarks, request=request)
+            messages.success(
+                request,
+                _("Saved %(n)s cells and %(r)s remarks.") % {"n": changed, "r": noted},
+            )
             return redirect(f"{request.path}?term={term}")
         except LockedError as error:
             errors = [str(error)]
@@ -149,6 +179,8 @@ def subject_book(request: HttpRequest, pk: int) -> HttpResponse:
             "lock": lock,
             "errors": errors,
             "primary": primary,
+            "with_remarks": term == REMARK_TERM,
+            "remark_required": primary,
         },
     )
 
@@ -160,18 +192,29 @@ def save_cell(request: HttpRequest, pk: int) -> HttpResponse:
     cs = _class_subject(request, pk)
     name = request.POST.get("cell", "")
     parsed = _parse_cell_name(name)
-    if parsed is None:
+    remark_of = _parse_remark_name(name)
+    if parsed is None and remark_of is None:
         return HttpResponse(_("Unknown cell."), status=400)
-    student_id, term, kind, seq = parsed
+    if parsed is not None:
+        student_id, term = parsed[0], parsed[1]
+    else:
+        assert remark_of is not None
+        student_id, term = remark_of, REMARK_TERM
     error = ""
     status = 200
     try:
-        save_assessments(
-            request.user,
-            cs,
-            [CellChange(student_id, term, kind, seq, request.POST.get(name, ""))],
-            request=request,
-        )
+        if parsed is not None:
+            save_assessments(
+                request.user,
+                cs,
+                [CellChange(*parsed, request.POST.get(name, ""))],
+                request=request,
+            )
+        else:
+            save_remarks(
+                request.user, cs, [RemarkChange(student_id, request.POST.get(name, ""))],
+                request=request,
+            )  # fmt: skip
     except ValidationFailed as failed:
         error, status = "; ".join(failed.errors), 200
     except LockedError as locked:
@@ -213,8 +256,8 @@ def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
             report = excel.import_workbook(request.user, cs, upload.read(), request=request)
             messages.success(
                 request,
-                _("Imported %(rows)s students, %(n)s cells changed.")
-                % {"rows": report.rows, "n": report.changed},
+                _("Imported %(rows)s students, %(n)s cells and %(r)s remarks changed.")
+                % {"rows": report.rows, "n": report.changed, "r": report.remarks},
             )
             return redirect("gradebook-subject", pk=cs.pk)
         except ValidationFailed as failed:
