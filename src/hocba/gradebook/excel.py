@@ -200,7 +200,7 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
                     term,
                     kind,
                     seq,
-                    _cell_text(value),
+                    cell_text(value),
                     where=f"{get_column_letter(index + 1)}{number}",
                 )
             )
@@ -209,7 +209,7 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
             remarks.append(
                 RemarkChange(
                     student.pk,
-                    _cell_text(value),
+                    cell_text(value),
                     where=f"{get_column_letter(remark_index + 1)}{number}",
                 )
             )
@@ -270,7 +270,8 @@ def _formulas(title: str, found: dict[int, tuple[Any, ...]]) -> list[str]:
     return errors
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A cell's value as typed text (a number cell by its shortest repr: 7.1 stays 7.1)."""
     if value is None:
         return ""
     if isinstance(value, float):

@@ -4,6 +4,7 @@ Excel template / import / export, and the principal's locks."""
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -13,10 +14,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hocba.gradebook import excel
+from hocba.gradebook import excel, foreign
 from hocba.gradebook.compute import class_subjects, enrolled_students
 from hocba.gradebook.models import (
     Assessment,
@@ -248,12 +250,16 @@ def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, Permission.ASSESSMENT_WRITE, cs):
         raise PermissionDenied
     upload = request.FILES.get("file")
+    carried = request.POST.get("content", "")
     errors: list[str]
-    if upload is None:
+    if upload is None and not carried:
         errors = [_("Choose an Excel file to import.")]
     else:
+        content = upload.read() if upload is not None else _carried(carried)
         try:
-            report = excel.import_workbook(request.user, cs, upload.read(), request=request)
+            if _foreign_layout(content):
+                return _import_foreign(request, cs, content, apply=bool(carried))
+            report = excel.import_workbook(request.user, cs, content, request=request)
             messages.success(
                 request,
                 _("Imported %(rows)s students, %(n)s cells and %(r)s remarks changed.")
@@ -270,6 +276,54 @@ def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("… and %(n)s more errors.") % {"n": len(errors) - 50})
     messages.error(request, _("Nothing was imported: fix the file and import it again."))
     return redirect("gradebook-subject", pk=cs.pk)
+
+
+def _carried(text: str) -> bytes:
+    """The file a preview page sent back (base64); refused as not a workbook when damaged."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
+
+
+def _foreign_layout(content: bytes) -> bool:
+    """Whether the file is in another system's layout (vnEdu, SMAS) rather than the
+    platform's own template."""
+    try:
+        foreign.recognise(foreign.read_grid(content))
+    except ValidationFailed:
+        return False
+    return True
+
+
+def _import_foreign(
+    request: HttpRequest, cs: ClassSubject, content: bytes, apply: bool
+) -> HttpResponse:
+    """A vnEdu or SMAS file: first a preview of every change (nothing written), then, when
+    the teacher confirms, the same file checked again and written."""
+    planned = foreign.plan(
+        content, cs.class_group.school, cs.class_group.school_year, class_subject=cs
+    )
+    if planned.errors:
+        raise ValidationFailed(planned.errors)
+    if apply:
+        changed, noted = foreign.apply(request.user, planned, request=request)
+        messages.success(
+            request,
+            _("Imported %(rows)s students, %(n)s cells and %(r)s remarks changed.")
+            % {"rows": planned.rows, "n": changed, "r": noted},
+        )
+        return redirect(f"{reverse('gradebook-subject', args=[cs.pk])}?term={planned.term}")
+    return render(
+        request,
+        "gradebook/import_preview.html",
+        {
+            "cs": cs,
+            "plan": planned,
+            "term": TERMS[Term(planned.term)],
+            "content": base64.b64encode(content).decode(),
+        },
+    )
 
 
 def _class_group(request: HttpRequest, pk: int) -> ClassGroup:
