@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hocba.gradebook import excel, foreign
+from hocba.gradebook import csdl, excel, foreign
 from hocba.gradebook.compute import class_subjects, enrolled_students
 from hocba.gradebook.models import (
     Assessment,
@@ -56,6 +56,14 @@ TERMS = {Term.HK1: "Học kì I", Term.HK2: "Học kì II", Term.SUMMER: "Kiểm
 REMARK_TERM = Term.HK2
 """The tab where the subject teacher writes the year's remark (its lock is the second
 semester's)."""
+
+
+def _xlsx(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _class_subject(request: HttpRequest, pk: int) -> ClassSubject:
@@ -234,13 +242,8 @@ def save_cell(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def template_download(request: HttpRequest, pk: int) -> HttpResponse:
     cs = _class_subject(request, pk)
-    response = HttpResponse(
-        excel.template(cs),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
     filename = f"so-diem-{cs.class_group.name}-{cs.subject_code}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _xlsx(excel.template(cs), filename)
 
 
 @login_required
@@ -373,6 +376,7 @@ def class_summary(request: HttpRequest, pk: int) -> HttpResponse:
             "primary": primary,
             "counts": [(k or _("Incomplete data"), v) for k, v in counts.items()],
             "can_homeroom": can(request.user, Permission.HOMEROOM_WRITE, class_group),
+            "can_export_csdl": _may_export_csdl(request.user, class_group),
         },
     )
 
@@ -427,12 +431,24 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
 @login_required
 def class_export(request: HttpRequest, pk: int) -> HttpResponse:
     class_group = _class_group(request, pk)
-    response = HttpResponse(
-        excel.export_class_book(class_group),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return _xlsx(excel.export_class_book(class_group), f"so-diem-lop-{class_group.name}.xlsx")
+
+
+@login_required
+def class_csdl_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The class's year results to upload to the sector database (CSDL ngành): for the
+    homeroom teacher and the school's principal and vice principals."""
+    class_group = _class_group(request, pk)
+    if not _may_export_csdl(request.user, class_group):
+        raise PermissionDenied
+    name = f"csdl-ket-qua-{class_group.school.code}-{class_group.name}.xlsx"
+    return _xlsx(csdl.results(class_group), name)
+
+
+def _may_export_csdl(user: Any, class_group: ClassGroup) -> bool:
+    return can(user, Permission.HOMEROOM_WRITE, class_group) or can(
+        user, Permission.GRADEBOOK_LOCK, class_group.school
     )
-    response["Content-Disposition"] = f'attachment; filename="so-diem-lop-{class_group.name}.xlsx"'
-    return response
 
 
 BINS = [(Decimal(i), Decimal(i + 1)) for i in range(10)]

@@ -1,5 +1,7 @@
 """`hocba gradebook import FILE|FOLDER … --school CODE --year YYYY-YYYY`: grade books in the
 vnEdu and SMAS layouts (`hocba.gradebook.layouts`), checked whole, previewed, then written.
+`hocba gradebook export-csdl OUT.xlsx --school CODE --year YYYY-YYYY --class NAME`: a class's
+year results for the sector database (`hocba.gradebook.csdl`).
 
 Each subject is written by the teacher assigned to it (`--as-assigned-teachers`, for the
 school's move from another system, run by the platform's operator) or by one user
@@ -16,10 +18,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from hocba.gradebook import foreign
+from hocba.gradebook import csdl, foreign
 from hocba.gradebook.models import ClassSubject, LockedError
 from hocba.gradebook.services import ValidationFailed
-from hocba.organizations.models import Role, RoleAssignment, School, SchoolYear
+from hocba.organizations.models import ClassGroup, Role, RoleAssignment, School, SchoolYear
 
 
 def assigned_teacher(cs: ClassSubject) -> Any:
@@ -57,6 +59,13 @@ class Command(BaseCommand):
         run.add_argument(
             "--dry-run", action="store_true", help="check and list the changes, write nothing"
         )
+        out = sub.add_parser(
+            "export-csdl", help="a class's year results for the sector database (CSDL ngành)"
+        )
+        out.add_argument("out", help="the .xlsx file to write")
+        out.add_argument("--school", required=True, help="Ministry school code")
+        out.add_argument("--year", required=True, help="school year, e.g. 2024-2025")
+        out.add_argument("--class", dest="class_name", required=True, help="class name, e.g. 7A")
 
     def _fail(self, code: str, message: str) -> None:
         raise CommandError(f"{code}: {message}", returncode=2)
@@ -69,6 +78,9 @@ class Command(BaseCommand):
         if year is None:
             self._fail("UNKNOWN_SCHOOL_YEAR", f"Không có năm học {options['year']}")
         assert school is not None and year is not None
+        if options["action"] == "export-csdl":
+            self._export(school, year, options["class_name"], Path(options["out"]))
+            return
         if options.get("user"):
             user = get_user_model().objects.filter(username=options["user"]).first()
             if user is None:
@@ -107,6 +119,19 @@ class Command(BaseCommand):
             f"Đã nhập {report.files} tệp, {report.rows} dòng học sinh: {report.cells} ô điểm "
             f"và {report.remarks} nhận xét thay đổi."
         )
+
+    def _export(self, school: School, year: SchoolYear, name: str, out: Path) -> None:
+        class_group = ClassGroup.objects.filter(
+            school=school, school_year=year, name__iexact=name
+        ).first()
+        if class_group is None:
+            self._fail("UNKNOWN_CLASS", f"Không có lớp {name} ở trường {school.code} năm {year}")
+        assert class_group is not None
+        try:
+            out.write_bytes(csdl.results(class_group))
+        except OSError as error:
+            self._fail("UNWRITABLE_OUTPUT", f"Không ghi được tệp {out}: {error.strerror}")
+        self.stdout.write(f"Đã ghi {out}: kết quả cả năm lớp {class_group.name}.")
 
     def _preview(self, paths: list[Path], school: School, year: SchoolYear) -> None:
         errors = 0
