@@ -29,7 +29,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from hocba.gradebook.compute import class_subjects, enrolled_students
+from hocba.gradebook.compute import class_subjects, enrolled_students, recompute
 from hocba.gradebook.excel import cell_text
 from hocba.gradebook.layouts import (
     CLASS_LABELS,
@@ -147,8 +147,9 @@ def _match(layout: Layout, headings: dict[int, str]) -> tuple[list[Heading], lis
     met: set[str] = set()
     patterns = [(column, column.pattern()) for column in layout.columns]
     for index, text in sorted(headings.items()):
+        compared = normalise(text)
         for column, pattern in patterns:
-            hit = pattern.match(normalise(text))
+            hit = pattern.match(compared)
             if hit:
                 number = hit.groupdict().get("n") or ""
                 known.append(Heading(index, text, column.holds.replace("{n}", number)))
@@ -174,6 +175,7 @@ def recognise(grid: Grid) -> Recognised:
             if best is None or len(known) > best[0]:
                 best = (len(known), layout, row + layout.header_rows - 1, known)
                 unknown_of_best = unknown
+            break  # the layout's header is its first row that has every required heading
     if best is None:
         names = ", ".join(layout.label for layout in LAYOUTS)
         raise ValidationFailed(
@@ -452,14 +454,17 @@ def _differences(cs: ClassSubject, result: Plan) -> list[Difference]:
     return found
 
 
-def apply(user: Any, planned: Plan, request: Any = None) -> tuple[int, int]:
+def apply(
+    user: Any, planned: Plan, request: Any = None, recompute_results: bool = True
+) -> tuple[int, int]:
     """Write a plan without problems through the grade book's services; (cells, remarks)
     changed."""
     if planned.errors or planned.class_subject is None:
         raise ValidationFailed(planned.errors or ["Tệp chưa được kiểm tra"])
     return save_subject_book(
-        user, planned.class_subject, planned.cells, planned.remarks, request=request
-    )
+        user, planned.class_subject, planned.cells, planned.remarks, request,
+        recompute_results,
+    )  # fmt: skip
 
 
 @dataclass
@@ -509,13 +514,21 @@ def import_files(
         plans.append(planned)
     if report.errors:
         return report
+    touched: dict[int, ClassGroup] = {}
     with transaction.atomic():
         for planned in plans:
             assert planned.class_subject is not None
-            cells, remarks = apply(user_for(planned.class_subject), planned, request)
+            cells, remarks = apply(
+                user_for(planned.class_subject), planned, request, recompute_results=False
+            )
             report.rows += planned.rows
             report.cells += cells
             report.remarks += remarks
+            if cells:
+                class_group = planned.class_subject.class_group
+                touched[class_group.pk] = class_group
+        for class_group in touched.values():  # each class once, after all its subjects
+            recompute(class_group)
     return report
 
 

@@ -12,6 +12,7 @@ whose required headings are all found, with the most headings matched, is the fi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -37,8 +38,14 @@ class Column:
     """`STUDENT_CODE`, `PERSONAL_ID`, `REMARK`, `IGNORED`, or a cell key ("*:TX:{n}")."""
 
     def pattern(self) -> re.Pattern[str]:
-        escaped = re.escape(normalise(self.header)).replace(r"\{n\}", "{n}")
-        return re.compile("^" + escaped.replace("{n}", r"(?P<n>[1-9])") + "$")
+        return _pattern(self.header)
+
+
+@functools.cache
+def _pattern(header: str) -> re.Pattern[str]:
+    """A heading's pattern (compiled once): `{n}` matches a digit, named "n"."""
+    escaped = re.escape(normalise(header)).replace(r"\{n\}", "{n}")
+    return re.compile("^" + escaped.replace("{n}", r"(?P<n>[1-9])") + "$")
 
 
 @dataclass(frozen=True, slots=True)

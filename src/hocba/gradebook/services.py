@@ -123,8 +123,14 @@ def save_assessments(
     class_subject: ClassSubject,
     changes: list[CellChange],
     request: HttpRequest | None = None,
+    recompute_results: bool = True,
 ) -> int:
-    """Set cells of one subject's grade book; returns how many changed. All or nothing."""
+    """Set cells of one subject's grade book; returns how many changed. All or nothing.
+
+    The rows are written together (one INSERT, one UPDATE, one DELETE statement at most) once
+    the locks of every term written were checked here, rather than one row at a time each
+    asking for its lock again. `recompute_results=False` leaves the results to the caller, who
+    recomputes the class once after many subjects (a school's year imported at once)."""
     if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
         raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhập điểm môn này")
     class_group = class_subject.class_group
@@ -140,44 +146,60 @@ def save_assessments(
         )
     }
     changed = []
-    with transaction.atomic():
-        for change, value in parsed:
-            key = (change.student_id, change.term, change.kind, change.seq)
-            current = existing.get(key)
-            old = None if current is None else display(current.score, current.code)
-            new = None if value is None else display(value.score, value.code)
-            if old == new:
-                continue
-            if value is None:
-                assert current is not None
-                current.delete()
-            elif current is None:
-                Assessment(
-                    class_subject=class_subject, student_id=change.student_id, term=change.term,
-                    kind=change.kind, seq=change.seq, score=value.score, code=value.code,
-                    entered_by=user,
-                ).save()  # fmt: skip
-            else:
-                current.score, current.code, current.entered_by = value.score, value.code, user
-                current.save()
-            changed.append(
-                {
-                    "student": change.student_id,
-                    "term": change.term,
-                    "kind": change.kind,
-                    "seq": change.seq,
-                    "old": old,
-                    "new": new,
-                }
-            )
-        if changed:
-            record_event(
-                user, "gradebook.assessments", class_subject,
-                summary=f"{class_subject.name} {class_group.name}: {len(changed)} ô điểm",
-                old=[{k: c[k] for k in ("student", "term", "kind", "seq", "old")} for c in changed],
-                new=[{k: c[k] for k in ("student", "term", "kind", "seq", "new")} for c in changed],
-                request=request,
+    added: list[Assessment] = []
+    updated: list[Assessment] = []
+    removed: list[int] = []
+    now = timezone.now()
+    for change, value in parsed:
+        key = (change.student_id, change.term, change.kind, change.seq)
+        current = existing.get(key)
+        old = None if current is None else display(current.score, current.code)
+        new = None if value is None else display(value.score, value.code)
+        if old == new:
+            continue
+        if value is None:
+            assert current is not None
+            removed.append(current.pk)
+            del existing[key]
+        elif current is None:
+            existing[key] = Assessment(
+                class_subject=class_subject, student_id=change.student_id, term=change.term,
+                kind=change.kind, seq=change.seq, score=value.score, code=value.code,
+                entered_by=user,
             )  # fmt: skip
+            added.append(existing[key])
+        else:
+            current.score, current.code, current.entered_by = value.score, value.code, user
+            current.entered_at = now
+            if current.pk not in {a.pk for a in updated}:
+                updated.append(current)
+        changed.append(
+            {
+                "student": change.student_id,
+                "term": change.term,
+                "kind": change.kind,
+                "seq": change.seq,
+                "old": old,
+                "new": new,
+            }
+        )
+    if not changed:
+        return 0
+    with transaction.atomic():
+        if removed:
+            Assessment.objects.filter(pk__in=removed).delete()
+        if added:
+            Assessment.objects.bulk_create(added)
+        if updated:
+            Assessment.objects.bulk_update(updated, ["score", "code", "entered_by", "entered_at"])
+        record_event(
+            user, "gradebook.assessments", class_subject,
+            summary=f"{class_subject.name} {class_group.name}: {len(changed)} ô điểm",
+            old=[{k: c[k] for k in ("student", "term", "kind", "seq", "old")} for c in changed],
+            new=[{k: c[k] for k in ("student", "term", "kind", "seq", "new")} for c in changed],
+            request=request,
+        )  # fmt: skip
+        if recompute_results:
             recompute(class_group, {c["student"] for c in changed})
     return len(changed)
 
@@ -280,6 +302,7 @@ def save_subject_book(
     cells: list[CellChange],
     remarks: list[RemarkChange],
     request: HttpRequest | None = None,
+    recompute_results: bool = True,
 ) -> tuple[int, int]:
     """Scores and remarks of one subject together (a whole page, an Excel file): every problem
     of both is listed before anything is written, and both are written in one transaction.
@@ -293,7 +316,9 @@ def save_subject_book(
     if errors:
         raise ValidationFailed(errors)
     with transaction.atomic():
-        changed = save_assessments(user, class_subject, cells, request=request) if cells else 0
+        changed = (
+            save_assessments(user, class_subject, cells, request, recompute_results) if cells else 0
+        )
         noted = save_remarks(user, class_subject, remarks, request=request) if remarks else 0
     return changed, noted
 
