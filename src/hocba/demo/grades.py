@@ -9,7 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 from hocba.gradebook.compute import recompute, subjects_of_grade
-from hocba.gradebook.models import Assessment, ClassSubject, HomeroomRecord, Kind, Term
+from hocba.gradebook.models import (
+    Assessment,
+    ClassSubject,
+    HomeroomRecord,
+    Kind,
+    SubjectRemark,
+    Term,
+)
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.rules.labels import Outcome
@@ -157,6 +164,7 @@ def build_grades(demo: Any) -> None:
     }
     assessments: list[Assessment] = []
     records: list[HomeroomRecord] = []
+    remarks: list[SubjectRemark] = []
     groups = [(key, students, False) for key, students in demo.students_by_school.items()]
     # The pupils of combined classes last, from a generator of their own (see build_students),
     # so that the rest of the demo is the same with or without them.
@@ -192,6 +200,16 @@ def build_grades(demo: Any) -> None:
             if class_group.level == Level.TH:
                 studied = subjects_of_grade(subjects[class_group.pk], grade)
                 values = _primary_student(rng, profile, grade, studied, rows)
+                # TT27: every subject's evaluation carries the teacher's remark
+                remarks += [
+                    SubjectRemark(
+                        class_subject=cs,
+                        student=student,
+                        text=rng.choice(REMARKS),
+                        entered_by=teachers[(class_group.pk, cs.subject_code)],
+                    )
+                    for cs in studied
+                ]
             else:
                 values, _ = _secondary_student(rng, profile, subjects[class_group.pk], rows)
             for row in rows:
@@ -218,10 +236,12 @@ def build_grades(demo: Any) -> None:
             )
     Assessment.objects.bulk_create(assessments, batch_size=2000)
     HomeroomRecord.objects.bulk_create(records, batch_size=1000)
+    SubjectRemark.objects.bulk_create(remarks, batch_size=2000)
     for class_group in ClassGroup.objects.filter(school_year=current):
         recompute(class_group)
     demo.add_count("assessments", len(assessments))
     demo.add_count("homeroom records", len(records))
+    demo.add_count("subject remarks", len(remarks))
 
 
 def build_all_records(demo: Any) -> None:

@@ -233,6 +233,11 @@ def assemble(
             continue
         values = year.subject(cs.subject_code) or SubjectOutcome(cs.subject_code)
         if primary:
+            if not remarks.get(cs.subject_code, "").strip():
+                # TT27 Điều 6, 7: a subject's evaluation is the teacher's remark and the level;
+                # the record of a pupil is not built while a subject lacks its remark
+                reasons.append(f"Môn {cs.name}: thiếu nhận xét của giáo viên bộ môn")
+                continue
             subjects.append(
                 m.SubjectResult(
                     cs.subject_code,
