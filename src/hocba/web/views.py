@@ -30,6 +30,7 @@ from hocba.organizations.permissions import (
     has_role,
     scoped,
 )
+from hocba.records.models import ExternalRecord
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.students.models import Student
 from hocba.students.services import review_students
@@ -263,8 +264,11 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "class_group__school__province_office", "class_group__school_year"
     ).order_by("class_group__school_year__name", "date_joined")
     problems = review_students(Student.objects.filter(pk=student.pk))
+    externals = scoped(
+        request.user, Permission.RECORD_READ, ExternalRecord.objects.filter(student=student)
+    ).distinct()
     return render(
         request,
         "web/student.html",
-        {"student": student, "history": history, "problems": problems},
+        {"student": student, "history": history, "problems": problems, "externals": externals},
     )
