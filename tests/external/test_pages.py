@@ -133,3 +133,9 @@ def test_the_command_names_each_refused_file_with_its_code(vendor, students, tmp
     assert "EXTERNAL_IMPORT_REFUSED" in str(refused.value)
     assert f"{bad}: EXTERNAL_NOT_A_RECORD: Tệp {bad} không phải học bạ số" in err.getvalue()
     assert not ExternalRecord.objects.exists()
+
+
+def test_the_school_page_leads_the_principal_alone_to_the_import(demo, login):
+    link = f'href="/external/schools/{SCHOOL}/"'
+    assert link in login("ht.chuvanan").get(f"/schools/{SCHOOL}/").content.decode()
+    assert link not in login("vt.chuvanan").get(f"/schools/{SCHOOL}/").content.decode()

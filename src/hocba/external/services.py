@@ -1,8 +1,9 @@
 """Records issued by another system, imported as they are: when a school changes vendor, its
 earlier years come as the other vendor's signed record XML. Each file is verified by the verifier
-of the public portal (`verification.services.check_file`: schema, signatures, chain to the
-trusted roots, revocation), matched to one of the school's students, and kept byte for byte in
-the blob store (`records.ExternalRecord`). Nothing is re-signed, sent or corrected here.
+of the public portal (`signing.config.verifier()`, the one `verification.services.check_file`
+asks: schema, signatures, chain to the trusted roots, revocation), matched to one of the school's
+students, and kept byte for byte in the blob store (`records.ExternalRecord`). Nothing is
+re-signed, sent or corrected here.
 
 A batch is all or nothing: one file refused refuses the batch, and every refusal is listed
 with its code and a Vietnamese reason. Importing a file already imported changes nothing.
@@ -31,8 +32,8 @@ from hocba.formats.report import VERDICT_WORDS, CheckStatus, Report, Verdict, as
 from hocba.organizations.models import School
 from hocba.organizations.permissions import Permission, can
 from hocba.records.models import ExternalRecord, Record
+from hocba.signing import config
 from hocba.students.models import Student
-from hocba.verification import services as verification
 
 NAME_SHOWN = 120
 """Characters of a file's name repeated in a message (a ZIP entry's name is the sender's)."""
@@ -194,21 +195,17 @@ def _first_problem(report: Report) -> tuple[str, str]:
     return str(check.code), check.message("vi")
 
 
-def _verified(incoming: Incoming) -> Report | Refusal:
+def _verified(incoming: Incoming) -> tuple[Report, RecordFacts] | Refusal:
+    """The file's report from the public portal's verifier, and its facts when it is VALID."""
     name = shown_name(incoming.name)
     if incoming.content.startswith(b"%PDF"):
         return Refusal(
             name, "EXTERNAL_NOT_A_RECORD",
             f"Tệp {name} là tệp PDF; hãy nhập tệp XML học bạ số đã ký (PDF chỉ là bản thể hiện)",
         )  # fmt: skip
-    result = verification.check_file(incoming.content)
-    report = result.report
-    if result.version is not None:
-        return Refusal(
-            name, "EXTERNAL_ISSUED_HERE",
-            f"Tệp {name} là học bạ do chính hệ thống này cấp (mã học bạ "
-            f"{result.version.record.record_id}); không nhập như học bạ của hệ thống khác",
-        )  # fmt: skip
+    # the verifier of `verification.services.check_file`; whether the file is one of this
+    # system's versions is asked below of every record id at once
+    report = config.verifier().verify(incoming.content)
     code, why = _first_problem(report)
     if report.verdict is Verdict.MALFORMED:
         return Refusal(
@@ -220,41 +217,74 @@ def _verified(incoming: Incoming) -> Report | Refusal:
             name, "EXTERNAL_NOT_VERIFIED",
             f"Tệp {name} không xác minh được ({word}): {why}", code,
         )  # fmt: skip
-    return report
+    return report, facts_of(parse_untrusted(incoming.content))
 
 
-def _student_of(school: School, facts: RecordFacts) -> Student | None:
-    """The school's student the record names: by personal ID, else by student code."""
-    students = Student.objects.filter(enrolments__class_group__school=school).distinct()
-    if facts.student_personal_id:
-        found = students.filter(personal_id=facts.student_personal_id).first()
-        if found is not None:
-            return found
-    return students.filter(student_code=facts.student_code).first()
+@dataclass
+class _Batch:
+    """What one import checks every file against, read in a few queries for the whole batch."""
+
+    school: School
+    by_personal_id: dict[str, Student]
+    by_code: dict[str, Student]
+    issued_here: set[str]
+    """Record ids (canonical UUID text) among the batch's that name this system's records."""
+    imported: set[tuple[str, int]]
+    """(record id, version) of the school's imported records among the batch's."""
+
+    @classmethod
+    def read(cls, school: School, verified: list[tuple[Incoming, Report, RecordFacts]]) -> _Batch:
+        students = list(Student.objects.filter(enrolments__class_group__school=school).distinct())
+        ids = {f.record_id for _, _, f in verified}
+        keys = [k for k in map(_uuid_or_none, ids) if k is not None]
+        return cls(
+            school,
+            {s.personal_id: s for s in students if s.personal_id},
+            {s.student_code: s for s in students},
+            {
+                str(k)
+                for k in Record.objects.filter(record_id__in=keys).values_list(
+                    "record_id", flat=True
+                )
+            },
+            set(
+                ExternalRecord.objects.filter(school=school, record_id__in=ids).values_list(
+                    "record_id", "version"
+                )
+            ),
+        )
+
+    def student_of(self, facts: RecordFacts) -> Student | None:
+        """The school's student the record names: by personal ID, else by student code."""
+        found = (
+            self.by_personal_id.get(facts.student_personal_id)
+            if facts.student_personal_id
+            else None
+        )
+        return found or self.by_code.get(facts.student_code)
 
 
-def _judge(school: School, incoming: Incoming) -> _Accepted | Refusal:
-    verified = _verified(incoming)
-    if isinstance(verified, Refusal):
-        return verified
+def _judge(
+    batch: _Batch, incoming: Incoming, report: Report, facts: RecordFacts
+) -> _Accepted | Refusal:
     name = shown_name(incoming.name)
-    facts = facts_of(parse_untrusted(incoming.content))
-    if Record.objects.filter(record_id=_uuid_or_none(facts.record_id)).exists():
+    key = _uuid_or_none(facts.record_id)
+    if key is not None and str(key) in batch.issued_here:
         return Refusal(
             name, "EXTERNAL_ISSUED_HERE",
-            f"Tệp {name} mang mã của một học bạ do chính hệ thống này cấp "
-            f"({facts.record_id}); không nhập như học bạ của hệ thống khác",
+            f"Tệp {name} là học bạ do chính hệ thống này cấp (mã học bạ {facts.record_id}); "
+            "không nhập như học bạ của hệ thống khác",
         )  # fmt: skip
-    student = _student_of(school, facts)
+    student = batch.student_of(facts)
     if student is None:
         return Refusal(
             name, "EXTERNAL_STUDENT_UNKNOWN",
-            f"Tệp {name}: trường {school.name} không có học sinh có số định danh "
+            f"Tệp {name}: trường {batch.school.name} không có học sinh có số định danh "
             f"{facts.student_personal_id} hoặc mã học sinh {facts.student_code} "
             f"({facts.student_name})",
         )  # fmt: skip
     sha256 = hashlib.sha256(incoming.content).hexdigest()
-    return _Accepted(incoming, sha256, verified, facts, student)
+    return _Accepted(incoming, sha256, report, facts, student)
 
 
 def _uuid_or_none(value: str) -> uuid.UUID | None:
@@ -275,34 +305,46 @@ def import_external(
     A file whose bytes were imported before changes nothing and is reported as unchanged."""
     if not can(user, Permission.RECORD_IMPORT, school):
         raise PermissionDenied("Chỉ hiệu trưởng mới được nhập học bạ do hệ thống khác cấp")
-    given = expand(files)
+    given: dict[str, Incoming] = {}  # by SHA-256: the same bytes twice are one file
+    for incoming in expand(files):
+        given.setdefault(hashlib.sha256(incoming.content).hexdigest(), incoming)
     report = ImportReport()
+    before = {
+        r.xml_sha256: r
+        for r in ExternalRecord.objects.filter(
+            school=school, xml_sha256__in=list(given)
+        ).select_related("student")
+    }
+    report.unchanged = list(before.values())
     refusals: list[Refusal] = []
-    accepted: dict[str, _Accepted] = {}
-    known = ExternalRecord.objects.filter(school=school)
-    for incoming in given:
-        sha256 = hashlib.sha256(incoming.content).hexdigest()
-        if sha256 in accepted:
+    verified: list[tuple[Incoming, Report, RecordFacts]] = []
+    for sha256, incoming in given.items():
+        if sha256 in before:
             continue
-        before = known.filter(xml_sha256=sha256).first()
-        if before is not None:
-            if before not in report.unchanged:
-                report.unchanged.append(before)
-            continue
-        judged = _judge(school, incoming)
+        outcome = _verified(incoming)
+        if isinstance(outcome, Refusal):
+            refusals.append(outcome)
+        else:
+            verified.append((incoming, *outcome))
+    batch = _Batch.read(school, verified)
+    accepted: list[_Accepted] = []
+    for incoming, file_report, facts in verified:
+        judged = _judge(batch, incoming, file_report, facts)
         if isinstance(judged, Refusal):
             refusals.append(judged)
         else:
-            accepted[sha256] = judged
-    refusals.extend(_conflicts(school, list(accepted.values())))
+            accepted.append(judged)
+    refusals.extend(_conflicts(batch, accepted))
     if refusals:
         raise ImportRefused(refusals)
     if not accepted:
         return report
     now = timezone.now()
     with transaction.atomic():
-        for one in accepted.values():
-            report.imported.append(_store(user, school, one, now))
+        # bytes first (content-addressed: a rolled-back import leaves only unreferenced copies)
+        report.imported = ExternalRecord.objects.bulk_create(
+            [_row(user, school, one, now) for one in accepted]
+        )
         record_events(
             user,
             [
@@ -324,18 +366,15 @@ def import_external(
     return report
 
 
-def _conflicts(school: School, accepted: list[_Accepted]) -> list[Refusal]:
+def _conflicts(batch: _Batch, accepted: list[_Accepted]) -> list[Refusal]:
     """Two different files for the same record and version (in this batch, or one imported
     before): which is the record cannot be decided here."""
     refusals = []
-    seen: dict[tuple[str, int], str] = {}
+    seen: set[tuple[str, int]] = set()
     for one in accepted:
         key = (one.facts.record_id, one.facts.version)
         name = shown_name(one.incoming.name)
-        earlier = ExternalRecord.objects.filter(
-            school=school, record_id=key[0], version=key[1]
-        ).exists()
-        if earlier or key in seen:
+        if key in batch.imported or key in seen:
             refusals.append(
                 Refusal(
                     name,
@@ -345,14 +384,15 @@ def _conflicts(school: School, accepted: list[_Accepted]) -> list[Refusal]:
                     "nơi cấp",
                 )
             )
-        seen[key] = name
+        seen.add(key)
     return refusals
 
 
-def _store(user: Any, school: School, one: _Accepted, now: Any) -> ExternalRecord:
+def _row(user: Any, school: School, one: _Accepted, now: Any) -> ExternalRecord:
+    """The row of an accepted file, its bytes stored."""
     ref = blobs.put(Kind.RECORD_XML, one.incoming.content, one.sha256)
     facts = one.facts
-    return ExternalRecord.objects.create(
+    return ExternalRecord(
         student=one.student, school=school, record_id=facts.record_id, version=facts.version,
         issuer_code=facts.school_code, issuer_name=facts.school_name,
         school_year=facts.school_year, grade=facts.grade, class_name=facts.class_name,

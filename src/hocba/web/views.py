@@ -196,6 +196,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_review": can(request.user, Permission.DATA_REVIEW_READ, school),
             "can_seal": can(request.user, Permission.SIGN_SEAL, school),
             "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
+            "can_import": can(request.user, Permission.RECORD_IMPORT, school),
         },
     )
 
