@@ -139,3 +139,13 @@ def test_the_school_page_leads_the_principal_alone_to_the_import(demo, login):
     link = f'href="/external/schools/{SCHOOL}/"'
     assert link in login("ht.chuvanan").get(f"/schools/{SCHOOL}/").content.decode()
     assert link not in login("vt.chuvanan").get(f"/schools/{SCHOOL}/").content.decode()
+
+
+def test_the_admin_shows_imported_records_read_only_and_in_scope(vendor, students, login):
+    _upload(login, {"cu.xml": vendor.record(students[0])})
+    imported = ExternalRecord.objects.get()
+    own = login("ht.chuvanan").get("/admin/records/externalrecord/")
+    assert own.status_code == 200 and students[0].full_name in own.content.decode()
+    assert login("ht.chuvanan").get("/admin/records/externalrecord/add/").status_code == 403
+    other = login("ht.hungvuong").get(f"/admin/records/externalrecord/{imported.pk}/change/")
+    assert other.status_code in (302, 404)
