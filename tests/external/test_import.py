@@ -236,3 +236,29 @@ def test_whatever_bytes_a_zip_holds_the_answer_is_files_or_a_refusal(data):
         assert refused.refusals and all(r.code.startswith("EXTERNAL_") for r in refused.refusals)
     else:
         assert all(isinstance(f.content, bytes) for f in files)
+
+
+def test_a_file_imported_by_another_request_meanwhile_is_counted_as_imported_before(
+    vendor, students
+):
+    """The form sent twice: the other request writes the record after this one has read the
+    school's imported records, just as this one opens its transaction to write its own."""
+    from django.db import connection
+
+    content = vendor.record(students[0])
+    principal, school = user("ht.chuvanan"), _school()
+    raced: dict[str, object] = {}
+
+    def other_request_first(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not raced and sql.startswith("SAVEPOINT"):
+            raced["started"] = True
+            raced["report"] = import_external(principal, school, [Incoming("lan-1.xml", content)])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(other_request_first):
+        report = import_external(principal, school, [Incoming("lan-2.xml", content)])
+
+    other = raced["report"]
+    assert other.imported and report.imported == []  # type: ignore[attr-defined]
+    assert report.unchanged == other.imported  # type: ignore[attr-defined]
+    assert ExternalRecord.objects.count() == 1

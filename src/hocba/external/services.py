@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -308,6 +308,17 @@ def import_external(
     given: dict[str, Incoming] = {}  # by SHA-256: the same bytes twice are one file
     for incoming in expand(files):
         given.setdefault(hashlib.sha256(incoming.content).hexdigest(), incoming)
+    try:
+        return _import(user, school, given, request)
+    except IntegrityError:
+        # the same record written by another import since this one read the school's (a form
+        # sent twice): judged again, what the other wrote is now imported before
+        return _import(user, school, given, request)
+
+
+def _import(
+    user: Any, school: School, given: dict[str, Incoming], request: HttpRequest | None
+) -> ImportReport:
     report = ImportReport()
     before = {
         r.xml_sha256: r
