@@ -68,6 +68,10 @@ REQUEST_BODY_BYTES: Final = int(2.5 * MiB)
 VERIFY_UPLOAD_BYTES: Final = 8 * MiB
 """A record XML or sealed PDF view sent to the verification API or the public portal."""
 
+EXTERNAL_UPLOAD_BYTES: Final = 32 * MiB
+"""Record XML files, or a ZIP of them, issued by another system and uploaded for import in one
+batch (a class's records are a few megabytes)."""
+
 SPREADSHEET_UPLOAD_BYTES: Final = 5 * MiB
 """A spreadsheet uploaded for import (.xlsx)."""
 
@@ -80,11 +84,22 @@ LARGEST_REQUEST_BODY_BYTES: Final = max(
     REQUEST_BODY_BYTES,
     PACKAGE_BYTES,
     VERIFY_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
+    EXTERNAL_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
     SPREADSHEET_UPLOAD_BYTES + FORM_OVERHEAD_BYTES,
 )
 """Django's own ceiling on a body it reads into memory (DATA_UPLOAD_MAX_MEMORY_SIZE): at least
 every route's limit above, so Django never refuses a body (with its HTML 400) before the
 route's own limit has answered 413."""
+
+# --- records issued by another system, imported in one batch ------------------------------
+
+EXTERNAL_FILES: Final = 1_000
+"""Record files in one import (uploaded, in a ZIP, or in a folder given to the command): a
+school's whole year, as a package holds at most as many."""
+
+EXTERNAL_UNPACKED_BYTES: Final = 64 * MiB
+"""The sum of the declared unpacked sizes of the entries of a ZIP given for import; each entry
+is held besides to `RECORD_XML_BYTES`, and unpacking stops at the declared size."""
 
 # --- spreadsheets (checked before any row is read) ----------------------------------------
 

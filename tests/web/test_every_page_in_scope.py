@@ -19,6 +19,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from hocba import blobs
+from hocba.blobs import Kind
 from hocba.config.api import api
 from hocba.documents.models import RenderJob
 from hocba.family import services as family
@@ -26,7 +28,7 @@ from hocba.family.models import StudentAccess
 from hocba.gradebook.models import ClassSubject
 from hocba.jobs.models import Job
 from hocba.organizations.models import DistrictOffice, Role, RoleAssignment
-from hocba.records.models import Record, RecordVersion, State
+from hocba.records.models import ExternalRecord, Record, RecordVersion, State
 from hocba.records.services import correct_record
 from hocba.warehouse import auth as warehouse_auth
 from hocba.warehouse.models import StoredRecord
@@ -77,6 +79,7 @@ class World:
     session: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
     package_id: str = ""
+    external_pk: int = 0  # a record another system issued to the student, imported
 
 
 @dataclass
@@ -264,6 +267,25 @@ CASES: dict[str, list[Case]] = {
         Case("POST", lambda w: f"/my/shares/{w.share_pk}/revoke/", lambda w: w.student_user,
              lambda w: w.other_student_user)
     ],
+    "external/schools/<str:code>/": [
+        Case("GET", lambda w: f"/external/schools/{w.school}/", "ht.chuvanan", "ht.hungvuong"),
+        Case("POST", lambda w: f"/external/schools/{w.school}/", "ht.chuvanan", "vt.chuvanan",
+             lambda w: {"files": ContentFile(b"<a/>", name="a.xml")}, ok=(422,)),
+    ],
+    "external/<int:pk>/": [
+        Case("GET", lambda w: f"/external/{w.external_pk}/", lambda w: w.homeroom,
+             lambda w: w.other_class),
+        Case("POST", lambda w: f"/external/{w.external_pk}/", "ht.chuvanan", "ht.hungvuong",
+             lambda w: {"action": "correct", "reason": "Thử"}, ok=(302,)),
+    ],
+    "external/<int:pk>.xml": [
+        Case("GET", lambda w: f"/external/{w.external_pk}.xml", lambda w: w.homeroom,
+             lambda w: w.other_class, ok=(200,))
+    ],
+    "my/external/<int:pk>.xml": [
+        Case("GET", lambda w: f"/my/external/{w.external_pk}.xml", lambda w: w.student_user,
+             lambda w: w.other_student_user, ok=(200,))
+    ],
     # --- the API (session) ---------------------------------------------------------------
     "api/v1/classes/<class_id>/students": [
         Case("GET", lambda w: f"/api/v1/classes/{w.class_id}/students", lambda w: w.homeroom,
@@ -432,7 +454,22 @@ def world(demo, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
         ).pk
     )  # fmt: skip
     _warehouse(world)
+    world.external_pk = _external(record, principal).pk
     return world
+
+
+def _external(record: Record, principal: Any) -> ExternalRecord:
+    """A record another system issued to the world's student, as the import keeps it (the
+    import itself is tried in tests/external/)."""
+    content = b"<HOC_BA/>"
+    return ExternalRecord.objects.create(
+        student=record.student, school=record.school,
+        record_id="7d1f8a0e-4b7d-4c2a-9e51-3d6f0a9b8c72", version=1, issuer_code="26000777",
+        issuer_name="Trường THCS Liên Bảo", school_year="2023-2024", grade=6,
+        xml_sha256=blobs.put(Kind.RECORD_XML, content).sha256, xml_size=len(content),
+        verdict="VALID", report={"checks": []}, verified_at=record.created_at,
+        imported_by=principal,
+    )  # fmt: skip
 
 
 def _warehouse(world: World) -> None:

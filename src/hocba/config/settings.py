@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "hocba.family",
     "hocba.workflow",
     "hocba.handover",
+    "hocba.external",
     "hocba.web",
     "axes",
 ]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from hocba.audit.services import record_event
 from hocba.family.models import ShareLink, StudentAccess
-from hocba.records.models import Record
+from hocba.records.models import ExternalRecord, Record
 
 MAX_DAYS = 90
 
@@ -31,6 +31,12 @@ def own_records(user: Any) -> QuerySet[Record]:
     return Record.objects.filter(student__in=students).select_related(
         "student", "school", "school_year", "class_group"
     )
+
+
+def own_external_records(user: Any) -> QuerySet[ExternalRecord]:
+    """The records other systems issued to the user's own students (imported by a school)."""
+    students = StudentAccess.objects.filter(user=user).values("student")
+    return ExternalRecord.objects.filter(student__in=students).select_related("student")
 
 
 def own_record(user: Any, record_id: str) -> Record:

@@ -16,6 +16,7 @@ urlpatterns = [
         {"kind": "xml"},
         name="family-xml",
     ),
+    path("my/external/<int:pk>.xml", views.external_download, name="family-external-xml"),
     path("my/records/<str:record_id>/share/", views.share, name="family-share"),
     path("my/shares/<int:pk>/revoke/", views.revoke, name="family-revoke"),
     path("chia-se/<str:token>/", views.shared, name="family-shared"),

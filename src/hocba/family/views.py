@@ -23,8 +23,8 @@ from hocba.documents.models import Document
 from hocba.documents.services import read_pdf
 from hocba.family import services
 from hocba.family.models import ShareLink, StudentAccess
-from hocba.records.models import RecordVersion, State
-from hocba.records.services import read_xml
+from hocba.records.models import ExternalRecord, RecordVersion, State
+from hocba.records.services import read_external_xml, read_xml
 from hocba.verification import services as verification
 
 SHOWN = (State.ISSUED, State.SUPERSEDED, State.REVOKED)
@@ -39,7 +39,12 @@ def home(request: HttpRequest) -> HttpResponse:
         versions = list(record.versions.filter(state__in=SHOWN).order_by("-version"))
         links = list(record.share_links.filter(created_by=request.user))
         rows.append((record, versions, links))
-    return render(request, "family/home.html", {"rows": rows, "max_days": services.MAX_DAYS})
+    externals = services.own_external_records(request.user).order_by("school_year", "version")
+    return render(
+        request,
+        "family/home.html",
+        {"rows": rows, "externals": externals, "max_days": services.MAX_DAYS},
+    )
 
 
 def _version(request: HttpRequest, record_id: str, version: int) -> RecordVersion:
@@ -61,6 +66,21 @@ def download(request: HttpRequest, record_id: str, version: int, kind: str) -> H
         record_event(request.user, "family.download", found, new={"format": kind}, request=request)
     response = HttpResponse(content, content_type=mime)
     name = f"hoc-ba-{found.record.record_id}-v{found.version}.{kind}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def external_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The exact bytes of a record another system issued to the user (or their child)."""
+    found = get_object_or_404(ExternalRecord, pk=pk)
+    if not services.own_external_records(request.user).filter(pk=found.pk).exists():
+        raise PermissionDenied(_("This is not your record or your child's"))
+    with transaction.atomic():
+        record_event(request.user, "family.download", found, new={"format": "xml"},
+                     request=request)  # fmt: skip
+    response = HttpResponse(read_external_xml(found), content_type="application/xml")
+    name = f"hoc-ba-{found.record_id}-v{found.version}.xml"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

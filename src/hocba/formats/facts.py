@@ -84,6 +84,10 @@ class RecordFacts:
     """KY_XAC_NHAN/NGAY_TAO."""
     issued_on: dt.date | None
     """KY_XAC_NHAN/NGAY_KY_PHAT_HANH (None before it is written)."""
+    grade: int = 0
+    """LOP/MA_KHOI: the grade (khối) of the year the record covers, 1 to 12."""
+    class_name: str = ""
+    """LOP/TEN_LOP: the class's name at the issuing school."""
 
     @property
     def revoked(self) -> bool:
@@ -95,12 +99,15 @@ class RecordFacts:
 _INFO = "HOC_BA/DU_LIEU_HOC_BA/THONG_TIN_HOC_BA"
 _INFO_NAMES = (
     "MA_DINH_DANH_HOC_BA", "PHIEN_BAN", "SU_KIEN", "TRANG_THAI", "THONG_TU", "NAM_HOC", "TRUONG",
-    "HOC_SINH", "KY_XAC_NHAN",
+    "HOC_SINH", "KY_XAC_NHAN", "LOP",
 )  # fmt: skip
 _SCHOOL_NAMES = (
     "MA_SO_GD", "MA_TRUONG", "TEN_TRUONG", "MA_CAP_HOC", "TEN_HUYEN", "MA_TINH", "MA_SO_THUE",
 )  # fmt: skip
 _STUDENT_NAMES = ("SO_DINH_DANH", "MA_HOC_SINH", "HO_VA_TEN")
+_CLASS_NAMES = ("MA_KHOI", "TEN_LOP")
+_GRADE = re.compile(r"\s*\+?0*(1[0-2]|[1-9])\s*")
+"""MA_KHOI as the schema's xs:integer from 1 to 12 lets it be written."""
 _CONFIRM_NAMES = ("NGAY_TAO", "NGAY_KY_PHAT_HANH")
 _VERSION = re.compile("[1-9][0-9]{0,8}")
 _DATE = re.compile("([0-9]{4}-[0-9]{2}-[0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")
@@ -144,6 +151,12 @@ def facts_of(root: etree._Element) -> RecordFacts:
     school = t.children(t.required(info, "TRUONG", _INFO), _SCHOOL_NAMES, school_path)
     student = t.children(t.required(info, "HOC_SINH", _INFO), _STUDENT_NAMES, student_path)
     confirm = t.children(t.required(info, "KY_XAC_NHAN", _INFO), _CONFIRM_NAMES, confirm_path)
+    class_path = f"{_INFO}/LOP"
+    klass = t.children(t.required(info, "LOP", _INFO), _CLASS_NAMES, class_path)
+    grade = t.text_of(klass, "MA_KHOI", class_path)
+    grade_match = _GRADE.fullmatch(grade)
+    if grade_match is None:
+        raise t.invalid(f"{class_path}/MA_KHOI", grade)
     version = t.text_of(info, "PHIEN_BAN", _INFO)
     if not _VERSION.fullmatch(version):
         raise t.invalid(f"{_INFO}/PHIEN_BAN", version)
@@ -176,4 +189,6 @@ def facts_of(root: etree._Element) -> RecordFacts:
             if "NGAY_KY_PHAT_HANH" in confirm
             else None
         ),
+        grade=int(grade_match.group(1)),
+        class_name=t.text_of(klass, "TEN_LOP", class_path),
     )

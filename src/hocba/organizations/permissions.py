@@ -57,6 +57,7 @@ class Permission(StrEnum):
     RECORD_BUILD = "records:record:build"
     RECORD_CORRECT = "records:record:correct"
     RECORD_REVOKE = "records:record:revoke"
+    RECORD_IMPORT = "records:external:import"
     SIGN_SUBJECT = "signing:subject:sign"
     SIGN_HOMEROOM = "signing:homeroom:sign"
     SIGN_PRINCIPAL = "signing:principal:sign"
@@ -134,7 +135,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             _P.SIGN_HOMEROOM,
         }
     ),
-    Role.PRINCIPAL: _SCHOOL_MANAGEMENT | {_P.RECORD_REVOKE, _P.SIGN_PRINCIPAL, _P.SIGN_SEAL},
+    Role.PRINCIPAL: _SCHOOL_MANAGEMENT
+    | {_P.RECORD_REVOKE, _P.RECORD_IMPORT, _P.SIGN_PRINCIPAL, _P.SIGN_SEAL},
     Role.VICE_PRINCIPAL: _SCHOOL_MANAGEMENT,
     Role.SEAL_KEEPER: frozenset(
         {_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ, _P.RECORD_READ, _P.SIGN_SEAL}

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from hocba.organizations.admin_scoped import ScopedAdmin
 from hocba.organizations.permissions import Permission
-from hocba.records.models import Record, RecordVersion
+from hocba.records.models import ExternalRecord, Record, RecordVersion
 
 
 class ReadOnly(ScopedAdmin):
@@ -51,3 +51,12 @@ class RecordAdmin(ReadOnly):
 class RecordVersionAdmin(ReadOnly):
     list_display = ("record", "version", "event", "status", "state", "created_at")
     list_filter = ("state", "event")
+
+
+@admin.register(ExternalRecord)
+class ExternalRecordAdmin(ReadOnly):
+    """Records issued by another system: imported through the import page or command only."""
+
+    list_display = ("student", "school_year", "grade", "issuer_name", "verdict", "imported_at")
+    list_filter = ("verdict",)
+    search_fields = ("student__full_name", "student__student_code", "record_id")

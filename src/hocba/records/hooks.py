@@ -35,3 +35,25 @@ version_files: dict[str, VersionFile] = {}
 
 def register(kind: VersionFile) -> None:
     version_files[kind.suffix] = kind
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """An action of `hocba records` served by an app above records (the import of records
+    issued by another system), registered in that app's `AppConfig.ready()`."""
+
+    name: str
+    """The action's word: `hocba records <name> …`."""
+    help: str
+    add_arguments: Callable[[Any], None]
+    """Adds the action's arguments to its argparse subparser."""
+    handle: Callable[[Any, dict[str, Any]], None]
+    """Runs the action with the command (for its output) and the parsed options."""
+
+
+subcommands: dict[str, Subcommand] = {}
+"""Registered actions, by name."""
+
+
+def register_subcommand(subcommand: Subcommand) -> None:
+    subcommands[subcommand.name] = subcommand

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from hocba.blobs import BlobRef, Kind
+from hocba.formats.report import VERDICT_WORDS, Verdict, language_of
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import ScopePaths, register_scope
 from hocba.students.models import Student
@@ -168,5 +170,88 @@ register_scope(
         school="record__school",
         district_office="record__school__district_office",
         province_office="record__school__province_office",
+    ),
+)
+
+
+class ExternalRecordQuerySet(models.QuerySet["ExternalRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableVersionError("a record issued by another system cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableVersionError("a record issued by another system cannot be deleted")
+
+
+class ExternalRecord(models.Model):
+    """A record another system issued, imported as it was received: its XML is kept byte for
+    byte (by SHA-256, in the blob store) with the verification report it had when imported.
+
+    It is not a `Record`: it has no drafts, no signing, no outbox and no corrections (those
+    belong to its issuer), so nothing of hocba's own lifecycle can reach it. Written once by
+    the import service; never changed or deleted afterwards."""
+
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="external_records")
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="external_records",
+        help_text=_("the school that imported it"),
+    )  # fmt: skip
+    record_id = models.CharField(_("record id"), max_length=36)
+    version = models.PositiveIntegerField(_("version"))
+    issuer_code = models.CharField(_("issuing school's code"), max_length=20)
+    issuer_name = models.CharField(_("issuing school"), max_length=255)
+    school_year = models.CharField(_("school year"), max_length=9)
+    grade = models.PositiveSmallIntegerField(_("grade"))
+    class_name = models.CharField(_("class"), max_length=20, blank=True)
+    issued_on = models.DateField(_("issued on"), null=True, blank=True)
+    xml_sha256 = models.CharField(_("SHA-256 of the XML"), max_length=64)
+    xml_size = models.PositiveIntegerField(_("size"))
+    verdict = models.CharField(_("verification verdict"), max_length=20)
+    report = models.JSONField(_("verification report at import"))
+    verified_at = models.DateTimeField(_("verified at"))
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    objects = ExternalRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("record issued by another system")
+        verbose_name_plural = _("records issued by other systems")
+        ordering = ["student__full_name", "school_year", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "record_id", "version"], name="external_version_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student} — {self.school_year} ({self.issuer_name})"
+
+    @property
+    def verdict_text(self) -> str:
+        """The verification verdict at import, in the page's language."""
+        try:
+            verdict = Verdict(self.verdict)
+        except ValueError:
+            return self.verdict
+        return VERDICT_WORDS[verdict].text(language_of(get_language()))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ImmutableVersionError("a record issued by another system cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableVersionError("a record issued by another system cannot be deleted")
+
+
+register_scope(
+    ExternalRecord,
+    ScopePaths(
+        class_group="student__enrolments__class_group",
+        school="school",
+        district_office="school__district_office",
+        province_office="school__province_office",
     ),
 )

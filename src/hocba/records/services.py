@@ -25,7 +25,7 @@ from hocba.formats.model import Envelope, Slots
 from hocba.organizations.models import ClassGroup, School, SchoolYear
 from hocba.organizations.permissions import Permission, can
 from hocba.records.assemble import ClassStaff, NotReady, assemble, circular_for
-from hocba.records.models import Event, Record, RecordVersion, State
+from hocba.records.models import Event, ExternalRecord, Record, RecordVersion, State
 from hocba.records.signals import record_issued
 from hocba.students.models import Student
 from hocba.students.services import review_students
@@ -80,6 +80,12 @@ def read_xml(version: RecordVersion) -> bytes:
     """The version's bytes, checked against the hash the database holds (`blobs.BlobError`
     when they are missing or do not match)."""
     return blobs.get(BlobRef(Kind.RECORD_XML, version.xml_sha256))
+
+
+def read_external_xml(record: ExternalRecord) -> bytes:
+    """The exact bytes another system issued, as imported, checked against their SHA-256
+    (`blobs.BlobError` when they are missing or do not match)."""
+    return blobs.get(BlobRef(Kind.RECORD_XML, record.xml_sha256))
 
 
 def identity_problems(students: Iterable[Student]) -> dict[int, list[str]]:

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from hocba.organizations.models import ClassGroup
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.records.hooks import version_files
-from hocba.records.models import Record, RecordVersion
+from hocba.records.models import ExternalRecord, Record, RecordVersion
 from hocba.records.services import (
     RecordError,
     build_records,
@@ -47,11 +47,20 @@ def class_records(request: HttpRequest, pk: int) -> HttpResponse:
     latest = {}
     for v in RecordVersion.objects.filter(record__in=records.values()).order_by("version"):
         latest[v.record_id] = v
+    # earlier years issued by another system, imported as they are
+    externals: dict[int, list[ExternalRecord]] = {}
+    for x in scoped(
+        request.user,
+        Permission.RECORD_READ,
+        ExternalRecord.objects.filter(student__in=students).order_by("school_year", "version"),
+    ).distinct():
+        externals.setdefault(x.student_id, []).append(x)
     rows = [
         {
             "student": s,
             "record": records.get(s.pk),
             "latest": latest.get(records[s.pk].pk) if s.pk in records else None,
+            "externals": externals.get(s.pk, []),
         }
         for s in students
     ]
@@ -63,6 +72,7 @@ def class_records(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "can_build": can(request.user, Permission.RECORD_BUILD, class_group.school),
             "can_seal": can(request.user, Permission.SIGN_SEAL, class_group.school),
+            "can_import": can(request.user, Permission.RECORD_IMPORT, class_group.school),
         },
     )
 

@@ -30,6 +30,7 @@ from hocba.organizations.permissions import (
     has_role,
     scoped,
 )
+from hocba.records.models import ExternalRecord
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.students.models import Student
 from hocba.students.services import grades_in, review_students
@@ -195,6 +196,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_review": can(request.user, Permission.DATA_REVIEW_READ, school),
             "can_seal": can(request.user, Permission.SIGN_SEAL, school),
             "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
+            "can_import": can(request.user, Permission.RECORD_IMPORT, school),
         },
     )
 
@@ -268,8 +270,11 @@ def student_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "class_group__school__province_office", "class_group__school_year"
     ).order_by("class_group__school_year__name", "date_joined")
     problems = review_students(Student.objects.filter(pk=student.pk))
+    externals = scoped(
+        request.user, Permission.RECORD_READ, ExternalRecord.objects.filter(student=student)
+    ).distinct()
     return render(
         request,
         "web/student.html",
-        {"student": student, "history": history, "problems": problems},
+        {"student": student, "history": history, "problems": problems, "externals": externals},
     )

@@ -1,4 +1,6 @@
-"""`hocba records xsd|build|list|show|export`: the record schema and the school's records."""
+"""`hocba records xsd|build|list|show|export`: the record schema and the school's records; and
+`hocba records import-external`, the import of records issued by another system (registered by
+`hocba.external`)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from hocba.formats import xsd_text
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment, School, SchoolYear
-from hocba.records.hooks import version_files
+from hocba.records.hooks import subcommands, version_files
 from hocba.records.models import Record, RecordVersion, State
 from hocba.records.services import build_records, read_xml
 
@@ -44,8 +46,13 @@ class Command(BaseCommand):
         export.add_argument("--school")
         export.add_argument("--status", choices=STATES)
         export.add_argument("--format", default="xml", help="xml, pdf or xml,pdf")
+        for subcommand in subcommands.values():  # actions of the apps above records
+            subcommand.add_arguments(sub.add_parser(subcommand.name, help=subcommand.help))
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] in subcommands:
+            subcommands[options["action"]].handle(self, options)
+            return
         getattr(self, f"_{options['action']}")(options)
 
     def _xsd(self, options: dict[str, Any]) -> None:
