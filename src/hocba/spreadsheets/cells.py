@@ -138,9 +138,10 @@ def date(value: Any) -> dt.date | None:
 
 def sex(value: Any) -> str:
     """QCVN 109 sex code: "1" Nam, "2" Nữ, "0" unknown (an empty cell)."""
-    written = fold(text(value))
-    if not written:
+    raw = text(value)
+    if not raw:
         return "0"
+    written = fold(raw)
     if written in _SEX:
         return _SEX[written]
     raise CellRefused(f"giới tính “{shown(value)}” không rõ (ghi Nam hoặc Nữ)")
@@ -150,9 +151,10 @@ def flag(value: Any) -> bool:
     """A yes/no cell: "x", "Có", 1, TRUE … for yes; empty, "Không", 0 for no."""
     if isinstance(value, bool):
         return value
-    written = fold(text(value))
+    raw = text(value)
+    written = fold(raw)
     if written in _TRUE:
         return True
-    if written in _FALSE:
+    if written in _FALSE and (written or not raw):
         return False
     raise CellRefused(f"“{shown(value)}” không phải là Có/Không")

@@ -24,6 +24,7 @@ urlpatterns = [
     path("exchange/", include("hocba.warehouse.urls")),
     path("xac-minh/", include("hocba.verification.urls")),
     path("signing/", include("hocba.workflow.urls")),
+    path("imports/", include("hocba.imports.urls")),
     path("", include("hocba.family.urls")),
     path("api/v1/", api.urls),
 ]

@@ -195,6 +195,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_review": can(request.user, Permission.DATA_REVIEW_READ, school),
             "can_seal": can(request.user, Permission.SIGN_SEAL, school),
             "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
+            "can_import": can(request.user, Permission.STUDENT_WRITE, school),
         },
     )
 
