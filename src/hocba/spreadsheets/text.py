@@ -28,7 +28,10 @@ def delimiter_of(text: str) -> str:
     first = text.split("\n", 1)[0]
     best, widest = ",", 1
     for candidate in _DELIMITERS:
-        fields = len(next(csv.reader([first], delimiter=candidate), []))
+        try:
+            fields = len(next(csv.reader([first], delimiter=candidate), []))
+        except csv.Error:  # a field past the size limit: refused when the rows are read
+            continue
         if fields > widest:
             best, widest = candidate, fields
     return best

@@ -182,10 +182,11 @@ def rows(content: bytes) -> tuple[str, list[tuple[int, tuple[Any, ...]]]]:
         sheet = workbook.get_sheet_by_index(0)
         if sheet.height > limits.SPREADSHEET_ROWS or sheet.width > limits.SPREADSHEET_COLUMNS:
             _within_limits(title, sheet.height, sheet.width)
-        start_row, start_column = sheet.start or (0, 0)
+        # calamine's rows begin at the sheet's first row, its columns at the first column used
+        _start_row, start_column = sheet.start or (0, 0)
         table: dict[int, list[Any]] = {}
         for offset, values in enumerate(sheet.iter_rows()):
-            table[start_row + offset + 1] = [None] * start_column + [
+            table[offset + 1] = [None] * start_column + [
                 None if value == "" else value for value in values
             ]
         for (number, column), formula in formulas.items():
