@@ -178,3 +178,27 @@ def test_someone_outside_the_school_may_not_import(school):
     place, year, _principal = school
     with pytest.raises(PermissionDenied):
         preview(user("ht.chuvanan"), place, year, "students", fixture("csdl-hoc-sinh.csv"))
+
+
+def test_a_plan_changed_since_the_preview_is_not_applied(school):
+    place, year, principal = school
+    content = fixture("csdl-hoc-sinh.csv")
+    seen = preview(principal, place, year, "students", content)
+    apply_import(principal, place, year, "students", fixture("csdl-hoc-sinh.xlsx"))
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "students", content,
+                     fingerprint=seen.plan.fingerprint())  # fmt: skip
+    assert refused.value.code == "PLAN_CHANGED"
+
+
+def test_a_student_enrolled_at_another_school_this_year_is_not_taken(school):
+    from tests.factories.database import current_class, student_in
+
+    place, year, principal = school
+    elsewhere = student_in(current_class("7A"))
+    content = f"Mã học sinh;Họ và tên;Lớp\r\n{elsewhere.student_code};Lê Văn Khách;6A1\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "students", content.encode())
+    (problem,) = refused.value.problems
+    assert "đang học ở" in problem.message() and problem.cell == "A2"
+    assert elsewhere.enrolments.count() == 1

@@ -20,6 +20,7 @@ PATHS = {
     "api:verify_upload": "/api/v1/verify",
     "verify": "/xac-minh/",
     "gradebook-import": "/gradebook/subjects/7/import/",
+    "imports-school": "/imports/schools/25000201/",
 }
 DEFAULT_PATHS = ["/login/", "/api/v1/gradebook/subjects/7", "/signing/complete/", "/no/such/page"]
 
@@ -35,7 +36,9 @@ def declared(path: str, length: int | str, **headers: str):
 
 def test_every_route_with_its_own_limit_is_where_the_table_says():
     for name, path in PATHS.items():
-        assert reverse(name, kwargs={"pk": 7} if "import" in name else None) == path
+        kwargs = {"pk": 7} if name == "gradebook-import" else None
+        kwargs = {"code": "25000201"} if name == "imports-school" else kwargs
+        assert reverse(name, kwargs=kwargs) == path
     assert set(PATHS) == set(ROUTES)
 
 

@@ -64,6 +64,24 @@ def _matches(rows: list[Row]) -> tuple[dict[str, Student], dict[str, list[Studen
     return by_code, by_id
 
 
+def _enrolled_elsewhere(
+    school: School, year: SchoolYear, by_code: dict[str, Student],
+    by_id: dict[str, list[Student]],
+) -> dict[int, str]:  # fmt: skip
+    """The school (by name) where each matched student is enrolled this year, when it is
+    another school: a file does not take a student from another school."""
+    ids = {s.pk for s in by_code.values()} | {s.pk for found in by_id.values() for s in found}
+    if not ids:
+        return {}
+    return dict(
+        Enrolment.objects.filter(
+            student_id__in=ids, class_group__school_year=year, date_left__isnull=True
+        )
+        .exclude(class_group__school=school)
+        .values_list("student_id", "class_group__school__name")
+    )
+
+
 class StudentsKind(ImportKind):
     name = "students"
     label = _("Students")
@@ -78,6 +96,7 @@ class StudentsKind(ImportKind):
         by_code, by_id = _matches(rows)
         seen_codes: Counter[str] = Counter(r.values.get("student_code", "") for r in rows)
         seen_ids: Counter[str] = Counter(r.values.get("personal_id", "") for r in rows)
+        elsewhere = _enrolled_elsewhere(school, year, by_code, by_id)
         matched: set[int] = set()
         creates: list[tuple[Row, str]] = []
         changes: list[tuple[Student, dict[str, Any], str | None, Row]] = []
@@ -123,6 +142,13 @@ class StudentsKind(ImportKind):
                         FieldChange("class_name", LABELS["class_name"], "", class_name),
                     ))
                 )  # fmt: skip
+                continue
+            if student.pk in elsewhere:
+                plan.problems.append(row.problem(
+                    sheet, "student_code",
+                    f"học sinh đang học ở {elsewhere[student.pk]} năm học này; chuyển trường "
+                    "trước khi nhập",
+                ))  # fmt: skip
                 continue
             matched.add(student.pk)
             differences = {

@@ -112,19 +112,29 @@ def preview_page(request: HttpRequest, code: str) -> HttpResponse:
     """The preview of a file already uploaded, read through the columns' chosen fields."""
     school = _school(request, code, Permission.STUDENT_WRITE)
     kind, year = _kind(request, school), _year(request)
-    return _preview(request, school, year, kind, request.POST.get("digest", ""), _mapping(request))
+    headings = tuple(
+        request.POST[key] for key in sorted(request.POST, key=_column) if key.startswith("heading-")
+    )
+    return _preview(
+        request, school, year, kind, request.POST.get("digest", ""), _mapping(request), headings
+    )
+
+
+def _column(key: str) -> int:
+    number = key.rpartition("-")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def _preview(
     request: HttpRequest, school: School, year: SchoolYear, kind: ImportKind, digest: str,
-    mapping: dict[str, str],
+    mapping: dict[str, str], headings: tuple[str, ...] = (),
 ) -> HttpResponse:  # fmt: skip
     content = _content(digest)
     try:
         seen = services.preview(request.user, school, year, kind.name, content, mapping or None)
     except services.ImportRefused as refused:
         if refused.code in ("LAYOUT_UNKNOWN", "MAPPING_INCOMPLETE", "MAPPING_NOT_FOUND"):
-            headings = refused.headings or tuple(mapping)
+            headings = refused.headings or headings or tuple(mapping)
             return render(request, "imports/mapping.html", {
                 "school": school, "year": year, "kind": kind, "digest": digest,
                 "message": refused.message, "fields": FIELDS[kind.name],
