@@ -5,7 +5,8 @@ Attacks:
 - a small .xls that makes the reader build a huge sheet (one cell at row 65,536 and column 256:
   6 kB that python-calamine would unfold into a gigabyte), a workbook listing hundreds of
   sheets, a compound file whose sector chains loop or point outside it: refused by name,
-  quickly, before calamine reads the sheet;
+  quickly, before calamine reads the sheet; a damaged record that makes calamine abort:
+  refused, the process going on (calamine runs in a child process);
 - a CSV of more rows or columns than the limits, a field of megabytes, bytes that are not UTF-8,
   an HTML page saved as .csv: refused by name;
 - a formula in an .xls cell or a CSV field beginning with "=": refused naming the cell, nothing
@@ -92,6 +93,39 @@ def _fat_looping(content: bytes) -> bytes:
 def test_a_compound_file_whose_chains_loop_is_refused():
     error = refused(_fat_looping(xls_with({(0, 0): "x"})))
     assert error.code == "NOT_A_WORKBOOK" and ".xls" in error.message
+
+
+def test_a_compound_file_whose_difat_chain_loops_for_ever_is_answered_at_once():
+    """The header claims four billion DIFAT sectors, the chain pointing back at itself."""
+    data = bytearray(xls_with({(0, 0): "x"}))
+    size = 1 << struct.unpack_from("<H", data, 0x1E)[0]
+    last = (len(data) - size) // size - 1
+    struct.pack_into("<I", data, 0x44, last)  # first DIFAT sector
+    struct.pack_into("<I", data, 0x48, 0xFFFFFFF0)  # how many
+    struct.pack_into("<I", data, size + last * size + size - 4, last)  # points at itself
+    started = time.monotonic()
+    try:
+        read_table(bytes(data))
+    except SpreadsheetRefused as error:
+        assert error.code
+    assert time.monotonic() - started < 5
+
+
+def test_an_xls_that_makes_calamine_abort_is_refused_and_the_process_goes_on():
+    """Four bytes changed in a record of this workbook make python-calamine ask for petabytes
+    and abort (found by mutating it at random): before, the site's process died with it."""
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("S")
+    for row in range(30):
+        for column in range(5):
+            sheet.write(row, column, f"ô {row} {column}" if column % 2 else row * 1.5)
+    out = io.BytesIO()
+    book.save(out)
+    data = bytearray(out.getvalue())
+    assert len(data) == 9728  # the workbook the offset below was found in
+    data[4573:4577] = b"\x00\x00\x01\x00"
+    error = refused(bytes(data))
+    assert error.code == "NOT_A_WORKBOOK" and "bị hỏng" in error.message
 
 
 @settings(max_examples=150, deadline=None)

@@ -24,7 +24,7 @@ from hocba.spreadsheets.cells import CellRefused
 
 _ETHNICITY_CODES = {cells.fold(name): code for code, name in ETHNICITIES.items()}
 _NATIONALITIES = {"viet nam": "VN", "vn": "VN", "vietnam": "VN"}
-_CLASS_NAME = re.compile(r"(\d{1,2})[^\d\s].{0,8}|(\d{1,2})")
+_CLASS_NAME = re.compile(r"([0-9]{1,2})[^0-9\s].{0,8}|([0-9]{1,2})")
 ROLE_WORDS = {
     Role.PRINCIPAL: "Hiệu trưởng",
     Role.VICE_PRINCIPAL: "Phó hiệu trưởng",
@@ -53,7 +53,7 @@ def _name(value: Any) -> str:
 
 def _personal_id(value: Any) -> str:
     written = cells.code(value, 12)
-    if written and not re.fullmatch(r"\d{12}", written):
+    if written and not re.fullmatch(r"[0-9]{12}", written):
         raise CellRefused(f"“{cells.shown(written)}” không phải số định danh cá nhân (12 chữ số)")
     return written
 
@@ -69,7 +69,7 @@ def _ethnicity(value: Any) -> str:
     written = cells.text(value)
     if not written:
         return ""
-    if written.isdigit() and written.zfill(2) in ETHNICITIES:
+    if written.isascii() and written.isdigit() and written.zfill(2) in ETHNICITIES:
         return written.zfill(2)
     found = _ETHNICITY_CODES.get(cells.fold(written).replace(" ", "")) or _ETHNICITY_CODES.get(
         cells.fold(written)

@@ -21,9 +21,9 @@ _SPACES = re.compile(r"\s+")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 """Day 0 of Excel's 1900 date system (serial 60, the 29 February 1900 Excel believes in, is
 past: every date a school writes is after it)."""
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+)?")
-_DECIMAL = re.compile(r"[+-]?(\d+([.,]\d+)?|[.,]\d+)")
+_DAY_FIRST = re.compile(r"([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})")
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[T ][0-9:.]+)?")
+_DECIMAL = re.compile(r"[+-]?([0-9]+([.,][0-9]+)?|[.,][0-9]+)")
 _SEX = {"nam": "1", "nu": "2", "1": "1", "2": "2", "0": "0", "m": "1", "f": "2", "male": "1",
         "female": "2", "trai": "1", "gai": "2"}  # fmt: skip
 _TRUE = {"x", "co", "1", "true", "yes", "d", "v"}
@@ -131,7 +131,7 @@ def date(value: Any) -> dt.date | None:
         return _checked(int(match[3]), int(match[2]), int(match[1]), value)
     if match := _ISO.fullmatch(written):
         return _checked(int(match[1]), int(match[2]), int(match[3]), value)
-    if written.isdigit() and 1 <= int(written) < 80_000:
+    if written.isascii() and written.isdigit() and 1 <= int(written) < 80_000:
         return date(int(written))
     raise CellRefused(f"“{shown(value)}” không phải là ngày (viết ngày/tháng/năm, như 05/09/2012)")
 

@@ -8,15 +8,23 @@ sheet declares), the sheets counted and every formula cell named. Only a file th
 handed to calamine, which can then build no sheet larger than SPREADSHEET_ROWS ×
 SPREADSHEET_COLUMNS; its rows are read with the same checks as the .xlsx reader.
 
+calamine itself runs in a child process with a memory ceiling (`_calamine_child.py`): native
+code that a damaged file can make abort (a Rust allocation failure is no exception) must not
+take the site's or a worker's process with it.
+
 A formula's text is not decoded (BIFF stores it tokenised): the cell is named as holding one,
 and the import refuses it by name as it refuses an .xlsx formula.
 """
 
 from __future__ import annotations
 
-import io
+import datetime as dt
+import json
 import struct
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hocba import limits
@@ -59,12 +67,20 @@ def _stream(content: bytes, names: tuple[str, ...]) -> bytes:
         start = size + number * size
         return content[start : start + size]
 
+    # counts the header declares beyond what the file holds: calamine would trust them (a
+    # DIFAT chain declared four billion sectors long makes it allocate until it is killed)
+    if max(fat_count, difat_count, _minis) > sectors:
+        raise _refused("phần đầu của tệp khai báo nhiều phần hơn tệp có")
     fat_sectors = list(struct.unpack_from("<109I", content, 0x4C))
     next_difat, seen = first_difat, 0
-    while next_difat not in (_FREE, _END_OF_CHAIN) and seen < difat_count:
+    while next_difat not in (_FREE, _END_OF_CHAIN):
+        if seen >= difat_count:
+            raise _refused("chuỗi các phần của tệp bị hỏng")
         entries = struct.unpack(f"<{size // 4}I", sector(next_difat))
         fat_sectors.extend(entries[:-1])
         next_difat, seen = entries[-1], seen + 1
+    if seen != difat_count:
+        raise _refused("chuỗi các phần của tệp bị hỏng")
     fat: list[int] = []
     for number in fat_sectors[:fat_count]:
         fat.extend(struct.unpack(f"<{size // 4}I", sector(number)))
@@ -87,13 +103,17 @@ def _stream(content: bytes, names: tuple[str, ...]) -> bytes:
         raise _refused("tệp không có danh mục")
     root = listed[0]
     for entry in listed:
+        declared = struct.unpack_from("<Q", entry, 0x78)[0] & 0xFFFFFFFF
+        if entry[66] in (2, 5) and declared > len(content):
+            raise _refused("một phần của tệp khai báo lớn hơn cả tệp")
+    for entry in listed:
         name_length = struct.unpack_from("<H", entry, 64)[0]
         name = entry[: max(0, name_length - 2)].decode("utf-16-le", "replace")
         if entry[66] != 2 or name not in names:
             continue
         first, length = struct.unpack_from("<IQ", entry, 0x74)
         length &= 0xFFFFFFFF
-        if length > limits.SPREADSHEET_UPLOAD_BYTES:
+        if length > len(content):
             raise _refused("phần dữ liệu khai báo lớn hơn cả tệp")
         if length >= cutoff:
             return read(first, length)
@@ -141,19 +161,24 @@ def measure(content: bytes) -> tuple[str, dict[tuple[int, int], Formula]]:
     if not sheets:
         raise _refused("tệp không có trang tính nào")
     formulas: dict[tuple[int, int], Formula] = {}
-    for number, (offset, title) in enumerate(sheets):
-        for _at, kind, data in _records(stream[offset:]):
+    # each stretch of the stream is walked once, however many sheets point into it
+    titles = {offset: title for offset, title in reversed(sheets)}
+    starts = sorted(titles)
+    for at, offset in enumerate(starts):
+        end = starts[at + 1] if at + 1 < len(starts) else len(stream)
+        first = offset == sheets[0][0]
+        for _at, kind, data in _records(stream[offset:end]):
             if kind == _EOF:
                 break
             if kind in _CELL_RECORDS and len(data) >= 4:
                 row, column = struct.unpack_from("<HH", data, 0)
-                _within_limits(title, row + 1, column + 1)
-                if number == 0 and kind in _FORMULA_RECORDS:
+                _within_limits(titles[offset], row + 1, column + 1)
+                if first and kind in _FORMULA_RECORDS:
                     formulas[(row + 1, column + 1)] = Formula("(công thức trong tệp .xls)")
             elif kind in _MULTI_RECORDS and len(data) >= 6:
                 row, _first = struct.unpack_from("<HH", data, 0)
                 (last,) = struct.unpack_from("<H", data, len(data) - 2)
-                _within_limits(title, row + 1, last + 1)
+                _within_limits(titles[offset], row + 1, last + 1)
     return sheets[0][1], formulas
 
 
@@ -163,6 +188,40 @@ def _sheet_name(data: bytes, length: int) -> str:
     wide = data[1] & 1 if len(data) > 1 else 0
     text = data[2 : 2 + length * (2 if wide else 1)]
     return text.decode("utf-16-le" if wide else "latin-1", "replace")
+
+
+CHILD_SECONDS = 60
+"""How long the child reading an .xls may take (a sheet within the limits takes a second)."""
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dict):
+        if "datetime" in value:
+            return dt.datetime.fromisoformat(value["datetime"])
+        if "date" in value:
+            return dt.date.fromisoformat(value["date"])
+    return value
+
+
+def _calamine(content: bytes) -> dict[str, Any]:
+    """The first sheet as python-calamine reads it, in a child process (`_calamine_child`):
+    a file that makes calamine abort, or run past CHILD_SECONDS, is refused, and this process
+    goes on."""
+    child = Path(__file__).with_name("_calamine_child.py")
+    try:
+        done = subprocess.run(  # noqa: S603 - our own script, by path, with this interpreter
+            [sys.executable, "-I", str(child)], input=content, capture_output=True,
+            timeout=CHILD_SECONDS, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise _refused("đọc bảng tính quá lâu; tệp đã bị làm hỏng") from None
+    if done.returncode != 0:
+        raise _refused("nội dung bảng tính bị hỏng")
+    try:
+        read: dict[str, Any] = json.loads(done.stdout)
+    except ValueError:
+        raise _refused("nội dung bảng tính bị hỏng") from None
+    return read
 
 
 def rows(content: bytes) -> tuple[str, list[tuple[int, tuple[Any, ...]]]]:
@@ -175,35 +234,26 @@ def rows(content: bytes) -> tuple[str, list[tuple[int, tuple[Any, ...]]]]:
             f"Tệp quá lớn (tối đa {limits.SPREADSHEET_UPLOAD_BYTES // limits.MiB} MB)",
         )
     title, formulas = measure(content)
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
-        sheet = workbook.get_sheet_by_index(0)
-        if sheet.height > limits.SPREADSHEET_ROWS or sheet.width > limits.SPREADSHEET_COLUMNS:
-            _within_limits(title, sheet.height, sheet.width)
-        # calamine's rows begin at the sheet's first row, its columns at the first column used
-        _start_row, start_column = sheet.start or (0, 0)
-        table: dict[int, list[Any]] = {}
-        for offset, values in enumerate(sheet.iter_rows()):
-            table[offset + 1] = [None] * start_column + [
-                None if value == "" else value for value in values
-            ]
-        for (number, column), formula in formulas.items():
-            cells = table.setdefault(number, [])
-            cells.extend([None] * (column - len(cells)))
-            cells[column - 1] = formula
-        found: list[tuple[int, tuple[Any, ...]]] = []
-        for number in sorted(table):
-            cells = table[number]
-            while cells and cells[-1] is None:
-                cells.pop()
-            if cells:
-                _within_limits(title, number, len(cells))
-                found.append((number, tuple(cells)))
-        workbook.close()
-    except SpreadsheetRefused:
-        raise
-    except Exception:  # whatever calamine meets, the file is refused with a reason
-        raise _refused("nội dung bảng tính bị hỏng") from None
+    read = _calamine(content)
+    if read["height"] > limits.SPREADSHEET_ROWS or read["width"] > limits.SPREADSHEET_COLUMNS:
+        _within_limits(title, read["height"], read["width"])
+    # calamine's rows begin at the sheet's first row, its columns at the first column used
+    start_column = int(read["start"][1])
+    table: dict[int, list[Any]] = {}
+    for offset, values in enumerate(read["rows"]):
+        table[offset + 1] = [None] * start_column + [
+            None if value == "" else _value(value) for value in values
+        ]
+    for (number, column), formula in formulas.items():
+        cells = table.setdefault(number, [])
+        cells.extend([None] * (column - len(cells)))
+        cells[column - 1] = formula
+    found: list[tuple[int, tuple[Any, ...]]] = []
+    for number in sorted(table):
+        cells = table[number]
+        while cells and cells[-1] is None:
+            cells.pop()
+        if cells:
+            _within_limits(title, number, len(cells))
+            found.append((number, tuple(cells)))
     return title, found
