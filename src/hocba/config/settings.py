@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "hocba.family",
     "hocba.workflow",
     "hocba.imports",
+    "hocba.handover",
     "hocba.web",
     "axes",
 ]
