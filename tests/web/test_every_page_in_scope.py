@@ -106,6 +106,24 @@ def _group(w: World) -> str:
     return json.dumps({"group": f"GVBM-{w.class_id}-TOAN", "certificate": ""})
 
 
+def _import_file(w: World) -> dict[str, str]:
+    """A student list uploaded to the import page (kept by its digest)."""
+    import hashlib
+
+    content = "Mã học sinh;Họ và tên;Lớp\r\nTPHAM01;Lê Văn Phạm;7A\r\n".encode()
+    digest = hashlib.sha256(content).hexdigest()
+    if not default_storage.exists(f"imports/{digest}"):
+        default_storage.save(f"imports/{digest}", ContentFile(content))
+    return {"kind": "students", "year": YEAR, "digest": digest}
+
+
+def _import_job(w: World) -> int:
+    return Job.objects.create(
+        kind="hocba.imports.tasks.apply_file", state="DONE",
+        arguments={"school": w.school, "kind": "students", "year": YEAR},
+    ).pk  # fmt: skip
+
+
 CASES: dict[str, list[Case]] = {
     "national/": [Case("GET", lambda w: "/national/", "bo.gddt", "so.phutho")],
     "provinces/<str:code>/": [Case("GET", lambda w: "/provinces/25/", "so.phutho", "ht.chuvanan")],
@@ -241,6 +259,25 @@ CASES: dict[str, list[Case]] = {
         Case("POST", lambda w: "/signing/csc/", lambda w: w.subject_teacher,
              lambda w: w.other_subject_teacher, lambda w: {"group": f"GVBM-{w.class_id}-TOAN"},
              ok=(302,))
+    ],
+    "imports/schools/<str:code>/": [
+        Case("GET", lambda w: f"/imports/schools/{w.school}/", "ht.chuvanan", "ht.hungvuong")
+    ],
+    "imports/schools/<str:code>/preview/": [
+        Case("POST", lambda w: f"/imports/schools/{w.school}/preview/", "ht.chuvanan",
+             "ht.hungvuong", _import_file, ok=(200,))
+    ],
+    "imports/schools/<str:code>/apply/": [
+        Case("POST", lambda w: f"/imports/schools/{w.school}/apply/", "ht.chuvanan",
+             "ht.hungvuong", _import_file)
+    ],
+    "imports/schools/<str:code>/jobs/<int:pk>/": [
+        Case("GET", lambda w: f"/imports/schools/{w.school}/jobs/{_import_job(w)}/",
+             "ht.chuvanan", "ht.hungvuong")
+    ],
+    "imports/schools/<str:code>/export/<str:kind>.xlsx": [
+        Case("GET", lambda w: f"/imports/schools/{w.school}/export/students.xlsx",
+             "ht.chuvanan", "ht.hungvuong")
     ],
     "signing/schools/<str:code>/": [
         Case("GET", lambda w: f"/signing/schools/{w.school}/", "ht.chuvanan", "ht.hungvuong")

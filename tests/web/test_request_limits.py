@@ -21,8 +21,13 @@ PATHS = {
     "verify": "/xac-minh/",
     "gradebook-import": "/gradebook/subjects/7/import/",
     "external-import": "/external/schools/25000201/",
+    "imports-school": "/imports/schools/25000201/",
 }
-ARGUMENTS = {"gradebook-import": {"pk": 7}, "external-import": {"code": "25000201"}}
+ARGUMENTS = {
+    "gradebook-import": {"pk": 7},
+    "external-import": {"code": "25000201"},
+    "imports-school": {"code": "25000201"},
+}
 DEFAULT_PATHS = ["/login/", "/api/v1/gradebook/subjects/7", "/signing/complete/", "/no/such/page"]
 
 middleware = RequestBodyLimitMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]

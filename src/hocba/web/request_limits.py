@@ -89,6 +89,13 @@ ROUTES: dict[str, BodyLimit] = {
         _("The files are too large (at most %(size)s)."),
         allowed=limits.EXTERNAL_UPLOAD_BYTES,
     ),
+    "imports-school": BodyLimit(
+        limits.SPREADSHEET_UPLOAD_BYTES + limits.FORM_OVERHEAD_BYTES,
+        "SPREADSHEET_TOO_LARGE",
+        "Tệp quá lớn (tối đa {size})",
+        _("The spreadsheet is too large (at most %(size)s)."),
+        allowed=limits.SPREADSHEET_UPLOAD_BYTES,
+    ),
 }
 """Routes (by URL name) whose bodies may be larger than the default."""
 

@@ -25,6 +25,7 @@ urlpatterns = [
     path("xac-minh/", include("hocba.verification.urls")),
     path("signing/", include("hocba.workflow.urls")),
     path("external/", include("hocba.external.urls")),
+    path("imports/", include("hocba.imports.urls")),
     path("", include("hocba.family.urls")),
     path("api/v1/", api.urls),
 ]

@@ -197,6 +197,7 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_seal": can(request.user, Permission.SIGN_SEAL, school),
             "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
             "can_import": can(request.user, Permission.RECORD_IMPORT, school),
+            "can_import_people": can(request.user, Permission.STUDENT_WRITE, school),
         },
     )
 
