@@ -25,5 +25,6 @@ urlpatterns = [
     path("xac-minh/", include("hocba.verification.urls")),
     path("signing/", include("hocba.workflow.urls")),
     path("", include("hocba.family.urls")),
+    path("", include("hocba.people.urls")),
     path("api/v1/", api.urls),
 ]
