@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,25 +155,41 @@ def add_student(
     return student
 
 
+def _save_changes(
+    actor: Any,
+    obj: Any,
+    names: tuple[str, ...],
+    change: Callable[[], None],
+    check: Callable[[], None],
+    action: str,
+    request: HttpRequest | None,
+) -> list[str]:
+    """Apply `change` to `obj` (locked), check it, save the fields that changed and record them
+    with their old and new values; the names of the fields changed."""
+    old = {k: getattr(obj, k) for k in names}
+    change()
+    changed = [k for k in names if getattr(obj, k) != old[k]]
+    if not changed:
+        return []
+    check()
+    obj.save(update_fields=changed)
+    record_event(
+        actor, action, obj, summary=obj.full_name, old={k: old[k] for k in changed},
+        new={k: getattr(obj, k) for k in changed}, request=request,
+    )  # fmt: skip
+    return changed
+
+
 @transaction.atomic
 def edit_student(
     actor: Any, student: Student, fields: dict[str, Any], request: HttpRequest | None = None
 ) -> list[str]:
     """Change a student's identity and family fields; the names of the fields changed."""
     student = Student.objects.select_for_update().get(pk=student.pk)
-    old = _fields_of(student)
-    _apply(student, fields)
-    new = _fields_of(student)
-    changed = [name for name in STUDENT_FIELDS if old[name] != new[name]]
-    if not changed:
-        return []
-    _check_identity(student)
-    student.save(update_fields=changed)
-    record_event(
-        actor, "student.edit", student, summary=student.full_name,
-        old={k: old[k] for k in changed}, new={k: new[k] for k in changed}, request=request,
+    return _save_changes(
+        actor, student, STUDENT_FIELDS, lambda: _apply(student, fields),
+        lambda: _check_identity(student), "student.edit", request,
     )  # fmt: skip
-    return changed
 
 
 def _enrol(student: Student, class_group: ClassGroup, when: dt.date, reason: str) -> Enrolment:
@@ -342,23 +359,18 @@ def add_staff(
 def edit_staff(
     actor: Any, staff: Staff, fields: dict[str, Any], request: HttpRequest | None = None
 ) -> list[str]:
+    """Change a staff member's personal ID number, name or position."""
     staff = Staff.objects.select_for_update().get(pk=staff.pk)
-    old = {k: getattr(staff, k) for k in STAFF_FIELDS}
-    for k in STAFF_FIELDS:
-        if k in fields:
-            setattr(staff, k, str(fields[k]).strip())
-    staff.full_name = normalize_name(staff.full_name)
-    changed = [k for k in STAFF_FIELDS if getattr(staff, k) != old[k]]
-    if not changed:
-        return []
-    _check_staff(staff)
-    staff.save(update_fields=changed)
-    record_event(
-        actor, "staff.edit", staff, summary=staff.full_name,
-        old={k: old[k] for k in changed}, new={k: getattr(staff, k) for k in changed},
-        request=request,
-    )  # fmt: skip
-    return changed
+
+    def change() -> None:
+        for k in STAFF_FIELDS:
+            if k in fields:
+                setattr(staff, k, str(fields[k]).strip())
+        staff.full_name = normalize_name(staff.full_name)
+
+    return _save_changes(
+        actor, staff, STAFF_FIELDS, change, lambda: _check_staff(staff), "staff.edit", request
+    )
 
 
 #: The roles a school gives its own staff, and the scope each needs.

@@ -61,6 +61,16 @@ def _classes(school: School, year: SchoolYear | None) -> QuerySet[ClassGroup]:
     )
 
 
+def _new_page(
+    request: HttpRequest, school: School, form: Any, title: str, back: str, back_label: str
+) -> HttpResponse:
+    return render(
+        request, "people/new.html",
+        {"school": school, "form": form, "title": title, "back_label": back_label,
+         "back": reverse(back, args=[school.code])},
+    )  # fmt: skip
+
+
 def _refused(form: Any, error: PeopleError) -> None:
     form.add_error(error.field if error.field in form.fields else None, error.message)
 
@@ -140,7 +150,7 @@ def student_new(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s was added.") % {"name": student.full_name})
             return redirect("people-student", school.code, student.pk)
-    return render(request, "people/student_new.html", {"school": school, "form": form})
+    return _new_page(request, school, form, _("Add a student"), "people-students", _("Students"))
 
 
 def _student_of(school: School, pk: int) -> Student:
@@ -277,7 +287,9 @@ def staff_new(request: HttpRequest, code: str) -> HttpResponse:
         else:
             messages.success(request, _("%(name)s was added.") % {"name": staff.full_name})
             return redirect("people-staff", school.code, staff.pk)
-    return render(request, "people/staff_new.html", {"school": school, "form": form})
+    return _new_page(
+        request, school, form, _("Add a staff member"), "people-staff-list", _("Staff")
+    )
 
 
 def _staff_action(
