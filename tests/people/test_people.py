@@ -326,3 +326,19 @@ def test_usernames_are_made_from_the_name_and_never_reused(demo):
     )  # fmt: skip
     get_user_model().objects.create(username=f"ducnv.{THCS}")
     assert services.staff_username(member) == f"ducnv.{THCS}2"
+
+
+def test_the_staff_without_an_account_get_one_and_a_letter_each(demo, client, login):
+    newcomer = Staff.objects.create(
+        personal_id=make_personal_id("025", dt.date(1988, 6, 2), "2", 11),
+        full_name="Vũ Thị Ngọc Ánh", position="Giáo viên Ngữ văn", school=school(THCS),
+    )  # fmt: skip
+    login("ht.chuvanan")
+    response = client.post(f"/schools/{THCS}/accounts/", {"group": "staff"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    newcomer.refresh_from_db()
+    assert newcomer.user.username == f"anhvtn.{THCS}"
+    text = text_of(response.content)
+    assert "Vũ Thị Ngọc Ánh" in text and "Giáo viên Ngữ văn" in text
+    assert "ht.chuvanan" not in text  # accounts in use are left alone
+    assert AuditEvent.objects.filter(action="account.bulk", object_id=str(school(THCS).pk)).exists()
