@@ -112,6 +112,11 @@ def test_students_are_found_without_accents_in_vietnamese_order_and_shown_fifty_
     assert "Trang 1/2" in page
     last = client.get(f"/schools/{THCS}/students/", {"page": "2"}).content.decode()
     assert "Hoàng Văn Zy" in last and "Trang 2/2" in last
+    searched = client.get(f"/schools/{THCS}/students/", {"q": "hoang van zy"}).content.decode()
+    assert "?q=hoang+van+zy&amp;page=2" in searched  # the next page keeps the search
+    seventh = client.get(f"/schools/{THCS}/students/", {"class": "7A"}).content.decode()
+    assert "Hoàng Văn Zy" not in seventh and "Lê Dũng" not in seventh
+    assert set(re.findall(r"<td>(\d+A)</td>", seventh)) == {"7A"}
 
 
 def test_a_student_whose_personal_id_disagrees_is_refused_and_nothing_is_written(

@@ -15,7 +15,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +47,13 @@ def _year(request: HttpRequest) -> SchoolYear | None:
     name = request.GET.get("year") or request.POST.get("year")
     years = SchoolYear.objects.all()
     return (years.filter(name=name).first() if name else None) or years.first()
+
+
+def keep_query(request: HttpRequest) -> str:
+    """The list's query string without its page number (for the links to other pages)."""
+    kept = request.GET.copy()
+    kept.pop("page", None)
+    return kept.urlencode()
 
 
 def _page(request: HttpRequest, rows: list[Any]) -> Page[Any]:
@@ -90,12 +97,15 @@ class StudentRow:
     """Why the student left this year's class (empty: still in it)."""
 
 
-def student_rows(school: School, year: SchoolYear | None, query: str) -> list[StudentRow]:
+def student_rows(
+    school: School, year: SchoolYear | None, query: str, in_class: str = ""
+) -> list[StudentRow]:
     """The school's students of `year` (their last class that year), those matching `query`
-    (name, student code or personal ID, accents ignored), in Vietnamese name order."""
+    (name, student code or personal ID, accents ignored) and in class `in_class` (any when
+    empty), in Vietnamese name order."""
     enrolments = (
         Enrolment.objects.filter(class_group__school=school, class_group__school_year=year)
-        .order_by("student_id", "date_left", "-date_joined")
+        .order_by("student_id", F("date_left").asc(nulls_first=True), "-date_joined")
         .values_list(
             "student_id", "student__full_name", "student__student_code", "student__personal_id",
             "student__date_of_birth", "class_group__name", "date_left", "leave_reason",
@@ -104,7 +114,7 @@ def student_rows(school: School, year: SchoolYear | None, query: str) -> list[St
     reasons = dict(LeaveReason.choices)
     rows: dict[int, StudentRow] = {}
     for pk, name, code, pid, born, class_name, date_left, reason in enrolments:
-        if pk in rows:  # open enrolment first (NULL sorts first), else the latest
+        if pk in rows:  # the open enrolment first, else the latest
             continue
         if date_left is None or reason == LeaveReason.CLASS_CHANGE:
             left = ""
@@ -114,7 +124,8 @@ def student_rows(school: School, year: SchoolYear | None, query: str) -> list[St
     found = [
         r
         for r in rows.values()
-        if not query or matches(query, r.full_name, r.student_code, r.personal_id)
+        if (not in_class or r.class_name == in_class)
+        and (not query or matches(query, r.full_name, r.student_code, r.personal_id))
     ]
     return sorted(found, key=lambda r: (name_key(r.full_name), r.student_code))
 
@@ -124,12 +135,14 @@ def students(request: HttpRequest, code: str) -> HttpResponse:
     school = _school(request, code, Permission.STUDENT_WRITE)
     year = _year(request)
     query = request.GET.get("q", "").strip()
-    page = _page(request, student_rows(school, year, query))
+    in_class = request.GET.get("class", "")
+    page = _page(request, student_rows(school, year, query, in_class))
     return render(
         request,
         "people/students.html",
         {"school": school, "year": year, "years": SchoolYear.objects.all(), "q": query,
-         "page": page},
+         "classes": _classes(school, year), "in_class": in_class, "page": page,
+         "keep": keep_query(request)},
     )  # fmt: skip
 
 
@@ -271,7 +284,7 @@ def staff_list(request: HttpRequest, code: str) -> HttpResponse:
     rows = [(s, [_role_label(a) for a in s.roles.all() if a.active]) for s in page.object_list]
     return render(
         request, "people/staff_list.html",
-        {"school": school, "q": query, "page": page, "rows": rows},
+        {"school": school, "q": query, "page": page, "rows": rows, "keep": keep_query(request)},
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from hocba.organizations.permissions import (
     scoped,
 )
 from hocba.people.text import matches
+from hocba.people.views import keep_query
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.students.models import Student
 from hocba.students.services import review_students
@@ -162,6 +163,7 @@ def province_detail(request: HttpRequest, code: str) -> HttpResponse:
             "districts": districts,
             "year": _selected_year(request),
             "q": request.GET.get("q", "").strip(),
+            "keep": keep_query(request),
         },
     )
 
@@ -180,6 +182,7 @@ def district_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "schools": schools,
             "year": _selected_year(request),
             "q": request.GET.get("q", "").strip(),
+            "keep": keep_query(request),
         },
     )
 
