@@ -6,6 +6,7 @@ change goes through `hocba.people.services`.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.db.models import F, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -149,8 +151,10 @@ def students(request: HttpRequest, code: str) -> HttpResponse:
 @login_required
 def student_new(request: HttpRequest, code: str) -> HttpResponse:
     school = _school(request, code, Permission.STUDENT_WRITE)
-    classes = _classes(school, _year(request))
-    form = forms.NewStudentForm(request.POST or None, classes=classes)
+    year = _year(request)
+    form = forms.NewStudentForm(
+        request.POST or None, classes=_classes(school, year), initial={"date_joined": _day_in(year)}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -173,18 +177,34 @@ def _student_of(school: School, pk: int) -> Student:
     return student
 
 
+def _day_in(year: SchoolYear | None) -> dt.date:
+    """Today, or the nearest day of `year` when today is outside it (the form's first guess)."""
+    today = timezone.localdate()
+    if year is None:
+        return today
+    return min(max(today, year.start_date), year.end_date)
+
+
 def _student_forms(
-    request: HttpRequest, student: Student, classes: QuerySet[ClassGroup], action: str
+    request: HttpRequest,
+    student: Student,
+    classes: QuerySet[ClassGroup],
+    action: str,
+    year: SchoolYear | None,
 ) -> dict[str, Any]:
     initial = {name: getattr(student, name) for name in services.STUDENT_FIELDS}
     post = request.POST if request.method == "POST" else None
+    when = {"date": _day_in(year)}
     return {
         "form": forms.StudentForm(post if action == "save" else None, initial=initial),
         "enrol_form": forms.EnrolForm(
-            post if action in ("enrol", "move") else None, classes=classes, prefix="enrol"
+            post if action in ("enrol", "move") else None, classes=classes, prefix="enrol",
+            initial=when,
         ),
-        "leave_form": forms.LeaveForm(post if action == "leave" else None, prefix="leave"),
-    }
+        "leave_form": forms.LeaveForm(
+            post if action == "leave" else None, prefix="leave", initial=when
+        ),
+    }  # fmt: skip
 
 
 def _student_action(
@@ -228,7 +248,7 @@ def student(request: HttpRequest, code: str, pk: int) -> HttpResponse:
     action = request.POST.get("action", "") if request.method == "POST" else ""
     if action and action not in ("save", "enrol", "move", "leave"):
         raise Http404
-    found = _student_forms(request, found_student, classes, action)
+    found = _student_forms(request, found_student, classes, action, year)
     if action:
         done = _student_action(request, found_student, action, found)
         if done is not None:
