@@ -347,3 +347,20 @@ def test_the_staff_without_an_account_get_one_and_a_letter_each(demo, client, lo
     assert "Vũ Thị Ngọc Ánh" in text and "Giáo viên Ngữ văn" in text
     assert "ht.chuvanan" not in text  # accounts in use are left alone
     assert AuditEvent.objects.filter(action="account.bulk", object_id=str(school(THCS).pk)).exists()
+
+
+def test_a_staff_members_new_code_comes_as_a_letter_and_ends_the_password(demo, client, login):
+    member = Staff.objects.select_related("user").get(user__username="gvcn.chuvanan.6a")
+    assert member.user.check_password("hocba-demo")
+    login("ht.chuvanan")
+    response = client.post(f"/schools/{THCS}/accounts/reset/", {"kind": "staff", "pk": member.pk})
+    assert response.status_code == 200
+    text = text_of(response.content)
+    assert member.full_name in text and "gvcn.chuvanan.6a" in text
+    member.user.refresh_from_db()
+    assert not member.user.has_usable_password()
+    event = AuditEvent.objects.get(action="account.code", object_id=str(member.user.pk))
+    assert event.actor == user("ht.chuvanan")
+    other = Staff.objects.filter(school__code="25000301", user__isnull=False)[0]
+    refused = client.post(f"/schools/{THCS}/accounts/reset/", {"kind": "staff", "pk": other.pk})
+    assert refused.status_code == 404  # not a staff member of this school
