@@ -156,6 +156,10 @@ CASES: dict[str, list[Case]] = {
         Case("GET", lambda w: f"/gradebook/classes/{w.class_id}/export.xlsx",
              lambda w: w.homeroom, lambda w: w.other_class)
     ],
+    "gradebook/classes/<int:pk>/csdl.xlsx": [
+        Case("GET", lambda w: f"/gradebook/classes/{w.class_id}/csdl.xlsx",
+             lambda w: w.homeroom, lambda w: w.subject_teacher)
+    ],
     "gradebook/classes/<int:pk>/students/<int:student_id>/homeroom/": [
         Case("GET", lambda w: f"/gradebook/classes/{w.class_id}/students/{w.student_id}/homeroom/",
              lambda w: w.homeroom, lambda w: w.other_class),

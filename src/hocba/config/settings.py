@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "hocba.family",
     "hocba.workflow",
     "hocba.people",
+    "hocba.handover",
     "hocba.web",
     "axes",
 ]

@@ -18,14 +18,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from hocba.gradebook.compute import class_subjects, enrolled_students
-from hocba.gradebook.models import Assessment, ClassSubject, Kind, Term, YearResult
+from hocba.gradebook.compute import class_subjects, enrolled_students, students_of_subject
+from hocba.gradebook.models import Assessment, ClassSubject, Kind, SubjectRemark, Term, YearResult
 from hocba.gradebook.services import (
     CellChange,
+    RemarkChange,
     ValidationFailed,
     allowed_cells,
-    save_assessments,
+    save_subject_book,
     validate_assessments,
+    validate_remarks,
 )
 from hocba.gradebook.values import display
 from hocba.organizations.models import ClassGroup
@@ -39,6 +41,9 @@ from hocba.spreadsheets import (
     to_bytes,
 )
 
+REMARK_KEY = "REMARK"
+"""The key of the template's last column: the subject teacher's remark for the year."""
+REMARK_LABEL = "Nhận xét của GV bộ môn"
 KEY_ROW = 5
 HEADER_ROW = 6
 FIRST_ROW = 7
@@ -87,6 +92,9 @@ def template(cs: ClassSubject) -> bytes:
     for offset, (term, kind, seq) in enumerate(cols):
         ws.cell(KEY_ROW, 4 + offset, f"{term}:{kind}:{seq}")
         ws.cell(HEADER_ROW, 4 + offset, column_label(term, kind, seq))
+    remark_column = 4 + len(cols)
+    ws.cell(KEY_ROW, remark_column, REMARK_KEY)
+    ws.cell(HEADER_ROW, remark_column, REMARK_LABEL)
     for col, title in enumerate(("STT", "Mã học sinh", "Họ và tên"), start=1):
         ws.cell(HEADER_ROW, col, title)
     header_fill = PatternFill("solid", fgColor="DDE6F0")
@@ -99,7 +107,8 @@ def template(cs: ClassSubject) -> bytes:
         (a.student_id, a.term, a.kind, a.seq): display(a.score, a.code)
         for a in Assessment.objects.filter(class_subject=cs)
     }
-    for i, student in enumerate(enrolled_students(class_group)):
+    remarks = dict(SubjectRemark.objects.filter(class_subject=cs).values_list("student_id", "text"))
+    for i, student in enumerate(students_of_subject(cs)):
         row = FIRST_ROW + i
         ws.cell(row, 1, i + 1)
         ws.cell(row, 2, clean(student.student_code))
@@ -108,10 +117,13 @@ def template(cs: ClassSubject) -> bytes:
             value = values.get((student.pk, term, kind, seq))
             if value is not None:
                 ws.cell(row, 4 + offset, clean(value))
+        if student.pk in remarks:
+            ws.cell(row, remark_column, clean(remarks[student.pk]))
     ws.column_dimensions["B"].width = 14
     ws.column_dimensions["C"].width = 28
     for offset in range(len(cols)):
         ws.column_dimensions[get_column_letter(4 + offset)].width = 8
+    ws.column_dimensions[get_column_letter(remark_column)].width = 40
     ws.freeze_panes = ws.cell(FIRST_ROW, 4)
     return to_bytes(wb)
 
@@ -120,6 +132,8 @@ def template(cs: ClassSubject) -> bytes:
 class ImportReport:
     changed: int
     rows: int
+    remarks: int = 0
+    """Remarks changed."""
 
 
 def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = None) -> (
@@ -142,9 +156,13 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
         raise ValidationFailed(formulas)
     allowed = allowed_cells(cs)
     keyed: dict[int, tuple[str, str, int]] = {}
+    remark_index: int | None = None
     errors: list[str] = []
     for index, key in enumerate(found[KEY_ROW][3:], start=3):
         if key is None:
+            continue
+        if key == REMARK_KEY:
+            remark_index = index
             continue
         parts = str(key).split(":")
         cell = (
@@ -158,6 +176,7 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
         keyed[index] = cell
     students = {s.student_code: s for s in enrolled_students(cs.class_group)}
     changes: list[CellChange] = []
+    remarks: list[RemarkChange] = []
     seen: set[str] = set()
     for number, row in found.items():
         if number < FIRST_ROW:
@@ -181,15 +200,25 @@ def import_workbook(user: Any, cs: ClassSubject, content: bytes, request: Any = 
                     term,
                     kind,
                     seq,
-                    _cell_text(value),
+                    cell_text(value),
                     where=f"{get_column_letter(index + 1)}{number}",
                 )
             )
+        if remark_index is not None:
+            value = row[remark_index] if remark_index < len(row) else None
+            remarks.append(
+                RemarkChange(
+                    student.pk,
+                    cell_text(value),
+                    where=f"{get_column_letter(remark_index + 1)}{number}",
+                )
+            )
     errors += validate_assessments(cs, changes)[0]
+    errors += validate_remarks(cs, remarks)
     if errors:
         raise ValidationFailed(errors)
-    changed = save_assessments(user, cs, changes, request=request)
-    return ImportReport(changed=changed, rows=len(seen))
+    changed, noted = save_subject_book(user, cs, changes, remarks, request=request)
+    return ImportReport(changed=changed, rows=len(seen), remarks=noted)
 
 
 def _read(sheet: Any, cs: ClassSubject) -> dict[int, tuple[Any, ...]]:
@@ -241,7 +270,8 @@ def _formulas(title: str, found: dict[int, tuple[Any, ...]]) -> list[str]:
     return errors
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A cell's value as typed text (a number cell by its shortest repr: 7.1 stays 7.1)."""
     if value is None:
         return ""
     if isinstance(value, float):

@@ -4,6 +4,7 @@ transaction, and recomputes the affected results."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hocba.audit.services import record_event
-from hocba.gradebook.compute import recompute
+from hocba.gradebook.compute import recompute, studies
 from hocba.gradebook.models import (
     Assessment,
     ClassSubject,
@@ -33,6 +34,7 @@ from hocba.rules.catalogue import Level
 from hocba.rules.labels import Outcome, QualityLevel, Rating
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 CONDUCT = {r.value for r in Rating}
 MARKS = {m.value for m in QualityLevel}
@@ -74,6 +76,15 @@ def allowed_cells(cs: ClassSubject) -> set[tuple[str, str, int]]:
     return cells
 
 
+_NOT_IN_CLASS = "học sinh không thuộc lớp"
+
+
+def _enrolled(class_group: ClassGroup) -> set[int]:
+    return set(
+        Student.objects.filter(enrolments__class_group=class_group).values_list("pk", flat=True)
+    )
+
+
 def _check_lock(class_group: ClassGroup, subject: str | None, terms: set[str]) -> None:
     for term in terms or {""}:
         lock = active_lock(class_group, subject, term or None)
@@ -86,16 +97,19 @@ def validate_assessments(
 ) -> tuple[list[str], list[tuple[CellChange, Parsed | None]]]:
     """Every problem of the changes (nothing is written), and the parsed values."""
     class_group = class_subject.class_group
-    enrolled = set(
-        Student.objects.filter(enrolments__class_group=class_group).values_list("pk", flat=True)
-    )
+    enrolled = _enrolled(class_group)
     allowed = allowed_cells(class_subject)
+    grades = grades_in(class_group) if class_group.is_combined else {}
     errors: list[str] = []
     parsed = []
     for change in changes:
         prefix = f"{change.where}: " if change.where else ""
         if change.student_id not in enrolled:
-            errors.append(f"{prefix}học sinh không thuộc lớp {class_group.name}")
+            errors.append(f"{prefix}{_NOT_IN_CLASS} {class_group.name}")
+            continue
+        grade = grades.get(change.student_id, class_group.grade)
+        if not studies(class_subject, grade):
+            errors.append(f"{prefix}học sinh lớp {grade} không học môn {class_subject.name}")
             continue
         if (change.term, change.kind, change.seq) not in allowed:
             errors.append(f"{prefix}môn {class_subject.name} không có cột điểm này")
@@ -115,8 +129,14 @@ def save_assessments(
     class_subject: ClassSubject,
     changes: list[CellChange],
     request: HttpRequest | None = None,
+    recompute_results: bool = True,
 ) -> int:
-    """Set cells of one subject's grade book; returns how many changed. All or nothing."""
+    """Set cells of one subject's grade book; returns how many changed. All or nothing.
+
+    The rows are written together (one INSERT, one UPDATE, one DELETE statement at most) once
+    the locks of every term written were checked here, rather than one row at a time each
+    asking for its lock again. `recompute_results=False` leaves the results to the caller, who
+    recomputes the class once after many subjects (a school's year imported at once)."""
     if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
         raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhập điểm môn này")
     class_group = class_subject.class_group
@@ -132,63 +152,181 @@ def save_assessments(
         )
     }
     changed = []
-    with transaction.atomic():
-        for change, value in parsed:
-            key = (change.student_id, change.term, change.kind, change.seq)
-            current = existing.get(key)
-            old = None if current is None else display(current.score, current.code)
-            new = None if value is None else display(value.score, value.code)
-            if old == new:
-                continue
-            if value is None:
-                assert current is not None
-                current.delete()
-            elif current is None:
-                Assessment(
-                    class_subject=class_subject, student_id=change.student_id, term=change.term,
-                    kind=change.kind, seq=change.seq, score=value.score, code=value.code,
-                    entered_by=user,
-                ).save()  # fmt: skip
-            else:
-                current.score, current.code, current.entered_by = value.score, value.code, user
-                current.save()
-            changed.append(
-                {
-                    "student": change.student_id,
-                    "term": change.term,
-                    "kind": change.kind,
-                    "seq": change.seq,
-                    "old": old,
-                    "new": new,
-                }
-            )
-        if changed:
-            record_event(
-                user, "gradebook.assessments", class_subject,
-                summary=f"{class_subject.name} {class_group.name}: {len(changed)} ô điểm",
-                old=[{k: c[k] for k in ("student", "term", "kind", "seq", "old")} for c in changed],
-                new=[{k: c[k] for k in ("student", "term", "kind", "seq", "new")} for c in changed],
-                request=request,
+    added: list[Assessment] = []
+    updated: list[Assessment] = []
+    removed: list[int] = []
+    now = timezone.now()
+    for change, value in parsed:
+        key = (change.student_id, change.term, change.kind, change.seq)
+        current = existing.get(key)
+        old = None if current is None else display(current.score, current.code)
+        new = None if value is None else display(value.score, value.code)
+        if old == new:
+            continue
+        if value is None:
+            assert current is not None
+            removed.append(current.pk)
+            del existing[key]
+        elif current is None:
+            existing[key] = Assessment(
+                class_subject=class_subject, student_id=change.student_id, term=change.term,
+                kind=change.kind, seq=change.seq, score=value.score, code=value.code,
+                entered_by=user,
             )  # fmt: skip
+            added.append(existing[key])
+        else:
+            current.score, current.code, current.entered_by = value.score, value.code, user
+            current.entered_at = now
+            if current.pk not in {a.pk for a in updated}:
+                updated.append(current)
+        changed.append(
+            {
+                "student": change.student_id,
+                "term": change.term,
+                "kind": change.kind,
+                "seq": change.seq,
+                "old": old,
+                "new": new,
+            }
+        )
+    if not changed:
+        return 0
+    with transaction.atomic():
+        if removed:
+            Assessment.objects.filter(pk__in=removed).delete()
+        if added:
+            Assessment.objects.bulk_create(added)
+        if updated:
+            Assessment.objects.bulk_update(updated, ["score", "code", "entered_by", "entered_at"])
+        record_event(
+            user, "gradebook.assessments", class_subject,
+            summary=f"{class_subject.name} {class_group.name}: {len(changed)} ô điểm",
+            old=[{k: c[k] for k in ("student", "term", "kind", "seq", "old")} for c in changed],
+            new=[{k: c[k] for k in ("student", "term", "kind", "seq", "new")} for c in changed],
+            request=request,
+        )  # fmt: skip
+        if recompute_results:
             recompute(class_group, {c["student"] for c in changed})
     return len(changed)
 
 
-def save_remark(
-    user: Any, class_subject: ClassSubject, student: Student, text: str,
+REMARK_CHARS = 2000
+"""The longest subject teacher's remark (the model's limit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemarkChange:
+    """A subject teacher's remark on one student for the year (empty to clear it)."""
+
+    student_id: int
+    text: object
+    where: str = ""
+    """How to name the cell in an error: "K7" in Excel, a field name on a page."""
+
+
+def remark_text(raw: object) -> str:
+    """What is stored of a typed remark: NFC, trimmed, inner runs of blanks kept as typed."""
+    if raw is None:
+        return ""
+    return unicodedata.normalize("NFC", str(raw)).strip()
+
+
+def validate_remarks(class_subject: ClassSubject, changes: list[RemarkChange]) -> list[str]:
+    """Every problem of the remarks (nothing is written)."""
+    class_group = class_subject.class_group
+    enrolled = _enrolled(class_group)
+    errors = []
+    for change in changes:
+        where = f"{change.where}: " if change.where else ""
+        if change.student_id not in enrolled:
+            errors.append(f"{where}{_NOT_IN_CLASS} {class_group.name}")
+        elif len(text := remark_text(change.text)) > REMARK_CHARS:
+            errors.append(f"{where}nhận xét dài {len(text)} kí tự (tối đa {REMARK_CHARS} kí tự)")
+    return errors
+
+
+def save_remarks(
+    user: Any,
+    class_subject: ClassSubject,
+    changes: list[RemarkChange],
     request: HttpRequest | None = None,
-) -> None:  # fmt: skip
+) -> int:
+    """Set the subject teacher's remarks (nhận xét) of some students; returns how many changed.
+    Same door as the scores: the assigned teacher only, refused under a lock of the subject's
+    second semester (the remark is the year's), all or nothing, one audit event."""
     if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
         raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhận xét môn này")
     _check_lock(class_subject.class_group, class_subject.subject_code, {Term.HK2})
+    errors = validate_remarks(class_subject, changes)
+    if errors:
+        raise ValidationFailed(errors)
+    existing = {
+        r.student_id: r
+        for r in SubjectRemark.objects.filter(
+            class_subject=class_subject, student_id__in={c.student_id for c in changes}
+        )
+    }
+    changed: list[dict[str, Any]] = []
     with transaction.atomic():
-        remark = SubjectRemark.objects.filter(class_subject=class_subject, student=student).first()
-        old = remark.text if remark else None
-        if remark is None:
-            remark = SubjectRemark(class_subject=class_subject, student=student)
-        remark.text, remark.entered_by = text.strip()[:2000], user
-        remark.save()
-        record_event(user, "gradebook.remark", remark, old=old, new=remark.text, request=request)
+        for change in changes:
+            text = remark_text(change.text)
+            current = existing.get(change.student_id)
+            old = current.text if current is not None else ""
+            if old == text:
+                continue
+            if not text:
+                assert current is not None
+                current.delete()
+                del existing[change.student_id]
+            elif current is None:
+                existing[change.student_id] = SubjectRemark(
+                    class_subject=class_subject, student_id=change.student_id, text=text,
+                    entered_by=user,
+                )  # fmt: skip
+                existing[change.student_id].save()
+            else:
+                current.text, current.entered_by = text, user
+                current.save()
+            changed.append({"student": change.student_id, "old": old, "new": text})
+        if changed:
+            record_event(
+                user, "gradebook.remarks", class_subject,
+                summary=(
+                    f"{class_subject.name} {class_subject.class_group.name}: "
+                    f"{len(changed)} nhận xét"
+                ),
+                old=[{"student": c["student"], "old": c["old"]} for c in changed],
+                new=[{"student": c["student"], "new": c["new"]} for c in changed],
+                request=request,
+            )  # fmt: skip
+    return len(changed)
+
+
+def save_subject_book(
+    user: Any,
+    class_subject: ClassSubject,
+    cells: list[CellChange],
+    remarks: list[RemarkChange],
+    request: HttpRequest | None = None,
+    recompute_results: bool = True,
+) -> tuple[int, int]:
+    """Scores and remarks of one subject together (a whole page, an Excel file): every problem
+    of both is listed before anything is written, and both are written in one transaction.
+    Returns (cells changed, remarks changed)."""
+    if not can(user, Permission.ASSESSMENT_WRITE, class_subject):
+        raise PermissionDenied("Chỉ giáo viên bộ môn được phân công mới được nhập điểm môn này")
+    terms = {c.term for c in cells} | ({Term.HK2.value} if remarks else set())
+    _check_lock(class_subject.class_group, class_subject.subject_code, terms)
+    errors = validate_assessments(class_subject, cells)[0] if cells else []
+    errors += validate_remarks(class_subject, remarks)
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        changed = (
+            save_assessments(user, class_subject, cells, request, recompute_results) if cells else 0
+        )
+        noted = save_remarks(user, class_subject, remarks, request=request) if remarks else 0
+    return changed, noted
 
 
 HOMEROOM_FIELDS = (
@@ -198,7 +336,7 @@ HOMEROOM_FIELDS = (
 )  # fmt: skip
 
 
-def _clean_homeroom(class_group: ClassGroup, values: dict[str, Any]) -> dict[str, Any]:
+def _clean_homeroom(grade: int, values: dict[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
     clean: dict[str, Any] = {}
     for name, raw in values.items():
@@ -219,7 +357,7 @@ def _clean_homeroom(class_group: ClassGroup, values: dict[str, Any]) -> dict[str
                 errors.append(f"{name}: số buổi nghỉ “{raw}” không hợp lệ")
             clean[name] = number
         elif name in ("qualities", "competencies"):
-            allowed = QUALITIES if name == "qualities" else competencies_for(class_group.grade)
+            allowed = QUALITIES if name == "qualities" else competencies_for(grade)
             marks = raw if isinstance(raw, dict) else {}
             for key, mark in marks.items():
                 if key not in allowed:
@@ -246,7 +384,8 @@ def save_homeroom(
     _check_lock(class_group, None, set())
     if not class_group.enrolments.filter(student=student).exists():
         raise ValidationFailed([f"Học sinh không thuộc lớp {class_group.name}"])
-    clean = _clean_homeroom(class_group, values)
+    grade = grades_in(class_group, [student.pk]).get(student.pk, class_group.grade)
+    clean = _clean_homeroom(grade, values)
     with transaction.atomic():
         record, _ = HomeroomRecord.objects.get_or_create(
             class_group=class_group, student=student, defaults={"updated_by": user}

@@ -10,6 +10,7 @@ urlpatterns = [
     path("subjects/<int:pk>/chart/", views.subject_chart, name="gradebook-chart"),
     path("classes/<int:pk>/", views.class_summary, name="gradebook-class"),
     path("classes/<int:pk>/export.xlsx", views.class_export, name="gradebook-export"),
+    path("classes/<int:pk>/csdl.xlsx", views.class_csdl_export, name="gradebook-csdl"),
     path(
         "classes/<int:pk>/students/<int:student_id>/homeroom/",
         views.homeroom_form,

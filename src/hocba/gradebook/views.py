@@ -4,6 +4,7 @@ Excel template / import / export, and the principal's locks."""
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from decimal import Decimal
 from typing import Any
@@ -13,17 +14,19 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from hocba.gradebook import excel
-from hocba.gradebook.compute import class_subjects, enrolled_students
+from hocba.gradebook import csdl, excel, foreign
+from hocba.gradebook.compute import class_subjects, enrolled_students, students_of_subject
 from hocba.gradebook.models import (
     Assessment,
     ClassSubject,
     GradebookLock,
     HomeroomRecord,
     LockedError,
+    SubjectRemark,
     Term,
     YearResult,
     active_lock,
@@ -31,10 +34,13 @@ from hocba.gradebook.models import (
 from hocba.gradebook.services import (
     HOMEROOM_FIELDS,
     CellChange,
+    RemarkChange,
     ValidationFailed,
     lock_gradebook,
     save_assessments,
     save_homeroom,
+    save_remarks,
+    save_subject_book,
     unlock_gradebook,
 )
 from hocba.gradebook.values import display
@@ -45,8 +51,20 @@ from hocba.rules.labels import Circular, Outcome, Rating, SubjectLevel
 from hocba.rules.outcome import SubjectOutcome, YearOutcome
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 TERMS = {Term.HK1: "Học kì I", Term.HK2: "Học kì II", Term.SUMMER: "Kiểm tra lại (hè)"}
+REMARK_TERM = Term.HK2
+"""The tab where the subject teacher writes the year's remark (its lock is the second
+semester's)."""
+
+
+def _xlsx(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def _class_subject(request: HttpRequest, pk: int) -> ClassSubject:
@@ -72,6 +90,15 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
     results = {
         r.student_id: r.year_outcome for r in YearResult.objects.filter(class_group=cs.class_group)
     }
+    remarks = (
+        dict(
+            SubjectRemark.objects.filter(class_subject=cs, student__in=students).values_list(
+                "student_id", "text"
+            )
+        )
+        if term == REMARK_TERM
+        else {}
+    )
     rows = []
     for student in students:
         known = results.get(student.pk)
@@ -79,6 +106,7 @@ def _grid(cs: ClassSubject, term: str, students: list[Student]) -> list[dict[str
         rows.append(
             {
                 "student": student,
+                "remark": {"name": f"r-{student.pk}", "value": remarks.get(student.pk, "")},
                 "cells": [
                     {
                         "name": f"c-{student.pk}-{t}-{k}-{s}",
@@ -97,6 +125,12 @@ def _show(subject: SubjectOutcome, period: str) -> str:
     """A subject's result as a teacher writes it ("8,3", "Đ", "M"; primary: its level)."""
     shown = subject.year_shown() if period == "year" else subject.shown(period)
     return (shown or "").replace(".", ",")
+
+
+def _parse_remark_name(name: str) -> int | None:
+    """The student of a remark field ("r-12")."""
+    prefix, _sep, student = name.partition("-")
+    return int(student) if prefix == "r" and student.isdigit() else None
 
 
 def _parse_cell_name(name: str) -> tuple[int, str, str, int] | None:
@@ -121,19 +155,26 @@ def subject_book(request: HttpRequest, pk: int) -> HttpResponse:
         if not writable:
             raise PermissionDenied
         changes = []
+        remarks = []
         for name, value in request.POST.items():
             parsed = _parse_cell_name(name)
             if parsed is not None and parsed[1] == term:
                 changes.append(CellChange(*parsed, value=value, where=name))
+            student_id = _parse_remark_name(name)
+            if student_id is not None and term == REMARK_TERM:
+                remarks.append(RemarkChange(student_id, value, where=name))
         try:
-            changed = save_assessments(request.user, cs, changes, request=request)
-            messages.success(request, _("Saved %(n)s cells.") % {"n": changed})
+            changed, noted = save_subject_book(request.user, cs, changes, remarks, request=request)
+            messages.success(
+                request,
+                _("Saved %(n)s cells and %(r)s remarks.") % {"n": changed, "r": noted},
+            )
             return redirect(f"{request.path}?term={term}")
         except LockedError as error:
             errors = [str(error)]
         except ValidationFailed as failed:
             errors = failed.errors
-    students = enrolled_students(cs.class_group)
+    students = students_of_subject(cs)
     from hocba.gradebook.excel import column_label
 
     return render(
@@ -149,6 +190,8 @@ def subject_book(request: HttpRequest, pk: int) -> HttpResponse:
             "lock": lock,
             "errors": errors,
             "primary": primary,
+            "with_remarks": term == REMARK_TERM,
+            "remark_required": primary,
         },
     )
 
@@ -160,18 +203,29 @@ def save_cell(request: HttpRequest, pk: int) -> HttpResponse:
     cs = _class_subject(request, pk)
     name = request.POST.get("cell", "")
     parsed = _parse_cell_name(name)
-    if parsed is None:
+    remark_of = _parse_remark_name(name)
+    if parsed is None and remark_of is None:
         return HttpResponse(_("Unknown cell."), status=400)
-    student_id, term, kind, seq = parsed
+    if parsed is not None:
+        student_id, term = parsed[0], parsed[1]
+    else:
+        assert remark_of is not None
+        student_id, term = remark_of, REMARK_TERM
     error = ""
     status = 200
     try:
-        save_assessments(
-            request.user,
-            cs,
-            [CellChange(student_id, term, kind, seq, request.POST.get(name, ""))],
-            request=request,
-        )
+        if parsed is not None:
+            save_assessments(
+                request.user,
+                cs,
+                [CellChange(*parsed, request.POST.get(name, ""))],
+                request=request,
+            )
+        else:
+            save_remarks(
+                request.user, cs, [RemarkChange(student_id, request.POST.get(name, ""))],
+                request=request,
+            )  # fmt: skip
     except ValidationFailed as failed:
         error, status = "; ".join(failed.errors), 200
     except LockedError as locked:
@@ -189,13 +243,8 @@ def save_cell(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def template_download(request: HttpRequest, pk: int) -> HttpResponse:
     cs = _class_subject(request, pk)
-    response = HttpResponse(
-        excel.template(cs),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
     filename = f"so-diem-{cs.class_group.name}-{cs.subject_code}.xlsx"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _xlsx(excel.template(cs), filename)
 
 
 @login_required
@@ -205,16 +254,20 @@ def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not can(request.user, Permission.ASSESSMENT_WRITE, cs):
         raise PermissionDenied
     upload = request.FILES.get("file")
+    carried = request.POST.get("content", "")
     errors: list[str]
-    if upload is None:
+    if upload is None and not carried:
         errors = [_("Choose an Excel file to import.")]
     else:
+        content = upload.read() if upload is not None else _carried(carried)
         try:
-            report = excel.import_workbook(request.user, cs, upload.read(), request=request)
+            if _foreign_layout(content):
+                return _import_foreign(request, cs, content, apply=bool(carried))
+            report = excel.import_workbook(request.user, cs, content, request=request)
             messages.success(
                 request,
-                _("Imported %(rows)s students, %(n)s cells changed.")
-                % {"rows": report.rows, "n": report.changed},
+                _("Imported %(rows)s students, %(n)s cells and %(r)s remarks changed.")
+                % {"rows": report.rows, "n": report.changed, "r": report.remarks},
             )
             return redirect("gradebook-subject", pk=cs.pk)
         except ValidationFailed as failed:
@@ -227,6 +280,54 @@ def import_upload(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("… and %(n)s more errors.") % {"n": len(errors) - 50})
     messages.error(request, _("Nothing was imported: fix the file and import it again."))
     return redirect("gradebook-subject", pk=cs.pk)
+
+
+def _carried(text: str) -> bytes:
+    """The file a preview page sent back (base64); refused as not a workbook when damaged."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
+
+
+def _foreign_layout(content: bytes) -> bool:
+    """Whether the file is in another system's layout (vnEdu, SMAS) rather than the
+    platform's own template."""
+    try:
+        foreign.recognise(foreign.read_grid(content))
+    except ValidationFailed:
+        return False
+    return True
+
+
+def _import_foreign(
+    request: HttpRequest, cs: ClassSubject, content: bytes, apply: bool
+) -> HttpResponse:
+    """A vnEdu or SMAS file: first a preview of every change (nothing written), then, when
+    the teacher confirms, the same file checked again and written."""
+    planned = foreign.plan(
+        content, cs.class_group.school, cs.class_group.school_year, class_subject=cs
+    )
+    if planned.errors:
+        raise ValidationFailed(planned.errors)
+    if apply:
+        changed, noted = foreign.apply(request.user, planned, request=request)
+        messages.success(
+            request,
+            _("Imported %(rows)s students, %(n)s cells and %(r)s remarks changed.")
+            % {"rows": planned.rows, "n": changed, "r": noted},
+        )
+        return redirect(f"{reverse('gradebook-subject', args=[cs.pk])}?term={planned.term}")
+    return render(
+        request,
+        "gradebook/import_preview.html",
+        {
+            "cs": cs,
+            "plan": planned,
+            "term": TERMS[Term(planned.term)],
+            "content": base64.b64encode(content).decode(),
+        },
+    )
 
 
 def _class_group(request: HttpRequest, pk: int) -> ClassGroup:
@@ -276,6 +377,7 @@ def class_summary(request: HttpRequest, pk: int) -> HttpResponse:
             "primary": primary,
             "counts": [(k or _("Incomplete data"), v) for k, v in counts.items()],
             "can_homeroom": can(request.user, Permission.HOMEROOM_WRITE, class_group),
+            "can_export_csdl": _may_export_csdl(request.user, class_group),
         },
     )
 
@@ -287,13 +389,14 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
     if not can(request.user, Permission.HOMEROOM_WRITE, class_group):
         raise PermissionDenied
     primary = class_group.level == Level.TH
+    grade = grades_in(class_group, [student.pk]).get(student.pk, class_group.grade)
     record = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
     errors: list[str] = []
     if request.method == "POST":
         values: dict[str, Any] = {}
         for name in HOMEROOM_FIELDS:
             if name in ("qualities", "competencies"):
-                codes = QUALITIES if name == "qualities" else competencies_for(class_group.grade)
+                codes = QUALITIES if name == "qualities" else competencies_for(grade)
                 if primary:
                     values[name] = {c: request.POST.get(f"{name}-{c}", "") for c in codes}
             elif name in ("outstanding", "disability_plan"):
@@ -319,7 +422,7 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
             "qualities": [(q, (record.qualities if record else {}).get(q, "")) for q in QUALITIES],
             "competencies": [
                 (c, (record.competencies if record else {}).get(c, ""))
-                for c in competencies_for(class_group.grade)
+                for c in competencies_for(grade)
             ],
             "errors": errors,
             "lock": active_lock(class_group, None, None),
@@ -330,12 +433,24 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
 @login_required
 def class_export(request: HttpRequest, pk: int) -> HttpResponse:
     class_group = _class_group(request, pk)
-    response = HttpResponse(
-        excel.export_class_book(class_group),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return _xlsx(excel.export_class_book(class_group), f"so-diem-lop-{class_group.name}.xlsx")
+
+
+@login_required
+def class_csdl_export(request: HttpRequest, pk: int) -> HttpResponse:
+    """The class's year results to upload to the sector database (CSDL ngành): for the
+    homeroom teacher and the school's principal and vice principals."""
+    class_group = _class_group(request, pk)
+    if not _may_export_csdl(request.user, class_group):
+        raise PermissionDenied
+    name = f"csdl-ket-qua-{class_group.school.code}-{class_group.name}.xlsx"
+    return _xlsx(csdl.results(class_group), name)
+
+
+def _may_export_csdl(user: Any, class_group: ClassGroup) -> bool:
+    return can(user, Permission.HOMEROOM_WRITE, class_group) or can(
+        user, Permission.GRADEBOOK_LOCK, class_group.school
     )
-    response["Content-Disposition"] = f'attachment; filename="so-diem-lop-{class_group.name}.xlsx"'
-    return response
 
 
 BINS = [(Decimal(i), Decimal(i + 1)) for i in range(10)]
