@@ -53,6 +53,7 @@ PUBLIC = {
     "api/v1/verify/<record_id>/<version>": "public verification, as JSON",
     "api/v1/verify": "public verification of an upload, as JSON",
     "api/v1/warehouse/oauth/token": "the token endpoint (the client secret is the authorisation)",
+    "kich-hoat/": "first sign-in with an activation code (the code is the authorisation)",
 }
 
 
@@ -80,6 +81,8 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     package_id: str = ""
     external_pk: int = 0  # a record another system issued to the student, imported
+    staff_pk: int = 0
+    access_pk: int = 0
 
 
 @dataclass
@@ -323,6 +326,41 @@ CASES: dict[str, list[Case]] = {
         Case("GET", lambda w: f"/my/external/{w.external_pk}.xml", lambda w: w.student_user,
              lambda w: w.other_student_user, ok=(200,))
     ],
+    # --- people and accounts -------------------------------------------------------------
+    "schools/<str:code>/students/": [
+        Case("GET", lambda w: f"/schools/{w.school}/students/?q=a", "ht.chuvanan", "ht.hungvuong")
+    ],
+    "schools/<str:code>/students/new/": [
+        Case("GET", lambda w: f"/schools/{w.school}/students/new/", "ht.chuvanan",
+             lambda w: w.homeroom)
+    ],
+    "schools/<str:code>/students/<int:pk>/": [
+        Case("GET", lambda w: f"/schools/{w.school}/students/{w.student_id}/", "ht.chuvanan",
+             "ht.hungvuong"),
+        Case("POST", lambda w: f"/schools/{w.school}/students/{w.student_id}/", "ht.chuvanan",
+             lambda w: w.homeroom, lambda w: {"action": "save"}),
+    ],
+    "schools/<str:code>/staff/": [
+        Case("GET", lambda w: f"/schools/{w.school}/staff/?q=a", "ht.chuvanan",
+             lambda w: w.homeroom)
+    ],
+    "schools/<str:code>/staff/new/": [
+        Case("GET", lambda w: f"/schools/{w.school}/staff/new/", "ht.chuvanan", "ht.hungvuong")
+    ],
+    "schools/<str:code>/staff/<int:pk>/": [
+        Case("GET", lambda w: f"/schools/{w.school}/staff/{w.staff_pk}/", "ht.chuvanan",
+             "ht.hungvuong"),
+        # the vice principal edits staff details but gives no roles
+        Case("POST", lambda w: f"/schools/{w.school}/staff/{w.staff_pk}/", "ht.chuvanan",
+             "pht.chuvanan", lambda w: {"action": "assign", "role-role": "SEAL_KEEPER"}),
+    ],
+    "schools/<str:code>/accounts/": [
+        Case("GET", lambda w: f"/schools/{w.school}/accounts/", "ht.chuvanan", "pht.chuvanan")
+    ],
+    "schools/<str:code>/accounts/reset/": [
+        Case("POST", lambda w: f"/schools/{w.school}/accounts/reset/", "ht.chuvanan",
+             "ht.hungvuong", lambda w: {"kind": "access", "pk": w.access_pk}, ok=(200,))
+    ],
     # --- the API (session) ---------------------------------------------------------------
     "api/v1/classes/<class_id>/students": [
         Case("GET", lambda w: f"/api/v1/classes/{w.class_id}/students", lambda w: w.homeroom,
@@ -479,6 +517,8 @@ def world(demo, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
         student_user=own.user.username,
         other_student_user=stranger.user.username,
         share_pk=link.pk,
+        staff_pk=homeroom.staff_id,
+        access_pk=own.pk,
     )
     from django.utils import timezone
 

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "hocba.family",
     "hocba.workflow",
     "hocba.imports",
+    "hocba.people",
     "hocba.handover",
     "hocba.external",
     "hocba.web",
@@ -463,6 +464,15 @@ DEMO_PASSWORD = os.environ.get("HOCBA_DEMO_PASSWORD", "hocba-demo")
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- accounts created by the school (docs/people.md) ----------------------------------------
+# One-time activation codes of accounts the school creates (docs/people.md): how many days a
+# code stays valid, and how many wrong codes per account and per address within
+# ACTIVATION_LOCK_MINUTES before the activation page refuses to check more.
+ACTIVATION_CODE_DAYS = int(os.environ.get("HOCBA_ACTIVATION_CODE_DAYS", "30"))
+ACTIVATION_FAILURES_PER_ACCOUNT = 5
+ACTIVATION_FAILURES_PER_ADDRESS = 30
+ACTIVATION_LOCK_MINUTES = 15
 
 # --- sign-in throttling (django-axes; docs/security.md) --------------------------------------
 SIGNIN_FAILURES_PER_ACCOUNT = int(os.environ.get("HOCBA_SIGNIN_FAILURES_PER_ACCOUNT", "10"))

@@ -320,6 +320,7 @@ class Role(models.TextChoices):
     PROVINCE_OFFICER = "PROVINCE_OFFICER", _("Provincial department officer")
     MINISTRY_OFFICER = "MINISTRY_OFFICER", _("Ministry officer")
     SYSTEM_ADMIN = "SYSTEM_ADMIN", _("System administrator")
+    SCHOOL_ADMIN = "SCHOOL_ADMIN", _("School administrator")
 
 
 #: The scope fields each role must have set (and no others).
@@ -333,6 +334,7 @@ ROLE_SCOPE_FIELDS: dict[str, frozenset[str]] = {
     Role.PROVINCE_OFFICER: frozenset({"province_office"}),
     Role.MINISTRY_OFFICER: frozenset(),
     Role.SYSTEM_ADMIN: frozenset(),
+    Role.SCHOOL_ADMIN: frozenset({"school"}),
 }
 SCOPE_FIELDS = ("class_group", "subject_code", "school", "district_office", "province_office")
 

@@ -62,6 +62,8 @@ class Permission(StrEnum):
     SIGN_HOMEROOM = "signing:homeroom:sign"
     SIGN_PRINCIPAL = "signing:principal:sign"
     SIGN_SEAL = "signing:seal:sign"
+    ROLE_ASSIGN = "organizations:role:assign"
+    ACCOUNT_MANAGE = "people:account:manage"
 
 
 _P = Permission
@@ -136,10 +138,31 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         }
     ),
     Role.PRINCIPAL: _SCHOOL_MANAGEMENT
-    | {_P.RECORD_REVOKE, _P.RECORD_IMPORT, _P.SIGN_PRINCIPAL, _P.SIGN_SEAL},
+    | {
+        _P.RECORD_REVOKE,
+        _P.RECORD_IMPORT,
+        _P.SIGN_PRINCIPAL,
+        _P.SIGN_SEAL,
+        _P.ROLE_ASSIGN,
+        _P.ACCOUNT_MANAGE,
+    },
     Role.VICE_PRINCIPAL: _SCHOOL_MANAGEMENT,
     Role.SEAL_KEEPER: frozenset(
         {_P.SCHOOL_READ, _P.CLASS_READ, _P.STAFF_READ, _P.RECORD_READ, _P.SIGN_SEAL}
+    ),
+    # the school's people: students, staff, their roles and accounts (not its records)
+    Role.SCHOOL_ADMIN: frozenset(
+        {
+            _P.SCHOOL_READ,
+            _P.CLASS_READ,
+            _P.STAFF_READ,
+            _P.STAFF_WRITE,
+            _P.STUDENT_READ,
+            _P.STUDENT_WRITE,
+            _P.DATA_REVIEW_READ,
+            _P.ROLE_ASSIGN,
+            _P.ACCOUNT_MANAGE,
+        }
     ),
     Role.DISTRICT_OFFICER: _READ_ALL,
     Role.PROVINCE_OFFICER: _READ_ALL | {_P.SCHOOL_WRITE, _P.STAFF_WRITE},
@@ -183,7 +206,7 @@ def _assignment_q(assignment: RoleAssignment, paths: ScopePaths) -> Q | None:
         if role == Role.SUBJECT_TEACHER and paths.subject_code is not None:
             q &= Q(**{paths.subject_code: assignment.subject_code})
         return q
-    if role in (Role.PRINCIPAL, Role.VICE_PRINCIPAL, Role.SEAL_KEEPER):
+    if role in (Role.PRINCIPAL, Role.VICE_PRINCIPAL, Role.SEAL_KEEPER, Role.SCHOOL_ADMIN):
         return None if paths.school is None else Q(**{paths.school: assignment.school_id})
     if role == Role.DISTRICT_OFFICER:
         if paths.district_office is None:

@@ -109,12 +109,14 @@ class JoinReason(models.TextChoices):
     NEW = "NEW", _("New enrolment")
     PROMOTED = "PROMOTED", _("Continued from the previous year")
     TRANSFER_IN = "TRANSFER_IN", _("Transferred in")
+    CLASS_CHANGE = "CLASS_CHANGE", _("Moved from another class")
 
 
 class LeaveReason(models.TextChoices):
     YEAR_END = "YEAR_END", _("End of the school year")
     TRANSFER_OUT = "TRANSFER_OUT", _("Transferred out")
     DROPPED_OUT = "DROPPED_OUT", _("Dropped out")
+    CLASS_CHANGE = "CLASS_CHANGE", _("Moved to another class")
 
 
 class Enrolment(models.Model):

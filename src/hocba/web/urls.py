@@ -27,5 +27,6 @@ urlpatterns = [
     path("external/", include("hocba.external.urls")),
     path("imports/", include("hocba.imports.urls")),
     path("", include("hocba.family.urls")),
+    path("", include("hocba.people.urls")),
     path("api/v1/", api.urls),
 ]

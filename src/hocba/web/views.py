@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,6 +31,8 @@ from hocba.organizations.permissions import (
     has_role,
     scoped,
 )
+from hocba.people.text import matches
+from hocba.people.views import keep_query
 from hocba.records.models import ExternalRecord
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.students.models import Student
@@ -114,10 +117,22 @@ def national(request: HttpRequest) -> HttpResponse:
     return render(request, "web/national.html", {"provinces": provinces})
 
 
-def _schools_with_counts(request: HttpRequest, schools: object) -> object:
+SCHOOLS_PER_PAGE = 50
+
+
+def _schools_with_counts(request: HttpRequest, schools: QuerySet[School]) -> Page[School]:
+    """One page of the schools the user may read, those whose name or code matches the search
+    (`q`, accents ignored), each with its classes and students of the selected year."""
+    visible = scoped(request.user, Permission.SCHOOL_READ, schools)
+    query = request.GET.get("q", "").strip()
+    if query:
+        names = visible.values_list("pk", "code", "name")
+        visible = visible.filter(pk__in=[pk for pk, *text in names if matches(query, *text)])
+    page = Paginator(visible.order_by("code").values_list("pk", flat=True), SCHOOLS_PER_PAGE)
+    found = page.get_page(request.GET.get("page"))
     year = _selected_year(request)
-    return (
-        scoped(request.user, Permission.SCHOOL_READ, schools)  # type: ignore[arg-type]
+    counted = (
+        School.objects.filter(pk__in=list(found.object_list))
         .annotate(
             student_count=Count(
                 "classes__enrolments",
@@ -127,7 +142,10 @@ def _schools_with_counts(request: HttpRequest, schools: object) -> object:
             class_count=Count("classes", filter=Q(classes__school_year=year), distinct=True),
         )
         .select_related("district_office")
+        .order_by("code")
     )
+    found.object_list = list(counted)
+    return found
 
 
 @login_required
@@ -145,6 +163,8 @@ def province_detail(request: HttpRequest, code: str) -> HttpResponse:
             "schools": schools,
             "districts": districts,
             "year": _selected_year(request),
+            "q": request.GET.get("q", "").strip(),
+            "keep": keep_query(request),
         },
     )
 
@@ -158,7 +178,13 @@ def district_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "web/district.html",
-        {"district": district, "schools": schools, "year": _selected_year(request)},
+        {
+            "district": district,
+            "schools": schools,
+            "year": _selected_year(request),
+            "q": request.GET.get("q", "").strip(),
+            "keep": keep_query(request),
+        },
     )
 
 
@@ -198,6 +224,9 @@ def school_detail(request: HttpRequest, code: str) -> HttpResponse:
             "can_lock": can(request.user, Permission.GRADEBOOK_LOCK, school),
             "can_import": can(request.user, Permission.RECORD_IMPORT, school),
             "can_import_people": can(request.user, Permission.STUDENT_WRITE, school),
+            "can_students": can(request.user, Permission.STUDENT_WRITE, school),
+            "can_staff": can(request.user, Permission.STAFF_WRITE, school),
+            "can_accounts": can(request.user, Permission.ACCOUNT_MANAGE, school),
         },
     )
 

@@ -1,0 +1,682 @@
+"""Every change to a school's people: students and their enrolments, staff and their roles,
+accounts and their activation codes. One function per change, each in one transaction with its
+audit event (`hocba.audit.services.record_event`); views never save these models themselves.
+
+A refused change raises `PeopleError` (a stable code, a Vietnamese message, the field
+concerned) and leaves nothing written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
+
+from hocba.audit.services import record_event
+from hocba.family.models import StudentAccess
+from hocba.identity import ProblemCode, review_student
+from hocba.identity.names import normalize_name
+from hocba.organizations.models import (
+    ClassGroup,
+    Role,
+    RoleAssignment,
+    School,
+    Staff,
+)
+from hocba.people.models import ActivationCode
+from hocba.people.text import fold, name_key
+from hocba.students.models import Enrolment, JoinReason, LeaveReason, Student
+
+User = get_user_model()
+
+
+class PeopleError(ValueError):
+    """A change refused: `code` is stable, `message` is for the person, `field` the form field
+    it concerns (empty: the whole form)."""
+
+    def __init__(self, code: str, message: str, field: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+# --- students --------------------------------------------------------------------------------
+
+STUDENT_FIELDS = (
+    "full_name",
+    "student_code",
+    "personal_id",
+    "date_of_birth",
+    "sex",
+    "ethnicity",
+    "nationality",
+    "birthplace",
+    "hometown",
+    "current_address",
+    "father_name",
+    "father_occupation",
+    "mother_name",
+    "mother_occupation",
+    "guardian_name",
+    "guardian_occupation",
+)
+
+#: Gaps the identity review reports but a school may fill later (the record waits for them).
+_FILLED_LATER = {ProblemCode.FIELD_MISSING, ProblemCode.PERSONAL_ID_MISSING}
+
+
+def _check_identity(student: Student) -> None:
+    """Refuse what the identity review would refuse, except gaps to be filled later; and a
+    personal ID number or student code that another student already has."""
+    for problem in review_student(student.identity(), timezone.localdate()):
+        if problem.code not in _FILLED_LATER:
+            raise PeopleError(problem.code.value, problem.message, problem.field)
+    others = Student.objects.exclude(pk=student.pk)
+    if student.personal_id:
+        same = others.filter(personal_id=student.personal_id).first()
+        if same is not None:
+            raise PeopleError(
+                ProblemCode.PERSONAL_ID_DUPLICATE.value,
+                _("Personal ID number %(id)s is already that of %(name)s (student code %(code)s).")
+                % {"id": student.personal_id, "name": same.full_name, "code": same.student_code},
+                "personal_id",
+            )
+    same = others.filter(student_code=student.student_code).first()
+    if same is not None:
+        raise PeopleError(
+            "STUDENT_CODE_TAKEN",
+            _("Student code %(code)s is already that of %(name)s.")
+            % {"code": student.student_code, "name": same.full_name},
+            "student_code",
+        )
+
+
+def _fields_of(student: Student) -> dict[str, Any]:
+    return {name: getattr(student, name) for name in STUDENT_FIELDS}
+
+
+def _apply(student: Student, fields: dict[str, Any]) -> None:
+    for name in STUDENT_FIELDS:
+        if name in fields:
+            value = fields[name]
+            if isinstance(value, str):
+                value = value.strip()
+            setattr(student, name, value)
+    student.full_name = normalize_name(student.full_name)
+    for name in ("father_name", "mother_name", "guardian_name"):
+        setattr(student, name, normalize_name(getattr(student, name)))
+
+
+def _open_enrolment(student: Student, class_group: ClassGroup) -> Enrolment | None:
+    """The student's enrolment still open in `class_group`'s school year."""
+    return (
+        student.enrolments.filter(
+            date_left__isnull=True, class_group__school_year=class_group.school_year_id
+        )
+        .select_related("class_group")
+        .first()
+    )
+
+
+@transaction.atomic
+def add_student(
+    actor: Any,
+    fields: dict[str, Any],
+    class_group: ClassGroup,
+    date_joined: dt.date,
+    join_reason: str,
+    request: HttpRequest | None = None,
+) -> Student:
+    """A new student, enrolled in `class_group` from `date_joined`."""
+    student = Student()
+    _apply(student, fields)
+    _check_identity(student)
+    student.save()
+    enrolment = _enrol(student, class_group, date_joined, join_reason)
+    record_event(
+        actor, "student.add", student, summary=f"{student.full_name} → {class_group}",
+        new={**_fields_of(student), "class": class_group.pk, "date_joined": date_joined},
+        request=request,
+    )  # fmt: skip
+    assert enrolment.pk
+    return student
+
+
+def _save_changes(
+    actor: Any,
+    obj: Any,
+    names: tuple[str, ...],
+    change: Callable[[], None],
+    check: Callable[[], None],
+    action: str,
+    request: HttpRequest | None,
+) -> list[str]:
+    """Apply `change` to `obj` (locked), check it, save the fields that changed and record them
+    with their old and new values; the names of the fields changed."""
+    old = {k: getattr(obj, k) for k in names}
+    change()
+    changed = [k for k in names if getattr(obj, k) != old[k]]
+    if not changed:
+        return []
+    check()
+    obj.save(update_fields=changed)
+    record_event(
+        actor, action, obj, summary=obj.full_name, old={k: old[k] for k in changed},
+        new={k: getattr(obj, k) for k in changed}, request=request,
+    )  # fmt: skip
+    return changed
+
+
+@transaction.atomic
+def edit_student(
+    actor: Any, student: Student, fields: dict[str, Any], request: HttpRequest | None = None
+) -> list[str]:
+    """Change a student's identity and family fields; the names of the fields changed."""
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    return _save_changes(
+        actor, student, STUDENT_FIELDS, lambda: _apply(student, fields),
+        lambda: _check_identity(student), "student.edit", request,
+    )  # fmt: skip
+
+
+def _enrol(student: Student, class_group: ClassGroup, when: dt.date, reason: str) -> Enrolment:
+    year = class_group.school_year
+    if not (year.start_date <= when <= year.end_date):
+        raise PeopleError(
+            "DATE_OUTSIDE_YEAR",
+            _("The date must fall within the school year %(year)s (%(start)s – %(end)s).")
+            % {"year": year.name, "start": f"{year.start_date:%d/%m/%Y}",
+               "end": f"{year.end_date:%d/%m/%Y}"},
+            "date",
+        )  # fmt: skip
+    if _open_enrolment(student, class_group) is not None:
+        raise PeopleError(
+            "ALREADY_ENROLLED",
+            _("%(name)s is already in a class of %(year)s.")
+            % {"name": student.full_name, "year": year.name},
+            "class_group",
+        )
+    if student.enrolments.filter(class_group=class_group).exists():
+        raise PeopleError(
+            "WAS_IN_CLASS",
+            _("%(name)s was already in class %(class)s this year; choose another class.")
+            % {"name": student.full_name, "class": class_group.name},
+            "class_group",
+        )
+    return Enrolment.objects.create(
+        student=student, class_group=class_group, date_joined=when, join_reason=reason
+    )
+
+
+@transaction.atomic
+def enrol(
+    actor: Any,
+    student: Student,
+    class_group: ClassGroup,
+    when: dt.date,
+    reason: str = JoinReason.NEW,
+    request: HttpRequest | None = None,
+) -> Enrolment:
+    """Enrol a student who has no class in that school year."""
+    enrolment = _enrol(student, class_group, when, reason)
+    record_event(
+        actor, "student.enrol", enrolment, summary=f"{student.full_name} → {class_group}",
+        new={"class": class_group.pk, "date_joined": when, "reason": reason}, request=request,
+    )  # fmt: skip
+    return enrolment
+
+
+@transaction.atomic
+def move(
+    actor: Any,
+    student: Student,
+    to_class: ClassGroup,
+    when: dt.date,
+    request: HttpRequest | None = None,
+) -> Enrolment:
+    """Move a student to another class of the same school and year: the current enrolment ends
+    the day before `when`, a new one starts on `when` (the history keeps both)."""
+    current = _open_enrolment(student, to_class)
+    if current is None:
+        raise PeopleError(
+            "NOT_ENROLLED",
+            _("%(name)s has no class in %(year)s to move from.")
+            % {"name": student.full_name, "year": to_class.school_year.name},
+            "class_group",
+        )
+    if current.class_group_id == to_class.pk:
+        raise PeopleError("SAME_CLASS", _("The student is already in this class."), "class_group")
+    if current.class_group.school_id != to_class.school_id:
+        raise PeopleError(
+            "OTHER_SCHOOL", _("A student moves only between classes of one school."), "class_group"
+        )
+    if when <= current.date_joined:
+        raise PeopleError(
+            "DATE_BEFORE_JOINED",
+            _("The move must come after the student joined class %(class)s (%(date)s).")
+            % {"class": current.class_group.name, "date": f"{current.date_joined:%d/%m/%Y}"},
+            "date",
+        )
+    current.date_left = when - dt.timedelta(days=1)
+    current.leave_reason = LeaveReason.CLASS_CHANGE
+    current.save(update_fields=["date_left", "leave_reason"])
+    enrolment = _enrol(student, to_class, when, JoinReason.CLASS_CHANGE)
+    record_event(
+        actor, "student.move", enrolment,
+        summary=f"{student.full_name}: {current.class_group.name} → {to_class.name}",
+        old={"class": current.class_group_id}, new={"class": to_class.pk, "date": when},
+        request=request,
+    )  # fmt: skip
+    return enrolment
+
+
+LEAVING_REASONS = (LeaveReason.TRANSFER_OUT, LeaveReason.DROPPED_OUT)
+
+
+@transaction.atomic
+def mark_leaving(
+    actor: Any,
+    student: Student,
+    class_group: ClassGroup,
+    when: dt.date,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> Enrolment:
+    """The student leaves the school (transferred out, dropped out) on `when`."""
+    if reason not in LEAVING_REASONS:
+        raise PeopleError("LEAVE_REASON", _("Choose why the student leaves."), "reason")
+    current = _open_enrolment(student, class_group)
+    if current is None or current.class_group.school_id != class_group.school_id:
+        raise PeopleError(
+            "NOT_ENROLLED", _("%(name)s has no class here to leave.") % {"name": student.full_name}
+        )
+    if when < current.date_joined:
+        raise PeopleError(
+            "DATE_BEFORE_JOINED",
+            _("The student cannot leave before joining (%(date)s).")
+            % {"date": f"{current.date_joined:%d/%m/%Y}"},
+            "date",
+        )
+    current.date_left, current.leave_reason = when, reason
+    current.save(update_fields=["date_left", "leave_reason"])
+    record_event(
+        actor, "student.leave", current, summary=f"{student.full_name} ({reason})",
+        new={"date_left": when, "reason": reason}, request=request,
+    )  # fmt: skip
+    return current
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+STAFF_FIELDS = ("personal_id", "full_name", "position")
+
+
+def _check_staff(staff: Staff) -> None:
+    try:
+        staff.full_clean(exclude=["user", "school"], validate_unique=False)
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise PeopleError("STAFF_INVALID", messages[0], field) from None
+    same = Staff.objects.exclude(pk=staff.pk).filter(personal_id=staff.personal_id).first()
+    if same is not None:
+        raise PeopleError(
+            "PERSONAL_ID_TAKEN",
+            _("Personal ID number %(id)s is already that of %(name)s.")
+            % {"id": staff.personal_id, "name": same.full_name},
+            "personal_id",
+        )
+
+
+@transaction.atomic
+def add_staff(
+    actor: Any, school: School, fields: dict[str, Any], request: HttpRequest | None = None
+) -> Staff:
+    staff = Staff(school=school, **{k: str(fields.get(k, "")).strip() for k in STAFF_FIELDS})
+    staff.full_name = normalize_name(staff.full_name)
+    _check_staff(staff)
+    staff.save()
+    record_event(
+        actor, "staff.add", staff, summary=staff.full_name,
+        new={k: getattr(staff, k) for k in STAFF_FIELDS}, request=request,
+    )  # fmt: skip
+    return staff
+
+
+@transaction.atomic
+def edit_staff(
+    actor: Any, staff: Staff, fields: dict[str, Any], request: HttpRequest | None = None
+) -> list[str]:
+    """Change a staff member's personal ID number, name or position."""
+    staff = Staff.objects.select_for_update().get(pk=staff.pk)
+
+    def change() -> None:
+        for k in STAFF_FIELDS:
+            if k in fields:
+                setattr(staff, k, str(fields[k]).strip())
+        staff.full_name = normalize_name(staff.full_name)
+
+    return _save_changes(
+        actor, staff, STAFF_FIELDS, change, lambda: _check_staff(staff), "staff.edit", request
+    )
+
+
+#: The roles a school gives its own staff, and the scope each needs.
+SCHOOL_ROLES = (
+    Role.HOMEROOM_TEACHER,
+    Role.SUBJECT_TEACHER,
+    Role.VICE_PRINCIPAL,
+    Role.SEAL_KEEPER,
+    Role.SCHOOL_ADMIN,
+)
+
+
+@transaction.atomic
+def assign_role(
+    actor: Any,
+    staff: Staff,
+    role: str,
+    class_group: ClassGroup | None = None,
+    subject_code: str = "",
+    request: HttpRequest | None = None,
+) -> RoleAssignment:
+    """Give a staff member of a school one of the school's roles."""
+    school = staff.school
+    if role not in SCHOOL_ROLES or school is None:
+        raise PeopleError("ROLE_NOT_ALLOWED", _("This role is not given by the school."), "role")
+    per_class = role in (Role.HOMEROOM_TEACHER, Role.SUBJECT_TEACHER)
+    if per_class and class_group is None:
+        raise PeopleError("CLASS_REQUIRED", _("Choose the class."), "class_group")
+    if class_group is not None and per_class and class_group.school_id != school.pk:
+        raise PeopleError("OTHER_SCHOOL", _("The class belongs to another school."), "class_group")
+    assignment = RoleAssignment(
+        staff=staff,
+        role=role,
+        class_group=class_group if per_class else None,
+        subject_code=subject_code if role == Role.SUBJECT_TEACHER else "",
+        school=None if per_class else school,
+    )
+    try:
+        assignment.full_clean(exclude=["staff"])
+    except ValidationError as error:
+        field, messages = next(iter(error.message_dict.items()))
+        raise PeopleError("ROLE_INVALID", messages[0], field) from None
+    scope = Q(class_group=assignment.class_group, subject_code=assignment.subject_code)
+    if not per_class:
+        scope = Q(school=school)
+    if RoleAssignment.objects.filter(scope, staff=staff, role=role, active=True).exists():
+        raise PeopleError("ROLE_HELD", _("This person already holds this role."), "role")
+    if role == Role.HOMEROOM_TEACHER:
+        holder = RoleAssignment.objects.filter(
+            role=role, class_group=class_group, active=True
+        ).first()
+        if holder is not None:
+            raise PeopleError(
+                "HOMEROOM_TAKEN",
+                _("Class %(class)s already has a homeroom teacher: %(name)s.")
+                % {"class": class_group.name if class_group else "", "name": holder.staff},
+                "class_group",
+            )
+    assignment.save()
+    record_event(
+        actor, "role.assign", assignment, summary=str(assignment),
+        new={"staff": staff.pk, "role": role, "class": assignment.class_group_id,
+             "subject": assignment.subject_code, "school": assignment.school_id},
+        request=request,
+    )  # fmt: skip
+    return assignment
+
+
+@transaction.atomic
+def remove_role(actor: Any, assignment: RoleAssignment, request: HttpRequest | None = None) -> None:
+    """End a role assignment (kept, inactive: signatures made under it still name it)."""
+    if not assignment.active:
+        return
+    assignment.active = False
+    assignment.save(update_fields=["active"])
+    record_event(
+        actor, "role.remove", assignment, summary=str(assignment),
+        old={"active": True}, new={"active": False}, request=request,
+    )  # fmt: skip
+
+
+# --- accounts and activation codes ----------------------------------------------------------
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed
+CODE_LENGTH = 12
+
+
+def normalize_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def _hash(user_pk: int, code: str) -> str:
+    return salted_hmac("hocba.people.activation", f"{user_pk}:{normalize_code(code)}").hexdigest()
+
+
+def _new_code() -> str:
+    raw = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, CODE_LENGTH, 4))
+
+
+@dataclass(frozen=True, slots=True)
+class Letter:
+    """What one person's activation letter says."""
+
+    full_name: str
+    """The person the account is for."""
+    about: str
+    """Who they are at the school (position, class, the child a parent account follows)."""
+    username: str
+    code: str
+    """The one-time activation code, in groups of four."""
+    expires: dt.date
+
+
+def _issue(actor: Any, user: Any) -> tuple[str, dt.datetime]:
+    now = timezone.now()
+    ActivationCode.objects.filter(user=user, used_at__isnull=True, void_at__isnull=True).update(
+        void_at=now
+    )
+    code = _new_code()
+    expires = now + dt.timedelta(days=settings.ACTIVATION_CODE_DAYS)
+    ActivationCode.objects.create(
+        user=user, code_hash=_hash(user.pk, code), issued_by=actor, issued_at=now,
+        expires_at=expires,
+    )  # fmt: skip
+    if user.has_usable_password():
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return code, expires
+
+
+@transaction.atomic
+def issue_code(
+    actor: Any, user: Any, full_name: str, about: str, request: HttpRequest | None = None
+) -> Letter:
+    """A new activation code for one account; its password and older codes stop working."""
+    code, expires = _issue(actor, user)
+    record_event(
+        actor, "account.code", user, summary=f"{user.get_username()} ({full_name})",
+        request=request,
+    )  # fmt: skip
+    return Letter(full_name, about, user.get_username(), code, timezone.localdate(expires))
+
+
+def _username(base: str) -> str:
+    """`base`, or `base` with the smallest number after it that no account has."""
+    base = base[:140]
+    taken = set(User.objects.filter(username__startswith=base).values_list("username", flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}{n}" in taken:
+        n += 1
+    return f"{base}{n}"
+
+
+def staff_username(staff: Staff) -> str:
+    """Given name and the family and middle names' initials, then the school's code:
+    Nguyễn Văn An at school 25000201 → annv.25000201."""
+    words = fold(staff.full_name).replace("'", "").replace("-", "").split() or ["gv"]
+    initials = "".join(w[0] for w in words[:-1])
+    school = staff.school.code if staff.school else "gv"
+    return _username(f"{words[-1]}{initials}.{school}".lower())
+
+
+def _never_used(user: Any) -> bool:
+    return not user.has_usable_password() and user.last_login is None
+
+
+def _new_user(username: str) -> Any:
+    user = User(username=username)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
+def _ask(people: list[tuple[Any, Any, str, str]], actor: Any) -> list[Letter]:
+    """Codes for (user, _, full name, about) rows, in order."""
+    letters = []
+    for user, _unused, full_name, about in people:
+        code, expires = _issue(actor, user)
+        letters.append(
+            Letter(full_name, about, user.get_username(), code, timezone.localdate(expires))
+        )
+    return letters
+
+
+@transaction.atomic
+def staff_accounts(actor: Any, school: School, request: HttpRequest | None = None) -> list[Letter]:
+    """Accounts for the school's staff who have none, and new codes for accounts never used."""
+    rows = []
+    for staff in Staff.objects.filter(school=school).select_related("user", "school"):
+        user = staff.user
+        if user is None:
+            try:
+                user = _new_user(staff_username(staff))
+            except IntegrityError:  # pragma: no cover - a name taken between the read and write
+                raise PeopleError("USERNAME_TAKEN", _("Try again.")) from None
+            staff.user = user
+            staff.save(update_fields=["user"])
+        elif not _never_used(user):
+            continue
+        rows.append((user, staff, staff.full_name, staff.position or str(_("Staff"))))
+    letters = _ask(_sorted(rows), actor)
+    record_event(
+        actor, "account.bulk", school, summary=f"staff: {len(letters)}",
+        new={"group": "staff", "usernames": [x.username for x in letters]}, request=request,
+    )  # fmt: skip
+    return letters
+
+
+def _class_students(class_group: ClassGroup) -> list[Student]:
+    return list(
+        Student.objects.filter(
+            enrolments__class_group=class_group, enrolments__date_left__isnull=True
+        ).prefetch_related("access__user")
+    )
+
+
+@transaction.atomic
+def student_accounts(
+    actor: Any, class_group: ClassGroup, parents: bool, request: HttpRequest | None = None
+) -> list[Letter]:
+    """Accounts for the students of a class (or one parent account per student), linked to the
+    student; students who have one already get a new code only if it was never used."""
+    relation = StudentAccess.Relation.PARENT if parents else StudentAccess.Relation.SELF
+    rows = []
+    for student in _class_students(class_group):
+        linked = [a.user for a in student.access.all() if a.relation == relation]
+        if linked:
+            user = linked[0]
+            if not _never_used(user):
+                continue
+        else:
+            prefix = "ph." if parents else ""
+            user = _new_user(_username(f"{prefix}{student.student_code.lower()}"))
+            StudentAccess.objects.create(user=user, student=student, relation=relation)
+        if parents:
+            about = _("Parent of %(name)s, class %(class)s") % {
+                "name": student.full_name, "class": class_group.name,
+            }  # fmt: skip
+            name = _("Parent of %(name)s") % {"name": student.full_name}
+        else:
+            about = _("Student of class %(class)s") % {"class": class_group.name}
+            name = student.full_name
+        rows.append((user, student, name, about))
+    letters = _ask(_sorted(rows), actor)
+    record_event(
+        actor, "account.bulk", class_group,
+        summary=f"{'parents' if parents else 'students'} {class_group}: {len(letters)}",
+        new={"group": "parents" if parents else "students",
+             "usernames": [x.username for x in letters]},
+        request=request,
+    )  # fmt: skip
+    return letters
+
+
+def _sorted(rows: list[tuple[Any, Any, str, str]]) -> list[tuple[Any, Any, str, str]]:
+    return sorted(rows, key=lambda row: name_key(row[1].full_name))
+
+
+class ActivationError(ValueError):
+    def __init__(self, code: str, message: str, field: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+@transaction.atomic
+def activate(username: str, code: str, password: str, request: HttpRequest | None = None) -> Any:
+    """Check a one-time code and set the account's password; the user, for signing in.
+    Nothing is written unless the code is valid and the password acceptable."""
+    user = User.objects.filter(username=username.strip().lower(), is_active=True).first()
+    if user is None:
+        user = User.objects.filter(username=username.strip(), is_active=True).first()
+    found = None
+    if user is not None:
+        found = (
+            ActivationCode.objects.select_for_update()
+            .filter(user=user, code_hash=_hash(user.pk, code))
+            .first()
+        )
+    if found is None:
+        raise ActivationError(
+            "CODE_WRONG", _("This username and activation code do not match."), "code"
+        )
+    if found.used_at is not None:
+        raise ActivationError("CODE_USED", _("This activation code has already been used."))
+    if found.void_at is not None:
+        raise ActivationError(
+            "CODE_REPLACED", _("This activation code was replaced by a newer one.")
+        )
+    if found.expires_at <= timezone.now():
+        raise ActivationError(
+            "CODE_EXPIRED",
+            _("This activation code expired on %(date)s; ask the school for a new one.")
+            % {"date": f"{timezone.localtime(found.expires_at):%d/%m/%Y}"},
+        )
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as error:
+        raise ActivationError("PASSWORD_WEAK", " ".join(error.messages), "password1") from None
+    found.used_at = timezone.now()
+    found.save(update_fields=["used_at"])
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    record_event(user, "account.activate", user, summary=user.get_username(), request=request)
+    return user
