@@ -158,6 +158,7 @@ register_scope(
         class_group="class_group",
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )
@@ -167,6 +168,7 @@ register_scope(
         class_group="record__class_group",
         school="record__school",
         district_office="record__school__district_office",
+        commune="record__school__managing_commune",
         province_office="record__school__province_office",
     ),
 )
