@@ -42,8 +42,7 @@ def test_loading_the_shipped_list_again_changes_nothing(demo):
 def test_a_bad_row_stops_the_load_and_nothing_is_written(db):
     before = Commune.objects.count()
     text = HEADER + (
-        "99001,Phường Mới,phuong,25,2025-07-01,,\n"
-        "9900,Phường Lỗi,phuong,25,2025-07-01,,\n"
+        "99001,Phường Mới,phuong,25,2025-07-01,,\n9900,Phường Lỗi,phuong,25,2025-07-01,,\n"
     )
     with pytest.raises(CommuneListError) as raised:
         load_communes(text)
@@ -90,9 +89,7 @@ def test_the_command_reports_a_bad_file_with_its_code(db, tmp_path):
     )
 )
 def test_any_list_of_distinct_codes_loads_once_and_reloads_as_updates(db, rows):
-    text = HEADER + "".join(
-        f"{code:05d},Xã {code},{kind},25,2025-07-01,,\n" for code, kind in rows
-    )
+    text = HEADER + "".join(f"{code:05d},Xã {code},{kind},25,2025-07-01,,\n" for code, kind in rows)
     with_codes = {f"{code:05d}" for code, _ in rows}
     first = load_communes(text)
     again = load_communes(text)
@@ -114,8 +111,10 @@ def test_a_school_under_the_commune_was_under_the_phong_before_the_merger(demo):
     assert after.authority is AuthorityKind.COMMUNE
     assert after.authority_name == "Ủy ban nhân dân phường Thanh Miếu"
     assert (after.district_name, after.commune_code) == ("", "07909")
-    assert before.province_office_name == after.province_office_name == (
-        "Sở Giáo dục và Đào tạo Phú Thọ"
+    assert (
+        before.province_office_name
+        == after.province_office_name
+        == ("Sở Giáo dục và Đào tạo Phú Thọ")
     )
 
 

@@ -42,7 +42,10 @@ class DistrictOfficeAdmin(ScopedAdmin):
 class SchoolPlacementInline(admin.TabularInline):  # type: ignore[type-arg]
     model = SchoolPlacement
     extra = 0
-    fields = ("valid_until", "name", "code", "commune", "district_office", "province_office")
+    fields = (
+        "valid_until", "name", "code", "commune", "district_office", "managing_commune",
+        "province_office",
+    )  # fmt: skip
 
 
 @admin.register(School)

@@ -76,7 +76,7 @@ def placement_on(school: School, day: dt.date) -> SchoolPlacement | None:
     """The former placement covering `day`, or None when the school's own fields hold."""
     return (
         SchoolPlacement.objects.filter(school=school, valid_until__gte=day)
-        .select_related("commune", "district_office", "province_office")
+        .select_related("commune", "district_office", "managing_commune", "province_office")
         .order_by("valid_until")
         .first()
     )
@@ -90,8 +90,11 @@ def issuer_as_of(school: School, day: dt.date) -> Issuer:
     office = placement.province_office or school.province_office
     commune = placement.commune
     district = placement.district_office
+    manager = placement.managing_commune
     if district is not None and day <= district.valid_to:
         authority, authority_name = AuthorityKind.DISTRICT, district.name
+    elif manager is not None:
+        authority, authority_name = AuthorityKind.COMMUNE, manager.committee_name
     else:
         authority, authority_name = AuthorityKind.PROVINCE, office.name
     return Issuer(

@@ -286,6 +286,11 @@ class SchoolPlacement(models.Model):
         DistrictOffice, on_delete=models.PROTECT, related_name="placements", null=True,
         blank=True, verbose_name=_("managing district office"),
     )  # fmt: skip
+    managing_commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        verbose_name=_("managing commune"),
+        help_text=_("Neither a district office nor a commune: the Sở managed it."),
+    )  # fmt: skip
     province_office = models.ForeignKey(
         ProvinceOffice, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
         help_text=_("empty: unchanged"),
