@@ -60,7 +60,8 @@ def test_cli_in_a_fresh_data_directory(tmp_path):
         [*hocba, "demo", "--students-per-school", "30"], env=env, capture_output=True, text=True
     )
     assert built.returncode == 0, built.stderr
-    assert "students" in built.stdout and "120" in built.stdout
+    # 30 students in each of the four schools, and the 8 pupils of the combined class
+    assert "students" in built.stdout and "128" in built.stdout
     review = subprocess.run(
         [*hocba, "students", "review", "--json"], env=env, capture_output=True, text=True
     )

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "hocba.verification",
     "hocba.family",
     "hocba.workflow",
+    "hocba.handover",
     "hocba.web",
     "axes",
 ]

@@ -41,6 +41,7 @@ from hocba.organizations.models import (
     RoleAssignment,
     School,
     SchoolPlacement,
+    SchoolSite,
     SchoolYear,
     Staff,
 )
@@ -50,6 +51,7 @@ from hocba.students.models import Enrolment, JoinReason, LeaveReason, Student
 CURRENT_YEAR = ("2024-2025", dt.date(2024, 9, 5), dt.date(2025, 5, 31))
 PREVIOUS_YEAR = ("2023-2024", dt.date(2023, 9, 5), dt.date(2024, 5, 31))
 CLASS_SIZE = 35
+COMBINED_CLASS_SIZE = 8
 BIRTH_PROVINCE = "025"  # Phú Thọ in the personal ID number
 COMMUNES_CSV = Path(__file__).resolve().parents[1] / "organizations" / "data" / "communes-25.csv"
 DISTRICT = ("227", "Phòng Giáo dục và Đào tạo Việt Trì", "Thành phố Việt Trì")
@@ -70,12 +72,14 @@ class SchoolSpec:
     street: str
     tax_code: str
     head_title: str
+    combined: tuple[str, str, tuple[int, ...]] | None = None
+    """A satellite site with a combined class: (site, class name, grades)."""
 
 
 SCHOOLS = (
     SchoolSpec("kimdong", "25000101", "Trường Tiểu học Kim Đồng", Level.TH, range(1, 6), True,
                ("Phường Thanh Miếu", "07909"), "Số 12 đường Kim Đồng", "2600100101",
-               "Hiệu trưởng"),
+               "Hiệu trưởng", ("Điểm trường Thanh Đình", "1+2 TĐ", (1, 2))),
     SchoolSpec("chuvanan", "25000201", "Trường THCS Chu Văn An", Level.THCS, range(6, 10), True,
                ("Phường Thanh Miếu", "07909"), "Số 45 đường Trần Phú", "2600100202",
                "Hiệu trưởng"),
@@ -112,12 +116,21 @@ class Demo:
     schools: dict[str, School] = field(default_factory=dict)
     years: dict[str, SchoolYear] = field(default_factory=dict)
     students_by_school: dict[str, list[Student]] = field(default_factory=dict)
+    combined_students: list[Student] = field(default_factory=list)
+    """The pupils of combined classes (not in `students_by_school`)."""
     _used_ids: set[str] = field(default_factory=set)
     _password_hash: str | None = None
 
-    def personal_id(self, dob: dt.date, sex: str, province: str = BIRTH_PROVINCE) -> str:
+    def personal_id(
+        self,
+        dob: dt.date,
+        sex: str,
+        province: str = BIRTH_PROVINCE,
+        rng: random.Random | None = None,
+    ) -> str:
+        rng = rng or self.rng
         while True:
-            value = make_personal_id(province, dob, sex, self.rng.randrange(1_000_000))
+            value = make_personal_id(province, dob, sex, rng.randrange(1_000_000))
             if value not in self._used_ids:
                 self._used_ids.add(value)
                 return value
@@ -149,13 +162,15 @@ class Demo:
         position: str,
         school: School | None,
         born: tuple[int, int] = (1968, 1996),
+        rng: random.Random | None = None,
     ) -> Staff:
-        female = self.rng.random() < 0.7
-        dob = dt.date(self.rng.randint(*born), self.rng.randint(1, 12), self.rng.randint(1, 28))
+        rng = rng or self.rng
+        female = rng.random() < 0.7
+        dob = dt.date(rng.randint(*born), rng.randint(1, 12), rng.randint(1, 28))
         sex = SEX_FEMALE if female else SEX_MALE
         person = Staff.objects.create(
-            personal_id=self.personal_id(dob, sex),
-            full_name=person_name(self.rng, female),
+            personal_id=self.personal_id(dob, sex, rng=rng),
+            full_name=person_name(rng, female),
             position=position,
             school=school,
         )
@@ -263,6 +278,7 @@ def build_staff_and_classes(demo: Demo) -> None:
     admin.user.save(update_fields=["is_superuser"])
     demo.logins.append(("quantri", "Quản trị hệ thống", "—"))
 
+    combined: list[tuple[SchoolSpec, School, dict[tuple[str, int], Staff]]] = []
     for spec in SCHOOLS:
         school = demo.schools[spec.key]
         principal = demo.staff(f"ht.{spec.key}", spec.head_title, school, born=(1965, 1980))
@@ -314,64 +330,65 @@ def build_staff_and_classes(demo: Demo) -> None:
                 if first_class:
                     demo.logins.append((username, "Giáo viên chủ nhiệm", f"{name}, {school.name}"))
                     first_class = False
+        if spec.combined is not None:
+            combined.append((spec, school, teachers))
+    for spec, school, teachers in combined:  # last, so that the rest is the same without them
+        _combined_class(demo, spec, school, current, teachers)
+
+
+def _combined_class(
+    demo: Demo,
+    spec: SchoolSpec,
+    school: School,
+    year: SchoolYear,
+    teachers: dict[tuple[str, int], Staff],
+) -> None:
+    """A satellite site with one combined class (lớp ghép), its own homeroom teacher teaching
+    the core subjects and the school's specialists the others."""
+    assert spec.combined is not None
+    site_name, class_name, grades = spec.combined
+    site = SchoolSite.objects.create(
+        school=school, name=site_name, street_address=f"{site_name}, {spec.commune[0]}"
+    )
+    class_group = ClassGroup(
+        school=school, school_year=year, level=spec.level, grade=min(grades), name=class_name,
+        combined_grades=list(grades), site=site,
+    )  # fmt: skip
+    class_group.full_clean()
+    class_group.save()
+    demo.add_count("classes")
+    demo.add_count("satellite sites")
+    rng = random.Random(f"{demo.seed}-combined-staff")
+    homeroom = demo.staff(f"gvcn.{spec.key}.ghep", "Giáo viên", school, rng=rng)
+    _assign(homeroom, Role.HOMEROOM_TEACHER, class_group=class_group)
+    codes = dict.fromkeys(c for g in grades for c in _class_subjects(spec, g, 0))
+    for code in codes:
+        teacher = homeroom
+        if code in PRIMARY_SPECIALIST_SUBJECTS:
+            teacher = teachers.get((code, 0)) or homeroom
+        _assign(teacher, Role.SUBJECT_TEACHER, class_group=class_group, subject_code=code)
+    demo.logins.append(
+        (f"gvcn.{spec.key}.ghep", "Giáo viên chủ nhiệm lớp ghép", f"{class_name}, {school.name}")
+    )
 
 
 def build_students(demo: Demo) -> None:
     current = demo.years[CURRENT_YEAR[0]]
     previous = demo.years[PREVIOUS_YEAR[0]]
-    rng = demo.rng
     serial = 0
+    later: list[tuple[int, SchoolSpec, ClassGroup]] = []
     for school_index, spec in enumerate(SCHOOLS, start=1):
         school = demo.schools[spec.key]
-        classes = list(
-            ClassGroup.objects.filter(school=school, school_year=current).order_by("grade", "name")
-        )
+        every_class = ClassGroup.objects.filter(school=school, school_year=current)
+        classes = [c for c in every_class.order_by("grade", "name") if not c.is_combined]
+        later += [(school_index, spec, c) for c in every_class if c.is_combined]
         previous_classes = {
             c.name: c for c in ClassGroup.objects.filter(school=school, school_year=previous)
         }
         students: list[Student] = []
         for i in range(demo.students_per_school):
             class_group = classes[i % len(classes)]
-            female = rng.random() < 0.5
-            sex = SEX_FEMALE if female else SEX_MALE
-            if spec.level is Level.GDTX:
-                birth_year = 2024 - 15 - (class_group.grade - 10) - rng.choice((0, 0, 1, 2, 4))
-            else:
-                birth_year = 2024 - 5 - class_group.grade - (1 if rng.random() < 0.03 else 0)
-            dob = dt.date(birth_year, rng.randint(1, 12), rng.randint(1, 28))
             serial += 1
-            home, home_code = address(rng)
-            birthplace = rng.choice(
-                (
-                    "Bệnh viện Đa khoa tỉnh Phú Thọ",
-                    "Trạm y tế xã Hy Cương",
-                    "Bệnh viện Sản Nhi Phú Thọ",
-                )
-            )
-            father = person_name(rng, female=False)
-            mother = person_name(rng, female=True)
-            student = Student.objects.create(
-                personal_id=demo.personal_id(dob, sex),
-                student_code=f"25{school_index:02d}{serial:06d}",
-                register_no=f"{serial:04d}/{spec.level.value}",
-                full_name=f"{father.split()[0]} {person_name(rng, female).split(' ', 1)[1]}",
-                date_of_birth=dob,
-                sex=sex,
-                ethnicity=rng.choices(("01", "06", "02", "09"), weights=(88, 8, 2, 2))[0],
-                nationality="VN",
-                birthplace=f"{birthplace}, {PROVINCE}",
-                hometown=f"{rng.choice(('Xã Hy Cương', 'Xã Phù Ninh', 'Xã Lâm Thao'))}, {PROVINCE}",
-                hometown_province_code="25",
-                current_address=home,
-                current_commune_code=home_code,
-                current_province_code="25",
-                father_name=father,
-                father_occupation=rng.choice(OCCUPATIONS),
-                mother_name=mother,
-                mother_occupation=rng.choice(OCCUPATIONS),
-                policy_category=rng.choices(("", "Con thương binh", "Hộ nghèo"), (95, 2, 3))[0],
-            )
-            students.append(student)
             previous_class = previous_classes.get(
                 _class_name(
                     spec,
@@ -379,23 +396,96 @@ def build_students(demo: Demo) -> None:
                     classes.index(class_group) % _classes_per_grade(demo, spec),
                 )
             )
-            if previous_class is not None:
-                first_grade = class_group.grade - 1 == spec.grades[0]
-                Enrolment.objects.create(
-                    student=student, class_group=previous_class, date_joined=PREVIOUS_YEAR[1],
-                    join_reason=JoinReason.NEW if first_grade else JoinReason.PROMOTED,
-                    date_left=PREVIOUS_YEAR[2], leave_reason=LeaveReason.YEAR_END,
-                )  # fmt: skip
-                join = JoinReason.PROMOTED
-            else:
-                join = JoinReason.NEW
-            Enrolment.objects.create(
-                student=student, class_group=class_group, date_joined=CURRENT_YEAR[1],
-                join_reason=join,
+            students.append(
+                _new_student(
+                    demo, demo.rng, spec, f"25{school_index:02d}{serial:06d}", serial,
+                    class_group, class_group.grade, previous_class,
+                )
             )  # fmt: skip
         demo.students_by_school[spec.key] = students
         demo.add_count("students", len(students))
+    # The pupils of combined classes come last, from a generator of their own, so that the rest
+    # of the demo is the same with or without them.
+    rng = random.Random(f"{demo.seed}-combined")
+    for school_index, spec, class_group in later:
+        previous_classes = {
+            c.name: c
+            for c in ClassGroup.objects.filter(school=class_group.school, school_year=previous)
+        }
+        grades = class_group.grades
+        for i in range(COMBINED_CLASS_SIZE):
+            grade = grades[i % len(grades)]
+            serial += 1
+            student = _new_student(
+                demo, rng, spec, f"25{school_index:02d}{serial:06d}", serial, class_group, grade,
+                previous_classes.get(_class_name(spec, grade - 1, 0)),
+            )  # fmt: skip
+            demo.combined_students.append(student)
+        demo.add_count("students", COMBINED_CLASS_SIZE)
     demo.add_count("enrolments", Enrolment.objects.count())
+
+
+def _new_student(
+    demo: Demo,
+    rng: random.Random,
+    spec: SchoolSpec,
+    code: str,
+    serial: int,
+    class_group: ClassGroup,
+    grade: int,
+    previous_class: ClassGroup | None,
+) -> Student:
+    """A student of `grade` in `class_group`, with last year's class if there was one."""
+    female = rng.random() < 0.5
+    sex = SEX_FEMALE if female else SEX_MALE
+    if spec.level is Level.GDTX:
+        birth_year = 2024 - 15 - (grade - 10) - rng.choice((0, 0, 1, 2, 4))
+    else:
+        birth_year = 2024 - 5 - grade - (1 if rng.random() < 0.03 else 0)
+    dob = dt.date(birth_year, rng.randint(1, 12), rng.randint(1, 28))
+    home, home_code = address(rng)
+    birthplace = rng.choice(
+        ("Bệnh viện Đa khoa tỉnh Phú Thọ", "Trạm y tế xã Hy Cương", "Bệnh viện Sản Nhi Phú Thọ")
+    )
+    father = person_name(rng, female=False)
+    mother = person_name(rng, female=True)
+    student = Student.objects.create(
+        personal_id=demo.personal_id(dob, sex, rng=rng),
+        student_code=code,
+        register_no=f"{serial:04d}/{spec.level.value}",
+        full_name=f"{father.split()[0]} {person_name(rng, female).split(' ', 1)[1]}",
+        date_of_birth=dob,
+        sex=sex,
+        ethnicity=rng.choices(("01", "06", "02", "09"), weights=(88, 8, 2, 2))[0],
+        nationality="VN",
+        birthplace=f"{birthplace}, {PROVINCE}",
+        hometown=f"{rng.choice(('Xã Hy Cương', 'Xã Phù Ninh', 'Xã Lâm Thao'))}, {PROVINCE}",
+        hometown_province_code="25",
+        current_address=home,
+        current_commune_code=home_code,
+        current_province_code="25",
+        father_name=father,
+        father_occupation=rng.choice(OCCUPATIONS),
+        mother_name=mother,
+        mother_occupation=rng.choice(OCCUPATIONS),
+        policy_category=rng.choices(("", "Con thương binh", "Hộ nghèo"), (95, 2, 3))[0],
+    )
+    own_grade = grade if class_group.is_combined else None
+    if previous_class is not None:
+        first_grade = grade - 1 == spec.grades[0]
+        Enrolment.objects.create(
+            student=student, class_group=previous_class, date_joined=PREVIOUS_YEAR[1],
+            join_reason=JoinReason.NEW if first_grade else JoinReason.PROMOTED,
+            date_left=PREVIOUS_YEAR[2], leave_reason=LeaveReason.YEAR_END,
+        )  # fmt: skip
+        join = JoinReason.PROMOTED
+    else:
+        join = JoinReason.NEW
+    Enrolment.objects.create(
+        student=student, class_group=class_group, date_joined=CURRENT_YEAR[1],
+        join_reason=join, grade=own_grade,
+    )  # fmt: skip
+    return student
 
 
 def plant_identity_problems(demo: Demo) -> None:

@@ -8,7 +8,7 @@ import random
 from decimal import Decimal
 from typing import Any
 
-from hocba.gradebook.compute import recompute
+from hocba.gradebook.compute import recompute, subjects_of_grade
 from hocba.gradebook.models import Assessment, ClassSubject, HomeroomRecord, Kind, Term
 from hocba.organizations.models import ClassGroup, Role, RoleAssignment
 from hocba.rules.catalogue import CATALOGUE, Level
@@ -157,11 +157,23 @@ def build_grades(demo: Any) -> None:
     }
     assessments: list[Assessment] = []
     records: list[HomeroomRecord] = []
-    for key, students in demo.students_by_school.items():
+    groups = [(key, students, False) for key, students in demo.students_by_school.items()]
+    # The pupils of combined classes last, from a generator of their own (see build_students),
+    # so that the rest of the demo is the same with or without them.
+    for student in demo.combined_students:
+        class_group = student.enrolments.get(class_group__school_year=current).class_group
+        key = next(k for k, s in demo.schools.items() if s.pk == class_group.school_id)
+        groups.append((key, [student], True))
+    combined_rng = random.Random(f"{demo.seed}-grades-combined")
+    subjects: dict[int, list[ClassSubject]] = {}
+    for key, students, combined in groups:
+        if combined:
+            rng = combined_rng
         school = demo.schools[key]
         classes = {c.pk: c for c in ClassGroup.objects.filter(school=school, school_year=current)}
-        subjects: dict[int, list[ClassSubject]] = {}
         for class_group in classes.values():
+            if class_group.pk in subjects:
+                continue
             codes = sorted(code for (cg, code) in teachers if cg == class_group.pk)
             ordered = [
                 s.code for s in (CATALOGUE[k] for k in CATALOGUE
@@ -171,17 +183,15 @@ def build_grades(demo: Any) -> None:
             subjects[class_group.pk] = ClassSubject.objects.bulk_create(made)
         profiles = PRIMARY_PROFILES if school.levels == [Level.TH] else SECONDARY_PROFILES
         for index, student in enumerate(students):
-            class_group = next(
-                classes[e.class_group_id]
-                for e in student.enrolments.all()
-                if e.class_group_id in classes
-            )
-            profile = profiles[index] if index < len(profiles) else "ordinary"
+            enrolment = next(e for e in student.enrolments.all() if e.class_group_id in classes)
+            class_group = classes[enrolment.class_group_id]
+            grade = enrolment.grade or class_group.grade
+            ordinary = combined or index >= len(profiles)
+            profile = "ordinary" if ordinary else profiles[index]
             rows: list[dict[str, Any]] = []
             if class_group.level == Level.TH:
-                values = _primary_student(
-                    rng, profile, class_group.grade, subjects[class_group.pk], rows
-                )
+                studied = subjects_of_grade(subjects[class_group.pk], grade)
+                values = _primary_student(rng, profile, grade, studied, rows)
             else:
                 values, _ = _secondary_student(rng, profile, subjects[class_group.pk], rows)
             for row in rows:

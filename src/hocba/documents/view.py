@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import re
 from typing import Any
 
 from hocba.formats import RecordSlots, Slot, parse_untrusted, slots_of, validate
@@ -147,6 +148,14 @@ def _marks(codes: dict[str, str], marks: Any) -> list[dict[str, str]]:
     return [{"name": name, "level": levels[code]} for code, name in codes.items() if code in levels]
 
 
+def class_label(class_name: str, grade: int) -> str:
+    """The class as the page names it: a pupil of a combined class ("1+2 TĐ") is shown with
+    their own grade ("1+2 TĐ (lớp 2)"), which the class's name alone does not say."""
+    if re.match(rf"{grade}(?![0-9+,-])", class_name):
+        return class_name
+    return f"{class_name} (lớp {grade})"
+
+
 def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
     """Everything the template prints for the record `xml` (signed or not), and the date the
     PDF carries (fixed, so drawing the same XML twice gives the same bytes): the time of the
@@ -245,7 +254,7 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
             }
             for row in record.history
         ],
-        "class": record.class_name,
+        "class": class_label(record.class_name, record.grade),
         "grade": record.grade,
         "subjects": [_subject(s, signed) for s in record.subjects],
         "summary": {

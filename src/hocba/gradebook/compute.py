@@ -51,6 +51,7 @@ from hocba.rules.secondary import (
     subject_year,
 )
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 TERM_NAMES = {Term.HK1: "HK I", Term.HK2: "HK II"}
 Cells = dict[tuple[str, str, int], Assessment]
@@ -130,8 +131,10 @@ def secondary_year(
     subjects: list[ClassSubject],
     cells_by_subject: dict[int, Cells],
     record: HomeroomRecord | None,
+    grade: int | None = None,
 ) -> Evaluation:
-    """Evaluate one student's year under TT22 / TT43 from the grade book."""
+    """Evaluate one student's year under TT22 / TT43 from the grade book (`grade`: the
+    student's own, in a combined class; `subjects`: those of that grade)."""
     missing: list[str] = []
     known: list[SubjectOutcome] = []
     years: list[SubjectYear] = []
@@ -170,7 +173,7 @@ def secondary_year(
         return Evaluation(partial, missing)
     student = StudentYear(
         regulation=circular,
-        grade=class_group.grade,
+        grade=grade or class_group.grade,
         subjects=tuple(years),
         conduct_hk1=conduct_hk1,
         conduct_hk2=conduct_hk2,
@@ -200,8 +203,11 @@ def primary_year(
     subjects: list[ClassSubject],
     cells_by_subject: dict[int, Cells],
     record: HomeroomRecord | None,
+    grade: int | None = None,
 ) -> Evaluation:
-    """Evaluate one pupil's year under TT27 from the grade book."""
+    """Evaluate one pupil's year under TT27 from the grade book (`grade`: the pupil's own, in
+    a combined class; `subjects`: those of that grade)."""
+    grade = grade or class_group.grade
     missing: list[str] = []
     known: list[SubjectOutcome] = []
     entries: list[PrimarySubject] = []
@@ -221,7 +227,7 @@ def primary_year(
             missing.append(f"{cs.name}: thiếu mức đạt được cuối năm")
             continue
         subject = CATALOGUE.get((Level.TH, cs.subject_code))
-        needs_test = subject is not None and class_group.grade in subject.periodic_test_grades
+        needs_test = subject is not None and grade in subject.periodic_test_grades
         if test is None and needs_test and level is not SubjectLevel.M:
             missing.append(f"{cs.name}: thiếu điểm kiểm tra định kì cuối năm")
             continue
@@ -229,7 +235,7 @@ def primary_year(
             entries.append(PrimarySubject(cs.subject_code, level, test))
     qualities = dict(record.qualities) if record is not None else {}
     competencies = dict(record.competencies) if record is not None else {}
-    wanted = competencies_for(class_group.grade)
+    wanted = competencies_for(grade)
     if any(q not in qualities for q in QUALITIES):
         missing.append("Đánh giá phẩm chất chủ yếu")
     if any(c not in competencies for c in wanted):
@@ -238,7 +244,7 @@ def primary_year(
     if missing:
         return Evaluation(partial, missing)
     year = PrimaryYear(
-        grade=class_group.grade,
+        grade=grade,
         subjects=tuple(entries),
         qualities=_marks(qualities, QUALITIES, "Phẩm chất", missing),
         competencies=_marks(competencies, wanted, "Năng lực", missing),
@@ -254,12 +260,38 @@ def class_subjects(class_group: ClassGroup) -> list[ClassSubject]:
     return list(class_group.subjects.order_by("position", "subject_code"))
 
 
+def studies(class_subject: ClassSubject, grade: int) -> bool:
+    """Whether pupils of `grade` study the class's subject (always, but in a combined class
+    whose grades have different subjects)."""
+    class_group = class_subject.class_group
+    if not class_group.is_combined:
+        return True
+    subject = CATALOGUE.get((Level(class_group.level), class_subject.subject_code))
+    return subject is None or grade in subject.periods
+
+
+def subjects_of_grade(subjects: list[ClassSubject], grade: int) -> list[ClassSubject]:
+    """The class subjects that pupils of `grade` study."""
+    return [cs for cs in subjects if studies(cs, grade)]
+
+
 def enrolled_students(class_group: ClassGroup) -> list[Student]:
     return list(
         Student.objects.filter(enrolments__class_group=class_group)
         .order_by("full_name", "student_code")
         .distinct()
     )
+
+
+def students_of_subject(class_subject: ClassSubject) -> list[Student]:
+    """The class's students who study the subject: all of them, but in a combined class whose
+    grades have different subjects."""
+    class_group = class_subject.class_group
+    students = enrolled_students(class_group)
+    if not class_group.is_combined:
+        return students
+    grades = grades_in(class_group)
+    return [s for s in students if studies(class_subject, grades.get(s.pk, class_group.grade))]
 
 
 def recompute(class_group: ClassGroup, student_ids: Iterable[int] | None = None) -> int:
@@ -278,9 +310,18 @@ def recompute(class_group: ClassGroup, student_ids: Iterable[int] | None = None)
         for r in HomeroomRecord.objects.filter(class_group=class_group, student_id__in=ids)
     }
     evaluate = primary_year if class_group.level == Level.TH else secondary_year
+    grades = grades_in(class_group, ids)
+    by_grade = {g: subjects_of_grade(subjects, g) for g in class_group.grades}
     with transaction.atomic():
         for student in students:
-            done = evaluate(class_group, subjects, cells[student.pk], records.get(student.pk))
+            grade = grades.get(student.pk, class_group.grade)
+            done = evaluate(
+                class_group,
+                by_grade.get(grade, subjects),
+                cells[student.pk],
+                records.get(student.pk),
+                grade,
+            )
             YearResult.objects.update_or_create(
                 class_group=class_group,
                 student=student,

@@ -82,7 +82,10 @@ class ClassSubject(models.Model):
             subject_code=code,
             name=subject.name,
             mode=subject.mode.value,
-            periods_per_year=subject.periods_for(class_group.grade),
+            # In a combined class: the periods of the lowest of its grades that study it.
+            periods_per_year=subject.periods_for(
+                next((g for g in class_group.grades if g in subject.periods), class_group.grade)
+            ),
             position=position,
         )
 

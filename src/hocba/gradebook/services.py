@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from hocba.audit.services import record_event
-from hocba.gradebook.compute import recompute
+from hocba.gradebook.compute import recompute, studies
 from hocba.gradebook.models import (
     Assessment,
     ClassSubject,
@@ -33,6 +33,7 @@ from hocba.rules.catalogue import Level
 from hocba.rules.labels import Outcome, QualityLevel, Rating
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 CONDUCT = {r.value for r in Rating}
 MARKS = {m.value for m in QualityLevel}
@@ -90,12 +91,17 @@ def validate_assessments(
         Student.objects.filter(enrolments__class_group=class_group).values_list("pk", flat=True)
     )
     allowed = allowed_cells(class_subject)
+    grades = grades_in(class_group) if class_group.is_combined else {}
     errors: list[str] = []
     parsed = []
     for change in changes:
         prefix = f"{change.where}: " if change.where else ""
         if change.student_id not in enrolled:
             errors.append(f"{prefix}học sinh không thuộc lớp {class_group.name}")
+            continue
+        grade = grades.get(change.student_id, class_group.grade)
+        if not studies(class_subject, grade):
+            errors.append(f"{prefix}học sinh lớp {grade} không học môn {class_subject.name}")
             continue
         if (change.term, change.kind, change.seq) not in allowed:
             errors.append(f"{prefix}môn {class_subject.name} không có cột điểm này")
@@ -198,7 +204,7 @@ HOMEROOM_FIELDS = (
 )  # fmt: skip
 
 
-def _clean_homeroom(class_group: ClassGroup, values: dict[str, Any]) -> dict[str, Any]:
+def _clean_homeroom(grade: int, values: dict[str, Any]) -> dict[str, Any]:
     errors: list[str] = []
     clean: dict[str, Any] = {}
     for name, raw in values.items():
@@ -219,7 +225,7 @@ def _clean_homeroom(class_group: ClassGroup, values: dict[str, Any]) -> dict[str
                 errors.append(f"{name}: số buổi nghỉ “{raw}” không hợp lệ")
             clean[name] = number
         elif name in ("qualities", "competencies"):
-            allowed = QUALITIES if name == "qualities" else competencies_for(class_group.grade)
+            allowed = QUALITIES if name == "qualities" else competencies_for(grade)
             marks = raw if isinstance(raw, dict) else {}
             for key, mark in marks.items():
                 if key not in allowed:
@@ -246,7 +252,8 @@ def save_homeroom(
     _check_lock(class_group, None, set())
     if not class_group.enrolments.filter(student=student).exists():
         raise ValidationFailed([f"Học sinh không thuộc lớp {class_group.name}"])
-    clean = _clean_homeroom(class_group, values)
+    grade = grades_in(class_group, [student.pk]).get(student.pk, class_group.grade)
+    clean = _clean_homeroom(grade, values)
     with transaction.atomic():
         record, _ = HomeroomRecord.objects.get_or_create(
             class_group=class_group, student=student, defaults={"updated_by": user}

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from hocba.gradebook import excel
-from hocba.gradebook.compute import class_subjects, enrolled_students
+from hocba.gradebook.compute import class_subjects, enrolled_students, students_of_subject
 from hocba.gradebook.models import (
     Assessment,
     ClassSubject,
@@ -45,6 +45,7 @@ from hocba.rules.labels import Circular, Outcome, Rating, SubjectLevel
 from hocba.rules.outcome import SubjectOutcome, YearOutcome
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 TERMS = {Term.HK1: "Học kì I", Term.HK2: "Học kì II", Term.SUMMER: "Kiểm tra lại (hè)"}
 
@@ -133,7 +134,7 @@ def subject_book(request: HttpRequest, pk: int) -> HttpResponse:
             errors = [str(error)]
         except ValidationFailed as failed:
             errors = failed.errors
-    students = enrolled_students(cs.class_group)
+    students = students_of_subject(cs)
     from hocba.gradebook.excel import column_label
 
     return render(
@@ -287,13 +288,14 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
     if not can(request.user, Permission.HOMEROOM_WRITE, class_group):
         raise PermissionDenied
     primary = class_group.level == Level.TH
+    grade = grades_in(class_group, [student.pk]).get(student.pk, class_group.grade)
     record = HomeroomRecord.objects.filter(class_group=class_group, student=student).first()
     errors: list[str] = []
     if request.method == "POST":
         values: dict[str, Any] = {}
         for name in HOMEROOM_FIELDS:
             if name in ("qualities", "competencies"):
-                codes = QUALITIES if name == "qualities" else competencies_for(class_group.grade)
+                codes = QUALITIES if name == "qualities" else competencies_for(grade)
                 if primary:
                     values[name] = {c: request.POST.get(f"{name}-{c}", "") for c in codes}
             elif name in ("outstanding", "disability_plan"):
@@ -319,7 +321,7 @@ def homeroom_form(request: HttpRequest, pk: int, student_id: int) -> HttpRespons
             "qualities": [(q, (record.qualities if record else {}).get(q, "")) for q in QUALITIES],
             "competencies": [
                 (c, (record.competencies if record else {}).get(c, ""))
-                for c in competencies_for(class_group.grade)
+                for c in competencies_for(grade)
             ],
             "errors": errors,
             "lock": active_lock(class_group, None, None),

@@ -9,6 +9,7 @@ from hocba.organizations.models import (
     RoleAssignment,
     School,
     SchoolPlacement,
+    SchoolSite,
     SchoolYear,
     Staff,
 )
@@ -72,10 +73,19 @@ class SchoolYearAdmin(ScopedAdmin):
 class ClassGroupAdmin(ScopedAdmin):
     read_permission = Permission.CLASS_READ
     write_permission = Permission.CLASS_WRITE
-    list_display = ("name", "grade", "level", "school", "school_year")
+    list_display = ("name", "grade", "level", "school", "site", "school_year")
     list_filter = ("school_year", "level", "grade")
     search_fields = ("name", "school__name", "school__code")
-    scope_fields = ("school", "school_year", "level", "grade")
+    scope_fields = ("school", "school_year", "level", "grade", "combined_grades")
+
+
+@admin.register(SchoolSite)
+class SchoolSiteAdmin(ScopedAdmin):
+    read_permission = Permission.SCHOOL_READ
+    write_permission = Permission.SCHOOL_WRITE
+    list_display = ("name", "school", "street_address")
+    search_fields = ("name", "school__name", "school__code")
+    scope_fields = ("school",)
 
 
 class RoleAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]

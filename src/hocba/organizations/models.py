@@ -343,14 +343,64 @@ class SchoolYear(models.Model):
             raise ValidationError({"end_date": _("The year must end after it starts.")})
 
 
+class SchoolSite(models.Model):
+    """A satellite site of a school (điểm trường lẻ): a place of its own, often far from the main
+    site, where some of the school's classes are taught. The main site has no row."""
+
+    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField(_("site name"), max_length=150)
+    street_address = models.CharField(_("address"), max_length=250, blank=True)
+
+    class Meta:
+        verbose_name = _("satellite site")
+        verbose_name_plural = _("satellite sites")
+        ordering = ["school__code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["school", "name"], name="school_site_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def validate_combined_grades(value: object) -> None:
+    if not isinstance(value, list) or any(
+        not isinstance(g, int) or isinstance(g, bool) or not 1 <= g <= 12 for g in value
+    ):
+        raise ValidationError(_("Combined grades must be a list of grades from 1 to 12."))
+    if value and (len(value) < 2 or len(set(value)) != len(value)):
+        raise ValidationError(_("A combined class holds two or more different grades."))
+
+
 class ClassGroup(models.Model):
-    """A class (lớp) of one school in one school year."""
+    """A class (lớp) of one school in one school year.
+
+    A combined class (lớp ghép) holds pupils of two or more grades taught together by one
+    teacher: `combined_grades` lists them (`grade` is the lowest) and each enrolment carries
+    the pupil's own grade (`students.Enrolment.grade`), which the grade book, the results and
+    the record follow."""
 
     school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="classes")
     school_year = models.ForeignKey(SchoolYear, on_delete=models.PROTECT, related_name="classes")
     level = models.CharField(_("level"), max_length=4, choices=LevelChoices.choices)
     grade = models.PositiveSmallIntegerField(
         _("grade"), validators=[MinValueValidator(1), MaxValueValidator(12)]
+    )
+    combined_grades = models.JSONField(
+        _("grades of a combined class"),
+        default=list,
+        blank=True,
+        validators=[validate_combined_grades],
+        help_text=_("empty for an ordinary class; [1, 2] for a combined class of grades 1 and 2"),
+    )
+    site = models.ForeignKey(
+        SchoolSite,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="classes",
+        verbose_name=_("satellite site"),
+        help_text=_("empty: the main site"),
     )
     name = models.CharField(_("class name"), max_length=10)
 
@@ -367,11 +417,31 @@ class ClassGroup(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.school_year})"
 
+    @property
+    def grades(self) -> tuple[int, ...]:
+        """The grades the class's pupils are in: one, or several for a combined class."""
+        return tuple(sorted(self.combined_grades)) if self.combined_grades else (self.grade,)
+
+    @property
+    def is_combined(self) -> bool:
+        return len(self.grades) > 1
+
     def clean(self) -> None:
         if self.level and self.grade and self.grade not in LEVEL_GRADES[Level(self.level)]:
             raise ValidationError({"grade": _("This grade does not belong to that level.")})
         if self.school_id and self.level and self.level not in self.school.levels:
             raise ValidationError({"level": _("The school does not teach this level.")})
+        if self.combined_grades and self.level and self.grade:
+            if any(g not in LEVEL_GRADES[Level(self.level)] for g in self.combined_grades):
+                raise ValidationError(
+                    {"combined_grades": _("Every grade must belong to the class's level.")}
+                )
+            if min(self.combined_grades) != self.grade:
+                raise ValidationError(
+                    {"grade": _("A combined class's grade is the lowest of its grades.")}
+                )
+        if self.site_id and self.school_id and self.site.school_id != self.school_id:
+            raise ValidationError({"site": _("The site belongs to another school.")})
 
 
 class Staff(models.Model):
@@ -487,7 +557,7 @@ class RoleAssignment(models.Model):
         if not errors and self.role == Role.SUBJECT_TEACHER:
             level = self.class_group.level
             subject = CATALOGUE.get((Level(level), self.subject_code))
-            if subject is None or self.class_group.grade not in subject.periods:
+            if subject is None or not set(self.class_group.grades) & set(subject.periods):
                 errors["subject_code"] = str(_("This class does not study this subject."))
         closed = self.role == Role.DISTRICT_OFFICER and self.district_office_id is not None
         if not errors and self.pk is None and closed:

@@ -26,6 +26,7 @@ from hocba.organizations.models import (
     Role,
     RoleAssignment,
     School,
+    SchoolSite,
     SchoolYear,
     Staff,
 )
@@ -307,3 +308,11 @@ register_scope(
     ),
 )
 register_scope(SchoolYear, ScopePaths(everyone=True))
+register_scope(
+    SchoolSite,
+    ScopePaths(
+        school="school",
+        district_office="school__district_office",
+        province_office="school__province_office",
+    ),
+)

@@ -14,6 +14,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from hocba.formats import model as m
+from hocba.gradebook.compute import studies
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
 from hocba.identity.review import review_student
 from hocba.organizations.geography import Issuer, issuer_as_of, record_date
@@ -70,6 +71,14 @@ def _outcome(
     if closing:
         return Outcome.RETAINED, programme_not_completed(grade), False, False
     return Outcome.RETAINED, Outcome.RETAINED.label, False, False
+
+
+def _own_grade(class_group: ClassGroup, enrolments: Sequence[Enrolment]) -> int:
+    """The student's grade in the class: in a combined class, the one on their enrolment."""
+    for enrolment in enrolments:
+        if enrolment.class_group_id == class_group.pk and enrolment.grade:
+            return enrolment.grade
+    return class_group.grade
 
 
 def _value(value: Any) -> str:
@@ -207,8 +216,9 @@ def assemble(
         reasons += result.missing if result else ["Chưa có kết quả học tập"]
         raise NotReady(reasons)
     year = result.year_outcome
+    grade = _own_grade(class_group, staff.enrolments_of(student))
     outcome = _outcome(
-        class_group.level, class_group.grade, year.outcome,
+        class_group.level, grade, year.outcome,
         homeroom.promotion_decision if homeroom else "",
     )  # fmt: skip
     if isinstance(outcome, str):
@@ -225,6 +235,8 @@ def assemble(
     subjects: list[m.SubjectResult] = []
     primary = class_group.level == Level.TH
     for cs in staff.subjects:
+        if not studies(cs, grade):
+            continue
         teacher = teachers.get(cs.subject_code)
         if teacher is None:
             reasons.append(f"Môn {cs.name} chưa phân công giáo viên")
@@ -355,7 +367,7 @@ def assemble(
             policy_category=student.policy_category,
             disability_not_assessed=student.disability_not_assessed,
         ),
-        grade=class_group.grade,
+        grade=grade,
         class_name=class_group.name,
         history=history,
         subjects=tuple(subjects),

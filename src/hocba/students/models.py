@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -122,6 +123,12 @@ class Enrolment(models.Model):
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="enrolments")
     class_group = models.ForeignKey(ClassGroup, on_delete=models.PROTECT, related_name="enrolments")
+    grade = models.PositiveSmallIntegerField(
+        _("grade"),
+        null=True,
+        blank=True,
+        help_text=_("the pupil's own grade in a combined class; empty: the class's grade"),
+    )
     date_joined = models.DateField(_("date joined"))
     join_reason = models.CharField(
         _("joined by"), max_length=12, choices=JoinReason.choices, default=JoinReason.NEW
@@ -143,6 +150,20 @@ class Enrolment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.student} — {self.class_group}"
+
+    @property
+    def own_grade(self) -> int:
+        """The grade the student is in: their own in a combined class, else the class's."""
+        return self.grade or self.class_group.grade
+
+    def clean(self) -> None:
+        if not self.class_group_id:
+            return
+        class_group = self.class_group
+        if self.grade is not None and self.grade not in class_group.grades:
+            raise ValidationError({"grade": _("The class has no pupils of this grade.")})
+        if self.grade is None and class_group.is_combined:
+            raise ValidationError({"grade": _("A combined class needs each pupil's own grade.")})
 
     @property
     def is_current(self) -> bool:

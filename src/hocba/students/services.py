@@ -6,13 +6,14 @@ A student with an open problem is refused a học bạ until the school fixes th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from hocba.identity import Problem, ProblemCode, find_duplicate_ids, review_student
-from hocba.organizations.models import School
+from hocba.organizations.models import ClassGroup, School
 from hocba.students.models import Enrolment, Student
 
 
@@ -110,3 +111,17 @@ def _location(student: Student) -> tuple[str, str]:
 def _where(student: Student) -> str:
     school_code, class_name = _location(student)
     return f", lớp {class_name} trường {school_code}" if school_code else ""
+
+
+def grades_in(class_group: ClassGroup, student_ids: Iterable[int] | None = None) -> dict[int, int]:
+    """Each enrolled student's own grade in the class (by student id): the class's grade, or in
+    a combined class the grade on the pupil's enrolment."""
+    enrolments = Enrolment.objects.filter(class_group=class_group)
+    if student_ids is not None:
+        enrolments = enrolments.filter(student_id__in=list(student_ids))
+    if not class_group.is_combined:
+        return dict.fromkeys(enrolments.values_list("student_id", flat=True), class_group.grade)
+    return {
+        student_id: grade or class_group.grade
+        for student_id, grade in enrolments.values_list("student_id", "grade")
+    }

@@ -33,7 +33,7 @@ from hocba.organizations.permissions import (
 )
 from hocba.rules.catalogue import CATALOGUE, Level
 from hocba.students.models import Student
-from hocba.students.services import review_students
+from hocba.students.services import grades_in, review_students
 
 
 @dataclass(frozen=True)
@@ -251,6 +251,11 @@ def class_detail(request: HttpRequest, pk: int) -> HttpResponse:
             enrolments__class_group=class_group, enrolments__date_left__isnull=True
         ),
     ).order_by("full_name")
+    if class_group.is_combined:
+        grades = grades_in(class_group)
+        students = list(students)
+        for student in students:
+            student.own_grade = grades.get(student.pk, class_group.grade)  # type: ignore[attr-defined]
     teachers = (
         class_group.roles.filter(active=True)
         .select_related("staff")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("organizations", "0001_initial"),
+        ("organizations", "0002_sites_combined_classes"),
     ]
 
     operations = [
