@@ -160,3 +160,17 @@ def test_a_school_cannot_be_placed_under_a_commune_that_no_longer_exists(demo):
     with pytest.raises(ValidationError) as raised:
         school.full_clean()
     assert "managing_commune" in raised.value.message_dict
+
+
+def test_every_scoped_model_reachable_from_a_district_is_reachable_from_a_commune():
+    """What a Phòng officer read before 1 July 2025, a commune officer reads since."""
+    from hocba.organizations.models import DistrictOffice, ProvinceOffice
+    from hocba.organizations.permissions import _SCOPES
+
+    offices = {ProvinceOffice, DistrictOffice}  # the offices themselves are not a commune's
+    missing = [
+        model.__name__
+        for model, paths in _SCOPES.items()
+        if paths.district_office is not None and paths.commune is None and model not in offices
+    ]
+    assert missing == []

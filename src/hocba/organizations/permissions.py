@@ -313,6 +313,7 @@ register_scope(
     ScopePaths(
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )
