@@ -114,7 +114,15 @@ def test_the_json_is_the_contracts_example():
     """The example of `docs/contracts/verify.md`, built as values and serialised."""
     report = Report(
         Verdict.TAMPERED,
-        RecordInfo("r-1", 2, "ISSUED", "25000201", "2024-2025"),
+        RecordInfo(
+            "r-1",
+            2,
+            "ISSUED",
+            "25000201",
+            "2024-2025",
+            "Trường THCS Chu Văn An",
+            "Phòng Giáo dục và Đào tạo Việt Trì",
+        ),
         (
             Check(CheckName.SCHEMA, PASS),
             Check(
@@ -140,6 +148,8 @@ def test_the_json_is_the_contracts_example():
             "status": "ISSUED",
             "school_code": "25000201",
             "school_year": "2024-2025",
+            "school_name": "Trường THCS Chu Văn An",
+            "authority_name": "Phòng Giáo dục và Đào tạo Việt Trì",
         },
         "checks": [
             {"check": "schema", "status": "PASS"},

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from hocba.organizations.models import ClassGroup, Role, School, SchoolYear
+from hocba.organizations.models import ClassGroup, Commune, Role, School, SchoolYear
 from hocba.organizations.permissions import Permission, can, scoped
 from hocba.students.models import Student
 from tests.factories.database import other_province, student_in
@@ -149,10 +149,57 @@ def test_province_officer_admin_excludes_other_provinces(login, far_student):
     assert change.status_code == 302
 
 
-def test_district_officer_sees_district_schools_not_province_schools(login, demo):
-    client = login("phong.viettri")
+def test_commune_officer_sees_the_schools_the_commune_manages_not_the_sos(login, demo):
+    client = login("xa.thanhmieu")
     assert client.get(f"/schools/{THCS}/").status_code == 200
     assert client.get(f"/schools/{THPT}/").status_code == 403  # THPT belongs to the Sở directly
+    ward = Commune.objects.get(code="07909", valid_to=None)
+    page = client.get(f"/communes/{ward.pk}/").content.decode()
+    assert "Ủy ban nhân dân phường Thanh Miếu" in page
+    assert "Trường THCS Chu Văn An" in page and "Trường Tiểu học Kim Đồng" in page
+    assert "Trường THPT Hùng Vương" not in page
+    other = Commune.objects.get(code="07894", valid_to=None)  # Phường Nông Trang
+    assert client.get(f"/communes/{other.pk}/").status_code == 403
+
+
+def test_commune_officer_reads_students_and_records_of_its_schools_only(login, demo):
+    user = get_user_model().objects.get(username="xa.thanhmieu")
+    schools = {s.code for s in scoped(user, Permission.SCHOOL_READ, School.objects.all())}
+    assert schools == {"25000101", THCS}
+    students = scoped(user, Permission.STUDENT_READ, Student.objects.all())
+    assert students.exists()
+    assert not students.filter(enrolments__class_group__school__code=THPT).exists()
+    assert not scoped(user, Permission.STUDENT_WRITE, Student.objects.all()).exists()
+
+
+def test_a_former_district_officer_still_reads_what_the_office_managed(login, demo):
+    """The Phòng is history: an assignment made before it closed still reads its schools."""
+    from hocba.organizations.models import DistrictOffice, RoleAssignment, Staff
+
+    staff = Staff.objects.create(personal_id="025190000001", full_name="Lê Văn Phòng")
+    user = get_user_model().objects.create(username="phong.cu", is_staff=True)
+    staff.user = user
+    staff.save()
+    RoleAssignment.objects.create(  # made before 1 July 2025, so no clean()
+        staff=staff, role=Role.DISTRICT_OFFICER, district_office=DistrictOffice.objects.get()
+    )
+    client = login("phong.cu")
+    assert client.get(f"/schools/{THCS}/").status_code == 200
+    assert client.get(f"/schools/{THPT}/").status_code == 403
+
+
+def test_no_new_district_officer_is_assigned_after_the_district_level_ended(demo):
+    from django.core.exceptions import ValidationError
+
+    from hocba.organizations.models import DistrictOffice, RoleAssignment, Staff
+
+    staff = Staff.objects.create(personal_id="025190000002", full_name="Lê Văn Mới")
+    assignment = RoleAssignment(
+        staff=staff, role=Role.DISTRICT_OFFICER, district_office=DistrictOffice.objects.get()
+    )
+    with pytest.raises(ValidationError) as raised:
+        assignment.full_clean()
+    assert "district_office" in raised.value.message_dict
 
 
 def test_ministry_officer_sees_every_province(login, far_student):

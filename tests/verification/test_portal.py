@@ -152,3 +152,29 @@ def test_the_api_gives_the_contract_report(client, demo):
     assert missing.status_code == 404
     upload = client.post("/api/v1/verify", read_xml(version), content_type="application/xml").json()
     assert upload["verdict"] == "VALID"
+
+
+def test_the_page_names_the_issuer_as_the_record_does_not_as_it_is_now(client, demo):
+    """A 2024-2025 record names the Phòng that managed the school then; renaming the school
+    since does not change what the verification shows for it."""
+    from hocba.organizations.models import School
+
+    version = issued()
+    school = School.objects.get(code="25000201")
+    school.name = "Trường THCS Chu Văn An Phường Thanh Miếu"
+    school.save()
+    text = client.get(address(version)).content.decode()
+    assert 'data-verdict="VALID"' in text
+    assert "Trường THCS Chu Văn An<" in text and "Chu Văn An Phường Thanh Miếu" not in text
+    assert "Cơ quan quản lý" in text and "Phòng Giáo dục và Đào tạo Việt Trì" in text
+
+
+def test_the_report_reads_the_issuer_from_the_file(demo):
+    from hocba.formats.report import as_json
+    from hocba.verification.services import lookup
+
+    version = issued("25000301")
+    result = lookup(str(version.record.record_id), version.version, version.xml_sha256[:12])
+    record = as_json(result.report)["record"]
+    assert record["school_name"] == "Trường THPT Hùng Vương"
+    assert record["authority_name"] == "Sở Giáo dục và Đào tạo Phú Thọ"

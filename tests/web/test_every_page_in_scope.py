@@ -27,7 +27,7 @@ from hocba.family import services as family
 from hocba.family.models import StudentAccess
 from hocba.gradebook.models import ClassSubject
 from hocba.jobs.models import Job
-from hocba.organizations.models import DistrictOffice, Role, RoleAssignment
+from hocba.organizations.models import Commune, DistrictOffice, Role, RoleAssignment
 from hocba.records.models import ExternalRecord, Record, RecordVersion, State
 from hocba.records.services import correct_record
 from hocba.warehouse import auth as warehouse_auth
@@ -63,6 +63,7 @@ class World:
 
     school: str
     district: int
+    commune: int  # the ward that manages the school
     class_id: int
     other_class: str  # homeroom teacher's username of another class in the same school
     homeroom: str
@@ -130,8 +131,12 @@ def _import_job(w: World) -> int:
 CASES: dict[str, list[Case]] = {
     "national/": [Case("GET", lambda w: "/national/", "bo.gddt", "so.phutho")],
     "provinces/<str:code>/": [Case("GET", lambda w: "/provinces/25/", "so.phutho", "ht.chuvanan")],
+    # the Phòng is history since 1 July 2025: the Sở still reads its page
     "districts/<int:pk>/": [
-        Case("GET", lambda w: f"/districts/{w.district}/", "phong.viettri", "ht.chuvanan")
+        Case("GET", lambda w: f"/districts/{w.district}/", "so.phutho", "ht.chuvanan")
+    ],
+    "communes/<int:pk>/": [
+        Case("GET", lambda w: f"/communes/{w.commune}/", "xa.thanhmieu", "ht.chuvanan")
     ],
     "schools/<str:code>/": [
         Case("GET", lambda w: f"/schools/{w.school}/", "ht.chuvanan", "ht.hungvuong")
@@ -503,6 +508,7 @@ def world(demo, settings, tmp_path) -> World:  # type: ignore[no-untyped-def]
     world = World(
         school=SCHOOL,
         district=DistrictOffice.objects.get().pk,
+        commune=Commune.objects.get(code="07909", valid_to=None).pk,
         class_id=class_group.pk,
         other_class=other_class.staff.user.username,
         homeroom=homeroom.staff.user.username,

@@ -34,7 +34,7 @@ def test_principal_lands_on_the_school_page(client, demo):
     [
         ("gvcn.chuvanan.7a", "/classes/"),
         ("so.phutho", "/provinces/25/"),
-        ("phong.viettri", "/districts/"),
+        ("xa.thanhmieu", "/communes/"),
         ("bo.gddt", "/national/"),
         ("quantri", "/admin/"),
     ],

@@ -1,5 +1,9 @@
 """Builds the demo province: organisations, staff and their roles, students with school history,
-and a handful of deliberate identity problems for the data-quality review."""
+and a handful of deliberate identity problems for the data-quality review.
+
+The province is Phú Thọ after 1 July 2025: two schools are managed by the People's Committee of
+Phường Thanh Miếu, two by the Sở; the Phòng GD&ĐT Việt Trì, which managed the first two until 30
+June 2025, stays as history, so that the 2024-2025 records name it as their issuer's authority."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -24,13 +29,18 @@ from hocba.demo.grades import (
 from hocba.demo.names import OCCUPATIONS, PROVINCE, address, person_name
 from hocba.identity import ProblemCode, make_personal_id
 from hocba.identity.codes import SEX_FEMALE, SEX_MALE
+from hocba.organizations.geography import load_communes
 from hocba.organizations.models import (
+    DISTRICT_LEVEL_ENDED,
     ClassGroup,
+    Commune,
+    CommuneKind,
     DistrictOffice,
     ProvinceOffice,
     Role,
     RoleAssignment,
     School,
+    SchoolPlacement,
     SchoolSite,
     SchoolYear,
     Staff,
@@ -43,6 +53,9 @@ PREVIOUS_YEAR = ("2023-2024", dt.date(2023, 9, 5), dt.date(2024, 5, 31))
 CLASS_SIZE = 35
 COMBINED_CLASS_SIZE = 8
 BIRTH_PROVINCE = "025"  # Phú Thọ in the personal ID number
+COMMUNES_CSV = Path(__file__).resolve().parents[1] / "organizations" / "data" / "communes-25.csv"
+DISTRICT = ("227", "Phòng Giáo dục và Đào tạo Việt Trì", "Thành phố Việt Trì")
+MANAGING_WARD = "07909"  # Phường Thanh Miếu since 1 July 2025
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,9 @@ class SchoolSpec:
     level: Level
     grades: range
     in_district: bool
+    """Managed by the Phòng until 30 June 2025 and by the ward since; else by the Sở."""
     commune: tuple[str, str]
+    """(the ward it stood in until 30 June 2025, the code of the ward it stands in since)."""
     street: str
     tax_code: str
     head_title: str
@@ -63,16 +78,16 @@ class SchoolSpec:
 
 SCHOOLS = (
     SchoolSpec("kimdong", "25000101", "Trường Tiểu học Kim Đồng", Level.TH, range(1, 6), True,
-               ("Phường Thanh Miếu", "08023"), "Số 12 đường Kim Đồng", "2600100101",
+               ("Phường Thanh Miếu", "07909"), "Số 12 đường Kim Đồng", "2600100101",
                "Hiệu trưởng", ("Điểm trường Thanh Đình", "1+2 TĐ", (1, 2))),
     SchoolSpec("chuvanan", "25000201", "Trường THCS Chu Văn An", Level.THCS, range(6, 10), True,
-               ("Phường Tiên Cát", "08011"), "Số 45 đường Trần Phú", "2600100202",
+               ("Phường Thanh Miếu", "07909"), "Số 45 đường Trần Phú", "2600100202",
                "Hiệu trưởng"),
     SchoolSpec("hungvuong", "25000301", "Trường THPT Hùng Vương", Level.THPT, range(10, 13),
-               False, ("Phường Nông Trang", "08017"), "Số 1 đường Hùng Vương", "2600100303",
+               False, ("Phường Nông Trang", "07894"), "Số 1 đường Hùng Vương", "2600100303",
                "Hiệu trưởng"),
     SchoolSpec("gdtx", "25000401", "Trung tâm GDNN-GDTX Việt Trì", Level.GDTX, range(10, 13),
-               False, ("Phường Vân Phú", "08047"), "Số 8 đường Nguyễn Tất Thành", "2600100404",
+               False, ("Phường Vân Phú", "07918"), "Số 8 đường Nguyễn Tất Thành", "2600100404",
                "Giám đốc"),
 )  # fmt: skip
 
@@ -177,28 +192,47 @@ def build_organisations(demo: Demo) -> None:
         province_name=PROVINCE,
     )  # fmt: skip
     district = DistrictOffice.objects.create(
-        province_office=demo.province, code="227", name="Phòng Giáo dục và Đào tạo Việt Trì"
-    )
+        province_office=demo.province, code=DISTRICT[0], name=DISTRICT[1],
+        district_name=DISTRICT[2], valid_to=DISTRICT_LEVEL_ENDED,
+    )  # fmt: skip
+    loaded = load_communes(COMMUNES_CSV.read_text(encoding="utf-8"))
     for name, start, end in (PREVIOUS_YEAR, CURRENT_YEAR):
         demo.years[name] = SchoolYear.objects.create(name=name, start_date=start, end_date=end)
+    former: dict[str, Commune] = {}
     for spec in SCHOOLS:
+        # the ward before the merger: its code of the former list is not confirmed, so none
+        old_name, new_code = spec.commune
+        if old_name not in former:
+            former[old_name] = Commune.objects.create(
+                name=old_name, kind=CommuneKind.PHUONG, province_code="25",
+                district_name=DISTRICT[2], valid_to=DISTRICT_LEVEL_ENDED,
+            )  # fmt: skip
+        ward = Commune.objects.get(code=new_code, valid_to=None)
         school = School(
             code=spec.code,
             name=spec.name,
             province_office=demo.province,
             district_office=district if spec.in_district else None,
+            managing_commune=ward if spec.in_district else None,
+            commune=ward,
+            commune_name=ward.name,
+            commune_code=ward.code,
             levels=[spec.level.value],
             street_address=spec.street,
-            commune_name=spec.commune[0],
-            commune_code=spec.commune[1],
             province_code="25",
             province_name=PROVINCE,
             tax_code=spec.tax_code,
         )
         school.full_clean()
         school.save()
+        SchoolPlacement.objects.create(
+            school=school, valid_until=DISTRICT_LEVEL_ENDED, name=spec.name,
+            commune=former[old_name], district_office=district if spec.in_district else None,
+        )  # fmt: skip
         demo.schools[spec.key] = school
-    demo.counts.update(provinces=1, districts=1, schools=len(SCHOOLS))
+    demo.counts.update(
+        provinces=1, districts=1, communes=loaded.created + len(former), schools=len(SCHOOLS)
+    )
 
 
 def _classes_per_grade(demo: Demo, spec: SchoolSpec) -> int:
@@ -226,14 +260,14 @@ def build_staff_and_classes(demo: Demo) -> None:
     assert demo.province is not None
     current = demo.years[CURRENT_YEAR[0]]
     previous = demo.years[PREVIOUS_YEAR[0]]
-    district = DistrictOffice.objects.get(province_office=demo.province)
+    ward = Commune.objects.get(code=MANAGING_WARD, valid_to=None)
 
     officer = demo.staff("so.phutho", "Chuyên viên", None)
     _assign(officer, Role.PROVINCE_OFFICER, province_office=demo.province)
     demo.logins.append(("so.phutho", "Chuyên viên Sở", demo.province.name))
-    officer = demo.staff("phong.viettri", "Chuyên viên", None)
-    _assign(officer, Role.DISTRICT_OFFICER, district_office=district)
-    demo.logins.append(("phong.viettri", "Chuyên viên Phòng", district.name))
+    officer = demo.staff("xa.thanhmieu", "Công chức Văn hóa - Xã hội", None)
+    _assign(officer, Role.COMMUNE_OFFICER, commune=ward)
+    demo.logins.append(("xa.thanhmieu", "Cán bộ UBND xã/phường", ward.committee_name))
     officer = demo.staff("bo.gddt", "Chuyên viên", None)
     _assign(officer, Role.MINISTRY_OFFICER)
     demo.logins.append(("bo.gddt", "Chuyên viên Bộ", "Toàn quốc"))

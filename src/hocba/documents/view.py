@@ -219,6 +219,10 @@ def view_of(xml: bytes, verify_base: str) -> tuple[dict[str, Any], dt.datetime]:
             "commune": school.commune_name,
             "province": school.province_name,
             "office": school.province_office_name,
+            # as on the record's date; "" in records that do not carry them (their drawing
+            # is then the one layout 3 always made)
+            "authority": school.authority_name,
+            "district": school.district_name,
             "code": school.code,
             "tax_code": school.tax_code,
         },

@@ -108,6 +108,7 @@ def build_element(record: Record) -> etree._Element:
     w.node(school, "TEN_TINH", s.province_name)
     w.node(school, "MA_TINH", s.province_code)
     w.opt(school, "MA_SO_THUE", s.tax_code)
+    w.opt(school, "TEN_CO_QUAN_QUAN_LY", s.authority_name)
 
     p = record.student
     student = w.node(info, "HOC_SINH")

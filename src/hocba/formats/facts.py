@@ -74,6 +74,9 @@ class RecordFacts:
     """TRUONG/TEN_HUYEN ("" when the record has none)."""
     tax_code: str
     """TRUONG/MA_SO_THUE: the tax code the school's seal certificate carries ("" when none)."""
+    authority_name: str
+    """TRUONG/TEN_CO_QUAN_QUAN_LY: who managed the school on the record's date ("" when the
+    record does not say)."""
     student_personal_id: str
     """HOC_SINH/SO_DINH_DANH: the student's 12-digit personal ID."""
     student_code: str
@@ -103,6 +106,7 @@ _INFO_NAMES = (
 )  # fmt: skip
 _SCHOOL_NAMES = (
     "MA_SO_GD", "MA_TRUONG", "TEN_TRUONG", "MA_CAP_HOC", "TEN_HUYEN", "MA_TINH", "MA_SO_THUE",
+    "TEN_CO_QUAN_QUAN_LY",
 )  # fmt: skip
 _STUDENT_NAMES = ("SO_DINH_DANH", "MA_HOC_SINH", "HO_VA_TEN")
 _CLASS_NAMES = ("MA_KHOI", "TEN_LOP")
@@ -180,6 +184,7 @@ def facts_of(root: etree._Element) -> RecordFacts:
         province_code=t.text_of(school, "MA_TINH", school_path),
         district_name=t.text_of(school, "TEN_HUYEN", school_path, optional=True),
         tax_code=t.text_of(school, "MA_SO_THUE", school_path, optional=True),
+        authority_name=t.text_of(school, "TEN_CO_QUAN_QUAN_LY", school_path, optional=True),
         student_personal_id=t.text_of(student, "SO_DINH_DANH", student_path),
         student_code=t.text_of(student, "MA_HOC_SINH", student_path),
         student_name=t.text_of(student, "HO_VA_TEN", student_path),

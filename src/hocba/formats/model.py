@@ -62,6 +62,9 @@ class School:
     commune_code: str = ""
     district_name: str = ""
     tax_code: str = ""
+    authority_name: str = ""
+    """TEN_CO_QUAN_QUAN_LY: who managed the school on the record's date (the Sở, a Phòng until
+    30 June 2025, a commune's People's Committee since)."""
 
 
 @dataclass(frozen=True, slots=True)

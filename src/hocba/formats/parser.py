@@ -130,6 +130,7 @@ def read(root: etree._Element) -> Record:
         commune_name=_text(s, "TEN_XA"), province_name=_text(s, "TEN_TINH"),
         province_code=_text(s, "MA_TINH"), commune_code=_text(s, "MA_XA"),
         district_name=_text(s, "TEN_HUYEN"), tax_code=_text(s, "MA_SO_THUE"),
+        authority_name=_text(s, "TEN_CO_QUAN_QUAN_LY"),
     )  # fmt: skip
     p = _child(info, "HOC_SINH")
     born = _date(p, "NGAY_SINH")

@@ -557,6 +557,11 @@ class RecordInfo:
     """The school's Ministry code."""
     school_year: str
     """The school year, `2024-2025`."""
+    school_name: str = ""
+    """The school's name as the record writes it: its name on the record's date."""
+    authority_name: str = ""
+    """Who managed the school on the record's date, as the record writes it ("" when it does
+    not say): the Sở, a Phòng GD&ĐT until 30 June 2025, a commune's People's Committee since."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,6 +611,8 @@ def as_json(report: Report, language: Language = "vi") -> dict[str, Any]:
             "status": record.status,
             "school_code": record.school_code,
             "school_year": record.school_year,
+            "school_name": record.school_name,
+            "authority_name": record.authority_name,
         },
         "checks": [_check_json(check, language) for check in report.checks],
     }

@@ -329,6 +329,7 @@ _BY_CLASS = ScopePaths(
     class_group="class_group",
     school="class_group__school",
     district_office="class_group__school__district_office",
+    commune="class_group__school__managing_commune",
     province_office="class_group__school__province_office",
 )
 _BY_CLASS_SUBJECT = ScopePaths(
@@ -336,6 +337,7 @@ _BY_CLASS_SUBJECT = ScopePaths(
     subject_code="class_subject__subject_code",
     school="class_subject__class_group__school",
     district_office="class_subject__class_group__school__district_office",
+    commune="class_subject__class_group__school__managing_commune",
     province_office="class_subject__class_group__school__province_office",
 )
 register_scope(
@@ -345,6 +347,7 @@ register_scope(
         subject_code="subject_code",
         school="class_group__school",
         district_office="class_group__school__district_office",
+        commune="class_group__school__managing_commune",
         province_office="class_group__school__province_office",
     ),
 )
@@ -357,6 +360,7 @@ register_scope(
     ScopePaths(
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )

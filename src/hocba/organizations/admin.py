@@ -3,10 +3,12 @@ from django.contrib import admin
 from hocba.organizations.admin_scoped import ScopedAdmin, is_system_admin
 from hocba.organizations.models import (
     ClassGroup,
+    Commune,
     DistrictOffice,
     ProvinceOffice,
     RoleAssignment,
     School,
+    SchoolPlacement,
     SchoolSite,
     SchoolYear,
     Staff,
@@ -21,22 +23,44 @@ class ProvinceOfficeAdmin(ScopedAdmin):
     search_fields = ("code", "name")
 
 
+@admin.register(Commune)
+class CommuneAdmin(ScopedAdmin):
+    read_permission = Permission.COMMUNE_READ
+    list_display = ("code", "name", "kind", "province_code", "valid_from", "valid_to")
+    list_filter = ("kind", "province_code")
+    search_fields = ("code", "name")
+    scope_fields = ("code", "province_code", "valid_from", "valid_to")
+
+
 @admin.register(DistrictOffice)
 class DistrictOfficeAdmin(ScopedAdmin):
     read_permission = Permission.DISTRICT_READ
-    list_display = ("code", "name", "province_office")
+    list_display = ("code", "name", "province_office", "valid_to")
     list_filter = ("province_office",)
     scope_fields = ("province_office",)
+
+
+class SchoolPlacementInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = SchoolPlacement
+    extra = 0
+    fields = (
+        "valid_until", "name", "code", "commune", "district_office", "managing_commune",
+        "province_office",
+    )  # fmt: skip
 
 
 @admin.register(School)
 class SchoolAdmin(ScopedAdmin):
     read_permission = Permission.SCHOOL_READ
     write_permission = Permission.SCHOOL_WRITE
-    list_display = ("code", "name", "province_office", "district_office")
+    list_display = ("code", "name", "province_office", "managing_commune")
     list_filter = ("province_office",)
     search_fields = ("code", "name")
-    scope_fields = ("code", "province_office", "district_office")
+    scope_fields = ("code", "province_office", "district_office", "managing_commune", "commune")
+
+    def get_inlines(self, request, obj):  # type: ignore[no-untyped-def]
+        # former placements fix what issued records say: system administrators only
+        return (SchoolPlacementInline,) if is_system_admin(request) else ()
 
 
 @admin.register(SchoolYear)
@@ -73,6 +97,7 @@ class RoleAssignmentInline(admin.TabularInline):  # type: ignore[type-arg]
         "subject_code",
         "school",
         "district_office",
+        "commune",
         "province_office",
         "active",
     )

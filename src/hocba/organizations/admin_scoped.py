@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from hocba.audit.services import record_event
 from hocba.organizations.models import (
     ClassGroup,
+    Commune,
     DistrictOffice,
     ProvinceOffice,
     Role,
@@ -44,6 +45,7 @@ def _plain(value: Any) -> Any:
 READ_PERMISSION: dict[type[models.Model], Permission] = {
     ProvinceOffice: Permission.PROVINCE_READ,
     DistrictOffice: Permission.DISTRICT_READ,
+    Commune: Permission.COMMUNE_READ,
     School: Permission.SCHOOL_READ,
     SchoolYear: Permission.CLASS_READ,
     ClassGroup: Permission.CLASS_READ,

@@ -1,10 +1,15 @@
-"""Who runs education: the Sở and Phòng, schools, school years, classes, staff and their roles.
+"""Who runs education: the Sở, the communes and (until 30 June 2025) the Phòng, schools, school
+years, classes, staff and their roles.
 
 The Ministry has no row: a Ministry officer's role simply has the whole country as its scope.
+Since 1 July 2025 there is no district level: a school is managed by the Sở or by a commune
+(xã, phường, đặc khu); a Phòng stays as history for what it managed before. How an organisation
+was named and placed on a given date is answered by `hocba.organizations.geography`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from django.conf import settings
@@ -67,14 +72,88 @@ class ProvinceOffice(models.Model):
         return self.name
 
 
+#: The last day of the district level (Phòng GD&ĐT); communes took over on 1 July 2025.
+DISTRICT_LEVEL_ENDED = dt.date(2025, 6, 30)
+
+
+class CommuneKind(models.TextChoices):
+    XA = "XA", _("Commune")
+    PHUONG = "PHUONG", _("Ward")
+    DAC_KHU = "DAC_KHU", _("Special zone")
+    THI_TRAN = "THI_TRAN", _("Township (before 1 July 2025)")
+
+
+class Commune(models.Model):
+    """A commune-level unit (xã, phường, đặc khu; thị trấn before 1 July 2025) over the period
+    it existed under this name. A renamed or merged unit is a new row; the old one keeps its
+    name and gets `valid_to`. Codes are those of Decision 19/2025/QĐ-TTg for units from 1 July
+    2025; a unit whose code could not be confirmed has none."""
+
+    code = models.CharField(
+        _("commune code"), max_length=5, blank=True, validators=[commune_code_validator]
+    )
+    name = models.CharField(_("name"), max_length=150, help_text=_("with its kind: Phường …"))
+    kind = models.CharField(_("kind"), max_length=8, choices=CommuneKind.choices)
+    province_code = models.CharField(
+        _("province code"), max_length=2, validators=[province_code_validator]
+    )
+    district_name = models.CharField(_("district (before 1 July 2025)"), max_length=150, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("commune")
+        verbose_name_plural = _("communes")
+        ordering = ["province_code", "name", "valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "valid_from"],
+                condition=~models.Q(code=""),
+                name="commune_code_unique_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def valid_on(self, day: dt.date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+    @property
+    def committee_name(self) -> str:
+        """Ủy ban nhân dân phường …: the commune's authority, which manages its schools."""
+        return f"Ủy ban nhân dân {self.name[:1].lower()}{self.name[1:]}"
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The period must end after it starts.")})
+        if self.kind == CommuneKind.THI_TRAN and not (
+            self.valid_to and self.valid_to <= DISTRICT_LEVEL_ENDED
+        ):
+            raise ValidationError({"kind": _("Townships ended on 30 June 2025.")})
+        if (self.valid_to is None or self.valid_to > DISTRICT_LEVEL_ENDED) and (
+            self.province_code not in PROVINCES_2025
+        ):
+            raise ValidationError(
+                {"province_code": _("Not a province code of Decision 19/2025/QĐ-TTg.")}
+            )
+
+
 class DistrictOffice(models.Model):
-    """Phòng Giáo dục và Đào tạo."""
+    """Phòng Giáo dục và Đào tạo: history since 1 July 2025. It keeps the schools it managed
+    for the records issued before; nothing new is placed under it."""
 
     province_office = models.ForeignKey(
         ProvinceOffice, on_delete=models.PROTECT, related_name="district_offices"
     )
     code = models.CharField(_("code"), max_length=10)
     name = models.CharField(_("name"), max_length=150)
+    district_name = models.CharField(
+        _("district"), max_length=150, blank=True, help_text=_("Thành phố Việt Trì, Huyện …")
+    )
+    valid_to = models.DateField(_("valid to"), default=DISTRICT_LEVEL_ENDED)
 
     class Meta:
         verbose_name = _("district office of education")
@@ -118,6 +197,24 @@ class School(models.Model):
         related_name="schools",
         null=True,
         blank=True,
+        help_text=_("History: the Phòng that managed the school until 30 June 2025."),
+    )
+    managing_commune = models.ForeignKey(
+        Commune,
+        on_delete=models.PROTECT,
+        related_name="managed_schools",
+        null=True,
+        blank=True,
+        verbose_name=_("managing commune"),
+        help_text=_("Empty: the school is managed by the Sở directly."),
+    )
+    commune = models.ForeignKey(
+        Commune,
+        on_delete=models.PROTECT,
+        related_name="schools",
+        null=True,
+        blank=True,
+        verbose_name=_("commune where it stands"),
     )
     levels = models.JSONField(
         _("levels taught"), default=list, validators=[validate_levels], help_text="TH, THCS, …"
@@ -150,11 +247,76 @@ class School(models.Model):
         return self.name
 
     def clean(self) -> None:
+        errors: dict[str, object] = {}
         if self.district_office_id and self.district_office.province_office_id != (
             self.province_office_id
         ):
+            errors["district_office"] = _("The district office belongs to another province.")
+        for field in ("managing_commune", "commune"):
+            unit = getattr(self, field)
+            if unit is None:
+                continue
+            if unit.valid_to is not None:
+                errors[field] = _("This commune no longer exists; choose one in force today.")
+            elif self.province_code and unit.province_code != self.province_code:
+                errors[field] = _("This commune belongs to another province.")
+        if errors:
+            raise ValidationError(errors)
+        if self.commune is not None:
+            # the free-text fields follow the commune chosen from the official list
+            self.commune_name, self.commune_code = self.commune.name, self.commune.code
+
+
+class SchoolPlacement(models.Model):
+    """How a school was named and placed until a date: its identity before a change (the merger
+    of 1 July 2025, a renaming). The school's own fields say how it is now; a record asks
+    `hocba.organizations.geography.issuer_as_of` for the identity on its date."""
+
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="placements")
+    valid_until = models.DateField(_("valid until"))
+    name = models.CharField(_("name"), max_length=150)
+    code = models.CharField(
+        _("Ministry school code"), max_length=20, blank=True, help_text=_("empty: unchanged")
+    )
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        verbose_name=_("commune where it stood"),
+    )  # fmt: skip
+    district_office = models.ForeignKey(
+        DistrictOffice, on_delete=models.PROTECT, related_name="placements", null=True,
+        blank=True, verbose_name=_("managing district office"),
+    )  # fmt: skip
+    managing_commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        verbose_name=_("managing commune"),
+        help_text=_("Neither a district office nor a commune: the Sở managed it."),
+    )  # fmt: skip
+    province_office = models.ForeignKey(
+        ProvinceOffice, on_delete=models.PROTECT, related_name="+", null=True, blank=True,
+        help_text=_("empty: unchanged"),
+    )  # fmt: skip
+    province_name = models.CharField(
+        _("province name"), max_length=150, blank=True, help_text=_("empty: unchanged")
+    )
+
+    class Meta:
+        verbose_name = _("former placement of a school")
+        verbose_name_plural = _("former placements of schools")
+        ordering = ["school__code", "valid_until"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["school", "valid_until"], name="school_placement_once_per_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (→ {self.valid_until:%d/%m/%Y})"
+
+    def clean(self) -> None:
+        office = self.district_office
+        if office is not None and self.valid_until > office.valid_to:
             raise ValidationError(
-                {"district_office": _("The district office belongs to another province.")}
+                {"district_office": _("The district office had closed by that date.")}
             )
 
 
@@ -317,6 +479,7 @@ class Role(models.TextChoices):
     VICE_PRINCIPAL = "VICE_PRINCIPAL", _("Vice principal")
     SEAL_KEEPER = "SEAL_KEEPER", _("Seal keeper")
     DISTRICT_OFFICER = "DISTRICT_OFFICER", _("District office officer")
+    COMMUNE_OFFICER = "COMMUNE_OFFICER", _("Commune people's committee officer")
     PROVINCE_OFFICER = "PROVINCE_OFFICER", _("Provincial department officer")
     MINISTRY_OFFICER = "MINISTRY_OFFICER", _("Ministry officer")
     SYSTEM_ADMIN = "SYSTEM_ADMIN", _("System administrator")
@@ -331,12 +494,15 @@ ROLE_SCOPE_FIELDS: dict[str, frozenset[str]] = {
     Role.VICE_PRINCIPAL: frozenset({"school"}),
     Role.SEAL_KEEPER: frozenset({"school"}),
     Role.DISTRICT_OFFICER: frozenset({"district_office"}),
+    Role.COMMUNE_OFFICER: frozenset({"commune"}),
     Role.PROVINCE_OFFICER: frozenset({"province_office"}),
     Role.MINISTRY_OFFICER: frozenset(),
     Role.SYSTEM_ADMIN: frozenset(),
     Role.SCHOOL_ADMIN: frozenset({"school"}),
 }
-SCOPE_FIELDS = ("class_group", "subject_code", "school", "district_office", "province_office")
+SCOPE_FIELDS = (
+    "class_group", "subject_code", "school", "district_office", "commune", "province_office",
+)  # fmt: skip
 
 
 class RoleAssignment(models.Model):
@@ -356,6 +522,9 @@ class RoleAssignment(models.Model):
     district_office = models.ForeignKey(
         DistrictOffice, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
     )
+    commune = models.ForeignKey(
+        Commune, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
+    )
     province_office = models.ForeignKey(
         ProvinceOffice, on_delete=models.PROTECT, null=True, blank=True, related_name="roles"
     )
@@ -372,6 +541,7 @@ class RoleAssignment(models.Model):
             or self.class_group
             or self.school
             or self.district_office
+            or self.commune
             or self.province_office
             or "—"
         )
@@ -391,5 +561,14 @@ class RoleAssignment(models.Model):
             subject = CATALOGUE.get((Level(level), self.subject_code))
             if subject is None or not set(self.class_group.grades) & set(subject.periods):
                 errors["subject_code"] = str(_("This class does not study this subject."))
+        closed = self.role == Role.DISTRICT_OFFICER and self.district_office_id is not None
+        if not errors and self.pk is None and closed:
+            assert self.district_office is not None
+            if self.district_office.valid_to < dt.date.today():
+                errors["district_office"] = str(
+                    _("This district office has closed; assign a commune officer instead.")
+                )
+        if not errors and self.role == Role.COMMUNE_OFFICER and self.commune.valid_to:
+            errors["commune"] = str(_("This commune no longer exists."))
         if errors:
             raise ValidationError(errors)

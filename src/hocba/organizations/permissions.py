@@ -1,9 +1,9 @@
 """Who may do what to which object.
 
 A role grants permissions; a role assignment limits them to its scope (a class and subject, a
-class, a school, a district, a province, or the country). Each scoped model declares how it is
-reached from those scopes (`register_scope`), so one query answers both "which objects may this
-user see" (`scoped`) and "may this user do this to that object" (`can`).
+class, a school, a commune, a district (history), a province, or the country). Each scoped
+model declares how it is reached from those scopes (`register_scope`), so one query answers both
+"which objects may this user see" (`scoped`) and "may this user do this to that object" (`can`).
 
 Permission names read `scope:resource:action`, where the scope is the bounded context that owns
 the resource (`students:student:read`).
@@ -20,6 +20,7 @@ from django.db.models import Q
 
 from hocba.organizations.models import (
     ClassGroup,
+    Commune,
     DistrictOffice,
     ProvinceOffice,
     Role,
@@ -39,6 +40,7 @@ M = TypeVar("M", bound=models.Model)
 class Permission(StrEnum):
     PROVINCE_READ = "organizations:province:read"
     DISTRICT_READ = "organizations:district:read"
+    COMMUNE_READ = "organizations:commune:read"
     SCHOOL_READ = "organizations:school:read"
     SCHOOL_WRITE = "organizations:school:write"
     CLASS_READ = "organizations:class:read"
@@ -71,6 +73,7 @@ _READ_ALL = frozenset(
     {
         _P.PROVINCE_READ,
         _P.DISTRICT_READ,
+        _P.COMMUNE_READ,
         _P.SCHOOL_READ,
         _P.CLASS_READ,
         _P.STAFF_READ,
@@ -165,6 +168,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         }
     ),
     Role.DISTRICT_OFFICER: _READ_ALL,
+    Role.COMMUNE_OFFICER: _READ_ALL,
     Role.PROVINCE_OFFICER: _READ_ALL | {_P.SCHOOL_WRITE, _P.STAFF_WRITE},
     Role.MINISTRY_OFFICER: _READ_ALL,
     # Writing assessments and homeroom data stays with the assigned teachers, even for admins.
@@ -175,13 +179,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
 @dataclass(frozen=True, slots=True)
 class ScopePaths:
     """How a model is reached from each kind of scope: ORM lookups to the class, subject code,
-    school, district office and province office it belongs to (None: not reachable that way)."""
+    school, district office, managing commune and province office it belongs to (None: not
+    reachable that way)."""
 
     class_group: str | None = None
     subject_code: str | None = None
     school: str | None = None
     district_office: str | None = None
+    commune: str | None = None
+    """The commune that manages it (a school's `managing_commune`), since 1 July 2025."""
     province_office: str | None = None
+    province_code: str | None = None
+    """For objects tied to a province by its code rather than to its Sở (communes)."""
     everyone: bool = False
     """Reference data: every holder of the permission reaches every object."""
 
@@ -212,10 +221,15 @@ def _assignment_q(assignment: RoleAssignment, paths: ScopePaths) -> Q | None:
         if paths.district_office is None:
             return None
         return Q(**{paths.district_office: assignment.district_office_id})
+    if role == Role.COMMUNE_OFFICER:
+        return None if paths.commune is None else Q(**{paths.commune: assignment.commune_id})
     if role == Role.PROVINCE_OFFICER:
-        if paths.province_office is None:
-            return None
-        return Q(**{paths.province_office: assignment.province_office_id})
+        if paths.province_office is not None:
+            return Q(**{paths.province_office: assignment.province_office_id})
+        if paths.province_code is not None:
+            assert assignment.province_office is not None
+            return Q(**{paths.province_code: assignment.province_office.province_code})
+        return None
     return None
 
 
@@ -233,7 +247,7 @@ def active_assignments(user: AbstractBaseUser | AnonymousUser) -> list[RoleAssig
     if cached is None:
         cached = list(
             RoleAssignment.objects.filter(staff__user=user, active=True).select_related(
-                "class_group", "school", "district_office", "province_office"
+                "class_group", "school", "district_office", "commune", "province_office"
             )
         )
         user._hocba_assignments = cached  # type: ignore[union-attr]
@@ -280,9 +294,15 @@ def has_role(user: AbstractBaseUser | AnonymousUser, *roles: str) -> bool:
 
 register_scope(ProvinceOffice, ScopePaths(province_office="pk", district_office="district_offices"))
 register_scope(DistrictOffice, ScopePaths(district_office="pk", province_office="province_office"))
+register_scope(Commune, ScopePaths(commune="pk", province_code="province_code"))
 register_scope(
     School,
-    ScopePaths(school="pk", district_office="district_office", province_office="province_office"),
+    ScopePaths(
+        school="pk",
+        district_office="district_office",
+        commune="managing_commune",
+        province_office="province_office",
+    ),
 )
 register_scope(
     ClassGroup,
@@ -290,6 +310,7 @@ register_scope(
         class_group="pk",
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )
@@ -298,6 +319,7 @@ register_scope(
     ScopePaths(
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )
@@ -306,6 +328,7 @@ register_scope(
     ScopePaths(
         school="staff__school",
         district_office="staff__school__district_office",
+        commune="staff__school__managing_commune",
         province_office="staff__school__province_office",
     ),
 )
@@ -315,6 +338,7 @@ register_scope(
     ScopePaths(
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )

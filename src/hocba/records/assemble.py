@@ -17,7 +17,8 @@ from hocba.formats import model as m
 from hocba.gradebook.compute import studies
 from hocba.gradebook.models import ClassSubject, HomeroomRecord, SubjectRemark, YearResult
 from hocba.identity.review import review_student
-from hocba.organizations.models import ClassGroup, Role, RoleAssignment
+from hocba.organizations.geography import Issuer, issuer_as_of, record_date
+from hocba.organizations.models import ClassGroup, Role, RoleAssignment, School
 from hocba.rules.catalogue import Level
 from hocba.rules.labels import (
     PROGRAMMES,
@@ -100,6 +101,15 @@ class ClassStaff:
     remarks: dict[int, dict[str, str]] = field(default_factory=dict)
     enrolments: dict[int, list[Enrolment]] = field(default_factory=dict)
     students: frozenset[int] = frozenset()
+    issuers: dict[tuple[int, dt.date], Issuer] = field(default_factory=dict)
+    """Each school's identity on a date, read once for the class's records."""
+
+    def issuer_on(self, school: School, day: dt.date) -> Issuer:
+        """`school` as it was named and placed on `day`."""
+        key = (school.pk, day)
+        if key not in self.issuers:
+            self.issuers[key] = issuer_as_of(school, day)
+        return self.issuers[key]
 
     def result_of(self, class_group: ClassGroup, student: Student) -> YearResult | None:
         if student.pk in self.students:
@@ -301,12 +311,17 @@ def assemble(
         ),
         contests=record_homeroom.contests,
     )
+    # the issuer as on the date the record speaks for (docs/geography.md), and each earlier
+    # school as it was named in its own year
+    issuer = staff.issuer_on(school, record_date(class_group.school_year))
     history = tuple(
         m.HistoryRow(
             e.class_group.school_year.name,
             e.class_group.name,
-            e.class_group.school.name,
-            e.class_group.school.province_name,
+            (
+                past := staff.issuer_on(e.class_group.school, e.class_group.school_year.end_date)
+            ).school_name,
+            past.province_name,
             e.date_joined if e.join_reason == "TRANSFER_IN" else None,
         )
         for e in staff.enrolments_of(student)
@@ -315,16 +330,18 @@ def assemble(
     return m.Record(
         envelope=envelope,
         school=m.School(
-            province_office_code=school.province_office.code,
-            province_office_name=school.province_office.name,
-            code=school.code,
-            name=school.name,
+            province_office_code=issuer.province_office_code,
+            province_office_name=issuer.province_office_name,
+            code=issuer.school_code,
+            name=issuer.school_name,
             level=class_group.level,
-            commune_name=school.commune_name,
-            province_name=school.province_name,
-            province_code=school.province_code,
-            commune_code=school.commune_code,
+            commune_name=issuer.commune_name,
+            province_name=issuer.province_name,
+            province_code=issuer.province_code,
+            commune_code=issuer.commune_code,
+            district_name=issuer.district_name,
             tax_code=school.tax_code,
+            authority_name=issuer.authority_name,
         ),
         student=m.Student(
             personal_id=student.personal_id,
@@ -363,7 +380,7 @@ def assemble(
         confirmation=m.Confirmation(
             homeroom_teacher=homeroom_teacher,
             principal=principal,
-            place=school.province_name.removeprefix("Tỉnh ").removeprefix("Thành phố "),
+            place=issuer.province_name.removeprefix("Tỉnh ").removeprefix("Thành phố "),
             created_on=today,
         ),
     )

@@ -160,6 +160,7 @@ register_scope(
         class_group="class_group",
         school="school",
         district_office="school__district_office",
+        commune="school__managing_commune",
         province_office="school__province_office",
     ),
 )
@@ -169,6 +170,7 @@ register_scope(
         class_group="record__class_group",
         school="record__school",
         district_office="record__school__district_office",
+        commune="record__school__managing_commune",
         province_office="record__school__province_office",
     ),
 )

@@ -478,4 +478,6 @@ def _record_of(facts: RecordFacts, status: str) -> RecordInfo:
         status=status,
         school_code=facts.school_code,
         school_year=facts.school_year,
+        school_name=facts.school_name,
+        authority_name=facts.authority_name,
     )

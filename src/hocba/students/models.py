@@ -178,6 +178,7 @@ register_scope(
         class_group="enrolments__class_group",
         school="enrolments__class_group__school",
         district_office="enrolments__class_group__school__district_office",
+        commune="enrolments__class_group__school__managing_commune",
         province_office="enrolments__class_group__school__province_office",
     ),
 )
@@ -187,6 +188,7 @@ register_scope(
         class_group="class_group",
         school="class_group__school",
         district_office="class_group__school__district_office",
+        commune="class_group__school__managing_commune",
         province_office="class_group__school__province_office",
     ),
 )

@@ -272,9 +272,11 @@ def public_summary(result: Result) -> dict[str, Any]:
         "school_year": record.school_year if record is not None else "",
     }
     if version is not None:
+        # the issuer as the record names it (its name on the record's date), not as it is now
         summary.update(
             student=version.record.student.full_name,
-            school=version.record.school.name,
+            school=(record.school_name if record is not None else "") or version.record.school.name,
+            authority=record.authority_name if record is not None else "",
             issued_at=version.issued_at,
         )
     return summary

@@ -12,6 +12,7 @@ urlpatterns = [
     path("national/", views.national, name="national"),
     path("provinces/<str:code>/", views.province_detail, name="province"),
     path("districts/<int:pk>/", views.district_detail, name="district"),
+    path("communes/<int:pk>/", views.commune_detail, name="commune"),
     path("schools/<str:code>/", views.school_detail, name="school"),
     path("schools/<str:code>/review/", views.school_review, name="school-review"),
     path("classes/<int:pk>/", views.class_detail, name="class"),

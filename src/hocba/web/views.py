@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from hocba.gradebook.models import ClassSubject
 from hocba.organizations.models import (
     ClassGroup,
+    Commune,
     DistrictOffice,
     ProvinceOffice,
     Role,
@@ -67,6 +68,13 @@ def _landing(assignment: RoleAssignment) -> Landing:
             role,
             assignment.district_office.name,
             reverse("district", args=[assignment.district_office_id]),
+        )
+    if assignment.commune_id:
+        assert assignment.commune is not None
+        return Landing(
+            role,
+            assignment.commune.committee_name,
+            reverse("commune", args=[assignment.commune_id]),
         )
     if assignment.province_office_id:
         assert assignment.province_office is not None
@@ -141,7 +149,7 @@ def _schools_with_counts(request: HttpRequest, schools: QuerySet[School]) -> Pag
             ),
             class_count=Count("classes", filter=Q(classes__school_year=year), distinct=True),
         )
-        .select_related("district_office")
+        .select_related("district_office", "managing_commune")
         .order_by("code")
     )
     found.object_list = list(counted)
@@ -155,6 +163,11 @@ def province_detail(request: HttpRequest, code: str) -> HttpResponse:
         raise PermissionDenied
     schools = _schools_with_counts(request, School.objects.filter(province_office=province))
     districts = scoped(request.user, Permission.DISTRICT_READ, province.district_offices.all())
+    communes = scoped(
+        request.user,
+        Permission.COMMUNE_READ,
+        Commune.objects.filter(managed_schools__province_office=province).distinct(),
+    )
     return render(
         request,
         "web/province.html",
@@ -162,6 +175,7 @@ def province_detail(request: HttpRequest, code: str) -> HttpResponse:
             "province": province,
             "schools": schools,
             "districts": districts,
+            "communes": communes,
             "year": _selected_year(request),
             "q": request.GET.get("q", "").strip(),
             "keep": keep_query(request),
@@ -180,6 +194,26 @@ def district_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "web/district.html",
         {
             "district": district,
+            "schools": schools,
+            "year": _selected_year(request),
+            "q": request.GET.get("q", "").strip(),
+            "keep": keep_query(request),
+        },
+    )
+
+
+@login_required
+def commune_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A commune's People's Committee: the schools it manages since 1 July 2025."""
+    commune = get_object_or_404(Commune, pk=pk)
+    if not can(request.user, Permission.COMMUNE_READ, commune):
+        raise PermissionDenied
+    schools = _schools_with_counts(request, School.objects.filter(managing_commune=commune))
+    return render(
+        request,
+        "web/commune.html",
+        {
+            "commune": commune,
             "schools": schools,
             "year": _selected_year(request),
             "q": request.GET.get("q", "").strip(),
