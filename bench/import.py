@@ -8,8 +8,12 @@ nothing through `hocba.imports.services.apply_import`. Reported as rows per seco
 whole, against a bare read of the same files in the same run (`hocba.spreadsheets.tables`: the
 rows read, nothing checked, nothing written); the target is under 60 s for the whole.
 
-The stages are a list (`STAGES`): the grade books of the year go in as one more stage each,
-after the assignments, when their layouts can be imported.
+Then the year's grade books: one vnEdu file per class, subject and semester (48 classes × 12
+subjects × 2 semesters for the full school), as a school switching from vnEdu brings them,
+imported as a folder through `hocba.gradebook.foreign.import_folder` (every file checked
+first, all written in one transaction, each class's results recomputed once). The files are
+made before the timed part: random scores are written, each file exported in the vnEdu layout
+(`foreign.export`), and the grade book emptied again.
 
 `--quick` imports a school of 400 students. `--format xls|csv` reads the other variants.
 """
@@ -38,8 +42,8 @@ STAGES: list[tuple[str, str, str]] = [
     ("staff", "csdl-can-bo", "staff"),
     ("teaching", "csdl-phan-cong", "assignments"),
     ("homeroom", "csdl-chu-nhiem", "assignments"),
-    # the year's grade books go here, one stage per layout, once they can be imported
 ]
+GRADEBOOK_STAGE = "grade books"
 
 
 def _setup(data: str) -> None:
@@ -78,6 +82,65 @@ def _school():  # type: ignore[no-untyped-def]
     return school, year
 
 
+def _gradebook_files(school, year, folder: Path) -> dict:  # type: ignore[no-untyped-def]
+    """A year of vnEdu grade-book files for the imported school (untimed): random scores
+    written, each class subject's semester exported, the grade book emptied again. Returns
+    the teacher's user for each class subject (the teachers get sign-in accounts)."""
+    import random
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+
+    from hocba.gradebook.compute import enrolled_students
+    from hocba.gradebook.foreign import export
+    from hocba.gradebook.layouts import VNEDU_THCS
+    from hocba.gradebook.models import Assessment, ClassSubject, Term, YearResult
+    from hocba.gradebook.services import allowed_cells
+    from hocba.organizations.models import Role, RoleAssignment
+
+    assignments = RoleAssignment.objects.filter(
+        role=Role.SUBJECT_TEACHER, class_group__school=school, class_group__school_year=year
+    ).select_related("staff")
+    users = {}
+    accounts: dict[int, object] = {}
+    for assignment in assignments:
+        staff = assignment.staff
+        if staff.pk not in accounts:
+            if staff.user_id is None:
+                staff.user = get_user_model().objects.create(username=f"gv{staff.personal_id}")
+                staff.save(update_fields=["user"])
+            accounts[staff.pk] = staff.user
+        users[(assignment.class_group_id, assignment.subject_code)] = accounts[staff.pk]
+    rng = random.Random(2025)
+    subjects = list(
+        ClassSubject.objects.filter(class_group__school=school, class_group__school_year=year)
+        .select_related("class_group__school")
+        .order_by("class_group__name", "position")
+    )
+    cells = []
+    for cs in subjects:
+        teacher = users[(cs.class_group_id, cs.subject_code)]
+        wanted = [c for c in allowed_cells(cs) if c[0] != Term.SUMMER]
+        for student in enrolled_students(cs.class_group):
+            for term, kind, seq in wanted:
+                if cs.scored:
+                    score, code = Decimal(rng.randint(40, 100)) / 10, ""
+                else:
+                    score, code = None, "Đ"
+                cells.append(Assessment(class_subject=cs, student=student, term=term,
+                                        kind=kind, seq=seq, score=score, code=code,
+                                        entered_by=teacher))  # fmt: skip
+    Assessment.objects.bulk_create(cells, batch_size=5000)
+    folder.mkdir(parents=True, exist_ok=True)
+    for cs in subjects:
+        for term in (Term.HK1, Term.HK2):
+            name = f"vnedu-{cs.class_group.name}-{cs.subject_code}-{term}.xlsx"
+            (folder / name).write_bytes(export(VNEDU_THCS, cs, term))
+    Assessment.objects.all().delete()
+    YearResult.objects.all().delete()
+    return {cs.pk: users[(cs.class_group_id, cs.subject_code)] for cs in subjects}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -89,6 +152,7 @@ def main() -> None:
     _setup(data)
     from tests.imports.fixtures.generate import write
 
+    from hocba.gradebook.foreign import import_folder
     from hocba.imports.services import apply_import
     from hocba.spreadsheets.tables import read_table
 
@@ -111,12 +175,32 @@ def main() -> None:
             raise SystemExit(f"{stage}: not applied ({done.plan.problems[:3]})")
         rows += done.rows
         print(f"{stage}: {done.rows} rows in {seconds[stage]} s", file=sys.stderr)
+    # the year's grade books (files made before the timed part)
+    folder = Path(data) / "grade-books"
+    teachers = _gradebook_files(school, year, folder)
+    books = sorted(folder.glob("*.xlsx"))
+    start = time.perf_counter()
+    read_rows += sum(len(read_table(path.read_bytes()).rows) for path in books)
+    bare += time.perf_counter() - start
+    start = time.perf_counter()
+    folder_report = import_folder(folder, school, year, lambda cs: teachers[cs.pk])
+    seconds[GRADEBOOK_STAGE] = round(time.perf_counter() - start, 3)
+    if folder_report.errors:
+        raise SystemExit(f"grade books: not applied ({folder_report.errors[:3]})")
+    rows += folder_report.rows
+    print(
+        f"grade books: {folder_report.files} files, {folder_report.rows} rows, "
+        f"{folder_report.cells} cells in {seconds[GRADEBOOK_STAGE]} s",
+        file=sys.stderr,
+    )
     total = sum(seconds.values())
     # the same files again: nothing to change
     start = time.perf_counter()
     for stage, _name, kind in STAGES:
         again = apply_import(None, school, year, kind, contents[stage])
         assert not again.applied, stage
+    again_books = import_folder(folder, school, year, lambda cs: teachers[cs.pk])
+    assert not again_books.errors and again_books.cells == 0
     unchanged = time.perf_counter() - start
     report(
         "import", rows, total, f"bare read of the same .{args.format} files, same run",
