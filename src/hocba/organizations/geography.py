@@ -21,6 +21,8 @@ from django.db import transaction
 from hocba.organizations.models import (
     Commune,
     CommuneKind,
+    DistrictOffice,
+    ProvinceOffice,
     School,
     SchoolPlacement,
     SchoolYear,
@@ -82,6 +84,20 @@ def placement_on(school: School, day: dt.date) -> SchoolPlacement | None:
     )
 
 
+def _authority(
+    district: DistrictOffice | None,
+    manager: Commune | None,
+    office: ProvinceOffice,
+    day: dt.date,
+) -> tuple[AuthorityKind, str]:
+    """Who managed a school on `day`: its Phòng while it stood, then its commune, else the Sở."""
+    if district is not None and day <= district.valid_to:
+        return AuthorityKind.DISTRICT, district.name
+    if manager is not None:
+        return AuthorityKind.COMMUNE, manager.committee_name
+    return AuthorityKind.PROVINCE, office.name
+
+
 def issuer_as_of(school: School, day: dt.date) -> Issuer:
     """How `school` and those above it were named and coded on `day`."""
     placement = placement_on(school, day)
@@ -91,12 +107,7 @@ def issuer_as_of(school: School, day: dt.date) -> Issuer:
     commune = placement.commune
     district = placement.district_office
     manager = placement.managing_commune
-    if district is not None and day <= district.valid_to:
-        authority, authority_name = AuthorityKind.DISTRICT, district.name
-    elif manager is not None:
-        authority, authority_name = AuthorityKind.COMMUNE, manager.committee_name
-    else:
-        authority, authority_name = AuthorityKind.PROVINCE, office.name
+    authority, authority_name = _authority(district, manager, office, day)
     return Issuer(
         school_code=placement.code or school.code,
         school_name=placement.name,
@@ -119,13 +130,8 @@ def _current(school: School, day: dt.date) -> Issuer:
     office = school.province_office
     manager = school.managing_commune
     district = school.district_office
-    if district is not None and day <= district.valid_to:
-        # no placement recorded for the district era: the school stood where it stands
-        authority, authority_name = AuthorityKind.DISTRICT, district.name
-    elif manager is not None:
-        authority, authority_name = AuthorityKind.COMMUNE, manager.committee_name
-    else:
-        authority, authority_name = AuthorityKind.PROVINCE, office.name
+    # no placement recorded: in the district era the school stood where it stands
+    authority, authority_name = _authority(district, manager, office, day)
     in_district_era = district is not None and day <= district.valid_to
     return Issuer(
         school_code=school.code,

@@ -253,6 +253,7 @@ register_scope(
     ScopePaths(
         class_group="student__enrolments__class_group",
         school="school",
+        commune="school__managing_commune",
         district_office="school__district_office",
         province_office="school__province_office",
     ),
