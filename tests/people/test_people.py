@@ -364,3 +364,20 @@ def test_a_staff_members_new_code_comes_as_a_letter_and_ends_the_password(demo, 
     other = Staff.objects.filter(school__code="25000301", user__isnull=False)[0]
     refused = client.post(f"/schools/{THCS}/accounts/reset/", {"kind": "staff", "pk": other.pk})
     assert refused.status_code == 404  # not a staff member of this school
+
+
+def test_a_pupil_enrolled_in_a_combined_class_is_given_their_own_grade(demo, client, login):
+    """The demo's primary school has the combined class "1+2 TĐ": a pupil added to it must be
+    given a grade of the class, which the enrolment keeps (and the grade book follows)."""
+    combined = current_class("1+2 TĐ", school="25000101")
+    login("ht.kimdong")
+    data = new_student_data(class_group=str(combined.pk), date_joined="2024-10-01")
+    missing = client.post("/schools/25000101/students/new/", data)
+    assert "lớp ghép: hãy chọn khối lớp của học sinh (1, 2)" in missing.content.decode()
+    assert not Student.objects.filter(student_code="HS990001").exists()
+    wrong = client.post("/schools/25000101/students/new/", {**data, "grade": "3"})
+    assert "không có học sinh khối 3" in wrong.content.decode()
+    added = client.post("/schools/25000101/students/new/", {**data, "grade": "2"})
+    assert added.status_code == 302
+    enrolment = Student.objects.get(student_code="HS990001").enrolments.get()
+    assert (enrolment.class_group, enrolment.grade, enrolment.own_grade) == (combined, 2, 2)

@@ -58,6 +58,18 @@ class StudentForm(forms.Form):
         return str(self.cleaned_data["nationality"]).strip().upper()
 
 
+def _grade() -> forms.TypedChoiceField:
+    """The pupil's own grade, asked only of a combined class (lớp ghép)."""
+    return forms.TypedChoiceField(
+        label=_("Grade (combined class)"),
+        choices=[("", "—")] + [(g, str(g)) for g in range(1, 13)],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=_("Only for a combined class: the pupil's own grade."),
+    )
+
+
 def _classes(classes: Any) -> forms.ModelChoiceField:
     field = forms.ModelChoiceField(queryset=classes, label=_("Class"))
     field.label_from_instance = lambda c: f"{c.name} ({c.school_year.name})"  # type: ignore[method-assign]
@@ -76,6 +88,7 @@ class NewStudentForm(StudentForm):
     def __init__(self, *args: Any, classes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["class_group"] = _classes(classes)
+        self.fields["grade"] = _grade()
 
 
 class EnrolForm(forms.Form):
@@ -87,6 +100,7 @@ class EnrolForm(forms.Form):
     def __init__(self, *args: Any, classes: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["class_group"] = _classes(classes)
+        self.fields["grade"] = _grade()
 
 
 class LeaveForm(forms.Form):

@@ -139,13 +139,15 @@ def add_student(
     date_joined: dt.date,
     join_reason: str,
     request: HttpRequest | None = None,
+    grade: int | None = None,
 ) -> Student:
-    """A new student, enrolled in `class_group` from `date_joined`."""
+    """A new student, enrolled in `class_group` from `date_joined` (`grade`: the pupil's own,
+    in a combined class)."""
     student = Student()
     _apply(student, fields)
     _check_identity(student)
     student.save()
-    enrolment = _enrol(student, class_group, date_joined, join_reason)
+    enrolment = _enrol(student, class_group, date_joined, join_reason, grade)
     record_event(
         actor, "student.add", student, summary=f"{student.full_name} → {class_group}",
         new={**_fields_of(student), "class": class_group.pk, "date_joined": date_joined},
@@ -192,7 +194,43 @@ def edit_student(
     )  # fmt: skip
 
 
-def _enrol(student: Student, class_group: ClassGroup, when: dt.date, reason: str) -> Enrolment:
+def _own_grade(class_group: ClassGroup, grade: int | None) -> int | None:
+    """The grade stored on the enrolment: a combined class needs the pupil's own, one of its
+    grades; an ordinary class's pupils are in its grade (nothing stored)."""
+    if not class_group.is_combined:
+        if grade is not None and grade != class_group.grade:
+            raise PeopleError(
+                "GRADE_NOT_IN_CLASS",
+                _("Class %(class)s has no pupils of grade %(grade)s.")
+                % {"class": class_group.name, "grade": grade},
+                "grade",
+            )
+        return None
+    if grade is None:
+        raise PeopleError(
+            "GRADE_REQUIRED",
+            _("Class %(class)s is a combined class: choose the pupil's grade (%(grades)s).")
+            % {"class": class_group.name, "grades": ", ".join(map(str, class_group.grades))},
+            "grade",
+        )
+    if grade not in class_group.grades:
+        raise PeopleError(
+            "GRADE_NOT_IN_CLASS",
+            _("Class %(class)s has no pupils of grade %(grade)s.")
+            % {"class": class_group.name, "grade": grade},
+            "grade",
+        )
+    return grade
+
+
+def _enrol(
+    student: Student,
+    class_group: ClassGroup,
+    when: dt.date,
+    reason: str,
+    grade: int | None = None,
+) -> Enrolment:
+    own_grade = _own_grade(class_group, grade)
     year = class_group.school_year
     if not (year.start_date <= when <= year.end_date):
         raise PeopleError(
@@ -217,8 +255,9 @@ def _enrol(student: Student, class_group: ClassGroup, when: dt.date, reason: str
             "class_group",
         )
     return Enrolment.objects.create(
-        student=student, class_group=class_group, date_joined=when, join_reason=reason
-    )
+        student=student, class_group=class_group, date_joined=when, join_reason=reason,
+        grade=own_grade,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -229,9 +268,11 @@ def enrol(
     when: dt.date,
     reason: str = JoinReason.NEW,
     request: HttpRequest | None = None,
+    grade: int | None = None,
 ) -> Enrolment:
-    """Enrol a student who has no class in that school year."""
-    enrolment = _enrol(student, class_group, when, reason)
+    """Enrol a student who has no class in that school year (`grade`: the pupil's own, in a
+    combined class)."""
+    enrolment = _enrol(student, class_group, when, reason, grade)
     record_event(
         actor, "student.enrol", enrolment, summary=f"{student.full_name} → {class_group}",
         new={"class": class_group.pk, "date_joined": when, "reason": reason}, request=request,
@@ -246,6 +287,7 @@ def move(
     to_class: ClassGroup,
     when: dt.date,
     request: HttpRequest | None = None,
+    grade: int | None = None,
 ) -> Enrolment:
     """Move a student to another class of the same school and year: the current enrolment ends
     the day before `when`, a new one starts on `when` (the history keeps both)."""
@@ -273,7 +315,9 @@ def move(
     current.date_left = when - dt.timedelta(days=1)
     current.leave_reason = LeaveReason.CLASS_CHANGE
     current.save(update_fields=["date_left", "leave_reason"])
-    enrolment = _enrol(student, to_class, when, JoinReason.CLASS_CHANGE)
+    if grade is None and to_class.is_combined:
+        grade = current.own_grade  # a pupil moving into a combined class keeps their grade
+    enrolment = _enrol(student, to_class, when, JoinReason.CLASS_CHANGE, grade)
     record_event(
         actor, "student.move", enrolment,
         summary=f"{student.full_name}: {current.class_group.name} → {to_class.name}",

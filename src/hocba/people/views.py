@@ -160,7 +160,7 @@ def student_new(request: HttpRequest, code: str) -> HttpResponse:
         try:
             student = services.add_student(
                 request.user, data, data["class_group"], data["date_joined"],
-                data["join_reason"], request,
+                data["join_reason"], request, grade=data.get("grade"),
             )  # fmt: skip
         except PeopleError as error:
             _refused(form, error)
@@ -230,9 +230,13 @@ def _student_action(
             return _("The student's leaving was recorded.")
         target = data["class_group"]
         if action == "move":
-            services.move(request.user, student, target, data["date"], request)
+            services.move(
+                request.user, student, target, data["date"], request, grade=data.get("grade")
+            )
             return _("Moved to class %(class)s.") % {"class": target.name}
-        services.enrol(request.user, student, target, data["date"], request=request)
+        services.enrol(
+            request.user, student, target, data["date"], request=request, grade=data.get("grade")
+        )
         return _("Enrolled in class %(class)s.") % {"class": target.name}
     except PeopleError as error:
         _refused(form, error)
