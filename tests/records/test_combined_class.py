@@ -125,3 +125,18 @@ def test_a_combined_class_is_checked(demo):
 def test_the_class_page_shows_the_site_and_each_pupils_grade(demo, login):
     page = login("ht.kimdong").get(f"/classes/{combined().pk}/").content.decode()
     assert "Lớp ghép các khối 1, 2" in page and "Điểm trường Thanh Đình" in page
+
+
+def test_the_sector_database_export_of_a_combined_class_says_each_pupils_completion(demo):
+    import io
+
+    from openpyxl import load_workbook
+
+    from hocba.gradebook import csdl
+
+    sheet = load_workbook(io.BytesIO(csdl.results(combined()))).active
+    headings = [c.value for c in sheet[4]]
+    column = headings.index("Hoàn thành chương trình lớp học/tiểu học")
+    completions = {row[column] for row in sheet.iter_rows(min_row=5, values_only=True)}
+    assert completions == {"Hoàn thành chương trình lớp học"}
+    assert sheet.max_row - 4 == Enrolment.objects.filter(class_group=combined()).count()

@@ -28,6 +28,7 @@ from hocba.rules.outcome import YearOutcome
 from hocba.rules.primary import QUALITIES, competencies_for
 from hocba.spreadsheets import clean, to_bytes
 from hocba.students.models import Student
+from hocba.students.services import grades_in
 
 QUALITY_NAMES = {
     "YEU_NUOC": "Yêu nước", "NHAN_AI": "Nhân ái", "CHAM_CHI": "Chăm chỉ",
@@ -48,6 +49,8 @@ class Row:
     student: Student
     year: YearOutcome | None
     homeroom: HomeroomRecord | None
+    grade: int = 0
+    """The student's own grade (a combined class's pupils differ)."""
 
 
 Value = Callable[[Row], Any]
@@ -133,7 +136,8 @@ def _primary_summary(grade: int) -> list[tuple[str, str, Value]]:
         ("", "Kết quả giáo dục",
          lambda r: (r.year and r.year.primary_result and r.year.primary_result.label) or ""),
         ("", "Khen thưởng", lambda r: (r.year and r.year.award and r.year.award.label) or ""),
-        ("", "Hoàn thành chương trình lớp học/tiểu học", lambda r: _completion(r, grade)),
+        ("", "Hoàn thành chương trình lớp học/tiểu học",
+         lambda r: _completion(r, r.grade or grade)),
     ]  # fmt: skip
     return columns
 
@@ -146,7 +150,8 @@ def results(class_group: ClassGroup) -> bytes:
     for cs in class_subjects(class_group):
         columns += _subject_columns(cs, primary)
     if primary:
-        columns += _primary_summary(class_group.grade)
+        # a combined class: the competencies of its highest grade, which include the others'
+        columns += _primary_summary(class_group.grades[-1])
     else:
         columns += [("", h, v) for h, v in SECONDARY_SUMMARY]
     found = {r.student_id: r for r in YearResult.objects.filter(class_group=class_group)}
@@ -166,9 +171,15 @@ def results(class_group: ClassGroup) -> bytes:
     for i, (group, _, _) in enumerate(columns, start=1):  # a group's name over its columns
         if group and i > 1 and columns[i - 2][0] == group:
             ws.cell(3, i).value = None
+    grades = grades_in(class_group)
     for student in enrolled_students(class_group):
         result = found.get(student.pk)
-        row = Row(student, result.year_outcome if result else None, homeroom.get(student.pk))
+        row = Row(
+            student,
+            result.year_outcome if result else None,
+            homeroom.get(student.pk),
+            grades.get(student.pk, class_group.grade),
+        )
         ws.append([clean(value(row)) for _, _, value in columns])
     for i in range(1, len(columns) + 1):
         ws.column_dimensions[get_column_letter(i)].width = 14
