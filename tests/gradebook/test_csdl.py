@@ -67,3 +67,31 @@ def test_the_command_writes_the_file(demo, tmp_path, capsys):
                  "--year", "2024-2025", "--class", "7a")  # fmt: skip
     assert "Đã ghi" in capsys.readouterr().out
     assert sheet_of(out.read_bytes())[4][0].value == "Mã học sinh"
+
+
+def test_subjects_to_re_assess_are_named_not_coded(demo, login):
+    """The class summary and the CSDL ngành file name the subjects a student re-takes in the
+    summer by their Vietnamese names ("Ngữ văn"), never by catalogue code ("NGU_VAN")."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from hocba.gradebook import csdl
+    from hocba.gradebook.models import YearResult
+
+    result = next(
+        r
+        for r in YearResult.objects.filter(class_group__school__code="25000201").select_related(
+            "class_group"
+        )
+        if r.year_outcome.retake_subjects
+    )
+    codes = result.year_outcome.retake_subjects
+    names = {cs.subject_code: cs.name for cs in result.class_group.subjects.all()}
+    page = login("ht.chuvanan").get(f"/gradebook/classes/{result.class_group.pk}/")
+    text = page.content.decode()
+    assert all(names[c] in text for c in codes) and not any(f": {c}" in text for c in codes)
+    sheet = load_workbook(io.BytesIO(csdl.results(result.class_group))).active
+    cells = {str(v) for row in sheet.iter_rows(min_row=5, values_only=True) for v in row if v}
+    assert ", ".join(names[c] for c in codes) in cells
+    assert not any(c in cells for c in codes)

@@ -11,8 +11,8 @@ ones replace them in one place. Every workbook goes through `hocba.spreadsheets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl import Workbook
@@ -51,6 +51,8 @@ class Row:
     homeroom: HomeroomRecord | None
     grade: int = 0
     """The student's own grade (a combined class's pupils differ)."""
+    subject_names: Mapping[str, str] = field(default_factory=dict)
+    """The class's subjects by code, to name them (never by code) in the file."""
 
 
 Value = Callable[[Row], Any]
@@ -97,7 +99,14 @@ SECONDARY_SUMMARY: tuple[tuple[str, Value], ...] = (
     ("Kết quả học tập", lambda r: (r.year and r.year.learning and r.year.learning.label) or ""),
     ("Kết quả rèn luyện", lambda r: (r.year and r.year.conduct and r.year.conduct.label) or ""),
     ("Số buổi nghỉ", lambda r: _shown(f"{r.homeroom.absences:.1f}") if r.homeroom else ""),
-    ("Kiểm tra lại", lambda r: ", ".join(r.year.retake_subjects) if r.year else ""),
+    (
+        "Kiểm tra lại",
+        lambda r: (
+            ", ".join(r.subject_names.get(code, code) for code in r.year.retake_subjects)
+            if r.year
+            else ""
+        ),
+    ),
     ("Rèn luyện trong hè", lambda r: "x" if r.year and r.year.summer_training else ""),
     ("Lên lớp", lambda r: (r.year and r.year.outcome and r.year.outcome.label) or ""),
     ("Danh hiệu", lambda r: (r.year and r.year.award and r.year.award.label) or ""),
@@ -172,6 +181,7 @@ def results(class_group: ClassGroup) -> bytes:
         if group and i > 1 and columns[i - 2][0] == group:
             ws.cell(3, i).value = None
     grades = grades_in(class_group)
+    names = {cs.subject_code: cs.name for cs in class_subjects(class_group)}
     for student in enrolled_students(class_group):
         result = found.get(student.pk)
         row = Row(
@@ -179,6 +189,7 @@ def results(class_group: ClassGroup) -> bytes:
             result.year_outcome if result else None,
             homeroom.get(student.pk),
             grades.get(student.pk, class_group.grade),
+            names,
         )
         ws.append([clean(value(row)) for _, _, value in columns])
     for i in range(1, len(columns) + 1):

@@ -29,7 +29,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from hocba.gradebook.compute import class_subjects, enrolled_students, recompute
+from hocba.gradebook.compute import (
+    class_subjects,
+    enrolled_students,
+    recompute,
+    students_of_subject,
+)
 from hocba.gradebook.excel import cell_text
 from hocba.gradebook.layouts import (
     CLASS_LABELS,
@@ -589,7 +594,7 @@ def export(layout: Layout, cs: ClassSubject, term: str, order: list[int] | None 
         for a in Assessment.objects.filter(class_subject=cs, term=term)
     }
     remarks = dict(SubjectRemark.objects.filter(class_subject=cs).values_list("student_id", "text"))
-    students = enrolled_students(class_group)
+    students = students_of_subject(cs)
     if order is not None:
         students = [students[i] for i in order]
     for number, student in enumerate(students, start=1):
