@@ -35,6 +35,7 @@ from hocba.organizations.models import (
     School,
     Staff,
 )
+from hocba.organizations.permissions import Permission, can
 from hocba.people.models import ActivationCode
 from hocba.people.text import fold, name_key
 from hocba.students.models import Enrolment, JoinReason, LeaveReason, Student
@@ -78,9 +79,10 @@ STUDENT_FIELDS = (
 _FILLED_LATER = {ProblemCode.FIELD_MISSING, ProblemCode.PERSONAL_ID_MISSING}
 
 
-def _check_identity(student: Student) -> None:
+def _check_identity(student: Student, actor: Any) -> None:
     """Refuse what the identity review would refuse, except gaps to be filled later; and a
-    personal ID number or student code that another student already has."""
+    personal ID number or student code that another student already has (named only when the
+    actor may read that student)."""
     for problem in review_student(student.identity(), timezone.localdate()):
         if problem.code not in _FILLED_LATER:
             raise PeopleError(problem.code.value, problem.message, problem.field)
@@ -88,20 +90,24 @@ def _check_identity(student: Student) -> None:
     if student.personal_id:
         same = others.filter(personal_id=student.personal_id).first()
         if same is not None:
-            raise PeopleError(
-                ProblemCode.PERSONAL_ID_DUPLICATE.value,
-                _("Personal ID number %(id)s is already that of %(name)s (student code %(code)s).")
-                % {"id": student.personal_id, "name": same.full_name, "code": same.student_code},
-                "personal_id",
-            )
+            message = _("Personal ID number %(id)s is already that of another student.") % {
+                "id": student.personal_id
+            }
+            if can(actor, Permission.STUDENT_READ, same):
+                message = _(
+                    "Personal ID number %(id)s is already that of %(name)s (student code %(code)s)."
+                ) % {"id": student.personal_id, "name": same.full_name, "code": same.student_code}
+            raise PeopleError(ProblemCode.PERSONAL_ID_DUPLICATE.value, message, "personal_id")
     same = others.filter(student_code=student.student_code).first()
     if same is not None:
-        raise PeopleError(
-            "STUDENT_CODE_TAKEN",
-            _("Student code %(code)s is already that of %(name)s.")
-            % {"code": student.student_code, "name": same.full_name},
-            "student_code",
-        )
+        message = _("Student code %(code)s is already that of another student.") % {
+            "code": student.student_code
+        }
+        if can(actor, Permission.STUDENT_READ, same):
+            message = _("Student code %(code)s is already that of %(name)s.") % {
+                "code": student.student_code, "name": same.full_name,
+            }  # fmt: skip
+        raise PeopleError("STUDENT_CODE_TAKEN", message, "student_code")
 
 
 def _fields_of(student: Student) -> dict[str, Any]:
@@ -145,7 +151,7 @@ def add_student(
     in a combined class)."""
     student = Student()
     _apply(student, fields)
-    _check_identity(student)
+    _check_identity(student, actor)
     student.save()
     enrolment = _enrol(student, class_group, date_joined, join_reason, grade)
     record_event(
@@ -184,13 +190,29 @@ def _save_changes(
 
 @transaction.atomic
 def edit_student(
-    actor: Any, student: Student, fields: dict[str, Any], request: HttpRequest | None = None
+    actor: Any,
+    student: Student,
+    fields: dict[str, Any],
+    request: HttpRequest | None = None,
+    school: School | None = None,
 ) -> list[str]:
-    """Change a student's identity and family fields; the names of the fields changed."""
+    """Change a student's identity and family fields; the names of the fields changed. A school
+    does not edit a student who studies at another school now: that school keeps the data."""
     student = Student.objects.select_for_update().get(pk=student.pk)
+    if school is not None:
+        open_here = student.enrolments.filter(date_left__isnull=True, class_group__school=school)
+        open_elsewhere = student.enrolments.filter(date_left__isnull=True).exclude(
+            class_group__school=school
+        )
+        if open_elsewhere.exists() and not open_here.exists():
+            raise PeopleError(
+                "STUDIES_ELSEWHERE",
+                _("%(name)s studies at another school now; that school keeps these data.")
+                % {"name": student.full_name},
+            )
     return _save_changes(
         actor, student, STUDENT_FIELDS, lambda: _apply(student, fields),
-        lambda: _check_identity(student), "student.edit", request,
+        lambda: _check_identity(student, actor), "student.edit", request,
     )  # fmt: skip
 
 
@@ -334,18 +356,25 @@ LEAVING_REASONS = (LeaveReason.TRANSFER_OUT, LeaveReason.DROPPED_OUT)
 def mark_leaving(
     actor: Any,
     student: Student,
-    class_group: ClassGroup,
+    school: School,
     when: dt.date,
     reason: str,
     request: HttpRequest | None = None,
 ) -> Enrolment:
-    """The student leaves the school (transferred out, dropped out) on `when`."""
+    """The student leaves `school` (transferred out, dropped out) on `when`: only an enrolment
+    open at this school is closed, never one at another school."""
     if reason not in LEAVING_REASONS:
         raise PeopleError("LEAVE_REASON", _("Choose why the student leaves."), "reason")
-    current = _open_enrolment(student, class_group)
-    if current is None or current.class_group.school_id != class_group.school_id:
+    current = (
+        student.enrolments.filter(date_left__isnull=True, class_group__school=school)
+        .select_related("class_group")
+        .order_by("-date_joined")
+        .first()
+    )
+    if current is None:
         raise PeopleError(
-            "NOT_ENROLLED", _("%(name)s has no class here to leave.") % {"name": student.full_name}
+            "NOT_ENROLLED_HERE",
+            _("%(name)s has no class here to leave.") % {"name": student.full_name},
         )
     if when < current.date_joined:
         raise PeopleError(
@@ -368,7 +397,7 @@ def mark_leaving(
 STAFF_FIELDS = ("personal_id", "full_name", "position")
 
 
-def _check_staff(staff: Staff) -> None:
+def _check_staff(staff: Staff, actor: Any) -> None:
     try:
         staff.full_clean(exclude=["user", "school"], validate_unique=False)
     except ValidationError as error:
@@ -376,12 +405,14 @@ def _check_staff(staff: Staff) -> None:
         raise PeopleError("STAFF_INVALID", messages[0], field) from None
     same = Staff.objects.exclude(pk=staff.pk).filter(personal_id=staff.personal_id).first()
     if same is not None:
-        raise PeopleError(
-            "PERSONAL_ID_TAKEN",
-            _("Personal ID number %(id)s is already that of %(name)s.")
-            % {"id": staff.personal_id, "name": same.full_name},
-            "personal_id",
-        )
+        message = _("Personal ID number %(id)s is already that of another person.") % {
+            "id": staff.personal_id
+        }
+        if can(actor, Permission.STAFF_READ, same):
+            message = _("Personal ID number %(id)s is already that of %(name)s.") % {
+                "id": staff.personal_id, "name": same.full_name,
+            }  # fmt: skip
+        raise PeopleError("PERSONAL_ID_TAKEN", message, "personal_id")
 
 
 @transaction.atomic
@@ -390,7 +421,7 @@ def add_staff(
 ) -> Staff:
     staff = Staff(school=school, **{k: str(fields.get(k, "")).strip() for k in STAFF_FIELDS})
     staff.full_name = normalize_name(staff.full_name)
-    _check_staff(staff)
+    _check_staff(staff, actor)
     staff.save()
     record_event(
         actor, "staff.add", staff, summary=staff.full_name,
@@ -413,7 +444,13 @@ def edit_staff(
         staff.full_name = normalize_name(staff.full_name)
 
     return _save_changes(
-        actor, staff, STAFF_FIELDS, change, lambda: _check_staff(staff), "staff.edit", request
+        actor,
+        staff,
+        STAFF_FIELDS,
+        change,
+        lambda: _check_staff(staff, actor),
+        "staff.edit",
+        request,
     )
 
 
@@ -427,6 +464,97 @@ SCHOOL_ROLES = (
 )
 
 
+#: The roles a school administrator gives: teaching and their own (never the school's leaders).
+SCHOOL_ADMIN_ROLES = (Role.HOMEROOM_TEACHER, Role.SUBJECT_TEACHER, Role.SCHOOL_ADMIN)
+
+
+def _above_every_school(actor: Any) -> bool:
+    """A superuser or system administrator: no school ceiling (their own account aside)."""
+    if getattr(actor, "is_superuser", False):
+        return True
+    return RoleAssignment.objects.filter(
+        staff__user=actor, role=Role.SYSTEM_ADMIN, active=True
+    ).exists()
+
+
+def roles_given_by(actor: Any, school: School) -> tuple[str, ...]:
+    """The school roles `actor` may give and take away at `school`: all of them for the
+    principal (and system administrators), teaching roles and school administrator for a
+    school administrator, none for anyone else."""
+    if _above_every_school(actor):
+        return SCHOOL_ROLES
+    held = set(
+        RoleAssignment.objects.filter(staff__user=actor, school=school, active=True).values_list(
+            "role", flat=True
+        )
+    )
+    if Role.PRINCIPAL in held:
+        return SCHOOL_ROLES
+    if Role.SCHOOL_ADMIN in held:
+        return SCHOOL_ADMIN_ROLES
+    return ()
+
+
+def _school_of(assignment: RoleAssignment) -> int | None:
+    if assignment.school_id is not None:
+        return assignment.school_id
+    if assignment.class_group_id is not None:
+        return assignment.class_group.school_id
+    return None
+
+
+def _own(actor: Any, staff: Staff) -> bool:
+    return staff.user_id is not None and staff.user_id == getattr(actor, "pk", None)
+
+
+def check_may_issue_staff(actor: Any, school: School, user: Any) -> None:
+    """Refuse an activation code for a staff account above `actor` at `school`: the actor's own,
+    a superuser's or administrator's, one holding a role outside the school or a role the actor
+    does not give (for a school administrator: the principal, vice principals, seal keepers)."""
+    if user.pk == getattr(actor, "pk", None):
+        raise PeopleError("ACCOUNT_OWN", _("You cannot issue a code for your own account."))
+    if _above_every_school(actor):
+        return
+    refused = PeopleError(
+        "ACCOUNT_ABOVE_YOU",
+        _("This account holds a role you do not give; the person above you issues its code."),
+    )
+    if user.is_superuser or Staff.objects.filter(user=user).exclude(school=school).exists():
+        raise refused
+    if user.is_staff and not Staff.objects.filter(user=user, school=school).exists():
+        raise refused  # an administrator of the site, not a staff member of this school
+    given = roles_given_by(actor, school)
+    for assignment in RoleAssignment.objects.filter(staff__user=user, active=True).select_related(
+        "class_group"
+    ):
+        if assignment.role not in given or _school_of(assignment) != school.pk:
+            raise refused
+
+
+def check_may_issue_access(actor: Any, school: School, user: Any) -> None:
+    """Refuse an activation code for a parent's or student's account unless every student it
+    reaches is enrolled at `school` now, and it is no staff member's account."""
+    if user.pk == getattr(actor, "pk", None):
+        raise PeopleError("ACCOUNT_OWN", _("You cannot issue a code for your own account."))
+    if _above_every_school(actor):
+        return
+    elsewhere = StudentAccess.objects.filter(user=user).exclude(
+        student__enrolments__in=Enrolment.objects.filter(
+            date_left__isnull=True, class_group__school=school
+        )
+    )
+    if (
+        user.is_superuser
+        or user.is_staff
+        or Staff.objects.filter(user=user).exists()
+        or elsewhere.exists()
+    ):
+        raise PeopleError(
+            "ACCOUNT_NOT_HERE",
+            _("This account is not only that of a student of this school or their parent."),
+        )
+
+
 @transaction.atomic
 def assign_role(
     actor: Any,
@@ -436,10 +564,15 @@ def assign_role(
     subject_code: str = "",
     request: HttpRequest | None = None,
 ) -> RoleAssignment:
-    """Give a staff member of a school one of the school's roles."""
+    """Give a staff member of a school one of the school's roles: only a role the actor gives
+    (`roles_given_by`), never to themselves."""
     school = staff.school
     if role not in SCHOOL_ROLES or school is None:
         raise PeopleError("ROLE_NOT_ALLOWED", _("This role is not given by the school."), "role")
+    if role not in roles_given_by(actor, school):
+        raise PeopleError("ROLE_ABOVE_YOU", _("You cannot give this role."), "role")
+    if _own(actor, staff):
+        raise PeopleError("ROLE_OWN", _("You cannot change your own roles."), "role")
     per_class = role in (Role.HOMEROOM_TEACHER, Role.SUBJECT_TEACHER)
     if per_class and class_group is None:
         raise PeopleError("CLASS_REQUIRED", _("Choose the class."), "class_group")
@@ -485,9 +618,20 @@ def assign_role(
 
 @transaction.atomic
 def remove_role(actor: Any, assignment: RoleAssignment, request: HttpRequest | None = None) -> None:
-    """End a role assignment (kept, inactive: signatures made under it still name it)."""
+    """End a role assignment (kept, inactive: signatures made under it still name it): only a
+    school role the actor gives (`roles_given_by`) at the staff member's school, never their
+    own."""
     if not assignment.active:
         return
+    school = assignment.staff.school
+    if (
+        school is None
+        or _school_of(assignment) != school.pk
+        or assignment.role not in roles_given_by(actor, school)
+    ):
+        raise PeopleError("ROLE_ABOVE_YOU", _("You cannot remove this role."))
+    if _own(actor, assignment.staff):
+        raise PeopleError("ROLE_OWN", _("You cannot change your own roles."))
     assignment.active = False
     assignment.save(update_fields=["active"])
     record_event(
@@ -548,9 +692,21 @@ def _issue(actor: Any, user: Any) -> tuple[str, dt.datetime]:
 
 @transaction.atomic
 def issue_code(
-    actor: Any, user: Any, full_name: str, about: str, request: HttpRequest | None = None
+    actor: Any,
+    school: School,
+    user: Any,
+    full_name: str,
+    about: str,
+    request: HttpRequest | None = None,
 ) -> Letter:
-    """A new activation code for one account; its password and older codes stop working."""
+    """A new activation code for one account of `school` (a staff member's or a student's or
+    parent's); its password and older codes stop working. Refused for an account above the actor
+    (`check_may_issue_staff`) or reaching beyond the school (`check_may_issue_access`)."""
+    has_access = StudentAccess.objects.filter(user=user).exists()
+    if Staff.objects.filter(user=user).exists() or not has_access:
+        check_may_issue_staff(actor, school, user)
+    if has_access:
+        check_may_issue_access(actor, school, user)
     code, expires = _issue(actor, user)
     record_event(
         actor, "account.code", user, summary=f"{user.get_username()} ({full_name})",
@@ -617,6 +773,10 @@ def staff_accounts(actor: Any, school: School, request: HttpRequest | None = Non
             staff.save(update_fields=["user"])
         elif not _never_used(user):
             continue
+        try:
+            check_may_issue_staff(actor, school, user)
+        except PeopleError:
+            continue  # the person above the actor issues this one
         rows.append((user, staff, staff.full_name, staff.position or str(_("Staff"))))
     letters = _ask(_sorted(rows), actor)
     record_event(
@@ -647,6 +807,10 @@ def student_accounts(
         if linked:
             user = linked[0]
             if not _never_used(user):
+                continue
+            try:
+                check_may_issue_access(actor, class_group.school, user)
+            except PeopleError:
                 continue
         else:
             prefix = "ph." if parents else ""

@@ -208,7 +208,7 @@ def _student_forms(
 
 
 def _student_action(
-    request: HttpRequest, student: Student, action: str, found: dict[str, Any]
+    request: HttpRequest, school: School, student: Student, action: str, found: dict[str, Any]
 ) -> str | None:
     """Carry out a posted action; the success message, or None when refused (the form says
     why)."""
@@ -218,14 +218,11 @@ def _student_action(
     data = form.cleaned_data
     try:
         if action == "save":
-            changed = services.edit_student(request.user, student, data, request)
+            changed = services.edit_student(request.user, student, data, request, school=school)
             return _("Saved.") if changed else _("Nothing changed.")
         if action == "leave":
-            current = student.current_enrolment()
-            if current is None:
-                raise PeopleError("NOT_ENROLLED", _("The student is in no class now."))
             services.mark_leaving(
-                request.user, student, current.class_group, data["date"], data["reason"], request
+                request.user, student, school, data["date"], data["reason"], request
             )
             return _("The student's leaving was recorded.")
         target = data["class_group"]
@@ -254,7 +251,7 @@ def student(request: HttpRequest, code: str, pk: int) -> HttpResponse:
         raise Http404
     found = _student_forms(request, found_student, classes, action, year)
     if action:
-        done = _student_action(request, found_student, action, found)
+        done = _student_action(request, school, found_student, action, found)
         if done is not None:
             messages.success(request, done)
             return redirect("people-student", school.code, found_student.pk)
@@ -345,7 +342,11 @@ def _staff_action(
             assignment = get_object_or_404(
                 RoleAssignment, pk=request.POST.get("assignment", ""), staff=member
             )
-            services.remove_role(request.user, assignment, request)
+            try:
+                services.remove_role(request.user, assignment, request)
+            except PeopleError as error:
+                messages.error(request, error.message)
+                return None
             return _("The role was removed.")
         form = found["role_form"]
         if not form.is_valid():
@@ -447,9 +448,11 @@ def account_reset(request: HttpRequest, code: str) -> HttpResponse:
     if kind == "staff":
         member = get_object_or_404(Staff, pk=pk, school=school, user__isnull=False)
         user, full_name, about = member.user, member.full_name, member.position
+        back = reverse("people-staff", args=[school.code, member.pk])
     elif kind == "access":
         at_school = StudentAccess.objects.filter(
-            student__enrolments__class_group__school=school
+            student__enrolments__class_group__school=school,
+            student__enrolments__date_left__isnull=True,
         ).values("pk")
         access = get_object_or_404(
             StudentAccess.objects.select_related("user", "student").filter(pk__in=at_school),
@@ -459,9 +462,14 @@ def account_reset(request: HttpRequest, code: str) -> HttpResponse:
         if access.relation == StudentAccess.Relation.PARENT:
             full_name = _("Parent of %(name)s") % {"name": access.student.full_name}
         about = str(access.get_relation_display())
+        back = reverse("people-student", args=[school.code, access.student_id])
     else:
         raise Http404
-    letter = services.issue_code(request.user, user, full_name, about, request)
+    try:
+        letter = services.issue_code(request.user, school, user, full_name, about, request)
+    except PeopleError as error:
+        messages.error(request, error.message)
+        return redirect(back)
     return _letters_response(request, school, [letter], f"ma-kich-hoat-{letter.username}")
 
 
@@ -505,13 +513,11 @@ def activate(request: HttpRequest) -> HttpResponse:
     try:
         user = services.activate(username, code, password1, request)
     except services.ActivationError as error:
-        if error.code == "PASSWORD_WEAK":  # the code was right: not a guess
-            ratelimit.forgive_failure("activation-account", username.lower())
-            ratelimit.forgive_failure("activation-address", ratelimit.client(request))
+        # a weak password with a right code still counts for the address: one's own valid
+        # code must not clear the counter of guesses made at other accounts
         context["errors"] = [error.message]
         return render(request, "people/activate.html", context, status=400)
     ratelimit.forgive_failure("activation-account", username.lower())
-    ratelimit.forgive_failure("activation-address", ratelimit.client(request))
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     messages.success(request, _("Your account is ready. Welcome!"))
     return redirect("home")
