@@ -35,6 +35,9 @@ class Vendor:
         grade: int = 6,
         record_id: str | None = None,
         personal_id: str | None = None,
+        student_code: str | None = None,
+        full_name: str | None = None,
+        date_of_birth: dt.date | None = None,
     ) -> bytes:
         base = sample_record(record_id=record_id or str(uuid.uuid4()), school_year=school_year)
         record = dataclasses.replace(
@@ -45,9 +48,9 @@ class Vendor:
             student=dataclasses.replace(
                 base.student,
                 personal_id=personal_id or student.personal_id,
-                student_code=student.student_code,
-                full_name=student.full_name,
-                date_of_birth=student.date_of_birth or dt.date(2012, 1, 1),
+                student_code=student_code or student.student_code,
+                full_name=full_name or student.full_name,
+                date_of_birth=date_of_birth or student.date_of_birth or dt.date(2012, 1, 1),
             ),
             grade=grade,
             class_name=f"{grade}A",

@@ -3,6 +3,7 @@ school's students, kept byte for byte; anything else refused with a code, and th
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import zipfile
@@ -59,9 +60,43 @@ def test_a_record_signed_by_a_trusted_other_vendor_is_kept_byte_for_byte(vendor,
     assert AuditEvent.objects.filter(action="records.import_external").count() == 1
 
 
-def test_a_student_whose_personal_id_does_not_match_is_found_by_student_code(vendor, students):
-    student = students[1]
-    content = vendor.record(student, personal_id="099299009999")
+def test_a_personal_id_that_names_nobody_is_refused_though_the_student_code_matches(
+    vendor, students
+):
+    # another child's record, carrying by chance (or on purpose) a pupil's vendor code
+    content = vendor.record(students[1], personal_id="099299009999")
+    (refusal,) = _refused([Incoming("a.xml", content)]).refusals
+    assert refusal.code == "EXTERNAL_STUDENT_UNKNOWN"
+    assert "a.xml" in refusal.message and "099299009999" in refusal.message
+    assert not ExternalRecord.objects.exists()
+
+
+def test_a_personal_id_and_a_student_code_of_two_students_are_refused(vendor, students):
+    content = vendor.record(students[0], student_code=students[1].student_code)
+    (refusal,) = _refused([Incoming("a.xml", content)]).refusals
+    assert refusal.code == "EXTERNAL_STUDENT_CODE_DIFFERS"
+    assert students[1].student_code in refusal.message
+    assert not ExternalRecord.objects.exists()
+
+
+def test_a_record_of_another_name_or_birth_date_is_refused_naming_what_differs(vendor, students):
+    student = students[0]
+    renamed = vendor.record(student, full_name="Nguyễn Văn Khác")
+    (refusal,) = _refused([Incoming("ten.xml", renamed)]).refusals
+    assert refusal.code == "EXTERNAL_STUDENT_NAME_DIFFERS"
+    assert "Nguyễn Văn Khác" in refusal.message
+    assert student.date_of_birth is not None
+    other_day = student.date_of_birth - dt.timedelta(days=400)
+    born = vendor.record(student, date_of_birth=other_day)
+    (refusal,) = _refused([Incoming("ngay-sinh.xml", born)]).refusals
+    assert refusal.code == "EXTERNAL_STUDENT_BIRTH_DATE_DIFFERS"
+    assert other_day.strftime("%d/%m/%Y") in refusal.message
+    assert not ExternalRecord.objects.exists()
+
+
+def test_a_record_with_the_name_written_in_other_case_and_spacing_is_the_students(vendor, students):
+    student = students[0]
+    content = vendor.record(student, full_name="  " + student.full_name.upper().replace(" ", "  "))
     report = import_external(user("ht.chuvanan"), _school(), [Incoming("a.xml", content)])
     assert report.imported[0].student == student
 

@@ -149,3 +149,38 @@ def test_the_admin_shows_imported_records_read_only_and_in_scope(vendor, student
     assert login("ht.chuvanan").get("/admin/records/externalrecord/add/").status_code == 403
     other = login("ht.hungvuong").get(f"/admin/records/externalrecord/{imported.pk}/change/")
     assert other.status_code in (302, 404)
+
+
+def test_a_teacher_of_a_class_the_pupil_attended_does_not_read_it(vendor, login):
+    from hocba.organizations.models import RoleAssignment
+    from hocba.organizations.permissions import Permission, can, scoped
+    from tests.factories.database import user
+
+    homeroom = user("gvcn.chuvanan.7a")
+    taught = RoleAssignment.objects.filter(staff__user=homeroom, active=True)[0].class_group
+    pupil = Student.objects.filter(enrolments__class_group=taught).exclude(personal_id="")[0]
+    _upload(login, {"cu.xml": vendor.record(pupil)})
+    imported = ExternalRecord.objects.get()
+    assert not can(homeroom, Permission.RECORD_READ, imported)
+    assert not scoped(homeroom, Permission.RECORD_READ, ExternalRecord.objects.all()).exists()
+    assert login("gvcn.chuvanan.7a").get(f"/external/{imported.pk}/").status_code in (403, 404)
+    # the school reads it
+    assert can(user("ht.chuvanan"), Permission.RECORD_READ, imported)
+    assert can(user("pht.chuvanan"), Permission.RECORD_READ, imported)
+
+
+def test_the_student_page_title_is_the_students_name_alone(vendor, students, login):
+    import re
+
+    _upload(login, {"cu.xml": vendor.record(students[0])})
+    page = login("ht.chuvanan").get(f"/students/{students[0].pk}/").content.decode()
+    (title,) = re.findall(r"<title>(.*?)</title>", page, re.S)
+    assert title == f"{students[0].full_name} · hocba"
+    assert page.count(SHOWN) == 1  # the table once, in the page's body
+
+
+def test_the_admin_list_shows_the_verdict_in_words(vendor, students, login):
+    _upload(login, {"cu.xml": vendor.record(students[0])})
+    listed = login("ht.chuvanan").get("/admin/records/externalrecord/").content.decode()
+    assert '<td class="field-verdict_shown">Hợp lệ</td>' in listed
+    assert '<td class="field-verdict">VALID</td>' not in listed

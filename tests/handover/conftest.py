@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from hocba.handover import services, tables
+from hocba.handover import seal, services, tables
 from tests.processes import HOCBA, clean_env
 
 
@@ -36,17 +36,27 @@ def demo_export(
     yield target
 
 
+def operator_sha256() -> str:
+    """The SHA-256 of the development operator's certificate, which seals the test exports."""
+    signer = seal._development_operator()
+    try:
+        return seal.fingerprint(signer.certificate)
+    finally:
+        signer.close()
+
+
 def trusting_env(data: Path, **extra: str) -> dict[str, str]:
-    """A `hocba` process on `data` that trusts the test run's development PKI."""
+    """A `hocba` process on `data` that trusts the test run's development PKI and expects
+    hand-overs sealed by its operator key."""
     pki = Path(settings.DATA_DIR) / "pki" / "ca"
-    return clean_env(
-        data,
-        HOCBA_TRUST_ANCHORS=str(pki / "root.pem"),
-        HOCBA_TRUST_INTERMEDIATES=str(pki / "issuing.pem"),
-        HOCBA_CRLS=str(Path(settings.DATA_DIR) / "pki" / "crl" / "issuing.crl"),
-        HOCBA_OCSP="0",
-        **extra,
-    )
+    given = {
+        "HOCBA_TRUST_ANCHORS": str(pki / "root.pem"),
+        "HOCBA_TRUST_INTERMEDIATES": str(pki / "issuing.pem"),
+        "HOCBA_CRLS": str(Path(settings.DATA_DIR) / "pki" / "crl" / "issuing.crl"),
+        "HOCBA_OCSP": "0",
+        "HOCBA_HANDOVER_SIGNER_SHA256": operator_sha256(),
+    }
+    return clean_env(data, **{**given, **extra})
 
 
 def hocba(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,7 @@ from tests.factories.records import make_kit
 from tests.handover.conftest import (
     copy_of,
     hocba,
+    operator_sha256,
     rows_in,
     stored_files,
     trusting_env,
@@ -141,8 +142,9 @@ def test_the_schema_in_the_docs_is_the_schema_of_the_models() -> None:
 def test_an_empty_instance_loads_the_export_and_its_audit_chain_continues(
     demo_export: Path, empty_instance: Path
 ) -> None:
-    env = trusting_env(empty_instance)
-    done = hocba(env, "handover", "import", str(demo_export))
+    # the sealing certificate named on the command line, as the export printed it
+    env = trusting_env(empty_instance, HOCBA_HANDOVER_SIGNER_SHA256="")
+    done = hocba(env, "handover", "import", str(demo_export), "--signer", operator_sha256())
     assert done.returncode == 0, done.stderr
     counts = rows_in(empty_instance)
     for model in tables.carried_models():
@@ -161,8 +163,8 @@ def test_an_empty_instance_loads_the_export_and_its_audit_chain_continues(
     assert last == (events[-1]["id"] + 1, "handover.import", events[-1]["hash"])
 
 
-def _refused(export: Path, data: Path, code: str, named: str = "") -> None:
-    done = hocba(trusting_env(data), "handover", "import", str(export))
+def _refused(export: Path, data: Path, code: str, named: str = "", *args: str, **env: str) -> None:
+    done = hocba(trusting_env(data, **env), "handover", "import", str(export), *args)
     assert done.returncode == 2, done.stdout + done.stderr
     assert code in done.stderr
     if named:
@@ -213,6 +215,111 @@ def test_a_manifest_sealed_by_another_key_is_refused_with_nothing_written(
     manifest = (export / services.MANIFEST).read_bytes()
     (export / services.SIGNATURE).write_bytes(seal.seal(manifest, stranger))
     _refused(export, empty_instance, "MANIFEST_SIGNER_UNTRUSTED")
+
+
+def test_a_manifest_sealed_by_a_trusted_teachers_key_is_refused_with_nothing_written(
+    demo_export: Path, empty_instance: Path, tmp_path: Path
+) -> None:
+    from hocba.signing import config
+    from hocba.signing.dev.pki import DevPki
+    from hocba.signing.signers import Pkcs12Signer
+
+    # a teacher's signing key, trusted for records, seals a changed list of accounts
+    teacher = Pkcs12Signer(*DevPki.load(config.pki_dir()).issue_person("001190000001", "Giáo viên"))
+    export = copy_of(demo_export, tmp_path)
+    users = export / "tables/auth.user.json"
+    users.write_text(users.read_text().replace('"is_superuser":false', '"is_superuser":true', 1))
+    listed = json.loads((export / services.MANIFEST).read_bytes())
+    for entry in listed["files"]:
+        if entry["path"] == "tables/auth.user.json":
+            entry.update(
+                size=users.stat().st_size, sha256=hashlib.sha256(users.read_bytes()).hexdigest()
+            )
+    manifest = services._json(listed)
+    (export / services.MANIFEST).write_bytes(manifest)
+    (export / services.SIGNATURE).write_bytes(seal.seal(manifest, teacher))
+    assert seal.check(manifest, (export / services.SIGNATURE).read_bytes())  # trusted
+    _refused(export, empty_instance, "SIGNER_NOT_EXPECTED", seal.fingerprint(teacher.certificate))
+    # nor when the teacher's own certificate is named and the operator's is configured
+    named = seal.fingerprint(teacher.certificate)
+    _refused(export, empty_instance, "SIGNER_NOT_EXPECTED", "", "--signer", named)
+
+
+def test_an_import_naming_no_sealing_certificate_is_refused_with_nothing_written(
+    demo_export: Path, empty_instance: Path
+) -> None:
+    _refused(demo_export, empty_instance, "SIGNER_NOT_NAMED", HOCBA_HANDOVER_SIGNER_SHA256="")
+
+
+def test_the_export_prints_the_fingerprint_of_the_sealing_certificate(
+    demo: object, tmp_path: Path
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    with transaction.atomic():
+        call_command("handover", "export", str(tmp_path / "export"), stdout=out)
+        transaction.set_rollback(True)
+    assert f"certificate sha256 {operator_sha256()}" in out.getvalue()
+
+
+def resealed(export: Path) -> None:
+    """`export`'s manifest rewritten for its files as they now are and sealed again by the
+    operator's key: an export as a careless or dishonest exporter holding that key writes it."""
+    manifest = services._json(services._manifest(export))
+    (export / services.MANIFEST).write_bytes(manifest)
+    operator = seal._development_operator()
+    try:
+        (export / services.SIGNATURE).write_bytes(seal.seal(manifest, operator))
+    finally:
+        operator.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "digest", "code"),
+    [
+        # a host file read into the store through the hash
+        ("records/x.xml", "../../../../../../etc/hostname", "HANDOVER_FILE_HASH_INVALID"),
+        ("records/x.xml", "A" * 64, "HANDOVER_FILE_HASH_INVALID"),
+        # a stored file written outside the store
+        ("../../outside.xml", "", "HANDOVER_FILE_NAME_INVALID"),
+        ("/var/hocba-outside.xml", "", "HANDOVER_FILE_NAME_INVALID"),
+        ("records/./x.xml", "", "HANDOVER_FILE_NAME_INVALID"),
+        # bytes that do not hash to their name
+        ("records/x.xml", "0" * 64, "HANDOVER_FILE_CHANGED"),
+        ("records/x.xml", "1" * 64, "HANDOVER_FILE_MISSING"),
+    ],
+)
+def test_a_stored_file_listed_wrongly_in_files_json_is_refused_with_nothing_written(
+    demo_export: Path, empty_instance: Path, tmp_path: Path, name: str, digest: str, code: str
+) -> None:
+    export = copy_of(demo_export, tmp_path)
+    listed = json.loads((export / "files.json").read_text())
+    if digest == "0" * 64:
+        (export / "files" / digest).write_bytes(b"not the bytes of this hash")
+    entry = {"name": name, "sha256": digest or listed[0]["sha256"], "size": 1}
+    (export / "files.json").write_bytes(services._json([*listed, entry]))
+    resealed(export)
+    _refused(export, empty_instance, code)
+    assert not (empty_instance.parent / "outside.xml").exists()
+
+
+def test_a_row_naming_a_permission_this_instance_lacks_is_refused_with_nothing_written(
+    demo_export: Path, empty_instance: Path, tmp_path: Path
+) -> None:
+    export = copy_of(demo_export, tmp_path)
+    granted = export / "tables/auth.user_user_permissions.json"
+    row = {"id": 1, "user_id": 1, "permission_id": ["no_such_permission", "auth", "user"]}
+    granted.write_text("[\n" + json.dumps(row, separators=(",", ":")) + "\n]\n")
+    resealed(export)
+    _refused(
+        export,
+        empty_instance,
+        "HANDOVER_NATURAL_KEY_UNKNOWN",
+        "tables/auth.user_user_permissions.json",
+    )
 
 
 def test_a_manifest_changed_after_sealing_is_refused_with_nothing_written(

@@ -317,15 +317,19 @@ CASES: dict[str, list[Case]] = {
         Case("POST", lambda w: f"/external/schools/{w.school}/", "ht.chuvanan", "vt.chuvanan",
              lambda w: {"files": ContentFile(b"<a/>", name="a.xml")}, ok=(422,)),
     ],
+    # another system's record is read at the school and above, not by the pupil's teachers
     "external/<int:pk>/": [
-        Case("GET", lambda w: f"/external/{w.external_pk}/", lambda w: w.homeroom,
-             lambda w: w.other_class),
+        Case("GET", lambda w: f"/external/{w.external_pk}/", "pht.chuvanan",
+             lambda w: w.homeroom),
+        Case("GET", lambda w: f"/external/{w.external_pk}/", "ht.chuvanan", "ht.hungvuong"),
         Case("POST", lambda w: f"/external/{w.external_pk}/", "ht.chuvanan", "ht.hungvuong",
              lambda w: {"action": "correct", "reason": "Thử"}, ok=(302,)),
     ],
     "external/<int:pk>.xml": [
-        Case("GET", lambda w: f"/external/{w.external_pk}.xml", lambda w: w.homeroom,
-             lambda w: w.other_class, ok=(200,))
+        Case("GET", lambda w: f"/external/{w.external_pk}.xml", "pht.chuvanan",
+             lambda w: w.homeroom, ok=(200,)),
+        Case("GET", lambda w: f"/external/{w.external_pk}.xml", "ht.chuvanan", "ht.hungvuong",
+             ok=(200,)),
     ],
     "my/external/<int:pk>.xml": [
         Case("GET", lambda w: f"/my/external/{w.external_pk}.xml", lambda w: w.student_user,

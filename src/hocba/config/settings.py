@@ -360,6 +360,10 @@ UPSTREAM_PKCS11_PIN = os.environ.get("HOCBA_UPSTREAM_PKCS11_PIN", "")
 UPSTREAM_P12 = os.environ.get("HOCBA_UPSTREAM_P12", "")
 """Or in a PKCS#12 file, with its password in UPSTREAM_P12_PASSWORD."""
 UPSTREAM_P12_PASSWORD = os.environ.get("HOCBA_UPSTREAM_P12_PASSWORD", "")
+HANDOVER_SIGNER_SHA256 = os.environ.get("HOCBA_HANDOVER_SIGNER_SHA256", "")
+"""The SHA-256 of the certificate expected to seal a hand-over this instance imports (the
+fingerprint `hocba handover export` prints); or name it with `hocba handover import --signer`
+(docs/handover.md). Without either, an import is refused."""
 
 # --- exchange and warehouse ---------------------------------------------------------------
 WAREHOUSE_ENABLED = os.environ.get("HOCBA_WAREHOUSE", "") in ("1", "true", "yes")

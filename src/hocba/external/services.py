@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -23,6 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from hocba import blobs, limits
 from hocba.audit.services import Entry, record_events
@@ -254,14 +256,59 @@ class _Batch:
             ),
         )
 
-    def student_of(self, facts: RecordFacts) -> Student | None:
-        """The school's student the record names: by personal ID, else by student code."""
-        found = (
+    def student_of(self, facts: RecordFacts) -> Student | tuple[str, str]:
+        """The school's student the record names, or why none (a code and a Vietnamese
+        message). A personal ID in the record must be a student's; a student code too, when it
+        names one, must be the same student's; then the full name and the date of birth must be
+        the student's. A record is never attached to a pupil by the code alone when its personal
+        ID names nobody."""
+        by_id = (
             self.by_personal_id.get(facts.student_personal_id)
             if facts.student_personal_id
             else None
         )
-        return found or self.by_code.get(facts.student_code)
+        by_code = self.by_code.get(facts.student_code) if facts.student_code else None
+        student = by_id or by_code
+        if student is None or (facts.student_personal_id and by_id is None):
+            return "EXTERNAL_STUDENT_UNKNOWN", _(
+                "the school %(school)s has no student with personal ID %(personal_id)s or "
+                "student code %(code)s (%(name)s)"
+            ) % {
+                "school": self.school.name,
+                "personal_id": facts.student_personal_id or "—",
+                "code": facts.student_code or "—",
+                "name": facts.student_name,
+            }
+        if by_id is not None and by_code is not None and by_id != by_code:
+            return "EXTERNAL_STUDENT_CODE_DIFFERS", _(
+                "the personal ID %(personal_id)s is the student %(student)s's, the student code "
+                "%(code)s another student's (%(other)s)"
+            ) % {
+                "personal_id": facts.student_personal_id,
+                "student": str(by_id),
+                "code": facts.student_code,
+                "other": str(by_code),
+            }
+        if _name_key(facts.student_name) != _name_key(student.full_name):
+            return "EXTERNAL_STUDENT_NAME_DIFFERS", _(
+                "the record names the student %(name)s, the school's student is %(student)s"
+            ) % {"name": facts.student_name, "student": str(student)}
+        born, known = facts.student_date_of_birth, student.date_of_birth
+        if born is not None and known is not None and born != known:
+            return "EXTERNAL_STUDENT_BIRTH_DATE_DIFFERS", _(
+                "the record gives the date of birth %(record)s, the school's student %(student)s "
+                "was born on %(known)s"
+            ) % {
+                "record": born.strftime("%d/%m/%Y"),
+                "student": str(student),
+                "known": known.strftime("%d/%m/%Y"),
+            }
+        return student
+
+
+def _name_key(name: str) -> str:
+    """A full name as compared: Unicode NFC, case and runs of spaces aside."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _judge(
@@ -276,13 +323,9 @@ def _judge(
             "không nhập như học bạ của hệ thống khác",
         )  # fmt: skip
     student = batch.student_of(facts)
-    if student is None:
-        return Refusal(
-            name, "EXTERNAL_STUDENT_UNKNOWN",
-            f"Tệp {name}: trường {batch.school.name} không có học sinh có số định danh "
-            f"{facts.student_personal_id} hoặc mã học sinh {facts.student_code} "
-            f"({facts.student_name})",
-        )  # fmt: skip
+    if isinstance(student, tuple):
+        code, why = student
+        return Refusal(name, code, f"Tệp {name}: {why}")
     sha256 = hashlib.sha256(incoming.content).hexdigest()
     return _Accepted(incoming, sha256, report, facts, student)
 

@@ -91,6 +91,8 @@ class RecordFacts:
     """LOP/MA_KHOI: the grade (khối) of the year the record covers, 1 to 12."""
     class_name: str = ""
     """LOP/TEN_LOP: the class's name at the issuing school."""
+    student_date_of_birth: dt.date | None = None
+    """HOC_SINH/NGAY_SINH (None when the record does not say)."""
 
     @property
     def revoked(self) -> bool:
@@ -108,7 +110,7 @@ _SCHOOL_NAMES = (
     "MA_SO_GD", "MA_TRUONG", "TEN_TRUONG", "MA_CAP_HOC", "TEN_HUYEN", "MA_TINH", "MA_SO_THUE",
     "TEN_CO_QUAN_QUAN_LY",
 )  # fmt: skip
-_STUDENT_NAMES = ("SO_DINH_DANH", "MA_HOC_SINH", "HO_VA_TEN")
+_STUDENT_NAMES = ("SO_DINH_DANH", "MA_HOC_SINH", "HO_VA_TEN", "NGAY_SINH")
 _CLASS_NAMES = ("MA_KHOI", "TEN_LOP")
 _GRADE = re.compile(r"\s*\+?0*(1[0-2]|[1-9])\s*")
 """MA_KHOI as the schema's xs:integer from 1 to 12 lets it be written."""
@@ -196,4 +198,7 @@ def facts_of(root: etree._Element) -> RecordFacts:
         ),
         grade=int(grade_match.group(1)),
         class_name=t.text_of(klass, "TEN_LOP", class_path),
+        student_date_of_birth=(
+            _date(student, "NGAY_SINH", student_path) if "NGAY_SINH" in student else None
+        ),
     )

@@ -81,6 +81,12 @@ def _development_operator() -> Signer:
     return Pkcs12Signer.from_file(Path(orgs[OPERATOR]["p12"]), pki.pin)
 
 
+def fingerprint(cert: x509.Certificate) -> str:
+    """The SHA-256 of the certificate (DER), lower-case hex: how an operator names the
+    certificate expected to seal a hand-over."""
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
 def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 

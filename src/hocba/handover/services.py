@@ -10,16 +10,19 @@
     files/<sha256>       the stored files' bytes (record XML, PDF views, packages, batches)
     xsd/<name>.xsd       the XML schemas of the record and the package
 
-`import_instance` checks the seal and every file against the manifest before it writes anything,
-refuses an instance that already holds data, and loads every row with its primary key in one
-transaction. Both record the hand-over in the audit chain (`handover.export`,
-`handover.import`); the import's event chains onto the head of the imported chain.
+`import_instance` checks that the seal is by the certificate the operator named (`--signer`,
+`HOCBA_HANDOVER_SIGNER_SHA256`), checks the seal and every file against the manifest and
+`files.json` before it writes anything, refuses an instance that already holds data, and loads
+every row with its primary key, in one transaction. Both record the hand-over in the audit
+chain (`handover.export`, `handover.import`); the import's event chains onto the head of the
+imported chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,10 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage, storages
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
+from django.utils.translation import gettext as _
 
 from hocba import formats
 from hocba.audit.models import AuditEvent
@@ -64,6 +71,8 @@ class Summary:
     """Stored files."""
     manifest_sha256: str
     signer: str
+    signer_sha256: str
+    """The SHA-256 of the sealing certificate: what the import names (`--signer`)."""
 
 
 def _sha256(data: bytes) -> str:
@@ -128,7 +137,10 @@ def export_instance(target: Path, school_code: str = "") -> Summary:
         raise
     finally:
         signer.close()
-    return Summary(rows, files, _sha256(manifest), common_name(signer.certificate))
+    certificate = signer.certificate
+    return Summary(
+        rows, files, _sha256(manifest), common_name(certificate), seal.fingerprint(certificate)
+    )
 
 
 def _record_export() -> None:
@@ -230,15 +242,30 @@ def _manifest(target: Path) -> dict[str, Any]:
 # --- import ----------------------------------------------------------------------------------
 
 
-def import_instance(source: Path) -> Summary:
-    """Load the export in `source` into this instance, which must hold no data."""
-    manifest, signer = _checked(source)
-    _refuse_non_empty()
+def import_instance(source: Path, signer_sha256: str = "") -> Summary:
+    """Load the export in `source` into this instance, which must hold no data, when it is
+    sealed by the certificate named by `signer_sha256` and HANDOVER_SIGNER_SHA256 (at least one
+    of them; both, when both are given)."""
+    expected = _expected_signers(signer_sha256)
+    manifest, certificate = _checked(source)
+    if seal.fingerprint(certificate) not in expected:
+        raise HandoverError(
+            "SIGNER_NOT_EXPECTED",
+            _(
+                "The hand-over is sealed by “%(name)s” (certificate SHA-256 %(sha256)s), not by "
+                "the certificate named for this import"
+            )
+            % {"name": common_name(certificate), "sha256": seal.fingerprint(certificate)},
+            SIGNATURE,
+        )
+    signer = common_name(certificate)
+    listed = _listed_files(source)
     created: list[str] = []
     try:
         with transaction.atomic():
+            _refuse_non_empty()
             counts = _load_tables(source)
-            files = _load_files(source, created)
+            files = _load_files(source, listed, created)
             _reset_sequences()
             record_event(
                 ACTOR,
@@ -253,10 +280,29 @@ def import_instance(source: Path) -> Summary:
         for name in created:
             storage.delete(name)
         raise
-    return Summary(counts, files, _sha256(manifest), signer)
+    return Summary(counts, files, _sha256(manifest), signer, seal.fingerprint(certificate))
 
 
-def _checked(source: Path) -> tuple[bytes, str]:
+def _expected_signers(named: str) -> set[str]:
+    """The one sealing certificate the import accepts, by its SHA-256 (hex, colons allowed)."""
+    given = {
+        value.replace(":", "").strip().lower()
+        for value in (named, settings.HANDOVER_SIGNER_SHA256)
+        if value.strip()
+    }
+    if not given:
+        raise HandoverError(
+            "SIGNER_NOT_NAMED",
+            _(
+                "Name the certificate expected to seal the hand-over: --signer SHA256 (printed "
+                "by the export) or HOCBA_HANDOVER_SIGNER_SHA256"
+            ),
+        )
+    # two different names: no certificate can be both
+    return given if len(given) == 1 else set()
+
+
+def _checked(source: Path) -> tuple[bytes, x509.Certificate]:
     """The manifest and who sealed it, once the seal and every file check out."""
     try:
         manifest = (source / MANIFEST).read_bytes()
@@ -293,7 +339,7 @@ def _checked(source: Path) -> tuple[bytes, str]:
                 f"Tệp {name} không khớp kích thước hoặc mã băm trong bản kê",
                 name,
             )
-    return manifest, common_name(signer)
+    return manifest, signer
 
 
 def _refuse_non_empty() -> None:
@@ -320,7 +366,7 @@ def _times_as_given(model: type[models.Model]) -> Iterator[None]:
         for f in model._meta.concrete_fields
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    for field, _, _ in stamped:
+    for field, _now, _now_add in stamped:
         field.auto_now = field.auto_now_add = False  # type: ignore[attr-defined]
     try:
         yield
@@ -370,6 +416,16 @@ def _batches(path: Path, model: type[models.Model], size: int = 1000) -> Iterato
                     f"Tệp {name} có cột hoặc giá trị không đọc được: {bad}",
                     name,
                 ) from None
+            except ObjectDoesNotExist:
+                raise HandoverError(
+                    "HANDOVER_NATURAL_KEY_UNKNOWN",
+                    _(
+                        "%(file)s names by its natural key a row (a content type or a "
+                        "permission) this instance does not have"
+                    )
+                    % {"file": name},
+                    name,
+                ) from None
             if len(batch) == size:
                 yield batch
                 batch = []
@@ -377,22 +433,76 @@ def _batches(path: Path, model: type[models.Model], size: int = 1000) -> Iterato
         yield batch
 
 
-def _load_files(source: Path, created: list[str]) -> int:
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _listed_files(source: Path) -> list[tuple[str, str]]:
+    """The stored files of `files.json` as (storage name, SHA-256), each checked before
+    anything is written: the hash is a SHA-256 in lower-case hex whose file is in `files/` with
+    bytes that hash to it, and the name is a relative path inside the store. The import does not
+    rely on the exporter being honest, whoever sealed it."""
+    try:
+        entries = json.loads((source / "files.json").read_bytes())
+        listed = [(entry["name"], entry["sha256"]) for entry in entries]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise HandoverError(
+            "HANDOVER_FILES_INVALID",
+            _("files.json is missing or is not a list of stored files (name, sha256)"),
+            "files.json",
+        ) from None
+    for name, digest in listed:
+        if not isinstance(digest, str) or not SHA256.fullmatch(digest):
+            raise HandoverError(
+                "HANDOVER_FILE_HASH_INVALID",
+                _("files.json names the stored file %(name)s by a hash that is not a SHA-256")
+                % {"name": str(name)[:200]},
+                "files.json",
+            )
+        parts = name.split("/") if isinstance(name, str) else [""]
+        if any(p in ("", ".", "..") or "\\" in p or "\x00" in p for p in parts):
+            raise HandoverError(
+                "HANDOVER_FILE_NAME_INVALID",
+                _("files.json names a stored file outside the store: %(name)s")
+                % {"name": str(name)[:200]},
+                "files.json",
+            )
+        blob = source / "files" / digest
+        if not blob.is_file():
+            raise HandoverError(
+                "HANDOVER_FILE_MISSING",
+                _("files/%(sha256)s, named in files.json, is missing") % {"sha256": digest},
+                f"files/{digest}",
+            )
+        if _file_sha256(blob) != digest:
+            raise HandoverError(
+                "HANDOVER_FILE_CHANGED",
+                _("The bytes of files/%(sha256)s do not hash to its name") % {"sha256": digest},
+                f"files/{digest}",
+            )
+    return listed
+
+
+def _load_files(source: Path, listed: list[tuple[str, str]], created: list[str]) -> int:
     storage = _storage()
-    listed = json.loads((source / "files.json").read_bytes())
-    for entry in listed:
-        name = entry["name"]
-        data = (source / "files" / entry["sha256"]).read_bytes()
+    for name, digest in listed:
+        data = (source / "files" / digest).read_bytes()
         if storage.exists(name):
             with storage.open(name, "rb") as handle:
-                if _sha256(handle.read()) == entry["sha256"]:
+                if _sha256(handle.read()) == digest:
                     continue
             raise HandoverError(
                 "TARGET_NOT_EMPTY",
                 f"Nơi lưu tệp của hệ thống đích đã có tệp khác tên {name}",
                 name,
             )
-        saved = storage.save(name, ContentFile(data))
+        try:
+            saved = storage.save(name, ContentFile(data))
+        except SuspiciousFileOperation:
+            raise HandoverError(
+                "HANDOVER_FILE_NAME_INVALID",
+                _("files.json names a stored file outside the store: %(name)s") % {"name": name},
+                "files.json",
+            ) from None
         created.append(saved)
         if saved != name:
             raise HandoverError("TARGET_NOT_EMPTY", f"Không ghi được tệp {name}", name)

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from hocba.organizations.admin_scoped import ScopedAdmin
 from hocba.organizations.permissions import Permission
@@ -57,6 +58,13 @@ class RecordVersionAdmin(ReadOnly):
 class ExternalRecordAdmin(ReadOnly):
     """Records issued by another system: imported through the import page or command only."""
 
-    list_display = ("student", "school_year", "grade", "issuer_name", "verdict", "imported_at")
+    list_display = (
+        "student", "school_year", "grade", "issuer_name", "verdict_shown", "imported_at",
+    )  # fmt: skip
     list_filter = ("verdict",)
     search_fields = ("student__full_name", "student__student_code", "record_id")
+
+    @admin.display(description=_("verification verdict"), ordering="verdict")
+    def verdict_shown(self, obj: ExternalRecord) -> str:
+        """The verdict in words ("Hợp lệ"), not its code ("VALID")."""
+        return obj.verdict_text

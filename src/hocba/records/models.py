@@ -248,10 +248,11 @@ class ExternalRecord(models.Model):
         raise ImmutableVersionError("a record issued by another system cannot be deleted")
 
 
+# read at the importing school and above: not by class, since a pupil's enrolments reach every
+# class they ever attended, and a teacher of one of them is no reader of another system's records
 register_scope(
     ExternalRecord,
     ScopePaths(
-        class_group="student__enrolments__class_group",
         school="school",
         commune="school__managing_commune",
         district_office="school__district_office",

@@ -1,4 +1,4 @@
-"""`hocba handover export DIR [--school CODE]`, `hocba handover import DIR` and
+"""`hocba handover export DIR [--school CODE]`, `hocba handover import DIR [--signer SHA256]` and
 `hocba handover schema`: the hand-over of a whole instance (docs/handover.md).
 
 Exit codes: 0 done; 2 refused (a file changed, added or missing, a seal that does not check out,
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         export.add_argument("--school", default="", help="seal with this school's organisation key")
         load = sub.add_parser("import", help="load an export into this empty instance")
         load.add_argument("dir", type=Path)
+        load.add_argument(
+            "--signer",
+            default="",
+            metavar="SHA256",
+            help="the SHA-256 of the certificate expected to seal it (printed by the export)",
+        )
         schema = sub.add_parser("schema", help="print the tables and columns of an export")
         schema.add_argument("--markdown", action="store_true", help="as in docs/handover.md")
         schema.add_argument(
@@ -47,7 +53,7 @@ class Command(BaseCommand):
             if action == "export":
                 summary = services.export_instance(options["dir"], options["school"])
             else:
-                summary = services.import_instance(options["dir"])
+                summary = services.import_instance(options["dir"], options["signer"])
         except services.HandoverError as refused:
             raise CommandError(f"{refused.code}: {refused.message}", returncode=2) from None
         except (seal.SealError, SignerError) as refused:
@@ -56,5 +62,6 @@ class Command(BaseCommand):
         done = "Exported" if action == "export" else "Imported"
         self.stdout.write(
             f"{done} {rows} rows of {len(summary.rows)} tables and {summary.files} files; "
-            f"manifest sha256 {summary.manifest_sha256}, sealed by {summary.signer}."
+            f"manifest sha256 {summary.manifest_sha256}, sealed by {summary.signer} "
+            f"(certificate sha256 {summary.signer_sha256})."
         )
