@@ -127,10 +127,14 @@ def test_staff_then_assignments(school):
     apply_import(principal, place, year, "students", fixture("csdl-hoc-sinh.xlsx"))
     staff = apply_import(principal, place, year, "staff", fixture("csdl-can-bo.xls"))
     assert staff.columns.layout == layout("csdl-staff") and counts(staff)["create"] == 51
-    head = RoleAssignment.objects.get(
+    # the position "Hiệu trưởng" does not appoint a principal (the Sở does); the other roles of
+    # a position are given by a principal
+    assert not RoleAssignment.objects.filter(
         school=place, role=Role.PRINCIPAL, staff__position="Hiệu trưởng"
-    )
-    assert head.staff.personal_id.startswith("025")
+    ).exists()
+    assert RoleAssignment.objects.filter(
+        school=place, role=Role.SEAL_KEEPER, staff__position="Văn thư"
+    ).exists()
     teaching = apply_import(principal, place, year, "assignments", fixture("csdl-phan-cong.csv"))
     assert counts(teaching)["create"] == 24 * 12
     english = RoleAssignment.objects.filter(
@@ -202,3 +206,78 @@ def test_a_student_enrolled_at_another_school_this_year_is_not_taken(school):
     (problem,) = refused.value.problems
     assert "đang học ở" in problem.message() and problem.cell == "A2"
     assert elsewhere.enrolments.count() == 1
+
+
+def _staff_file(*rows: tuple[str, str, str]) -> bytes:
+    lines = [
+        "Số định danh cá nhân;Họ và tên;Chức vụ;Vai trò",
+        *(f"{pid};{name};;{roles}" for pid, name, roles in rows),
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def test_a_staff_import_does_not_take_people_of_another_school_or_of_none(demo):
+    """The system administrator and another school's teacher stay where they are."""
+    from tests.factories.database import current_class, user
+    from tests.factories.database import school as school_of
+
+    principal = user("ht.chuvanan")
+    place = school_of("25000201")
+    year = current_class("7A").school_year
+    admin = Staff.objects.get(user__username="quantri")
+    other = Staff.objects.filter(school__code="25000301").exclude(user=None).first()
+    content = _staff_file(
+        (admin.personal_id, "Quản trị", ""), (other.personal_id, "Giáo viên khác", "")
+    )
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff", content)
+    assert refused.value.code == "CELLS_INVALID" and len(refused.value.problems) == 2
+    assert all("cán bộ thuộc đơn vị khác" in p.message() for p in refused.value.problems)
+    admin.refresh_from_db()
+    other.refresh_from_db()
+    assert admin.school is None and other.school.code == "25000301"
+    assert admin.full_name != "Quản trị" and other.full_name != "Giáo viên khác"
+
+
+def test_a_vice_principal_may_not_make_themselves_principal_by_a_staff_file(demo):
+    from tests.factories.database import current_class, user
+    from tests.factories.database import school as school_of
+
+    vice = user("pht.chuvanan")
+    me = Staff.objects.get(user=vice)
+    place = me.school
+    year = current_class("7A").school_year
+    for role in ("Hiệu trưởng", "Văn thư"):
+        with pytest.raises(ImportRefused) as refused:
+            apply_import(
+                vice, place, year, "staff", _staff_file((me.personal_id, me.full_name, role))
+            )
+        (problem,) = refused.value.problems
+        assert problem.cell == "D2"
+    assert not RoleAssignment.objects.filter(
+        staff=me, role__in=[Role.PRINCIPAL, Role.SEAL_KEEPER], active=True
+    ).exists()
+    assert school_of("25000201") == place
+
+
+def test_even_the_principal_does_not_appoint_a_principal_by_a_staff_file(demo):
+    from tests.factories.database import current_class, user
+
+    principal = user("ht.chuvanan")
+    place = Staff.objects.get(user=principal).school
+    year = current_class("7A").school_year
+    content = _staff_file(("025090000777", "Lê Văn Mới", "Hiệu trưởng"))
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff", content)
+    assert "Sở" in refused.value.problems[0].message()
+    me = Staff.objects.get(user=principal)
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff",
+                     _staff_file((me.personal_id, me.full_name, "Văn thư")))  # fmt: skip
+    assert "chính mình" in refused.value.problems[0].message()
+    seen = apply_import(principal, place, year, "staff",
+                        _staff_file(("025090000777", "Lê Văn Mới", "Văn thư")))  # fmt: skip
+    assert seen.applied
+    assert RoleAssignment.objects.filter(
+        staff__personal_id="025090000777", role=Role.SEAL_KEEPER, school=place
+    ).exists()

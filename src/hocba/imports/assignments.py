@@ -83,8 +83,9 @@ class AssignmentsKind(ImportKind):
     permission = Permission.STAFF_WRITE
 
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan:
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
         plan = Plan(self.name)
         classes = Classes.of(school, year)
         ids = {row.values["teacher_id"] for row in rows if row.values.get("teacher_id")}

@@ -125,7 +125,7 @@ def preview(
     table = read(content)
     columns = columns_of(kind.name, table, mapping)
     rows, problems = read_rows(table, kind.name, columns)
-    plan = kind.plan(school, year, rows, table.title, columns.layout)
+    plan = kind.plan(user, school, year, rows, table.title, columns.layout)
     plan.problems = sorted(problems + plan.problems, key=lambda p: (p.row, p.column))
     digest = hashlib.sha256(content).hexdigest()
     return Preview(kind, table, columns, plan, digest, rows=len(rows))

@@ -88,8 +88,9 @@ class StudentsKind(ImportKind):
     permission = Permission.STUDENT_WRITE
 
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan:
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
         plan = Plan(self.name)
         classes = Classes.of(school, year)
         enrolled = _enrolments(school, year)
