@@ -281,3 +281,42 @@ def test_even_the_principal_does_not_appoint_a_principal_by_a_staff_file(demo):
     assert RoleAssignment.objects.filter(
         staff__personal_id="025090000777", role=Role.SEAL_KEEPER, school=place
     ).exists()
+
+
+def test_a_pupil_of_another_school_is_not_rewritten_by_an_import_into_another_year(demo):
+    """The year of the import is free: a pupil enrolled now at the THPT school is not rewritten
+    (nor enrolled) by the THCS school importing into 2023-2024."""
+    from hocba.organizations.models import SchoolYear
+    from tests.factories.database import school as school_of
+    from tests.factories.database import user
+
+    pupil = (
+        Enrolment.objects.filter(class_group__school__code="25000301", date_left__isnull=True)
+        .select_related("student")
+        .first()
+        .student
+    )
+    name, enrolments = pupil.full_name, pupil.enrolments.count()
+    year = SchoolYear.objects.get(name="2023-2024")
+    content = f"Mã học sinh;Họ và tên;Lớp\r\n{pupil.student_code};Lê Văn Đổi Tên;6A1\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(user("ht.chuvanan"), school_of("25000201"), year, "students", content.encode())
+    (problem,) = refused.value.problems
+    assert refused.value.code == "CELLS_INVALID" and problem.cell == "A2"
+    assert "đang học ở" in problem.message()
+    pupil.refresh_from_db()
+    assert pupil.full_name == name and pupil.enrolments.count() == enrolments
+
+
+def test_a_pupil_who_left_another_school_and_never_studied_here_is_not_taken(school):
+    from tests.factories.database import current_class, student_in
+
+    place, year, principal = school
+    elsewhere = student_in(current_class("7A"))
+    elsewhere.enrolments.update(date_left=year.start_date)
+    content = f"Mã học sinh;Họ và tên;Lớp\r\n{elsewhere.student_code};Lê Văn Khách;6A1\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "students", content.encode())
+    (problem,) = refused.value.problems
+    assert problem.cell == "A2"
+    assert elsewhere.enrolments.count() == 1

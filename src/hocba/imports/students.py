@@ -4,8 +4,9 @@ A row is matched to a student by the student code (mã học sinh, unique in the
 else by the personal ID number when exactly one student holds it; never by its place in the
 file. A matched student's fields are compared one by one (a field the file lacks, or an empty
 cell, leaves what is stored); a student enrolled in another class of the year is moved to the
-file's class, unless the grade book of the old class holds assessments of theirs. Students
-enrolled this year but absent from the file are listed, never removed.
+file's class, unless the grade book of the old class holds assessments of theirs. A student of
+another school (an open enrolment there in any year, or enrolments there and never here) is a
+cell problem. Students enrolled this year but absent from the file are listed, never removed.
 """
 
 from __future__ import annotations
@@ -65,21 +66,25 @@ def _matches(rows: list[Row]) -> tuple[dict[str, Student], dict[str, list[Studen
 
 
 def _enrolled_elsewhere(
-    school: School, year: SchoolYear, by_code: dict[str, Student],
-    by_id: dict[str, list[Student]],
-) -> dict[int, str]:  # fmt: skip
-    """The school (by name) where each matched student is enrolled this year, when it is
-    another school: a file does not take a student from another school."""
+    school: School, by_code: dict[str, Student], by_id: dict[str, list[Student]]
+) -> dict[int, str]:
+    """The other school (by name) each matched student belongs to: a file does not take, nor
+    rewrite, a student of another school. That is a student with an open enrolment at another
+    school (in any year), or one never enrolled at this school but enrolled elsewhere."""
     ids = {s.pk for s in by_code.values()} | {s.pk for found in by_id.values() for s in found}
     if not ids:
         return {}
-    return dict(
-        Enrolment.objects.filter(
-            student_id__in=ids, class_group__school_year=year, date_left__isnull=True
-        )
-        .exclude(class_group__school=school)
-        .values_list("student_id", "class_group__school__name")
-    )
+    enrolments = Enrolment.objects.filter(student_id__in=ids)
+    here = set(enrolments.filter(class_group__school=school).values_list("student_id", flat=True))
+    found: dict[int, str] = {}
+    for student_id, name, left in (
+        enrolments.exclude(class_group__school=school)
+        .order_by("date_joined", "pk")
+        .values_list("student_id", "class_group__school__name", "date_left")
+    ):
+        if left is None or student_id not in here:
+            found[student_id] = name
+    return found
 
 
 class StudentsKind(ImportKind):
@@ -97,7 +102,7 @@ class StudentsKind(ImportKind):
         by_code, by_id = _matches(rows)
         seen_codes: Counter[str] = Counter(r.values.get("student_code", "") for r in rows)
         seen_ids: Counter[str] = Counter(r.values.get("personal_id", "") for r in rows)
-        elsewhere = _enrolled_elsewhere(school, year, by_code, by_id)
+        elsewhere = _enrolled_elsewhere(school, by_code, by_id)
         matched: set[int] = set()
         creates: list[tuple[Row, str]] = []
         changes: list[tuple[Student, dict[str, Any], str | None, Row]] = []
@@ -147,8 +152,8 @@ class StudentsKind(ImportKind):
             if student.pk in elsewhere:
                 plan.problems.append(row.problem(
                     sheet, "student_code",
-                    f"học sinh đang học ở {elsewhere[student.pk]} năm học này; chuyển trường "
-                    "trước khi nhập",
+                    str(_("the student belongs to %(school)s; transfer them before importing")
+                        % {"school": elsewhere[student.pk]}),
                 ))  # fmt: skip
                 continue
             matched.add(student.pk)
