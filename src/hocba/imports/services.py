@@ -24,7 +24,7 @@ from django.http import HttpRequest
 
 from hocba.audit.services import Entry, record_events
 from hocba.imports.kinds import KINDS, ImportKind
-from hocba.imports.layouts import Columns, MappingRefused, mapped, recognise
+from hocba.imports.layouts import Columns, Layout, MappingRefused, mapped, recognise
 from hocba.imports.plan import Plan
 from hocba.imports.reading import CellProblem, read_rows
 from hocba.jobs.models import Job
@@ -114,6 +114,15 @@ def _allowed(user: Any, kind: ImportKind, school: School) -> None:
     """`user` None is the operator at the command line (who holds the database itself)."""
     if user is not None and not can(user, kind.permission, school):
         raise PermissionDenied
+
+
+def export_list(user: Any, school: School, year: SchoolYear, kind_name: str, chosen: Layout) -> Any:
+    """The school's list of a kind in a layout (an openpyxl workbook), or None when the kind
+    exports nothing. The lists hold personal ID numbers, families and addresses: they are for
+    who may write them (`students:student:write`, `organizations:staff:write`), not readers."""
+    kind = kind_of(kind_name)
+    _allowed(user, kind, school)
+    return kind.export(school, year, chosen)
 
 
 def preview(
