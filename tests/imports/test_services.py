@@ -320,3 +320,34 @@ def test_a_pupil_who_left_another_school_and_never_studied_here_is_not_taken(sch
     (problem,) = refused.value.problems
     assert problem.cell == "A2"
     assert elsewhere.enrolments.count() == 1
+
+
+def test_a_pupil_imported_into_a_combined_class_needs_their_grade(demo):
+    """The demo's combined class "1+2 TĐ" at 25000101: without a "Khối" column the class is
+    named; with it, the enrolment carries the pupil's grade."""
+    place = ClassGroup.objects.get(name="1+2 TĐ").school
+    year = ClassGroup.objects.get(name="1+2 TĐ").school_year
+    head = RoleAssignment.objects.get(school=place, role=Role.PRINCIPAL, active=True).staff.user
+    without = "Mã học sinh;Họ và tên;Lớp\r\nHSGHEP01;Lê Thị Ghép;1+2 TĐ\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(head, place, year, "students", without.encode())
+    (problem,) = refused.value.problems
+    assert "1+2 TĐ" in problem.message() and "lớp ghép" in problem.message()
+    mapping = {"Mã học sinh": "student_code", "Họ và tên": "full_name", "Lớp": "class_name",
+               "Khối": "grade"}  # fmt: skip
+    content = "Mã học sinh;Họ và tên;Lớp;Khối\r\nHSGHEP01;Lê Thị Ghép;1+2 TĐ;2\r\n"
+    apply_import(head, place, year, "students", content.encode(), mapping)
+    assert Enrolment.objects.get(student__student_code="HSGHEP01").grade == 2
+
+
+def test_a_pupil_moved_by_a_file_keeps_the_old_class_in_the_history(school):
+    from hocba.students.models import JoinReason, LeaveReason
+
+    place, year, principal = school
+    content = "Mã học sinh;Họ và tên;Lớp\r\nHSMOVE01;Lê Văn Chuyển;6A1\r\n"
+    apply_import(principal, place, year, "students", content.encode())
+    apply_import(principal, place, year, "students", content.replace("6A1", "6A2").encode())
+    old, new = Enrolment.objects.filter(student__student_code="HSMOVE01").order_by("date_joined")
+    assert old.class_group.name == "6A1" and old.leave_reason == LeaveReason.CLASS_CHANGE
+    assert old.date_left is not None and new.date_left is None
+    assert new.class_group.name == "6A2" and new.join_reason == JoinReason.CLASS_CHANGE

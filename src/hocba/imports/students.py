@@ -11,9 +11,11 @@ cell problem. Students enrolled this year but absent from the file are listed, n
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
@@ -29,9 +31,11 @@ from hocba.imports.reading import Row
 from hocba.organizations.models import School, SchoolYear
 from hocba.organizations.permissions import Permission
 from hocba.spreadsheets import clean
-from hocba.students.models import Enrolment, JoinReason, Student
+from hocba.students.models import Enrolment, JoinReason, LeaveReason, Student
 
-MODEL_FIELDS = tuple(field.name for field in STUDENT_FIELDS if field.name != "class_name")
+MODEL_FIELDS = tuple(
+    field.name for field in STUDENT_FIELDS if field.name not in ("class_name", "grade")
+)
 LABELS = {field.name: str(field.label) for field in STUDENT_FIELDS}
 
 
@@ -87,6 +91,26 @@ def _enrolled_elsewhere(
     return found
 
 
+def _own_grade(classes: Classes, class_name: str, grade: int | None) -> int | None:
+    """The pupil's own grade in a combined class (None in an ordinary one); ValueError when a
+    combined class lacks it or does not hold it."""
+    group = classes.existing.get(class_name.upper())
+    if group is None or not group.is_combined:
+        return None
+    grades = ", ".join(str(g) for g in group.grades)
+    if grade is None:
+        raise ValueError(
+            _("class %(class)s is a combined class: write the pupil's grade (%(grades)s) in a "
+              "“Khối” column") % {"class": group.name, "grades": grades}
+        )  # fmt: skip
+    if grade not in group.grades:
+        raise ValueError(
+            _("class %(class)s has no pupils of grade %(grade)s (%(grades)s)")
+            % {"class": group.name, "grade": grade, "grades": grades}
+        )
+    return grade
+
+
 class StudentsKind(ImportKind):
     name = "students"
     label = _("Students")
@@ -132,6 +156,11 @@ class StudentsKind(ImportKind):
             except ValueError as refused:
                 plan.problems.append(row.problem(sheet, "class_name", str(refused)))
                 continue
+            try:
+                grade = _own_grade(classes, class_name, values.get("grade"))
+            except ValueError as refused:
+                plan.problems.append(row.problem(sheet, "grade", str(refused)))
+                continue
             student = by_code.get(code)
             if student is None and pid:
                 holders = by_id.get(pid, [])
@@ -142,7 +171,7 @@ class StudentsKind(ImportKind):
                     continue
                 student = holders[0] if holders else None
             if student is None:
-                creates.append((row, class_name))
+                creates.append((row, class_name, grade))
                 plan.items.append(
                     Item(Action.CREATE, code, values["full_name"], row.number, (
                         FieldChange("class_name", LABELS["class_name"], "", class_name),
@@ -168,7 +197,12 @@ class StudentsKind(ImportKind):
             ]
             enrolment = enrolled.get(student.pk)
             old_class = enrolment.class_group.name if enrolment else ""
-            moved = class_name if old_class.upper() != class_name.upper() else None
+            moved = (
+                class_name
+                if old_class.upper() != class_name.upper()
+                or (enrolment is not None and enrolment.grade != grade)
+                else None
+            )
             if moved is not None:
                 if (
                     enrolment is not None
@@ -185,8 +219,11 @@ class StudentsKind(ImportKind):
                     )
                     continue
                 shown.append(FieldChange("class_name", LABELS["class_name"], old_class, moved))
+                if grade is not None:
+                    old_grade = str(enrolment.grade or "") if enrolment else ""
+                    shown.append(FieldChange("grade", LABELS["grade"], old_grade, str(grade)))
             if shown:
-                changes.append((student, differences, moved, row))
+                changes.append((student, differences, moved, row, grade))
                 plan.items.append(
                     Item(Action.CHANGE, student.student_code, student.full_name, row.number,
                          tuple(shown))
@@ -215,20 +252,20 @@ class StudentsKind(ImportKind):
         classes.create()
         made = Student.objects.bulk_create(
             Student(**{f: row.values[f] for f in MODEL_FIELDS if f in row.values})
-            for row, _class in creates
+            for row, _class, _grade in creates
         )
         if made and made[0].pk is None:
             made = list(
                 Student.objects.filter(
-                    student_code__in=[row.values["student_code"] for row, _c in creates]
+                    student_code__in=[row.values["student_code"] for row, _c, _g in creates]
                 ).order_by()
             )
-            order = {row.values["student_code"]: n for n, (row, _c) in enumerate(creates)}
+            order = {row.values["student_code"]: n for n, (row, _c, _g) in enumerate(creates)}
             made.sort(key=lambda s: order[s.student_code])
         new_enrolments = [
-            Enrolment(student=student, class_group=classes.get(class_name),
+            Enrolment(student=student, class_group=classes.get(class_name), grade=grade,
                       date_joined=year.start_date, join_reason=JoinReason.NEW)
-            for student, (_row, class_name) in zip(made, creates, strict=True)
+            for student, (_row, class_name, grade) in zip(made, creates, strict=True)
         ]  # fmt: skip
         entries = [
             Entry("imports.student.create", student, summary=student.full_name,
@@ -236,8 +273,8 @@ class StudentsKind(ImportKind):
             for student in made
         ]  # fmt: skip
         updated: dict[str, list[Student]] = defaultdict(list)
-        moved: list[Enrolment] = []
-        for student, differences, new_class, _row in changes:
+        closed: list[Enrolment] = []
+        for student, differences, new_class, _row, grade in changes:
             old = {f: getattr(student, f) for f in differences}
             for field, value in differences.items():
                 setattr(student, field, value)
@@ -248,12 +285,24 @@ class StudentsKind(ImportKind):
                 if enrolment is None:
                     new_enrolments.append(
                         Enrolment(student=student, class_group=classes.get(new_class),
-                                  date_joined=year.start_date, join_reason=JoinReason.NEW)
+                                  grade=grade, date_joined=year.start_date,
+                                  join_reason=JoinReason.NEW)
                     )  # fmt: skip
                 else:
+                    # a move keeps the old class in the history, as people.services.move does
                     old["class_name"] = enrolment.class_group.name
-                    enrolment.class_group = classes.get(new_class)
-                    moved.append(enrolment)
+                    when = max(
+                        min(timezone.localdate(), year.end_date),
+                        enrolment.date_joined + dt.timedelta(days=1),
+                    )
+                    enrolment.date_left = when - dt.timedelta(days=1)
+                    enrolment.leave_reason = LeaveReason.CLASS_CHANGE
+                    closed.append(enrolment)
+                    new_enrolments.append(
+                        Enrolment(student=student, class_group=classes.get(new_class),
+                                  grade=grade, date_joined=when,
+                                  join_reason=JoinReason.CLASS_CHANGE)
+                    )  # fmt: skip
             new = {f: getattr(student, f) for f in differences}
             if new_class is not None:
                 new["class_name"] = new_class
@@ -264,7 +313,7 @@ class StudentsKind(ImportKind):
             )
         for fields, students in updated.items():
             Student.objects.bulk_update(students, fields.split(","), batch_size=500)
-        Enrolment.objects.bulk_update(moved, ["class_group"], batch_size=500)
+        Enrolment.objects.bulk_update(closed, ["date_left", "leave_reason"], batch_size=500)
         Enrolment.objects.bulk_create(new_enrolments, batch_size=500)
         return entries
 
@@ -287,6 +336,8 @@ class StudentsKind(ImportKind):
             for _heading, field in columns:
                 if field == "class_name":
                     line.append(enrolment.class_group.name)
+                elif field == "grade":
+                    line.append(enrolment.grade or "")
                 elif field == "sex":
                     line.append(SEXES.get(student.sex, "") if student.sex != "0" else "")
                 elif field == "ethnicity":
