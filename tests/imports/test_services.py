@@ -351,3 +351,63 @@ def test_a_pupil_moved_by_a_file_keeps_the_old_class_in_the_history(school):
     assert old.class_group.name == "6A1" and old.leave_reason == LeaveReason.CLASS_CHANGE
     assert old.date_left is not None and new.date_left is None
     assert new.class_group.name == "6A2" and new.join_reason == JoinReason.CLASS_CHANGE
+
+
+def test_a_combined_class_is_assigned_the_subjects_of_each_of_its_grades(demo):
+    """A class of grades 2 and 3 studies "Tin học và Công nghệ" (grade 3 only): the teaching
+    file assigns it, and the class gets the subject."""
+    combined = ClassGroup.objects.get(name="1+2 TĐ")
+    place, year = combined.school, combined.school_year
+    group = ClassGroup.objects.create(
+        school=place, school_year=year, level=combined.level, grade=2, name="2+3 TĐ",
+        combined_grades=[2, 3], site=combined.site,
+    )  # fmt: skip
+    head = RoleAssignment.objects.get(school=place, role=Role.PRINCIPAL, active=True).staff
+    content = (
+        "STT;Họ và tên giáo viên;Số ĐDCN;Môn học;Lớp\r\n"
+        f"1;{head.full_name};{head.personal_id};Tin học và Công nghệ;2+3 TĐ\r\n"
+    )
+    seen = apply_import(head.user, place, year, "assignments", content.encode())
+    assert seen.applied, seen.plan.problems
+    assert ClassSubject.objects.filter(class_group=group, subject_code="TIN_HOC_CONG_NGHE").exists()
+
+
+def test_a_background_import_of_a_removed_person_fails_instead_of_running_as_the_operator(
+    school, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from hocba.imports.services import start_apply
+    from hocba.jobs.models import Job
+
+    place, year, principal = school
+    content = fixture("csdl-hoc-sinh.csv")
+    seen = preview(principal, place, year, "students", content)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = start_apply(principal, place, year, "students", content, None,
+                          seen.plan.fingerprint())  # fmt: skip
+    Staff.objects.filter(user=principal).update(user=None)
+    principal.delete()
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.error
+    assert not Enrolment.objects.filter(class_group__school=place).exists()
+    assert not default_storage.exists(f"imports/{seen.digest}")
+
+
+def test_the_stored_upload_is_deleted_once_applied_or_refused(school):
+    from django.core.files.storage import default_storage
+
+    from hocba.imports.services import _stored
+
+    place, year, principal = school
+    content = fixture("csdl-hoc-sinh.csv")
+    path = _stored(content)
+    apply_import(principal, place, year, "students", content)
+    assert not default_storage.exists(path)
+    bad = edited(fixture("csdl-hoc-sinh.xlsx"), {"E6": "Không rõ"})
+    path = _stored(bad)
+    with pytest.raises(ImportRefused):
+        apply_import(principal, place, year, "students", bad)
+    assert not default_storage.exists(path)

@@ -145,7 +145,18 @@ def apply_import(
     mapping: Mapping[str, str] | None = None, fingerprint: str = "",
     request: HttpRequest | None = None,
 ) -> Preview:  # fmt: skip
-    """Apply the file all or nothing; the preview of what was applied."""
+    """Apply the file all or nothing; the preview of what was applied. The upload stored for the
+    page or a job is deleted once the file is applied or refused here."""
+    try:
+        return _apply(user, school, year, kind_name, content, mapping, fingerprint, request)
+    finally:
+        discard(content)
+
+
+def _apply(
+    user: Any, school: School, year: SchoolYear, kind_name: str, content: bytes,
+    mapping: Mapping[str, str] | None, fingerprint: str, request: HttpRequest | None,
+) -> Preview:  # fmt: skip
     with transaction.atomic():
         seen = preview(user, school, year, kind_name, content, mapping)
         plan = seen.plan
@@ -172,6 +183,13 @@ def apply_import(
 
 
 # --- large files: a background job ----------------------------------------------------------
+
+
+def discard(content: bytes) -> None:
+    """Delete the stored upload of `content` (`imports/<sha256>`), if there is one."""
+    path = f"imports/{hashlib.sha256(content).hexdigest()}"
+    if default_storage.exists(path):
+        default_storage.delete(path)
 
 
 def _stored(content: bytes) -> str:
