@@ -127,10 +127,14 @@ def test_staff_then_assignments(school):
     apply_import(principal, place, year, "students", fixture("csdl-hoc-sinh.xlsx"))
     staff = apply_import(principal, place, year, "staff", fixture("csdl-can-bo.xls"))
     assert staff.columns.layout == layout("csdl-staff") and counts(staff)["create"] == 51
-    head = RoleAssignment.objects.get(
+    # the position "Hiệu trưởng" does not appoint a principal (the Sở does); the other roles of
+    # a position are given by a principal
+    assert not RoleAssignment.objects.filter(
         school=place, role=Role.PRINCIPAL, staff__position="Hiệu trưởng"
-    )
-    assert head.staff.personal_id.startswith("025")
+    ).exists()
+    assert RoleAssignment.objects.filter(
+        school=place, role=Role.SEAL_KEEPER, staff__position="Văn thư"
+    ).exists()
     teaching = apply_import(principal, place, year, "assignments", fixture("csdl-phan-cong.csv"))
     assert counts(teaching)["create"] == 24 * 12
     english = RoleAssignment.objects.filter(
@@ -202,3 +206,208 @@ def test_a_student_enrolled_at_another_school_this_year_is_not_taken(school):
     (problem,) = refused.value.problems
     assert "đang học ở" in problem.message() and problem.cell == "A2"
     assert elsewhere.enrolments.count() == 1
+
+
+def _staff_file(*rows: tuple[str, str, str]) -> bytes:
+    lines = [
+        "Số định danh cá nhân;Họ và tên;Chức vụ;Vai trò",
+        *(f"{pid};{name};;{roles}" for pid, name, roles in rows),
+    ]
+    return ("\r\n".join(lines) + "\r\n").encode()
+
+
+def test_a_staff_import_does_not_take_people_of_another_school_or_of_none(demo):
+    """The system administrator and another school's teacher stay where they are."""
+    from tests.factories.database import current_class, user
+    from tests.factories.database import school as school_of
+
+    principal = user("ht.chuvanan")
+    place = school_of("25000201")
+    year = current_class("7A").school_year
+    admin = Staff.objects.get(user__username="quantri")
+    other = Staff.objects.filter(school__code="25000301").exclude(user=None).first()
+    content = _staff_file(
+        (admin.personal_id, "Quản trị", ""), (other.personal_id, "Giáo viên khác", "")
+    )
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff", content)
+    assert refused.value.code == "CELLS_INVALID" and len(refused.value.problems) == 2
+    assert all("cán bộ thuộc đơn vị khác" in p.message() for p in refused.value.problems)
+    admin.refresh_from_db()
+    other.refresh_from_db()
+    assert admin.school is None and other.school.code == "25000301"
+    assert admin.full_name != "Quản trị" and other.full_name != "Giáo viên khác"
+
+
+def test_a_vice_principal_may_not_make_themselves_principal_by_a_staff_file(demo):
+    from tests.factories.database import current_class, user
+    from tests.factories.database import school as school_of
+
+    vice = user("pht.chuvanan")
+    me = Staff.objects.get(user=vice)
+    place = me.school
+    year = current_class("7A").school_year
+    for role in ("Hiệu trưởng", "Văn thư"):
+        with pytest.raises(ImportRefused) as refused:
+            apply_import(
+                vice, place, year, "staff", _staff_file((me.personal_id, me.full_name, role))
+            )
+        (problem,) = refused.value.problems
+        assert problem.cell == "D2"
+    assert not RoleAssignment.objects.filter(
+        staff=me, role__in=[Role.PRINCIPAL, Role.SEAL_KEEPER], active=True
+    ).exists()
+    assert school_of("25000201") == place
+
+
+def test_even_the_principal_does_not_appoint_a_principal_by_a_staff_file(demo):
+    from tests.factories.database import current_class, user
+
+    principal = user("ht.chuvanan")
+    place = Staff.objects.get(user=principal).school
+    year = current_class("7A").school_year
+    content = _staff_file(("025090000777", "Lê Văn Mới", "Hiệu trưởng"))
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff", content)
+    assert "Sở" in refused.value.problems[0].message()
+    me = Staff.objects.get(user=principal)
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "staff",
+                     _staff_file((me.personal_id, me.full_name, "Văn thư")))  # fmt: skip
+    assert "chính mình" in refused.value.problems[0].message()
+    seen = apply_import(principal, place, year, "staff",
+                        _staff_file(("025090000777", "Lê Văn Mới", "Văn thư")))  # fmt: skip
+    assert seen.applied
+    assert RoleAssignment.objects.filter(
+        staff__personal_id="025090000777", role=Role.SEAL_KEEPER, school=place
+    ).exists()
+
+
+def test_a_pupil_of_another_school_is_not_rewritten_by_an_import_into_another_year(demo):
+    """The year of the import is free: a pupil enrolled now at the THPT school is not rewritten
+    (nor enrolled) by the THCS school importing into 2023-2024."""
+    from hocba.organizations.models import SchoolYear
+    from tests.factories.database import school as school_of
+    from tests.factories.database import user
+
+    pupil = (
+        Enrolment.objects.filter(class_group__school__code="25000301", date_left__isnull=True)
+        .select_related("student")
+        .first()
+        .student
+    )
+    name, enrolments = pupil.full_name, pupil.enrolments.count()
+    year = SchoolYear.objects.get(name="2023-2024")
+    content = f"Mã học sinh;Họ và tên;Lớp\r\n{pupil.student_code};Lê Văn Đổi Tên;6A1\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(user("ht.chuvanan"), school_of("25000201"), year, "students", content.encode())
+    (problem,) = refused.value.problems
+    assert refused.value.code == "CELLS_INVALID" and problem.cell == "A2"
+    assert "đang học ở" in problem.message()
+    pupil.refresh_from_db()
+    assert pupil.full_name == name and pupil.enrolments.count() == enrolments
+
+
+def test_a_pupil_who_left_another_school_and_never_studied_here_is_not_taken(school):
+    from tests.factories.database import current_class, student_in
+
+    place, year, principal = school
+    elsewhere = student_in(current_class("7A"))
+    elsewhere.enrolments.update(date_left=year.start_date)
+    content = f"Mã học sinh;Họ và tên;Lớp\r\n{elsewhere.student_code};Lê Văn Khách;6A1\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(principal, place, year, "students", content.encode())
+    (problem,) = refused.value.problems
+    assert problem.cell == "A2"
+    assert elsewhere.enrolments.count() == 1
+
+
+def test_a_pupil_imported_into_a_combined_class_needs_their_grade(demo):
+    """The demo's combined class "1+2 TĐ" at 25000101: without a "Khối" column the class is
+    named; with it, the enrolment carries the pupil's grade."""
+    place = ClassGroup.objects.get(name="1+2 TĐ").school
+    year = ClassGroup.objects.get(name="1+2 TĐ").school_year
+    head = RoleAssignment.objects.get(school=place, role=Role.PRINCIPAL, active=True).staff.user
+    without = "Mã học sinh;Họ và tên;Lớp\r\nHSGHEP01;Lê Thị Ghép;1+2 TĐ\r\n"
+    with pytest.raises(ImportRefused) as refused:
+        apply_import(head, place, year, "students", without.encode())
+    (problem,) = refused.value.problems
+    assert "1+2 TĐ" in problem.message() and "lớp ghép" in problem.message()
+    mapping = {"Mã học sinh": "student_code", "Họ và tên": "full_name", "Lớp": "class_name",
+               "Khối": "grade"}  # fmt: skip
+    content = "Mã học sinh;Họ và tên;Lớp;Khối\r\nHSGHEP01;Lê Thị Ghép;1+2 TĐ;2\r\n"
+    apply_import(head, place, year, "students", content.encode(), mapping)
+    assert Enrolment.objects.get(student__student_code="HSGHEP01").grade == 2
+
+
+def test_a_pupil_moved_by_a_file_keeps_the_old_class_in_the_history(school):
+    from hocba.students.models import JoinReason, LeaveReason
+
+    place, year, principal = school
+    content = "Mã học sinh;Họ và tên;Lớp\r\nHSMOVE01;Lê Văn Chuyển;6A1\r\n"
+    apply_import(principal, place, year, "students", content.encode())
+    apply_import(principal, place, year, "students", content.replace("6A1", "6A2").encode())
+    old, new = Enrolment.objects.filter(student__student_code="HSMOVE01").order_by("date_joined")
+    assert old.class_group.name == "6A1" and old.leave_reason == LeaveReason.CLASS_CHANGE
+    assert old.date_left is not None and new.date_left is None
+    assert new.class_group.name == "6A2" and new.join_reason == JoinReason.CLASS_CHANGE
+
+
+def test_a_combined_class_is_assigned_the_subjects_of_each_of_its_grades(demo):
+    """A class of grades 2 and 3 studies "Tin học và Công nghệ" (grade 3 only): the teaching
+    file assigns it, and the class gets the subject."""
+    combined = ClassGroup.objects.get(name="1+2 TĐ")
+    place, year = combined.school, combined.school_year
+    group = ClassGroup.objects.create(
+        school=place, school_year=year, level=combined.level, grade=2, name="2+3 TĐ",
+        combined_grades=[2, 3], site=combined.site,
+    )  # fmt: skip
+    head = RoleAssignment.objects.get(school=place, role=Role.PRINCIPAL, active=True).staff
+    content = (
+        "STT;Họ và tên giáo viên;Số ĐDCN;Môn học;Lớp\r\n"
+        f"1;{head.full_name};{head.personal_id};Tin học và Công nghệ;2+3 TĐ\r\n"
+    )
+    seen = apply_import(head.user, place, year, "assignments", content.encode())
+    assert seen.applied, seen.plan.problems
+    assert ClassSubject.objects.filter(class_group=group, subject_code="TIN_HOC_CONG_NGHE").exists()
+
+
+def test_a_background_import_of_a_removed_person_fails_instead_of_running_as_the_operator(
+    school, django_capture_on_commit_callbacks
+):
+    from django.core.files.storage import default_storage
+
+    from hocba.imports.services import start_apply
+    from hocba.jobs.models import Job
+
+    place, year, principal = school
+    content = fixture("csdl-hoc-sinh.csv")
+    seen = preview(principal, place, year, "students", content)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job = start_apply(principal, place, year, "students", content, None,
+                          seen.plan.fingerprint())  # fmt: skip
+    Staff.objects.filter(user=principal).update(user=None)
+    principal.delete()
+    for callback in callbacks:
+        callback()
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.error
+    assert not Enrolment.objects.filter(class_group__school=place).exists()
+    assert not default_storage.exists(f"imports/{seen.digest}")
+
+
+def test_the_stored_upload_is_deleted_once_applied_or_refused(school):
+    from django.core.files.storage import default_storage
+
+    from hocba.imports.services import _stored
+
+    place, year, principal = school
+    content = fixture("csdl-hoc-sinh.csv")
+    path = _stored(content)
+    apply_import(principal, place, year, "students", content)
+    assert not default_storage.exists(path)
+    bad = edited(fixture("csdl-hoc-sinh.xlsx"), {"E6": "Không rõ"})
+    path = _stored(bad)
+    with pytest.raises(ImportRefused):
+        apply_import(principal, place, year, "students", bad)
+    assert not default_storage.exists(path)

@@ -285,7 +285,12 @@ CASES: dict[str, list[Case]] = {
     ],
     "imports/schools/<str:code>/export/<str:kind>.xlsx": [
         Case("GET", lambda w: f"/imports/schools/{w.school}/export/students.xlsx",
-             "ht.chuvanan", "ht.hungvuong")
+             "ht.chuvanan", "ht.hungvuong"),
+        # the lists hold personal IDs, families and addresses: not for the school's teachers
+        Case("GET", lambda w: f"/imports/schools/{w.school}/export/students.xlsx",
+             "ht.chuvanan", lambda w: w.homeroom),
+        Case("GET", lambda w: f"/imports/schools/{w.school}/export/staff.xlsx",
+             "ht.chuvanan", lambda w: w.homeroom),
     ],
     "signing/schools/<str:code>/": [
         Case("GET", lambda w: f"/signing/schools/{w.school}/", "ht.chuvanan", "ht.hungvuong")

@@ -48,6 +48,18 @@ def is_homeroom(subject: str) -> bool:
     return fold(subject) in _subject_names()[1]
 
 
+def subject_of_grades(level: str, grades: tuple[int, ...], name: str) -> str:
+    """The catalogue code of the subject `name` as taught in any of `grades` (a combined class
+    studies the subjects of each of its grades)."""
+    refused: CellRefused | None = None
+    for grade in grades:
+        try:
+            return subject_code(level, grade, name)
+        except CellRefused as error:
+            refused = refused or error
+    raise refused or CellRefused(f"môn “{shown(name)}” không có trong chương trình")
+
+
 def subject_code(level: str, grade: int, name: str) -> str:
     """The catalogue code of the subject `name` as taught at `grade` of `level`."""
     taught = subjects_for(level, grade)
@@ -83,8 +95,9 @@ class AssignmentsKind(ImportKind):
     permission = Permission.STAFF_WRITE
 
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan:
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
         plan = Plan(self.name)
         classes = Classes.of(school, year)
         ids = {row.values["teacher_id"] for row in rows if row.values.get("teacher_id")}
@@ -120,9 +133,9 @@ class AssignmentsKind(ImportKind):
                 except ValueError as refused:
                     plan.problems.append(row.problem(sheet, "class_name", str(refused)))
                     continue
-                level, grade = classes.level_grade(class_name)
+                level, grades = classes.level_grades(class_name)
                 try:
-                    code = HOMEROOM if homeroom else subject_code(level, grade, subject)
+                    code = HOMEROOM if homeroom else subject_of_grades(level, grades, subject)
                 except ValueError as refused:
                     plan.problems.append(row.problem(sheet, "subject", str(refused)))
                     continue
@@ -195,7 +208,11 @@ class AssignmentsKind(ImportKind):
         missing = []
         for class_id, codes in needed.items():
             group = next(g for g in classes.existing.values() if g.pk == class_id)
-            order = [s.code for s in subjects_for(group.level, group.grade)]
+            order = list(
+                dict.fromkeys(
+                    s.code for grade in group.grades for s in subjects_for(group.level, grade)
+                )
+            )
             missing.extend(
                 ClassSubject.from_catalogue(group, code, order.index(code))
                 for code in sorted(codes)

@@ -55,6 +55,14 @@ class Classes:
             return self.existing[key].level, self.existing[key].grade
         return self.planned[key]
 
+    def level_grades(self, name: str) -> tuple[str, tuple[int, ...]]:
+        """The level and every grade of the class (several for a combined class)."""
+        key = name.upper()
+        if key in self.existing:
+            return self.existing[key].level, self.existing[key].grades
+        level, grade = self.planned[key]
+        return level, (grade,)
+
     def notes(self) -> list[str]:
         return [
             f"Tạo lớp {name} (khối {grade})" for name, (_l, grade) in sorted(self.planned.items())

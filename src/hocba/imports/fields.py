@@ -102,6 +102,16 @@ def class_grade(name: str) -> int:
     return grade
 
 
+def _grade(value: Any) -> int | None:
+    """A pupil's own grade (1 to 12), for a combined class."""
+    written = cells.text(value)
+    if not written:
+        return None
+    if not written.isdigit() or not 1 <= int(written) <= 12:
+        raise CellRefused("khối lớp là một số từ 1 đến 12")
+    return int(written)
+
+
 def _class_names(value: Any) -> tuple[str, ...]:
     """One class ("6A1"), or several in one cell ("6A1, 6A2; 7A1")."""
     names = tuple(part.strip() for part in re.split(r"[,;\n]", cells.text(value)) if part.strip())
@@ -155,6 +165,7 @@ STUDENT_FIELDS: tuple[Field, ...] = (
     _field("ethnicity", _("Ethnicity"), _ethnicity),
     _field("nationality", _("Nationality"), _nationality),
     _field("class_name", _("Class"), _class_names, required=True),
+    _field("grade", _("Grade (combined class)"), _grade),
     _field("register_no", _("Registration number"), _text(50)),
     _field("birthplace", _("Place of birth"), _text(250)),
     _field("hometown", _("Hometown"), _text(250)),

@@ -29,8 +29,11 @@ class ImportKind(ABC):
 
     @abstractmethod
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan: ...
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
+        """`user` is who imports (None: the operator at the command line): what they may not
+        write is a cell problem."""
 
     @abstractmethod
     def apply(self, user: Any, school: School, year: SchoolYear, plan: Plan) -> list[Any]:

@@ -24,7 +24,7 @@ from django.http import HttpRequest
 
 from hocba.audit.services import Entry, record_events
 from hocba.imports.kinds import KINDS, ImportKind
-from hocba.imports.layouts import Columns, MappingRefused, mapped, recognise
+from hocba.imports.layouts import Columns, Layout, MappingRefused, mapped, recognise
 from hocba.imports.plan import Plan
 from hocba.imports.reading import CellProblem, read_rows
 from hocba.jobs.models import Job
@@ -116,6 +116,15 @@ def _allowed(user: Any, kind: ImportKind, school: School) -> None:
         raise PermissionDenied
 
 
+def export_list(user: Any, school: School, year: SchoolYear, kind_name: str, chosen: Layout) -> Any:
+    """The school's list of a kind in a layout (an openpyxl workbook), or None when the kind
+    exports nothing. The lists hold personal ID numbers, families and addresses: they are for
+    who may write them (`students:student:write`, `organizations:staff:write`), not readers."""
+    kind = kind_of(kind_name)
+    _allowed(user, kind, school)
+    return kind.export(school, year, chosen)
+
+
 def preview(
     user: Any, school: School, year: SchoolYear, kind_name: str, content: bytes,
     mapping: Mapping[str, str] | None = None,
@@ -125,7 +134,7 @@ def preview(
     table = read(content)
     columns = columns_of(kind.name, table, mapping)
     rows, problems = read_rows(table, kind.name, columns)
-    plan = kind.plan(school, year, rows, table.title, columns.layout)
+    plan = kind.plan(user, school, year, rows, table.title, columns.layout)
     plan.problems = sorted(problems + plan.problems, key=lambda p: (p.row, p.column))
     digest = hashlib.sha256(content).hexdigest()
     return Preview(kind, table, columns, plan, digest, rows=len(rows))
@@ -136,7 +145,18 @@ def apply_import(
     mapping: Mapping[str, str] | None = None, fingerprint: str = "",
     request: HttpRequest | None = None,
 ) -> Preview:  # fmt: skip
-    """Apply the file all or nothing; the preview of what was applied."""
+    """Apply the file all or nothing; the preview of what was applied. The upload stored for the
+    page or a job is deleted once the file is applied or refused here."""
+    try:
+        return _apply(user, school, year, kind_name, content, mapping, fingerprint, request)
+    finally:
+        discard(content)
+
+
+def _apply(
+    user: Any, school: School, year: SchoolYear, kind_name: str, content: bytes,
+    mapping: Mapping[str, str] | None, fingerprint: str, request: HttpRequest | None,
+) -> Preview:  # fmt: skip
     with transaction.atomic():
         seen = preview(user, school, year, kind_name, content, mapping)
         plan = seen.plan
@@ -163,6 +183,13 @@ def apply_import(
 
 
 # --- large files: a background job ----------------------------------------------------------
+
+
+def discard(content: bytes) -> None:
+    """Delete the stored upload of `content` (`imports/<sha256>`), if there is one."""
+    path = f"imports/{hashlib.sha256(content).hexdigest()}"
+    if default_storage.exists(path):
+        default_storage.delete(path)
 
 
 def _stored(content: bytes) -> str:

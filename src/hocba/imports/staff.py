@@ -1,5 +1,10 @@
-"""Importing a school's staff: name, position and the school's own roles (principal, vice
-principal, seal keeper), matched by personal ID number only.
+"""Importing a school's staff: name, position and the school's own roles (vice principal, seal
+keeper), matched by personal ID number only.
+
+An import never moves a person between schools: a matched person of another school, or of none
+(officers, administrators), is a cell problem. Roles are given only by someone who may assign
+roles, never to themselves, and the principal never (the Sở appoints them): a "Vai trò" cell
+asking for such a role is a cell problem; a role read from the position only is not given.
 
 The roles come from a "Vai trò" column when the file has one, else from the position
 ("Hiệu trưởng" is the principal). A role is added, never taken away by a file: a person
@@ -22,7 +27,7 @@ from hocba.imports.layouts import Layout
 from hocba.imports.plan import Action, FieldChange, Item, Plan
 from hocba.imports.reading import Row
 from hocba.organizations.models import Role, RoleAssignment, School, SchoolYear, Staff
-from hocba.organizations.permissions import Permission
+from hocba.organizations.permissions import Permission, can
 from hocba.spreadsheets import clean
 
 LABELS = {field.name: str(field.label) for field in STAFF_FIELDS}
@@ -31,6 +36,22 @@ SCHOOL_ROLES = (Role.PRINCIPAL, Role.VICE_PRINCIPAL, Role.SEAL_KEEPER)
 
 def _role_names(roles: Any) -> str:
     return "; ".join(ROLE_WORDS[Role(role)] for role in sorted(roles))
+
+
+def _refused_roles(user: Any, school: School, person: Staff | None, added: set[str]) -> str:
+    """Why the importer may not give these roles ("" when they may): the principal is
+    appointed by the Sở, never by a file; the other roles only by someone who may assign roles
+    (`user` None is the operator), and never to themselves."""
+    if not added:
+        return ""
+    if Role.PRINCIPAL in added:
+        return str(_("the principal is appointed by the Department of Education, not by a file"))
+    if user is not None:
+        if not can(user, Permission.ROLE_ASSIGN, school):
+            return str(_("you may not assign roles; leave the column empty"))
+        if person is not None and person.user_id is not None and person.user_id == user.pk:
+            return str(_("nobody gives a role to themselves"))
+    return ""
 
 
 def _roles_of(school: School) -> dict[int, set[str]]:
@@ -48,8 +69,9 @@ class StaffKind(ImportKind):
     permission = Permission.STAFF_WRITE
 
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan:
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
         plan = Plan(self.name)
         ids = {row.values["personal_id"] for row in rows if row.values.get("personal_id")}
         known = Staff.objects.select_related("school").in_bulk(ids, field_name="personal_id")
@@ -67,12 +89,26 @@ class StaffKind(ImportKind):
                     row.problem(sheet, "personal_id", "số định danh lặp lại trong tệp")
                 )
                 continue
+            explicit = "roles" in values
             wanted = (
                 set(values["roles"])
-                if "roles" in values
+                if explicit
                 else set(roles_of_position(values.get("position", "")))
             )
             person = known.get(pid)
+            if person is not None and person.school_id != school.pk:
+                plan.problems.append(
+                    row.problem(sheet, "personal_id", str(_("staff member of another unit")))
+                )
+                continue
+            held = roles.get(person.pk, set()) if person is not None else set()
+            refused = _refused_roles(user, school, person, wanted - held)
+            if refused and explicit:
+                plan.problems.append(row.problem(sheet, "roles", refused))
+                continue
+            if refused:
+                # a role read from the position only: the position is kept, the role not given
+                wanted = held & wanted if person is not None else set()
             fields = {f: values[f] for f in ("full_name", "position") if f in values}
             if person is None:
                 work.append((None, fields, wanted, row))
@@ -91,10 +127,6 @@ class StaffKind(ImportKind):
                 FieldChange(f, LABELS[f], str(getattr(person, f)), str(v))
                 for f, v in differences.items()
             ]
-            if person.school_id != school.pk:
-                differences["school"] = school
-                shown.append(FieldChange("school", "Trường", str(person.school or ""), school.name))
-            held = roles.get(person.pk, set())
             added = wanted - held
             if added:
                 shown.append(

@@ -4,15 +4,18 @@ A row is matched to a student by the student code (mã học sinh, unique in the
 else by the personal ID number when exactly one student holds it; never by its place in the
 file. A matched student's fields are compared one by one (a field the file lacks, or an empty
 cell, leaves what is stored); a student enrolled in another class of the year is moved to the
-file's class, unless the grade book of the old class holds assessments of theirs. Students
-enrolled this year but absent from the file are listed, never removed.
+file's class, unless the grade book of the old class holds assessments of theirs. A student of
+another school (an open enrolment there in any year, or enrolments there and never here) is a
+cell problem. Students enrolled this year but absent from the file are listed, never removed.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook
 
@@ -28,9 +31,11 @@ from hocba.imports.reading import Row
 from hocba.organizations.models import School, SchoolYear
 from hocba.organizations.permissions import Permission
 from hocba.spreadsheets import clean
-from hocba.students.models import Enrolment, JoinReason, Student
+from hocba.students.models import Enrolment, JoinReason, LeaveReason, Student
 
-MODEL_FIELDS = tuple(field.name for field in STUDENT_FIELDS if field.name != "class_name")
+MODEL_FIELDS = tuple(
+    field.name for field in STUDENT_FIELDS if field.name not in ("class_name", "grade")
+)
 LABELS = {field.name: str(field.label) for field in STUDENT_FIELDS}
 
 
@@ -65,21 +70,45 @@ def _matches(rows: list[Row]) -> tuple[dict[str, Student], dict[str, list[Studen
 
 
 def _enrolled_elsewhere(
-    school: School, year: SchoolYear, by_code: dict[str, Student],
-    by_id: dict[str, list[Student]],
-) -> dict[int, str]:  # fmt: skip
-    """The school (by name) where each matched student is enrolled this year, when it is
-    another school: a file does not take a student from another school."""
+    school: School, by_code: dict[str, Student], by_id: dict[str, list[Student]]
+) -> dict[int, str]:
+    """The other school (by name) each matched student belongs to: a file does not take, nor
+    rewrite, a student of another school. That is a student with an open enrolment at another
+    school (in any year), or one never enrolled at this school but enrolled elsewhere."""
     ids = {s.pk for s in by_code.values()} | {s.pk for found in by_id.values() for s in found}
     if not ids:
         return {}
-    return dict(
-        Enrolment.objects.filter(
-            student_id__in=ids, class_group__school_year=year, date_left__isnull=True
+    enrolments = Enrolment.objects.filter(student_id__in=ids)
+    here = set(enrolments.filter(class_group__school=school).values_list("student_id", flat=True))
+    found: dict[int, str] = {}
+    for student_id, name, left in (
+        enrolments.exclude(class_group__school=school)
+        .order_by("date_joined", "pk")
+        .values_list("student_id", "class_group__school__name", "date_left")
+    ):
+        if left is None or student_id not in here:
+            found[student_id] = name
+    return found
+
+
+def _own_grade(classes: Classes, class_name: str, grade: int | None) -> int | None:
+    """The pupil's own grade in a combined class (None in an ordinary one); ValueError when a
+    combined class lacks it or does not hold it."""
+    group = classes.existing.get(class_name.upper())
+    if group is None or not group.is_combined:
+        return None
+    grades = ", ".join(str(g) for g in group.grades)
+    if grade is None:
+        raise ValueError(
+            _("class %(class)s is a combined class: write the pupil's grade (%(grades)s) in a "
+              "“Khối” column") % {"class": group.name, "grades": grades}
+        )  # fmt: skip
+    if grade not in group.grades:
+        raise ValueError(
+            _("class %(class)s has no pupils of grade %(grade)s (%(grades)s)")
+            % {"class": group.name, "grade": grade, "grades": grades}
         )
-        .exclude(class_group__school=school)
-        .values_list("student_id", "class_group__school__name")
-    )
+    return grade
 
 
 class StudentsKind(ImportKind):
@@ -88,15 +117,16 @@ class StudentsKind(ImportKind):
     permission = Permission.STUDENT_WRITE
 
     def plan(
-        self, school: School, year: SchoolYear, rows: list[Row], sheet: str, layout: Layout | None
-    ) -> Plan:
+        self, user: Any, school: School, year: SchoolYear, rows: list[Row], sheet: str,
+        layout: Layout | None,
+    ) -> Plan:  # fmt: skip
         plan = Plan(self.name)
         classes = Classes.of(school, year)
         enrolled = _enrolments(school, year)
         by_code, by_id = _matches(rows)
         seen_codes: Counter[str] = Counter(r.values.get("student_code", "") for r in rows)
         seen_ids: Counter[str] = Counter(r.values.get("personal_id", "") for r in rows)
-        elsewhere = _enrolled_elsewhere(school, year, by_code, by_id)
+        elsewhere = _enrolled_elsewhere(school, by_code, by_id)
         matched: set[int] = set()
         creates: list[tuple[Row, str]] = []
         changes: list[tuple[Student, dict[str, Any], str | None, Row]] = []
@@ -126,6 +156,11 @@ class StudentsKind(ImportKind):
             except ValueError as refused:
                 plan.problems.append(row.problem(sheet, "class_name", str(refused)))
                 continue
+            try:
+                grade = _own_grade(classes, class_name, values.get("grade"))
+            except ValueError as refused:
+                plan.problems.append(row.problem(sheet, "grade", str(refused)))
+                continue
             student = by_code.get(code)
             if student is None and pid:
                 holders = by_id.get(pid, [])
@@ -136,7 +171,7 @@ class StudentsKind(ImportKind):
                     continue
                 student = holders[0] if holders else None
             if student is None:
-                creates.append((row, class_name))
+                creates.append((row, class_name, grade))
                 plan.items.append(
                     Item(Action.CREATE, code, values["full_name"], row.number, (
                         FieldChange("class_name", LABELS["class_name"], "", class_name),
@@ -146,8 +181,8 @@ class StudentsKind(ImportKind):
             if student.pk in elsewhere:
                 plan.problems.append(row.problem(
                     sheet, "student_code",
-                    f"học sinh đang học ở {elsewhere[student.pk]} năm học này; chuyển trường "
-                    "trước khi nhập",
+                    str(_("the student belongs to %(school)s; transfer them before importing")
+                        % {"school": elsewhere[student.pk]}),
                 ))  # fmt: skip
                 continue
             matched.add(student.pk)
@@ -162,7 +197,12 @@ class StudentsKind(ImportKind):
             ]
             enrolment = enrolled.get(student.pk)
             old_class = enrolment.class_group.name if enrolment else ""
-            moved = class_name if old_class.upper() != class_name.upper() else None
+            moved = (
+                class_name
+                if old_class.upper() != class_name.upper()
+                or (enrolment is not None and enrolment.grade != grade)
+                else None
+            )
             if moved is not None:
                 if (
                     enrolment is not None
@@ -179,8 +219,11 @@ class StudentsKind(ImportKind):
                     )
                     continue
                 shown.append(FieldChange("class_name", LABELS["class_name"], old_class, moved))
+                if grade is not None:
+                    old_grade = str(enrolment.grade or "") if enrolment else ""
+                    shown.append(FieldChange("grade", LABELS["grade"], old_grade, str(grade)))
             if shown:
-                changes.append((student, differences, moved, row))
+                changes.append((student, differences, moved, row, grade))
                 plan.items.append(
                     Item(Action.CHANGE, student.student_code, student.full_name, row.number,
                          tuple(shown))
@@ -209,20 +252,20 @@ class StudentsKind(ImportKind):
         classes.create()
         made = Student.objects.bulk_create(
             Student(**{f: row.values[f] for f in MODEL_FIELDS if f in row.values})
-            for row, _class in creates
+            for row, _class, _grade in creates
         )
         if made and made[0].pk is None:
             made = list(
                 Student.objects.filter(
-                    student_code__in=[row.values["student_code"] for row, _c in creates]
+                    student_code__in=[row.values["student_code"] for row, _c, _g in creates]
                 ).order_by()
             )
-            order = {row.values["student_code"]: n for n, (row, _c) in enumerate(creates)}
+            order = {row.values["student_code"]: n for n, (row, _c, _g) in enumerate(creates)}
             made.sort(key=lambda s: order[s.student_code])
         new_enrolments = [
-            Enrolment(student=student, class_group=classes.get(class_name),
+            Enrolment(student=student, class_group=classes.get(class_name), grade=grade,
                       date_joined=year.start_date, join_reason=JoinReason.NEW)
-            for student, (_row, class_name) in zip(made, creates, strict=True)
+            for student, (_row, class_name, grade) in zip(made, creates, strict=True)
         ]  # fmt: skip
         entries = [
             Entry("imports.student.create", student, summary=student.full_name,
@@ -230,8 +273,8 @@ class StudentsKind(ImportKind):
             for student in made
         ]  # fmt: skip
         updated: dict[str, list[Student]] = defaultdict(list)
-        moved: list[Enrolment] = []
-        for student, differences, new_class, _row in changes:
+        closed: list[Enrolment] = []
+        for student, differences, new_class, _row, grade in changes:
             old = {f: getattr(student, f) for f in differences}
             for field, value in differences.items():
                 setattr(student, field, value)
@@ -242,12 +285,24 @@ class StudentsKind(ImportKind):
                 if enrolment is None:
                     new_enrolments.append(
                         Enrolment(student=student, class_group=classes.get(new_class),
-                                  date_joined=year.start_date, join_reason=JoinReason.NEW)
+                                  grade=grade, date_joined=year.start_date,
+                                  join_reason=JoinReason.NEW)
                     )  # fmt: skip
                 else:
+                    # a move keeps the old class in the history, as people.services.move does
                     old["class_name"] = enrolment.class_group.name
-                    enrolment.class_group = classes.get(new_class)
-                    moved.append(enrolment)
+                    when = max(
+                        min(timezone.localdate(), year.end_date),
+                        enrolment.date_joined + dt.timedelta(days=1),
+                    )
+                    enrolment.date_left = when - dt.timedelta(days=1)
+                    enrolment.leave_reason = LeaveReason.CLASS_CHANGE
+                    closed.append(enrolment)
+                    new_enrolments.append(
+                        Enrolment(student=student, class_group=classes.get(new_class),
+                                  grade=grade, date_joined=when,
+                                  join_reason=JoinReason.CLASS_CHANGE)
+                    )  # fmt: skip
             new = {f: getattr(student, f) for f in differences}
             if new_class is not None:
                 new["class_name"] = new_class
@@ -258,7 +313,7 @@ class StudentsKind(ImportKind):
             )
         for fields, students in updated.items():
             Student.objects.bulk_update(students, fields.split(","), batch_size=500)
-        Enrolment.objects.bulk_update(moved, ["class_group"], batch_size=500)
+        Enrolment.objects.bulk_update(closed, ["date_left", "leave_reason"], batch_size=500)
         Enrolment.objects.bulk_create(new_enrolments, batch_size=500)
         return entries
 
@@ -281,6 +336,8 @@ class StudentsKind(ImportKind):
             for _heading, field in columns:
                 if field == "class_name":
                     line.append(enrolment.class_group.name)
+                elif field == "grade":
+                    line.append(enrolment.grade or "")
                 elif field == "sex":
                     line.append(SEXES.get(student.sex, "") if student.sex != "0" else "")
                 elif field == "ethnicity":
